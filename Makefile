@@ -1,0 +1,23 @@
+# Two commands: `make demo` and `make test`. Both install what is missing first.
+SWIFT ?= swift
+DEMO_OUT ?= demo-output
+
+.PHONY: demo test build deps clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+# Builds, creates the demo database and exports one data subject's bundle.
+demo: build
+	"$$($(SWIFT) build --show-bin-path)/handover" demo --out $(DEMO_OUT)
+
+# Builds everything and runs the whole test suite against the built `handover` binary.
+test: deps
+	$(SWIFT) build --build-tests
+	HANDOVER_BIN="$$($(SWIFT) build --show-bin-path)/handover" $(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build $(DEMO_OUT)

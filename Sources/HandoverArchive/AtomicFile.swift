@@ -1,0 +1,101 @@
+internal import HandoverCore
+internal import Foundation
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Files that appear under their final name only when complete.
+public enum AtomicFile {
+    /// The prefix of temporary files, so that leftovers of a killed process can be recognised.
+    public static let temporaryPrefix = ".handover-partial-"
+
+    /// Creates the file at `destination` through a temporary file in the same folder.
+    ///
+    /// The body writes through the descriptor; on success the file is flushed to disk, linked to
+    /// its final name (never replacing an existing file), and the folder is flushed. On failure
+    /// the temporary file is removed.
+    /// - Parameters:
+    ///   - destination: The final path; must not exist.
+    ///   - body: Writes the content; gets the descriptor and the temporary path.
+    /// - Throws: ``HandoverError/Code/outputExists``, ``HandoverError/Code/outputUnavailable``, or what `body` throws.
+    public static func create<T>(at destination: String, _ body: (Int32, String) throws -> T) throws -> T {
+        let (folder, name) = split(destination)
+        if access(destination, F_OK) == 0 {
+            throw HandoverError(.outputExists, "'\(destination)' already exists")
+        }
+        let temporary = folder + "/" + temporaryName(for: name)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw HandoverError(.outputUnavailable, "cannot create a file in '\(folder)'", underlying: errnoText())
+        }
+        var linked = false
+        defer {
+            _ = close(descriptor)
+            if !linked { unlink(temporary) }
+        }
+        let result = try body(descriptor, temporary)
+        guard fsync(descriptor) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot flush '\(temporary)' to disk", underlying: errnoText())
+        }
+        guard link(temporary, destination) == 0 else {
+            if errno == EEXIST { throw HandoverError(.outputExists, "'\(destination)' already exists") }
+            throw HandoverError(.outputUnavailable, "cannot name the file '\(destination)'", underlying: errnoText())
+        }
+        linked = true
+        unlink(temporary)
+        syncFolder(folder)
+        return result
+    }
+
+    /// A temporary name for `name`: the prefix, this process's id, a random part, then `name`.
+    static func temporaryName(for name: String) -> String {
+        var random = SystemRandomNumberGenerator()
+        return temporaryPrefix + String(getpid()) + "-" + String(random.next() as UInt64, radix: 36) + "-" + name
+    }
+
+    /// Creates a private working folder inside `folder`, removed after `body` whatever happens.
+    ///
+    /// The folder carries the temporary prefix and this process's id, so that if the process is
+    /// killed, ``removeLeftovers(in:)`` run by a later process removes it.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when it cannot be created, or what `body` throws.
+    public static func withWorkingFolder<T>(in folder: String, named name: String, _ body: (String) async throws -> T) async throws -> T {
+        let path = folder + "/" + temporaryName(for: name + ".d")
+        guard mkdir(path, 0o700) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot create a working folder in '\(folder)'", underlying: errnoText())
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await body(path)
+    }
+
+    /// Removes what processes that are no longer running left in `folder` while writing; returns how many.
+    ///
+    /// Only names with the temporary prefix are touched, and only those whose process id names no
+    /// running process, so that a concurrent export into the same folder is left alone.
+    @discardableResult
+    public static func removeLeftovers(in folder: String) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(temporaryPrefix) {
+            let rest = name.dropFirst(temporaryPrefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
+            if (try? FileManager.default.removeItem(atPath: folder + "/" + name)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
+    static func split(_ path: String) -> (folder: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let folder = String(path[..<slash])
+        return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
+    }
+
+    static func syncFolder(_ folder: String) {
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        _ = close(descriptor)
+    }
+}

@@ -1,0 +1,254 @@
+public import HandoverCore
+public import HandoverFormats
+public import HandoverArchive
+public import Logging
+internal import Foundation
+
+/// How a bundle is written.
+public struct BundleOptions: Sendable {
+    /// The formats each table is written in.
+    public var formats: [TableFormat]
+    /// The folder the archive is published in.
+    public var outputDirectory: String
+    /// The archive's container format.
+    public var archiveFormat: ArchiveFormat
+    /// The compression level, 0 to 9, or nil for the format's default.
+    public var compressionLevel: Int?
+    /// Pseudonymises references to other people and the subject in the manifest; nil for a random key per bundle.
+    public var pseudonymizer: (any Pseudonymizer)?
+    /// The generation time to record; nil for now.
+    public var generatedAt: Timestamp?
+    /// The program recorded as the generator.
+    public var generator: Manifest.Generator
+
+    /// Creates options; every format, zip, default compression.
+    public init(
+        outputDirectory: String, formats: [TableFormat] = TableFormat.allCases, archiveFormat: ArchiveFormat = .zip,
+        compressionLevel: Int? = nil, pseudonymizer: (any Pseudonymizer)? = nil, generatedAt: Timestamp? = nil,
+        generator: Manifest.Generator = Manifest.Generator(name: "handover", version: HandoverVersion.current)
+    ) {
+        self.outputDirectory = outputDirectory
+        self.formats = formats
+        self.archiveFormat = archiveFormat
+        self.compressionLevel = compressionLevel
+        self.pseudonymizer = pseudonymizer
+        self.generatedAt = generatedAt
+        self.generator = generator
+    }
+}
+
+/// Handover's own version.
+public enum HandoverVersion {
+    /// The version of this build.
+    public static let current = "0.1.0"
+}
+
+/// What an export produced.
+public struct BundleResult: Sendable {
+    /// The published archive.
+    public var archivePath: String
+    /// The archive's size in bytes.
+    public var archiveBytes: Int64
+    /// The manifest written into the bundle.
+    public var manifest: Manifest
+}
+
+/// Runs exporters into a bundle and publishes it as an archive.
+///
+/// Rows stream from each exporter through the format writers into files in a private working
+/// folder beside the output, each file hashed as it is written; then the manifest is written and
+/// the archive is assembled under a temporary name and renamed when complete. If anything fails,
+/// no archive appears and the working folder is removed.
+public struct BundleBuilder: Sendable {
+    /// The exporters to run.
+    public var exporters: ExporterRegistry
+    /// How to write the bundle.
+    public var options: BundleOptions
+    /// Where progress is logged (debug level; never data values).
+    public var logger: Logger
+
+    /// Creates a builder.
+    public init(exporters: ExporterRegistry, options: BundleOptions, logger: Logger) {
+        self.exporters = exporters
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The name of the bundle's root folder for `request`: `handover-<request id>`.
+    public static func bundleName(for request: RequestID) -> String {
+        "handover-\(request.rawValue)"
+    }
+
+    /// Exports `request` and publishes its archive.
+    /// - Returns: Where the archive is and what it holds.
+    /// - Throws: ``HandoverError``: the output folder cannot be used, an archive of that name exists,
+    ///   an exporter fails (the error names the exporter and table), or the archive cannot be written.
+    public func build(for request: ExportRequest) async throws -> BundleResult {
+        let folder = try prepareOutputFolder()
+        let name = Self.bundleName(for: request.id)
+        let archivePath = folder + "/" + name + "." + options.archiveFormat.fileExtension
+        guard !FileManager.default.fileExists(atPath: archivePath) else {
+            throw HandoverError(.outputExists, "'\(archivePath)' already exists")
+        }
+        let removed = AtomicFile.removeLeftovers(in: folder)
+        if removed > 0 { logger.debug("removed leftovers of interrupted exports", metadata: ["count": "\(removed)"]) }
+
+        let pseudonymizer = options.pseudonymizer ?? KeyedPseudonymizer.random()
+        let generatedAt = options.generatedAt ?? Timestamp.now()
+        return try await AtomicFile.withWorkingFolder(in: folder, named: name) { work in
+            let root = work + "/" + name
+            try makeFolder(root + "/data")
+            var exporterRecords: [Manifest.ExporterRecord] = []
+            var files: [Manifest.FileRecord] = []
+            let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
+            for exporter in exporters.exporters {
+                let (record, written) = try await run(exporter, scope: request.scope, root: root, context: context)
+                exporterRecords.append(record)
+                files += written
+            }
+            let manifest = Manifest(
+                request: .init(
+                    id: request.id, purpose: request.purpose, receivedAt: request.receivedAt,
+                    scope: scopeRecord(request.scope, pseudonymizer)),
+                generatedAt: generatedAt, generator: options.generator, exporters: exporterRecords,
+                files: files.sorted { $0.path < $1.path })
+            guard manifest.status == .complete else {
+                throw HandoverError(.exporterFailed, "the bundle is not complete")
+            }
+            let manifestBytes = try ManifestCoding.encode(manifest)
+            try Data(manifestBytes).write(to: URL(fileURLWithPath: root + "/manifest.json"))
+
+            let entries = (["manifest.json"] + manifest.files.map(\.path)).sorted()
+            try ArchiveWriter.write(
+                to: archivePath, format: options.archiveFormat, compressionLevel: options.compressionLevel
+            ) { archive in
+                for entry in entries {
+                    try archive.addFile(from: root + "/" + entry, as: name + "/" + entry, modificationTime: generatedAt)
+                }
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: archivePath)[.size] as? Int64) ?? nil
+            logger.debug("published bundle", metadata: ["request": "\(request.id)", "files": "\(files.count)"])
+            return BundleResult(archivePath: archivePath, archiveBytes: size ?? 0, manifest: manifest)
+        }
+    }
+
+    /// Runs one exporter into `root/data/<exporter id>/`.
+    private func run(
+        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
+    ) async throws -> (Manifest.ExporterRecord, [Manifest.FileRecord]) {
+        let folder = "data/" + exporter.id
+        try makeFolder(root + "/" + folder)
+        var sink = BundleRowSink(exporterID: exporter.id)
+        for (index, table) in exporter.tables.enumerated() {
+            guard exporter.includes(table: index, in: scope) else {
+                sink.tables.append(nil)
+                continue
+            }
+            var writers: [any TableWriter<FileSink>] = []
+            for format in options.formats {
+                let file = try FileSink(path: root + "/" + folder + "/" + table.name + "." + format.fileExtension)
+                writers.append(try format.makeWriter(for: table, into: file))
+            }
+            sink.tables.append(BundleRowSink.Table(schema: table, writers: writers))
+        }
+        do {
+            try await exporter.export(scope, into: &sink, context: context)
+        } catch let error as HandoverError {
+            var error = error
+            error.message = "exporter \(exporter.id): " + error.message
+            throw error
+        } catch {
+            throw HandoverError(.exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
+        }
+
+        var files: [Manifest.FileRecord] = []
+        var tables: [Manifest.TableRecord] = []
+        for index in sink.tables.indices {
+            guard var table = sink.tables[index] else { continue }
+            for (position, format) in options.formats.enumerated() {
+                try table.writers[position].finish()
+                let file = table.writers[position].sink
+                let digest = try file.close()
+                files.append(
+                    Manifest.FileRecord(
+                        path: folder + "/" + table.schema.name + "." + format.fileExtension, mediaType: format.mediaType,
+                        format: format.rawValue, exporter: exporter.id, table: table.schema.name, records: table.records,
+                        bytes: file.bytes, sha256: digest))
+            }
+            sink.tables[index] = table
+            tables.append(Manifest.TableRecord(name: table.schema.name, records: table.records))
+        }
+        let record = Manifest.ExporterRecord(id: exporter.id, version: exporter.version, status: .complete, tables: tables)
+        return (record, files)
+    }
+
+    private func scopeRecord(_ scope: ExportScope, _ pseudonymizer: any Pseudonymizer) -> Manifest.ScopeRecord {
+        switch scope {
+        case .subject(let selector, let tenant):
+            Manifest.ScopeRecord(
+                kind: "subject", tenant: tenant, subjectColumn: selector.column,
+                subjectPseudonym: pseudonymizer.pseudonym(for: selector.value, domain: "subject." + selector.column))
+        case .tenant(let tenant):
+            Manifest.ScopeRecord(kind: "tenant", tenant: tenant, subjectColumn: nil, subjectPseudonym: nil)
+        }
+    }
+
+    private func prepareOutputFolder() throws -> String {
+        let folder = options.outputDirectory.hasSuffix("/") && options.outputDirectory.count > 1
+            ? String(options.outputDirectory.dropLast()) : options.outputDirectory
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
+            guard isFolder.boolValue else {
+                throw HandoverError(.outputUnavailable, "output '\(folder)' is not a folder")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw HandoverError(.outputUnavailable, "cannot create the output folder '\(folder)'")
+            }
+        }
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw HandoverError(.outputUnavailable, "output folder '\(folder)' is not writable")
+        }
+        return folder
+    }
+
+    private func makeFolder(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw HandoverError(.outputUnavailable, "cannot create folder '\(path)'")
+        }
+    }
+}
+
+/// Receives one exporter's rows and hands each to the writers of its table.
+struct BundleRowSink: RowSink {
+    struct Table {
+        let schema: TableSchema
+        var writers: [any TableWriter<FileSink>]
+        var records = 0
+    }
+
+    let exporterID: String
+    var tables: [Table?] = []
+
+    mutating func write(_ row: Row, table index: Int) async throws {
+        guard index >= 0, index < tables.count, tables[index] != nil else {
+            throw HandoverError(
+                .exporterFailed, "exporter \(exporterID) wrote a row for table number \(index), which is not part of this export")
+        }
+        for position in tables[index]!.writers.indices {
+            try tables[index]!.writers[position].write(row)
+        }
+        tables[index]!.records += 1
+    }
+}
+
+extension Timestamp {
+    /// The current time.
+    public static func now() -> Timestamp {
+        Timestamp(millisecondsSince1970: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+}

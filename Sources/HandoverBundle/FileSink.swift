@@ -1,0 +1,70 @@
+internal import HandoverCore
+internal import HandoverFormats
+internal import Crypto
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// A new file that counts and hashes (SHA-256) every byte written to it.
+final class FileSink: ByteSink {
+    let path: String
+    private var descriptor: Int32
+    private var hasher = SHA256()
+    private(set) var bytes: Int64 = 0
+
+    /// Creates the file; it must not exist.
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw HandoverError(.outputUnavailable, "cannot create '\(path)'", underlying: String(cString: strerror(errno)))
+        }
+    }
+
+    deinit {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+    }
+
+    func write(_ buffer: UnsafeRawBufferPointer) throws {
+        hasher.update(bufferPointer: buffer)
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw HandoverError(.outputUnavailable, "cannot write '\(path)'", underlying: String(cString: strerror(errno)))
+            }
+            offset += written
+        }
+        bytes += Int64(buffer.count)
+    }
+
+    /// Closes the file and returns its SHA-256 in lowercase hexadecimal.
+    func close() throws -> String {
+        let result = Glibc.close(descriptor)
+        descriptor = -1
+        guard result == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot close '\(path)'", underlying: String(cString: strerror(errno)))
+        }
+        return hasher.finalize().hexString
+    }
+}
+
+extension Sequence<UInt8> {
+    /// Lowercase hexadecimal.
+    var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Digest {
+    var hexString: String { Array(self).hexString }
+}

@@ -1,0 +1,104 @@
+public import Logging
+
+/// Receives the rows an exporter produces.
+///
+/// The bundle writer implements this; an exporter calls ``write(_:table:)`` once per row, in any
+/// order of tables, and may call it from one task at a time only.
+public protocol RowSink {
+    /// Writes one row.
+    /// - Parameters:
+    ///   - row: The values, one per field of the table, in field order.
+    ///   - table: The table's position in the exporter's ``Exporter/tables``.
+    /// - Throws: When the row does not fit its table or cannot be written; the exporter should stop.
+    mutating func write(_ row: Row, table: Int) async throws
+}
+
+/// Turns values that name other people into stable pseudonyms.
+///
+/// An exporter uses it for columns such as a comment's author, where the subject may see that
+/// someone wrote but not who. The same value in the same domain always gives the same pseudonym
+/// within one bundle.
+public protocol Pseudonymizer: Sendable {
+    /// The pseudonym of `value` within `domain` (such as `users`).
+    func pseudonym(for value: String, domain: String) -> String
+}
+
+/// What an exporter gets besides the scope.
+public struct ExportContext: Sendable {
+    /// Where the exporter logs (at debug or trace level, never data values).
+    public var logger: Logger
+    /// Pseudonymises references to other people.
+    public var pseudonymizer: any Pseudonymizer
+
+    /// Creates a context.
+    public init(logger: Logger, pseudonymizer: any Pseudonymizer) {
+        self.logger = logger
+        self.pseudonymizer = pseudonymizer
+    }
+}
+
+/// A plug-in that serialises one part of a product's data.
+///
+/// An exporter declares its tables once and streams, for a scope, the rows that belong to it.
+/// It must never emit a row outside the scope: a subject's bundle holds no one else's rows.
+public protocol Exporter: Sendable {
+    /// A stable identifier, used as the folder name of its files (see ``Identifier/isValidExporterID(_:)``).
+    var id: String { get }
+    /// The exporter's version, recorded in the manifest.
+    var version: String { get }
+    /// The tables this exporter writes.
+    var tables: [TableSchema] { get }
+
+    /// Streams every row within `scope` into `sink`.
+    /// - Parameters:
+    ///   - scope: Whose data.
+    ///   - sink: Where the rows go.
+    ///   - context: Logger and pseudonymizer.
+    /// - Throws: ``HandoverError`` when the source fails or holds data that breaks a declaration.
+    func export(_ scope: ExportScope, into sink: inout some RowSink, context: ExportContext) async throws
+
+    /// Whether table number `table` belongs in exports of `scope`.
+    ///
+    /// A table that is not included gets no file: a tenant export leaves out tables the tenant
+    /// does not control, a subject export tables that hold nothing about any one person.
+    func includes(table: Int, in scope: ExportScope) -> Bool
+}
+
+extension Exporter {
+    /// Every table belongs in every scope unless the exporter says otherwise.
+    public func includes(table: Int, in scope: ExportScope) -> Bool { true }
+}
+
+/// The exporters that one export runs, in the order they were registered.
+public struct ExporterRegistry: Sendable {
+    /// The registered exporters.
+    public private(set) var exporters: [any Exporter] = []
+
+    /// Creates an empty registry.
+    public init() {}
+
+    /// Creates a registry holding `exporters`.
+    /// - Throws: As ``register(_:)``.
+    public init(_ exporters: [any Exporter]) throws {
+        for exporter in exporters { try register(exporter) }
+    }
+
+    /// Adds an exporter after checking its id and table declarations.
+    /// - Throws: ``HandoverError/Code/invalidSchema`` for a bad or duplicate id or table.
+    public mutating func register(_ exporter: any Exporter) throws {
+        guard Identifier.isValidExporterID(exporter.id) else {
+            throw HandoverError(.invalidSchema, "exporter id '\(exporter.id.prefix(64))' is not valid: use a-z, 0-9, '_' and '-'")
+        }
+        guard !exporters.contains(where: { $0.id == exporter.id }) else {
+            throw HandoverError(.invalidSchema, "exporter \(exporter.id) is registered twice")
+        }
+        var names = Set<String>()
+        for table in exporter.tables {
+            try table.validate()
+            guard names.insert(table.name).inserted else {
+                throw HandoverError(.invalidSchema, "exporter \(exporter.id) declares table \(table.name) twice")
+            }
+        }
+        exporters.append(exporter)
+    }
+}

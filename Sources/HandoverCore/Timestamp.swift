@@ -1,0 +1,210 @@
+/// A point in time in UTC with millisecond precision, printed as ISO 8601.
+///
+/// Handover's core has no Foundation dependency; this type carries the few calendar
+/// calculations it needs (civil dates from days since 1970 and back).
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    public var millisecondsSince1970: Int64
+
+    /// Creates a timestamp from milliseconds since the Unix epoch.
+    public init(millisecondsSince1970: Int64) {
+        self.millisecondsSince1970 = millisecondsSince1970
+    }
+
+    /// Creates a timestamp from whole seconds since the Unix epoch.
+    public init(secondsSince1970: Int64) {
+        self.millisecondsSince1970 = secondsSince1970 * 1000
+    }
+
+    /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds.
+    public var description: String { iso8601 }
+
+    /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds.
+    public var iso8601: String {
+        let (seconds, millis) = millisecondsSince1970.floorDivided(by: 1000)
+        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
+        let (year, month, day) = CivilDate.fromDays(days)
+        var text = CivilDate.format(year: year, month: month, day: day)
+        text += "T" + pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
+            + pad(Int(secondOfDay % 60), 2)
+        if millis != 0 { text += "." + pad(Int(millis), 3) }
+        return text + "Z"
+    }
+
+    /// Parses an ISO 8601 / RFC 3339 date-time: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH:MM]`.
+    ///
+    /// A missing offset is read as UTC. Returns nil when the text is not such a date-time or names
+    /// an impossible date.
+    public init?(iso8601 text: some StringProtocol) {
+        guard let parsed = ISO8601Parser.dateTime(Array(text.utf8)) else { return nil }
+        self = parsed
+    }
+
+    /// Orders timestamps by time.
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.millisecondsSince1970 < rhs.millisecondsSince1970
+    }
+
+    /// Decodes from an ISO 8601 string.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Timestamp(iso8601: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date-time"))
+        }
+        self = value
+    }
+
+    /// Encodes as an ISO 8601 string.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(iso8601)
+    }
+}
+
+/// Conversions between days since 1970-01-01 and (year, month, day), after Howard Hinnant's algorithms.
+public enum CivilDate {
+    /// The civil date of a day number (days since 1970-01-01).
+    public static func fromDays(_ days: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = Int(doy - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// The day number (days since 1970-01-01) of a civil date.
+    public static func toDays(year: Int64, month: Int, day: Int) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let m = Int64(month)
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// Whether the date exists in the proleptic Gregorian calendar.
+    public static func isValid(year: Int64, month: Int, day: Int) -> Bool {
+        guard (1...12).contains(month), day >= 1 else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return day <= lengths[month - 1]
+    }
+
+    /// `YYYY-MM-DD` for years 0 to 9999.
+    public static func format(year: Int64, month: Int, day: Int) -> String {
+        pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
+}
+
+/// Parsers for the ISO 8601 forms that Handover accepts from data sources.
+public enum ISO8601Parser {
+    /// Parses `YYYY-MM-DD` into its parts, or nil.
+    public static func date(_ bytes: [UInt8]) -> (year: Int64, month: Int, day: Int)? {
+        guard bytes.count == 10 else { return nil }
+        var index = 0
+        return parseDate(bytes, &index)
+    }
+
+    /// Parses a date-time (see ``Timestamp/init(iso8601:)``), or nil.
+    public static func dateTime(_ bytes: [UInt8]) -> Timestamp? {
+        var i = 0
+        guard let (year, month, day) = parseDate(bytes, &i), i < bytes.count,
+            bytes[i] == UInt8(ascii: "T") || bytes[i] == UInt8(ascii: "t") || bytes[i] == UInt8(ascii: " ")
+        else { return nil }
+        i += 1
+        guard let hour = digits(bytes, &i, 2), hour < 24, expect(bytes, &i, ":"),
+            let minute = digits(bytes, &i, 2), minute < 60
+        else { return nil }
+        var second = 0
+        var millis = 0
+        if i < bytes.count, bytes[i] == UInt8(ascii: ":") {
+            i += 1
+            guard let s = digits(bytes, &i, 2), s < 60 else { return nil }
+            second = s
+            if i < bytes.count, bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                var count = 0
+                while i < bytes.count, let d = digit(bytes[i]) {
+                    if count < 3 { millis = millis * 10 + d }
+                    count += 1
+                    i += 1
+                }
+                guard count > 0 else { return nil }
+                for _ in min(count, 3)..<3 { millis *= 10 }
+            }
+        }
+        var offsetMinutes = 0
+        if i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+                i += 1
+            case UInt8(ascii: "+"), UInt8(ascii: "-"):
+                let sign = bytes[i] == UInt8(ascii: "-") ? -1 : 1
+                i += 1
+                guard let oh = digits(bytes, &i, 2), oh < 24 else { return nil }
+                _ = expect(bytes, &i, ":")
+                guard let om = digits(bytes, &i, 2), om < 60 else { return nil }
+                offsetMinutes = sign * (oh * 60 + om)
+            default:
+                return nil
+            }
+        }
+        guard i == bytes.count else { return nil }
+        let days = CivilDate.toDays(year: year, month: month, day: day)
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        return Timestamp(millisecondsSince1970: seconds * 1000 + Int64(millis))
+    }
+
+    private static func parseDate(_ b: [UInt8], _ i: inout Int) -> (Int64, Int, Int)? {
+        guard let year = digits(b, &i, 4), expect(b, &i, "-"), let month = digits(b, &i, 2), expect(b, &i, "-"),
+            let day = digits(b, &i, 2), CivilDate.isValid(year: Int64(year), month: month, day: day)
+        else { return nil }
+        return (Int64(year), month, day)
+    }
+
+    private static func digit(_ byte: UInt8) -> Int? {
+        byte >= 0x30 && byte <= 0x39 ? Int(byte - 0x30) : nil
+    }
+
+    private static func digits(_ b: [UInt8], _ i: inout Int, _ count: Int) -> Int? {
+        guard i + count <= b.count else { return nil }
+        var value = 0
+        for k in 0..<count {
+            guard let d = digit(b[i + k]) else { return nil }
+            value = value * 10 + d
+        }
+        i += count
+        return value
+    }
+
+    private static func expect(_ b: [UInt8], _ i: inout Int, _ c: Unicode.Scalar) -> Bool {
+        guard i < b.count, b[i] == UInt8(ascii: c) else { return false }
+        i += 1
+        return true
+    }
+}
+
+extension Int64 {
+    /// Division rounding towards negative infinity, with a non-negative remainder.
+    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        var q = self / divisor
+        var r = self % divisor
+        if r < 0 {
+            q -= 1
+            r += divisor
+        }
+        return (q, r)
+    }
+}
+
+/// Left-pads a non-negative number with zeros to `width` digits.
+func pad(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}

@@ -1,0 +1,85 @@
+public import HandoverCore
+
+/// Writes a table as RFC 4180 CSV: UTF-8, a header row of field names, CRLF line ends.
+///
+/// A field is quoted when it holds a comma, a quote, CR or LF, or is an empty string; a null is
+/// an empty unquoted field, so `""` (empty text) and nothing (null) stay apart for readers that
+/// look at quoting. Booleans are `true`/`false`, binary values base64.
+public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
+    private var out: OutputBuffer<Sink>
+    private let schema: TableSchema
+
+    /// Starts the document with its header row.
+    public init(schema: TableSchema, sink: Sink) throws {
+        self.schema = schema
+        self.out = OutputBuffer(sink: sink)
+        for (index, field) in schema.fields.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            Self.appendField(field.name, to: &out)
+        }
+        out.append("\r\n")
+    }
+
+    /// Writes one row as a record.
+    public mutating func write(_ row: Row) throws {
+        try checkRow(row, schema)
+        for index in 0..<row.values.count {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            switch row.values[index] {
+            case .null: break
+            case .string(let text): Self.appendField(text, to: &out)
+            case .integer(let value): out.append(integer: value)
+            case .number(let value):
+                guard let text = numberText(value) else {
+                    throw HandoverError(
+                        .invalidData,
+                        "table \(schema.name), row \(row.keyDescription(in: schema)), field \(schema.fields[index].name): not a finite number")
+                }
+                out.append(utf8: text)
+            case .boolean(let value): out.append(value ? "true" : "false")
+            case .date(let text): out.append(utf8: text)
+            case .datetime(let time): out.append(utf8: time.iso8601)
+            case .binary(let bytes): out.append(base64: bytes)
+            }
+        }
+        out.append("\r\n")
+        try out.flushIfFull()
+    }
+
+    /// Flushes; CSV has no closing part.
+    public mutating func finish() throws {
+        try out.flush()
+    }
+
+    /// The sink.
+    public var sink: Sink { out.sink }
+
+    static func appendField<S>(_ text: String, to out: inout OutputBuffer<S>) {
+        var text = text
+        text.withUTF8 { utf8 in
+            var needsQuotes = utf8.isEmpty
+            var quotes = 0
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): quotes += 1; needsQuotes = true
+                case UInt8(ascii: ","), 0x0A, 0x0D: needsQuotes = true
+                default: continue
+                }
+            }
+            guard needsQuotes else {
+                out.bytes.append(contentsOf: utf8)
+                return
+            }
+            out.append(UInt8(ascii: "\""))
+            if quotes == 0 {
+                out.bytes.append(contentsOf: utf8)
+            } else {
+                for byte in utf8 {
+                    if byte == UInt8(ascii: "\"") { out.append(byte) }
+                    out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+}

@@ -1,0 +1,385 @@
+public import HandoverCore
+internal import Yams
+
+/// A declarative description of how a relational database becomes an exporter.
+///
+/// It names the tables to export, their columns and types, how each table reaches the data
+/// subject and the tenant, and which columns are left out. Its format is documented in the
+/// README and its JSON Schema is `Schemas/dataset-map.schema.json`. Parse one with
+/// ``DatasetMap/init(yaml:source:)``; check it against a database with ``DatasetMapExporter``.
+public struct DatasetMap: Sendable, Hashable {
+    /// The only version of the format this code reads.
+    public static let formatVersion = 1
+
+    /// The exporter this map defines.
+    public var exporter: ExporterInfo
+    /// The table whose rows are data subjects, and its key; nil when the map has no subjects.
+    public var subject: Anchor?
+    /// The table whose rows are tenants, and its key; nil when the data is not multi-tenant.
+    public var tenant: Anchor?
+    /// The tables to export, in order.
+    public var tables: [Table]
+
+    /// The exporter's id and version.
+    public struct ExporterInfo: Sendable, Hashable {
+        /// The exporter id (lowercase letters, digits, `_`, `-`).
+        public var id: String
+        /// The exporter's version.
+        public var version: String
+    }
+
+    /// A table and its key column: where subjects or tenants are found.
+    public struct Anchor: Sendable, Hashable {
+        /// The source table.
+        public var table: String
+        /// Its key column, which other tables refer to.
+        public var key: String
+        /// Where this stands in the map.
+        public var location: Location
+    }
+
+    /// One exported table.
+    public struct Table: Sendable, Hashable {
+        /// The exported name (file name and schema name).
+        public var name: String
+        /// The table in the database (defaults to ``name``).
+        public var source: String
+        /// A short title.
+        public var title: String?
+        /// A description.
+        public var description: String?
+        /// The columns, in order; nil means every column of the source table except ``exclude``.
+        public var columns: [Column]?
+        /// Columns of the source table left out.
+        public var exclude: [String]
+        /// The primary key; nil means the source table's own.
+        public var primaryKey: [String]?
+        /// References from single columns of this table to keys of other mapped tables.
+        public var references: [Reference]
+        /// How a row reaches the data subject; a row belongs to the subject if any path matches.
+        /// Empty: the table is not part of subject exports.
+        public var subject: [Path]
+        /// How a row reaches the tenant; nil: the table is not part of tenant exports.
+        public var tenant: Path?
+        /// Where this stands in the map.
+        public var location: Location
+    }
+
+    /// One exported column.
+    public struct Column: Sendable, Hashable {
+        /// The exported field name.
+        public var name: String
+        /// The column in the database (defaults to ``name``).
+        public var source: String
+        /// The declared type; nil means inferred from the database's declared type.
+        public var type: FieldType?
+        /// Whether nulls are forbidden; nil means inferred from NOT NULL.
+        public var required: Bool?
+        /// A short title.
+        public var title: String?
+        /// A description.
+        public var description: String?
+        /// In subject exports, replace values that point at other people by pseudonyms.
+        public var pseudonymize: Bool
+        /// Where this stands in the map.
+        public var location: Location
+    }
+
+    /// A reference from a column to a key column of another mapped table.
+    public struct Reference: Sendable, Hashable {
+        /// The referencing column (exported name) of this table.
+        public var column: String
+        /// The referenced table (exported name).
+        public var table: String
+        /// The referenced column (exported name).
+        public var referencedColumn: String
+        /// Where this stands in the map.
+        public var location: Location
+    }
+
+    /// A chain of references ending in a column that holds the subject's or tenant's key.
+    ///
+    /// `via: [invoice_id]`, `column: customer_id` on `invoice_lines` reads: follow
+    /// `invoice_lines.invoice_id` to `invoices`, whose `customer_id` holds the subject's key.
+    public struct Path: Sendable, Hashable {
+        /// The referencing columns to follow, one per hop; each needs a declared reference.
+        public var via: [String]
+        /// The column of the last table reached that must equal the key.
+        public var column: String
+        /// For subject paths: compare with this column of the subject's row instead of its key.
+        public var matches: String?
+        /// Where this stands in the map.
+        public var location: Location
+    }
+
+    /// A place in the map: a dotted path and, where known, the line and column.
+    public struct Location: Sendable, Hashable, CustomStringConvertible {
+        /// The dotted path, such as `tables.comments.subject`.
+        public var path: String
+        /// The line, from 1.
+        public var line: Int?
+        /// The column, from 1.
+        public var column: Int?
+
+        /// `tables.comments.subject (line 30, column 5)`.
+        public var description: String {
+            guard let line else { return path }
+            return "\(path) (line \(line)" + (column.map { ", column \($0)" } ?? "") + ")"
+        }
+    }
+
+    /// Finds a table by its exported name.
+    public func table(named name: String) -> Table? {
+        tables.first { $0.name == name }
+    }
+}
+
+extension DatasetMap {
+    /// Parses a dataset map from YAML.
+    /// - Parameters:
+    ///   - yaml: The document.
+    ///   - source: A name for the document in error messages, such as its path.
+    /// - Throws: ``HandoverError/Code/invalidDatasetMap`` naming the problem and where it stands.
+    public init(yaml: String, source: String = "dataset map") throws {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw HandoverError(.invalidDatasetMap, "\(source): the document is empty")
+            }
+            root = node
+        } catch let error as HandoverError {
+            throw error
+        } catch let error as YamlError {
+            throw HandoverError(.invalidDatasetMap, "\(source): not valid YAML: \(YAMLNode.describe(error))")
+        } catch {
+            throw HandoverError(.invalidDatasetMap, "\(source): not valid YAML")
+        }
+        try self.init(root: YAMLNode(node: root, path: "", source: source))
+    }
+
+    init(root: YAMLNode) throws {
+        let top = try root.mapping(allowed: ["handover-map", "exporter", "subject", "tenant", "tables"])
+        guard let versionNode = top["handover-map"] else {
+            throw root.error("the map must start with 'handover-map: 1' (the format version)")
+        }
+        guard try versionNode.integer() == DatasetMap.formatVersion else {
+            throw versionNode.error("this version of Handover reads dataset maps of version \(DatasetMap.formatVersion)")
+        }
+        guard let exporterNode = top["exporter"] else { throw root.error("'exporter' is missing (id and version)") }
+        let exporterFields = try exporterNode.mapping(allowed: ["id", "version"])
+        guard let idNode = exporterFields["id"] else { throw exporterNode.error("'id' is missing") }
+        let id = try idNode.string()
+        guard Identifier.isValidExporterID(id) else {
+            throw idNode.error("an exporter id is lowercase letters, digits, '_' and '-', starting with a letter")
+        }
+        let version = try exporterFields["version"]?.string() ?? "1"
+        exporter = ExporterInfo(id: id, version: version)
+        subject = try top["subject"].map(Self.anchor)
+        tenant = try top["tenant"].map(Self.anchor)
+
+        guard let tablesNode = top["tables"] else { throw root.error("'tables' is missing") }
+        var tables: [Table] = []
+        for (name, node) in try tablesNode.orderedMapping() {
+            tables.append(try Self.table(name: name, node: node))
+        }
+        guard !tables.isEmpty else { throw tablesNode.error("the map declares no tables") }
+        self.tables = tables
+    }
+
+    private static func anchor(_ node: YAMLNode) throws -> Anchor {
+        let fields = try node.mapping(allowed: ["table", "key"])
+        guard let table = try fields["table"]?.identifier() else { throw node.error("'table' is missing") }
+        guard let key = try fields["key"]?.identifier() else { throw node.error("'key' is missing") }
+        return Anchor(table: table, key: key, location: node.location)
+    }
+
+    private static func table(name: String, node: YAMLNode) throws -> Table {
+        guard Identifier.isValid(name) else {
+            throw node.error("table name is not a valid identifier (letters, digits and '_', starting with a letter)")
+        }
+        let fields = try node.mapping(allowed: [
+            "from", "title", "description", "columns", "exclude", "primary-key", "references", "subject", "tenant",
+        ])
+        var columns: [Column]?
+        if let columnsNode = fields["columns"] {
+            columns = try columnsNode.orderedMapping().map { try column(name: $0.key, node: $0.value) }
+            guard !(columns ?? []).isEmpty else { throw columnsNode.error("no columns listed") }
+        }
+        let exclude = try fields["exclude"]?.identifierList() ?? []
+        if let columns, let listed = exclude.first(where: { name in columns.contains { $0.name == name } }) {
+            throw fields["exclude"]!.error("column \(listed) is both listed and excluded")
+        }
+        var references: [Reference] = []
+        if let referencesNode = fields["references"] {
+            for (column, target) in try referencesNode.orderedMapping() {
+                let text = try target.string()
+                let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count == 2, Identifier.isValid(parts[0]), Identifier.isValid(parts[1]) else {
+                    throw target.error("a reference is written TABLE.COLUMN")
+                }
+                references.append(
+                    Reference(column: column, table: String(parts[0]), referencedColumn: String(parts[1]), location: target.location))
+            }
+        }
+        var subject: [Path] = []
+        if let subjectNode = fields["subject"] {
+            if case .sequence = subjectNode.node {
+                subject = try subjectNode.sequence().map { try path($0, allowMatches: true) }
+                guard !subject.isEmpty else { throw subjectNode.error("no subject path listed") }
+            } else {
+                subject = [try path(subjectNode, allowMatches: true)]
+            }
+        }
+        return Table(
+            name: name,
+            source: try fields["from"]?.identifier() ?? name,
+            title: try fields["title"]?.string(),
+            description: try fields["description"]?.string(),
+            columns: columns,
+            exclude: exclude,
+            primaryKey: try fields["primary-key"]?.identifierList(),
+            references: references,
+            subject: subject,
+            tenant: try fields["tenant"].map { try path($0, allowMatches: false) },
+            location: node.location)
+    }
+
+    private static func column(name: String, node: YAMLNode) throws -> Column {
+        guard Identifier.isValid(name) else {
+            throw node.error("column name is not a valid identifier (letters, digits and '_', starting with a letter)")
+        }
+        // Shorthand: `name: integer`.
+        if case .scalar = node.node {
+            return Column(
+                name: name, source: name, type: try fieldType(node), required: nil, title: nil, description: nil,
+                pseudonymize: false, location: node.location)
+        }
+        let fields = try node.mapping(allowed: ["type", "from", "required", "title", "description", "pseudonymize"])
+        return Column(
+            name: name,
+            source: try fields["from"]?.string() ?? name,
+            type: try fields["type"].map(fieldType),
+            required: try fields["required"]?.boolean(),
+            title: try fields["title"]?.string(),
+            description: try fields["description"]?.string(),
+            pseudonymize: try fields["pseudonymize"]?.boolean() ?? false,
+            location: node.location)
+    }
+
+    private static func fieldType(_ node: YAMLNode) throws -> FieldType {
+        let text = try node.string()
+        guard let type = FieldType(rawValue: text) else {
+            throw node.error(
+                "unknown type; use one of " + FieldType.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return type
+    }
+
+    private static func path(_ node: YAMLNode, allowMatches: Bool) throws -> Path {
+        if case .scalar = node.node {
+            return Path(via: [], column: try node.identifier(), matches: nil, location: node.location)
+        }
+        let fields = try node.mapping(allowed: allowMatches ? ["via", "column", "matches"] : ["via", "column"])
+        guard let column = try fields["column"]?.identifier() else { throw node.error("'column' is missing") }
+        return Path(
+            via: try fields["via"]?.identifierList() ?? [],
+            column: column,
+            matches: try fields["matches"]?.identifier(),
+            location: node.location)
+    }
+}
+
+/// A YAML node with its dotted path, for error messages that say where a problem stands.
+struct YAMLNode {
+    let node: Node
+    let path: String
+    let source: String
+
+    var location: DatasetMap.Location {
+        DatasetMap.Location(path: path.isEmpty ? "(top)" : path, line: node.mark?.line, column: node.mark?.column)
+    }
+
+    func error(_ message: String) -> HandoverError {
+        HandoverError(.invalidDatasetMap, "\(source): \(location): \(message)")
+    }
+
+    func child(_ key: String, _ node: Node) -> YAMLNode {
+        YAMLNode(node: node, path: path.isEmpty ? key : path + "." + key, source: source)
+    }
+
+    /// The pairs of a mapping, in document order, with string keys; duplicate keys are refused.
+    func orderedMapping() throws -> [(key: String, value: YAMLNode)] {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping (key: value lines)") }
+        var seen = Set<String>()
+        var pairs: [(key: String, value: YAMLNode)] = []
+        for (keyNode, value) in mapping {
+            guard case .scalar(let key) = keyNode else { throw error("a key must be plain text") }
+            guard seen.insert(key.string).inserted else { throw child(key.string, value).error("declared twice") }
+            pairs.append((key.string, child(key.string, value)))
+        }
+        return pairs
+    }
+
+    /// A mapping whose keys must all be among `allowed`.
+    func mapping(allowed: Set<String>) throws -> [String: YAMLNode] {
+        var result: [String: YAMLNode] = [:]
+        for (key, value) in try orderedMapping() {
+            guard allowed.contains(key) else {
+                throw value.error("unknown key; expected one of " + allowed.sorted().joined(separator: ", "))
+            }
+            result[key] = value
+        }
+        return result
+    }
+
+    func sequence() throws -> [YAMLNode] {
+        guard case .sequence(let sequence) = node else { throw error("expected a list") }
+        return sequence.enumerated().map { YAMLNode(node: $0.element, path: "\(path)[\($0.offset)]", source: source) }
+    }
+
+    func string() throws -> String {
+        guard case .scalar(let scalar) = node else { throw error("expected a single value") }
+        return scalar.string
+    }
+
+    func identifier() throws -> String {
+        let text = try string()
+        guard Identifier.isValid(text) else {
+            throw error("not a valid identifier (letters, digits and '_', starting with a letter)")
+        }
+        return text
+    }
+
+    func integer() throws -> Int {
+        guard let value = Int(try string()) else { throw error("expected a whole number") }
+        return value
+    }
+
+    func boolean() throws -> Bool {
+        switch try string() {
+        case "true", "yes": return true
+        case "false", "no": return false
+        default: throw error("expected true or false")
+        }
+    }
+
+    /// A list of identifiers; a single identifier stands for a list of one.
+    func identifierList() throws -> [String] {
+        if case .scalar = node { return [try identifier()] }
+        return try sequence().map { try $0.identifier() }
+    }
+
+    static func describe(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return "line \(mark.line), column \(mark.column): \(problem)"
+        case .reader(let problem, let offset, _, _):
+            return problem + (offset.map { " at byte \($0)" } ?? "")
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return "duplicate keys: " + duplicates.joined(separator: ", ")
+        default:
+            return "unreadable document"
+        }
+    }
+}

@@ -1,0 +1,240 @@
+public import HandoverCore
+internal import Logging
+
+/// An exporter described by a ``DatasetMap`` over one SQLite database.
+///
+/// Creating one checks the map against the database: every table, column, reference and path
+/// must exist. An export reads every table in one read transaction, so the bundle is one
+/// consistent snapshot, and binds every value as a query parameter.
+public struct DatasetMapExporter: Exporter {
+    /// The exporter's id, from the map.
+    public var id: String { map.exporter.id }
+    /// The exporter's version, from the map.
+    public var version: String { map.exporter.version }
+    /// The declared tables.
+    public let tables: [TableSchema]
+
+    /// The map this exporter follows.
+    public let map: DatasetMap
+    /// The database file.
+    public let databasePath: String
+    let plans: [TablePlan]
+    let subjectPlan: SubjectPlan?
+    let tenantPlan: TenantPlan?
+    /// Columns that a subject or tenant lookup needs but that lead no index, as `table.column`.
+    public let unindexedLookups: [String]
+
+    /// Checks `map` against the database at `databasePath` and prepares the queries.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened,
+    ///   ``HandoverError/Code/invalidDatasetMap`` naming what does not match and where it stands in the map.
+    public init(map: DatasetMap, databasePath: String) throws {
+        self.map = map
+        self.databasePath = databasePath
+        let compiled = try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
+            try MapCompiler(map: map, connection: connection).compile()
+        }
+        self.plans = compiled.plans
+        self.tables = compiled.plans.map(\.schema)
+        self.subjectPlan = compiled.subject
+        self.tenantPlan = compiled.tenant
+        self.unindexedLookups = compiled.unindexed
+    }
+
+    /// Whether table number `table` is part of exports of `scope`.
+    public func includes(table: Int, in scope: ExportScope) -> Bool {
+        switch scope {
+        case .subject: !plans[table].subjectPaths.isEmpty && subjectPlan != nil
+        case .tenant: plans[table].tenantPath != nil && tenantPlan != nil
+        }
+    }
+
+    /// Streams every row within `scope`, table by table, in primary-key order.
+    /// - Throws: ``HandoverError`` when the database fails, a value does not fit its column,
+    ///   the scope names something the map cannot select, or the sink throws.
+    public func export(_ scope: ExportScope, into sink: inout some RowSink, context: ExportContext) async throws {
+        try await SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
+            try await connection.withReadTransaction {
+                let bindings = try resolve(scope, connection: connection, logger: context.logger)
+                for (index, plan) in plans.enumerated() where includes(table: index, in: scope) {
+                    guard let query = plan.query(for: scope, bindings: bindings) else { continue }
+                    context.logger.debug(
+                        "exporting table", metadata: ["exporter": "\(id)", "table": "\(plan.schema.name)"])
+                    let statement = try connection.prepare(query.sql)
+                    try statement.bind(query.parameters)
+                    var reader = RowReader(plan: plan, statement: statement, bindings: bindings, context: context)
+                    while let row = try reader.next() {
+                        try await sink.write(row, table: index)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finds the subject's key and the values its paths compare with, or checks the tenant exists.
+    func resolve(_ scope: ExportScope, connection: SQLiteConnection, logger: Logger) throws -> Bindings {
+        var bindings = Bindings()
+        if let tenant = scope.tenant {
+            guard let tenantPlan else {
+                throw HandoverError(.invalidArgument, "the dataset map of exporter \(id) declares no tenant table")
+            }
+            bindings.tenant = tenantPlan.value(for: tenant)
+            if case .tenant = scope {
+                let statement = try connection.prepare(tenantPlan.existsSQL)
+                try statement.bind([bindings.tenant!])
+                guard try statement.step() else {
+                    throw HandoverError(.invalidArgument, "no tenant with that id in table \(tenantPlan.table)")
+                }
+            }
+        }
+        guard case .subject(let selector, _) = scope else { return bindings }
+        guard let subjectPlan else {
+            throw HandoverError(.invalidArgument, "the dataset map of exporter \(id) declares no subject table")
+        }
+        guard let selectorColumn = subjectPlan.columns[selector.column] else {
+            throw HandoverError(
+                .invalidArgument, "the subject table \(subjectPlan.table) has no mapped column \(selector.column)")
+        }
+        let selectorValue = subjectPlan.value(selector.value, forColumn: selector.column)
+        bindings.attributes[selector.column] = selectorValue
+        var sql = subjectPlan.lookupSQL(by: selectorColumn)
+        var parameters = [selectorValue]
+        if let tenantCondition = subjectPlan.tenantCondition, let tenant = bindings.tenant {
+            sql += " AND " + tenantCondition
+            parameters.append(tenant)
+        }
+        let statement = try connection.prepare(sql + " LIMIT 2")
+        try statement.bind(parameters)
+        if try statement.step() {
+            bindings.subjectKey = try statement.value(at: 0)
+            for (offset, column) in subjectPlan.attributeColumns.enumerated() {
+                bindings.attributes[column] = try statement.value(at: offset + 1)
+            }
+            if try statement.step() {
+                throw HandoverError(
+                    .ambiguousSubject,
+                    "the selector column \(selector.column) matches more than one row of \(subjectPlan.table); use a unique column")
+            }
+        } else {
+            logger.debug("subject not found", metadata: ["exporter": "\(id)"])
+        }
+        return bindings
+    }
+}
+
+/// The values a scope binds into the queries.
+struct Bindings {
+    var tenant: SQLiteValue?
+    var subjectKey: SQLiteValue?
+    /// Columns of the subject's row (exported names) that paths compare with.
+    var attributes: [String: SQLiteValue] = [:]
+}
+
+/// How to find subjects.
+struct SubjectPlan: Sendable {
+    var table: String
+    var source: String
+    var keySource: String
+    /// Exported column name → source column name, for every mapped column of the subject table.
+    var columns: [String: String]
+    /// Exported column name → whether it holds integers.
+    var integerColumns: Set<String>
+    /// Columns whose values `matches` paths need (exported names).
+    var attributeColumns: [String]
+    /// A condition on the subject table (alias t0) with one parameter, the tenant; nil when the subject table has no tenant path.
+    var tenantCondition: String?
+
+    func lookupSQL(by sourceColumn: String) -> String {
+        let selected = ([keySource] + attributeColumns.map { columns[$0]! }).map { "t0." + quoted($0) }
+        return "SELECT " + selected.joined(separator: ", ") + " FROM " + quoted(source) + " AS t0 WHERE t0."
+            + quoted(sourceColumn) + " = ?"
+    }
+
+    func value(_ text: String, forColumn column: String) -> SQLiteValue {
+        if integerColumns.contains(column), let number = Int64(text) { return .integer(number) }
+        return .text(text)
+    }
+}
+
+/// How to find a tenant.
+struct TenantPlan: Sendable {
+    var table: String
+    var existsSQL: String
+    var integerKey: Bool
+
+    func value(for text: String) -> SQLiteValue {
+        if integerKey, let number = Int64(text) { return .integer(number) }
+        return .text(text)
+    }
+}
+
+/// A path with every hop resolved to source names.
+struct ResolvedPath: Sendable, Hashable {
+    struct Hop: Sendable, Hashable {
+        var column: String  // source column in the current table
+        var table: String  // source table reached
+        var key: String  // source column of that table
+    }
+    var hops: [Hop]
+    var column: String  // source column of the last table
+    /// The exported name of the subject column to compare with; nil for the key.
+    var matches: String?
+
+    /// The condition on the table aliased `t<depth>`, with one parameter.
+    func condition(depth: Int = 0) -> String {
+        let alias = "t\(depth)"
+        guard let first = hops.first else { return alias + "." + quoted(column) + " = ?" }
+        let inner = ResolvedPath(hops: Array(hops.dropFirst()), column: column, matches: nil)
+        let next = "t\(depth + 1)"
+        return alias + "." + quoted(first.column) + " IN (SELECT " + next + "." + quoted(first.key) + " FROM "
+            + quoted(first.table) + " AS " + next + " WHERE " + inner.condition(depth: depth + 1) + ")"
+    }
+}
+
+/// One table's query and conversions.
+struct TablePlan: Sendable {
+    var schema: TableSchema
+    var source: String
+    var sourceColumns: [String]
+    var orderBy: [String]
+    var subjectPaths: [ResolvedPath]
+    var tenantPath: ResolvedPath?
+    /// For each field: pseudonymise in subject exports, and the pseudonym's domain.
+    var pseudonymDomains: [String?]
+    /// For each field: whether its values reference the subject table's key (own values stay clear).
+    var referencesSubject: [Bool]
+
+    struct Query {
+        var sql: String
+        var parameters: [SQLiteValue]
+    }
+
+    /// The query for `scope`, or nil when no path can match (an unknown subject).
+    func query(for scope: ExportScope, bindings: Bindings) -> Query? {
+        var conditions: [String] = []
+        var parameters: [SQLiteValue] = []
+        switch scope {
+        case .tenant:
+            guard let tenantPath, let tenant = bindings.tenant else { return nil }
+            conditions.append(tenantPath.condition())
+            parameters.append(tenant)
+        case .subject:
+            var alternatives: [String] = []
+            for path in subjectPaths {
+                let value = path.matches.map { bindings.attributes[$0] } ?? bindings.subjectKey
+                guard let value, value != .null else { continue }
+                alternatives.append(path.condition())
+                parameters.append(value)
+            }
+            guard !alternatives.isEmpty else { return nil }
+            conditions.append("(" + alternatives.joined(separator: " OR ") + ")")
+            if let tenantPath, let tenant = bindings.tenant {
+                conditions.append(tenantPath.condition())
+                parameters.append(tenant)
+            }
+        }
+        var sql = "SELECT " + sourceColumns.map { "t0." + quoted($0) }.joined(separator: ", ") + " FROM "
+            + quoted(source) + " AS t0 WHERE " + conditions.joined(separator: " AND ")
+        if !orderBy.isEmpty { sql += " ORDER BY " + orderBy.map { "t0." + quoted($0) }.joined(separator: ", ") }
+        return Query(sql: sql, parameters: parameters)
+    }
+}

@@ -1,0 +1,264 @@
+internal import HandoverCore
+
+/// Checks a ``DatasetMap`` against a database and turns it into query plans.
+struct MapCompiler {
+    let map: DatasetMap
+    let connection: SQLiteConnection
+
+    struct Output {
+        var plans: [TablePlan]
+        var subject: SubjectPlan?
+        var tenant: TenantPlan?
+        var unindexed: [String]
+    }
+
+    /// A mapped table with its columns resolved against the database.
+    struct Resolved {
+        var table: DatasetMap.Table
+        var fields: [Field]
+        var sourceColumns: [String]
+        var pseudonymize: [Bool]
+        var primaryKey: [String]
+    }
+
+    func fail(_ location: DatasetMap.Location, _ message: String) -> HandoverError {
+        HandoverError(.invalidDatasetMap, "\(location): \(message)")
+    }
+
+    func compile() throws -> Output {
+        let databaseTables = Set(try connection.tableNames())
+        var resolved: [String: Resolved] = [:]
+        var order: [String] = []
+        for table in map.tables {
+            guard databaseTables.contains(table.source) else {
+                throw fail(table.location, "unknown table '\(table.source)' in database '\(connection.path)'")
+            }
+            resolved[table.name] = try resolveColumns(table)
+            order.append(table.name)
+        }
+
+        var unindexed: [String] = []
+        var indexCache: [String: Set<String>] = [:]
+        func noteLookup(table: String, column: String) throws {
+            if indexCache[table] == nil { indexCache[table] = try connection.leadingIndexedColumns(of: table) }
+            if !indexCache[table]!.contains(column), !unindexed.contains("\(table).\(column)") {
+                unindexed.append("\(table).\(column)")
+            }
+        }
+
+        let subject = try map.subject.map { try anchorColumns($0, databaseTables: databaseTables) }
+        let tenant = try map.tenant.map { try anchorColumns($0, databaseTables: databaseTables) }
+
+        var plans: [TablePlan] = []
+        for name in order {
+            let entry = resolved[name]!
+            let table = entry.table
+            // References: from an exported column to an exported column of a mapped table.
+            var references: [String: (table: Resolved, column: String)] = [:]
+            var foreignKeys: [ForeignKey] = []
+            for reference in table.references {
+                guard entry.fields.contains(where: { $0.name == reference.column }) else {
+                    throw fail(reference.location, "table \(name) has no exported column \(reference.column)")
+                }
+                guard let target = resolved[reference.table] else {
+                    throw fail(reference.location, "unknown table \(reference.table): a reference must name a table of the map")
+                }
+                guard target.fields.contains(where: { $0.name == reference.referencedColumn }) else {
+                    throw fail(reference.location, "table \(reference.table) has no exported column \(reference.referencedColumn)")
+                }
+                references[reference.column] = (target, reference.referencedColumn)
+                foreignKeys.append(
+                    ForeignKey(fields: [reference.column], table: reference.table, referencedFields: [reference.referencedColumn]))
+            }
+
+            func resolvePath(_ path: DatasetMap.Path, kind: String) throws -> ResolvedPath {
+                var current = entry
+                var currentReferences = references
+                var hops: [ResolvedPath.Hop] = []
+                for step in path.via {
+                    guard let column = current.source(of: step) else {
+                        throw fail(path.location, "table \(current.table.name) has no exported column \(step)")
+                    }
+                    guard let (target, key) = currentReferences[step] else {
+                        throw fail(path.location, "column \(current.table.name).\(step) has no declared reference to follow")
+                    }
+                    try noteLookup(table: current.table.source, column: column)
+                    hops.append(.init(column: column, table: target.table.source, key: target.source(of: key)!))
+                    current = target
+                    currentReferences = try referenceMap(of: target, resolved: resolved)
+                    guard hops.count <= 8 else { throw fail(path.location, "a path may follow at most 8 references") }
+                }
+                guard let column = current.source(of: path.column) else {
+                    throw fail(path.location, "table \(current.table.name) has no exported column \(path.column) for the \(kind) path")
+                }
+                try noteLookup(table: current.table.source, column: column)
+                if let matches = path.matches {
+                    guard let subject, subject.columns[matches] != nil else {
+                        throw fail(path.location, "'matches' names \(matches), which is not a column of the subject table")
+                    }
+                }
+                return ResolvedPath(hops: hops, column: column, matches: path.matches)
+            }
+
+            if !table.subject.isEmpty, map.subject == nil {
+                throw fail(table.location, "table \(name) has a subject path but the map declares no 'subject' table")
+            }
+            if table.tenant != nil, map.tenant == nil {
+                throw fail(table.location, "table \(name) has a tenant path but the map declares no 'tenant' table")
+            }
+            let subjectPaths = try table.subject.map { try resolvePath($0, kind: "subject") }
+            let tenantPath = try table.tenant.map { try resolvePath($0, kind: "tenant") }
+
+            var domains: [String?] = []
+            var referencesSubject: [Bool] = []
+            for (index, field) in entry.fields.enumerated() {
+                guard entry.pseudonymize[index] else {
+                    domains.append(nil)
+                    referencesSubject.append(false)
+                    continue
+                }
+                if let (target, key) = references[field.name] {
+                    domains.append(target.table.name)
+                    referencesSubject.append(
+                        map.subject.map { $0.table == target.table.source && $0.key == target.source(of: key) } ?? false)
+                } else {
+                    domains.append("\(name).\(field.name)")
+                    referencesSubject.append(false)
+                }
+            }
+            var fields = entry.fields
+            for index in fields.indices where domains[index] != nil { fields[index].type = .string }
+
+            let schema = TableSchema(
+                name: name, title: table.title, description: table.description, fields: fields,
+                primaryKey: entry.primaryKey, foreignKeys: foreignKeys)
+            do { try schema.validate() } catch let error as HandoverError { throw fail(table.location, error.message) }
+            plans.append(
+                TablePlan(
+                    schema: schema, source: table.source, sourceColumns: entry.sourceColumns,
+                    orderBy: entry.primaryKey.map { entry.source(of: $0)! }, subjectPaths: subjectPaths,
+                    tenantPath: tenantPath, pseudonymDomains: domains, referencesSubject: referencesSubject))
+        }
+
+        var subjectPlan: SubjectPlan?
+        if let anchor = map.subject, let subject {
+            let attributes = Set(plans.flatMap { $0.subjectPaths.compactMap(\.matches) }).sorted()
+            let mapped = plans.first { $0.source == anchor.table }
+            subjectPlan = SubjectPlan(
+                table: anchor.table, source: anchor.table, keySource: anchor.key, columns: subject.columns,
+                integerColumns: subject.integerColumns, attributeColumns: attributes,
+                tenantCondition: mapped?.tenantPath?.condition())
+        }
+        var tenantPlan: TenantPlan?
+        if let anchor = map.tenant, let tenant {
+            tenantPlan = TenantPlan(
+                table: anchor.table,
+                existsSQL: "SELECT 1 FROM " + quoted(anchor.table) + " WHERE " + quoted(anchor.key) + " = ?",
+                integerKey: tenant.integerColumns.contains(anchor.key))
+        }
+        return Output(plans: plans, subject: subjectPlan, tenant: tenantPlan, unindexed: unindexed)
+    }
+
+    /// The column names of an anchor table and which of them hold integers.
+    private func anchorColumns(_ anchor: DatasetMap.Anchor, databaseTables: Set<String>) throws -> (
+        columns: [String: String], integerColumns: Set<String>
+    ) {
+        guard databaseTables.contains(anchor.table), let columns = try connection.columns(of: anchor.table) else {
+            throw fail(anchor.location, "unknown table '\(anchor.table)' in database '\(connection.path)'")
+        }
+        guard columns.contains(where: { $0.name == anchor.key }) else {
+            throw fail(anchor.location, "table \(anchor.table) has no column \(anchor.key)")
+        }
+        var names: [String: String] = [:]
+        var integers = Set<String>()
+        for column in columns {
+            names[column.name] = column.name
+            if Self.inferType(column.declaredType) == .integer { integers.insert(column.name) }
+        }
+        return (names, integers)
+    }
+
+    private func referenceMap(of table: Resolved, resolved: [String: Resolved]) throws -> [String: (table: Resolved, column: String)] {
+        var result: [String: (table: Resolved, column: String)] = [:]
+        for reference in table.table.references {
+            guard let target = resolved[reference.table], target.source(of: reference.referencedColumn) != nil else {
+                throw fail(reference.location, "unknown table or column \(reference.table).\(reference.referencedColumn)")
+            }
+            result[reference.column] = (target, reference.referencedColumn)
+        }
+        return result
+    }
+
+    private func resolveColumns(_ table: DatasetMap.Table) throws -> Resolved {
+        guard let info = try connection.columns(of: table.source) else {
+            throw fail(table.location, "unknown table '\(table.source)' in database '\(connection.path)'")
+        }
+        let byName = Dictionary(info.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for excluded in table.exclude where byName[excluded] == nil {
+            throw fail(table.location, "excluded column \(excluded) is not a column of table \(table.source)")
+        }
+        var fields: [Field] = []
+        var sources: [String] = []
+        var pseudonymize: [Bool] = []
+        if let columns = table.columns {
+            for column in columns {
+                guard let database = byName[column.source] else {
+                    throw fail(column.location, "unknown column '\(column.source)' in table \(table.source)")
+                }
+                let type = column.type ?? Self.inferType(database.declaredType)
+                fields.append(
+                    Field(column.name, type, required: column.required ?? database.notNull, title: column.title, description: column.description))
+                sources.append(column.source)
+                pseudonymize.append(column.pseudonymize)
+            }
+        } else {
+            for column in info where !table.exclude.contains(column.name) {
+                guard Identifier.isValid(column.name) else {
+                    throw fail(table.location, "column '\(column.name.prefix(64))' of table \(table.source) is not a valid field name; list the columns and rename it with 'from'")
+                }
+                fields.append(Field(column.name, Self.inferType(column.declaredType), required: column.notNull))
+                sources.append(column.name)
+                pseudonymize.append(false)
+            }
+        }
+        guard !fields.isEmpty else { throw fail(table.location, "table \(table.name) exports no columns") }
+        var primaryKey: [String]
+        if let declared = table.primaryKey {
+            for key in declared where !fields.contains(where: { $0.name == key }) {
+                throw fail(table.location, "primary key column \(key) is not an exported column of table \(table.name)")
+            }
+            primaryKey = declared
+        } else {
+            let keyColumns = info.filter { $0.primaryKeyPosition > 0 }.sorted { $0.primaryKeyPosition < $1.primaryKeyPosition }
+            primaryKey = keyColumns.compactMap { column in sources.firstIndex(of: column.name).map { fields[$0].name } }
+            if primaryKey.count != keyColumns.count { primaryKey = [] }
+        }
+        // Key fields are never null.
+        for index in fields.indices where primaryKey.contains(fields[index].name) { fields[index].required = true }
+        return Resolved(table: table, fields: fields, sourceColumns: sources, pseudonymize: pseudonymize, primaryKey: primaryKey)
+    }
+
+    /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).
+    static func inferType(_ declared: String) -> FieldType {
+        let type = declared.uppercased()
+        if type.contains("DATETIME") || type.contains("TIMESTAMP") { return .datetime }
+        if type.contains("DATE") { return .date }
+        if type.contains("BOOL") { return .boolean }
+        if type.contains("INT") { return .integer }
+        if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") { return .string }
+        if type.contains("BLOB") { return .binary }
+        if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") || type.contains("NUM")
+            || type.contains("DEC")
+        {
+            return .number
+        }
+        return .string
+    }
+}
+
+extension MapCompiler.Resolved {
+    /// The source column of an exported column.
+    func source(of exported: String) -> String? {
+        fields.firstIndex { $0.name == exported }.map { sourceColumns[$0] }
+    }
+}

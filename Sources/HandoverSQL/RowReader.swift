@@ -1,0 +1,158 @@
+internal import HandoverCore
+internal import CSQLite
+
+/// Turns the rows of one table's query into ``Row`` values, checking each against its field.
+struct RowReader {
+    let plan: TablePlan
+    let statement: SQLiteStatement
+    let bindings: Bindings
+    let context: ExportContext
+    /// The subject's key as text, for keeping the subject's own references in clear.
+    let subjectKeyText: String?
+    let types: [FieldType]
+    var values: [Value]
+
+    init(plan: TablePlan, statement: SQLiteStatement, bindings: Bindings, context: ExportContext) {
+        self.plan = plan
+        self.statement = statement
+        self.bindings = bindings
+        self.context = context
+        self.types = plan.schema.fields.map { plan.pseudonymDomains[plan.schema.index(of: $0.name)!] == nil ? $0.type : .string }
+        self.values = []
+        self.values.reserveCapacity(plan.schema.fields.count)
+        self.subjectKeyText = switch bindings.subjectKey {
+        case .integer(let v): String(v)
+        case .text(let v): v
+        default: nil
+        }
+    }
+
+    /// The next row, or nil at the end.
+    mutating func next() throws -> Row? {
+        guard try statement.step() else { return nil }
+        values.removeAll(keepingCapacity: true)
+        for index in 0..<types.count {
+            values.append(try value(at: index))
+        }
+        return Row(values)
+    }
+
+    private func value(at index: Int) throws -> Value {
+        let column = Int32(index)
+        let storage = statement.type(at: column)
+        if storage == SQLITE_NULL { return .null }
+        if let domain = plan.pseudonymDomains[index] {
+            let text: String
+            switch storage {
+            case SQLITE_INTEGER: text = String(statement.int64(at: column))
+            case SQLITE_TEXT: text = try self.text(at: index)
+            case SQLITE_FLOAT: text = String(statement.double(at: column))
+            default: throw mismatch(index, expected: "a reference", found: storage)
+            }
+            if plan.referencesSubject[index], let subjectKeyText, text == subjectKeyText { return .string(text) }
+            return .string(context.pseudonymizer.pseudonym(for: text, domain: domain))
+        }
+        switch types[index] {
+        case .string:
+            switch storage {
+            case SQLITE_TEXT: return .string(try text(at: index))
+            case SQLITE_INTEGER: return .string(String(statement.int64(at: column)))
+            case SQLITE_FLOAT: return .string(String(statement.double(at: column)))
+            default: throw mismatch(index, expected: "text", found: storage)
+            }
+        case .integer:
+            if storage == SQLITE_INTEGER { return .integer(statement.int64(at: column)) }
+            if storage == SQLITE_FLOAT {
+                let number = statement.double(at: column)
+                if number.rounded() == number, let exact = Int64(exactly: number) { return .integer(exact) }
+            }
+            throw mismatch(index, expected: "an integer", found: storage)
+        case .number:
+            if storage == SQLITE_FLOAT || storage == SQLITE_INTEGER {
+                let number = statement.double(at: column)
+                guard number.isFinite else { throw mismatch(index, expected: "a finite number", found: storage) }
+                return .number(number)
+            }
+            throw mismatch(index, expected: "a number", found: storage)
+        case .boolean:
+            if storage == SQLITE_INTEGER {
+                switch statement.int64(at: column) {
+                case 0: return .boolean(false)
+                case 1: return .boolean(true)
+                default: break
+                }
+            } else if storage == SQLITE_TEXT {
+                switch try text(at: index) {
+                case "true", "TRUE", "1": return .boolean(true)
+                case "false", "FALSE", "0": return .boolean(false)
+                default: break
+                }
+            }
+            throw mismatch(index, expected: "a boolean (0 or 1)", found: storage)
+        case .date:
+            if storage == SQLITE_TEXT {
+                let text = try text(at: index)
+                if let (year, month, day) = ISO8601Parser.date(Array(text.utf8)) {
+                    return .date(CivilDate.format(year: year, month: month, day: day))
+                }
+            }
+            throw mismatch(index, expected: "a date (YYYY-MM-DD)", found: storage)
+        case .datetime:
+            switch storage {
+            case SQLITE_TEXT:
+                if let time = Timestamp(iso8601: try text(at: index)) { return .datetime(time) }
+            case SQLITE_INTEGER:
+                return .datetime(Timestamp(secondsSince1970: statement.int64(at: column)))
+            case SQLITE_FLOAT:
+                let seconds = statement.double(at: column)
+                if seconds.isFinite, abs(seconds) < 1e14 {
+                    return .datetime(Timestamp(millisecondsSince1970: Int64((seconds * 1000).rounded())))
+                }
+            default: break
+            }
+            throw mismatch(index, expected: "a date-time (ISO 8601 or Unix seconds)", found: storage)
+        case .binary:
+            switch storage {
+            case SQLITE_BLOB: return .binary(statement.blob(at: column))
+            case SQLITE_TEXT: return .binary(statement.blob(at: column))
+            default: throw mismatch(index, expected: "bytes", found: storage)
+            }
+        }
+    }
+
+    private func text(at index: Int) throws -> String {
+        guard let text = statement.text(at: Int32(index)) else {
+            throw HandoverError(
+                .invalidData,
+                "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): text is not valid UTF-8")
+        }
+        return text
+    }
+
+    private func mismatch(_ index: Int, expected: String, found storage: Int32) -> HandoverError {
+        let found = switch storage {
+        case SQLITE_INTEGER: "an integer"
+        case SQLITE_FLOAT: "a real number"
+        case SQLITE_TEXT: "text"
+        case SQLITE_BLOB: "a blob"
+        default: "null"
+        }
+        return HandoverError(
+            .invalidData,
+            "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): expected \(expected), found \(found)")
+    }
+
+    /// The current row's primary key for an error message: integer keys in clear, anything else by type only.
+    private func rowKey() -> String {
+        let parts = plan.schema.primaryKey.compactMap { name -> String? in
+            guard let index = plan.schema.index(of: name) else { return nil }
+            let column = Int32(index)
+            switch statement.type(at: column) {
+            case SQLITE_INTEGER: return "\(name)=\(statement.int64(at: column))"
+            case SQLITE_NULL: return "\(name)=null"
+            default: return "\(name)=<\(plan.schema.fields[index].type.rawValue)>"
+            }
+        }
+        return parts.isEmpty ? "(no primary key)" : parts.joined(separator: ",")
+    }
+}

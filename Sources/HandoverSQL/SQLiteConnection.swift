@@ -1,0 +1,319 @@
+internal import HandoverCore
+internal import CSQLite
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// A value as SQLite stores it.
+public enum SQLiteValue: Sendable, Hashable {
+    /// NULL.
+    case null
+    /// A 64-bit integer.
+    case integer(Int64)
+    /// A double.
+    case real(Double)
+    /// UTF-8 text.
+    case text(String)
+    /// Bytes.
+    case blob([UInt8])
+}
+
+/// A connection to one SQLite database; the only place Handover calls sqlite3.
+///
+/// Not thread-safe: use a connection from one task at a time, inside ``withConnection(path:mode:_:)``.
+public final class SQLiteConnection {
+    /// How to open the file.
+    public enum Mode: Sendable {
+        /// Read only; the file must exist.
+        case readOnly
+        /// Read and write, creating the file when missing.
+        case readWriteCreate
+    }
+
+    let handle: OpaquePointer
+    /// The file's path, for error messages.
+    public let path: String
+
+    /// Opens `path` for the duration of `body`.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened, or what `body` throws.
+    public static func withConnection<T>(path: String, mode: Mode, _ body: (SQLiteConnection) throws -> T) throws -> T {
+        let connection = try SQLiteConnection(path: path, mode: mode)
+        defer { sqlite3_close_v2(connection.handle) }
+        return try body(connection)
+    }
+
+    /// Opens `path` for the duration of `body`, asynchronously.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened, or what `body` throws.
+    public static func withConnection<T>(
+        path: String, mode: Mode, _ body: (SQLiteConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try SQLiteConnection(path: path, mode: mode)
+        defer { sqlite3_close_v2(connection.handle) }
+        return try await body(connection)
+    }
+
+    private init(path: String, mode: Mode) throws {
+        self.path = path
+        if mode == .readOnly {
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                throw HandoverError(.sourceUnavailable, "database '\(path)' does not exist")
+            }
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                throw HandoverError(.sourceUnavailable, "database '\(path)' is not a regular file")
+            }
+        }
+        var handle: OpaquePointer?
+        let flags =
+            (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK, let handle else {
+            let text = handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+            sqlite3_close_v2(handle)
+            throw HandoverError(.sourceUnavailable, "cannot open database '\(path)'", underlying: text)
+        }
+        self.handle = handle
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, 5000)
+        // Reading the schema proves the file is a database (SQLITE_NOTADB otherwise).
+        do {
+            try execute("SELECT count(*) FROM sqlite_schema")
+        } catch let error as HandoverError {
+            sqlite3_close_v2(handle)
+            throw HandoverError(.sourceUnavailable, "'\(path)' is not a readable SQLite database", underlying: error.underlying)
+        }
+    }
+
+    /// Runs SQL without results (several statements allowed); no values may be spliced into it.
+    /// - Throws: ``HandoverError/Code/sourceFailed``.
+    public func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        defer { sqlite3_free(message) }
+        guard status == SQLITE_OK else {
+            throw HandoverError(.sourceFailed, "database '\(path)' failed a statement", underlying: message.map { String(cString: $0) })
+        }
+    }
+
+    /// Compiles one statement.
+    /// - Throws: ``HandoverError/Code/sourceFailed`` when the SQL does not compile.
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, 0, &statement, nil)
+        guard status == SQLITE_OK, let statement else {
+            throw HandoverError(.sourceFailed, "database '\(path)' cannot prepare a query", underlying: errorText())
+        }
+        return SQLiteStatement(statement: statement, connection: self)
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    /// - Throws: What `body` throws, or ``HandoverError/Code/sourceFailed``.
+    public func withTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction, so that every query sees the same snapshot.
+    /// - Throws: What `body` throws, or ``HandoverError/Code/sourceFailed``.
+    public func withReadTransaction<T>(_ body: () async throws -> T) async throws -> T {
+        try execute("BEGIN")
+        defer { try? execute("ROLLBACK") }
+        return try await body()
+    }
+
+    /// The names of the tables in the database.
+    public func tableNames() throws -> [String] {
+        let statement = try prepare("SELECT name FROM sqlite_schema WHERE type IN ('table','view') ORDER BY name")
+        var names: [String] = []
+        while try statement.step() {
+            if case .text(let name) = try statement.value(at: 0) { names.append(name) }
+        }
+        return names
+    }
+
+    /// One column as `PRAGMA table_info` reports it.
+    public struct ColumnInfo: Sendable, Hashable {
+        /// The column's name.
+        public var name: String
+        /// Its declared type, as written in CREATE TABLE.
+        public var declaredType: String
+        /// Whether it is declared NOT NULL.
+        public var notNull: Bool
+        /// Its position in the primary key, from 1; 0 when not part of it.
+        public var primaryKeyPosition: Int
+    }
+
+    /// The columns of `table`, or nil when there is no such table.
+    public func columns(of table: String) throws -> [ColumnInfo]? {
+        let statement = try prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)")
+        try statement.bind(.text(table), at: 1)
+        var columns: [ColumnInfo] = []
+        while try statement.step() {
+            guard case .text(let name) = try statement.value(at: 0) else { continue }
+            let type: String = if case .text(let t) = try statement.value(at: 1) { t } else { "" }
+            let notNull: Bool = if case .integer(let n) = try statement.value(at: 2) { n != 0 } else { false }
+            let pk: Int = if case .integer(let n) = try statement.value(at: 3) { Int(n) } else { 0 }
+            columns.append(ColumnInfo(name: name, declaredType: type, notNull: notNull, primaryKeyPosition: pk))
+        }
+        return columns.isEmpty ? nil : columns
+    }
+
+    /// The columns that lead some index of `table` (the first column of each index, and the primary key).
+    public func leadingIndexedColumns(of table: String) throws -> Set<String> {
+        var result = Set<String>()
+        let indexes = try prepare("SELECT name FROM pragma_index_list(?)")
+        try indexes.bind(.text(table), at: 1)
+        var names: [String] = []
+        while try indexes.step() {
+            if case .text(let name) = try indexes.value(at: 0) { names.append(name) }
+        }
+        for name in names {
+            let info = try prepare("SELECT name FROM pragma_index_info(?) WHERE seqno = 0")
+            try info.bind(.text(name), at: 1)
+            if try info.step(), case .text(let column) = try info.value(at: 0) { result.insert(column) }
+        }
+        if let columns = try columns(of: table) {
+            for column in columns where column.primaryKeyPosition == 1 { result.insert(column.name) }
+        }
+        return result
+    }
+
+    func errorText() -> String {
+        String(cString: sqlite3_errmsg(handle))
+    }
+}
+
+/// A compiled statement; finalised when released.
+public final class SQLiteStatement {
+    let statement: OpaquePointer
+    let connection: SQLiteConnection
+
+    init(statement: OpaquePointer, connection: SQLiteConnection) {
+        self.statement = statement
+        self.connection = connection
+    }
+
+    deinit {
+        sqlite3_finalize(statement)
+    }
+
+    /// Binds a parameter (1-based).
+    /// - Throws: ``HandoverError/Code/sourceFailed``.
+    public func bind(_ value: SQLiteValue, at index: Int32) throws {
+        let status: Int32
+        switch value {
+        case .null: status = sqlite3_bind_null(statement, index)
+        case .integer(let v): status = sqlite3_bind_int64(statement, index, v)
+        case .real(let v): status = sqlite3_bind_double(statement, index, v)
+        case .text(let v): status = sqlite3_bind_text(statement, index, v, -1, handover_sqlite_transient())
+        case .blob(let v):
+            status = v.withUnsafeBytes {
+                sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), handover_sqlite_transient())
+            }
+        }
+        guard status == SQLITE_OK else {
+            throw HandoverError(.sourceFailed, "cannot bind query parameter \(index)", underlying: connection.errorText())
+        }
+    }
+
+    /// Binds every parameter in order, starting at 1.
+    /// - Throws: ``HandoverError/Code/sourceFailed``.
+    public func bind(_ values: [SQLiteValue]) throws {
+        for (index, value) in values.enumerated() { try bind(value, at: Int32(index + 1)) }
+    }
+
+    /// Steps to the next row; false when done.
+    /// - Throws: ``HandoverError/Code/sourceFailed``.
+    @inline(__always)
+    public func step() throws -> Bool {
+        let status = sqlite3_step(statement)
+        if status == SQLITE_ROW { return true }
+        if status == SQLITE_DONE { return false }
+        throw HandoverError(.sourceFailed, "database '\(connection.path)' failed a query", underlying: connection.errorText())
+    }
+
+    /// Resets the statement to run again, keeping its bindings.
+    public func reset() {
+        sqlite3_reset(statement)
+    }
+
+    /// Runs the statement to completion (for INSERT and the like).
+    /// - Throws: ``HandoverError/Code/sourceFailed``.
+    public func run(_ values: [SQLiteValue]) throws {
+        sqlite3_reset(statement)
+        try bind(values)
+        while try step() {}
+    }
+
+    /// The number of result columns.
+    public var columnCount: Int { Int(sqlite3_column_count(statement)) }
+
+    /// The storage class of a result column in the current row.
+    @inline(__always)
+    func type(at index: Int32) -> Int32 {
+        sqlite3_column_type(statement, index)
+    }
+
+    @inline(__always)
+    func int64(at index: Int32) -> Int64 { sqlite3_column_int64(statement, index) }
+
+    @inline(__always)
+    func double(at index: Int32) -> Double { sqlite3_column_double(statement, index) }
+
+    /// The text of a column, or nil when it is not valid UTF-8.
+    @inline(__always)
+    func text(at index: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(statement, index) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, index))
+        return String(validating: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    @inline(__always)
+    func blob(at index: Int32) -> [UInt8] {
+        let pointer = sqlite3_column_blob(statement, index)
+        let count = Int(sqlite3_column_bytes(statement, index))
+        guard let pointer, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// A column of the current row as SQLite stores it (0-based).
+    /// - Throws: ``HandoverError/Code/invalidData`` for text that is not valid UTF-8.
+    public func value(at index: Int) throws -> SQLiteValue {
+        let column = Int32(index)
+        switch type(at: column) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(int64(at: column))
+        case SQLITE_FLOAT: return .real(double(at: column))
+        case SQLITE_BLOB: return .blob(blob(at: column))
+        default:
+            guard let text = text(at: column) else {
+                throw HandoverError(.invalidData, "column \(index + 1) of a result holds text that is not valid UTF-8")
+            }
+            return .text(text)
+        }
+    }
+}
+
+/// SQL identifier quoting: `"name"` with inner quotes doubled. Only for names checked against the database.
+func quoted(_ identifier: String) -> String {
+    "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var result = ""
+        for character in self {
+            if character == target { result += replacement } else { result.append(character) }
+        }
+        return result
+    }
+}

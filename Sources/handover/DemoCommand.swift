@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import HandoverBundle
+import HandoverCore
+import HandoverDemo
+import HandoverSQL
+
+/// `handover demo`: generate the demo database and export one subject from it.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Create the demo sales database and export one data subject's bundle from it.",
+        discussion: """
+            Writes DIR/demo.sqlite and DIR/demo-map.yaml, then exports the demo subject (a sales rep \
+            whose recordings colleagues commented on) into DIR.
+            """
+    )
+
+    @Option(name: .long, help: "The folder for the database, the map and the archive.")
+    var out = "demo-output"
+
+    @Option(name: .long, help: "Multiplies the demo data (1 gives a few thousand rows).")
+    var scale = 1
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        let result = try await reportingErrors {
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw HandoverError(.outputUnavailable, "cannot create the folder '\(out)'")
+            }
+            let database = out + "/demo.sqlite"
+            let mapPath = out + "/demo-map.yaml"
+            let summary = try SalesDemo.createDatabase(at: database, scale: scale)
+            guard FileManager.default.createFile(atPath: mapPath, contents: Data(SalesDemo.datasetMap.utf8)) else {
+                throw HandoverError(.outputUnavailable, "cannot write '\(mapPath)'")
+            }
+            if !common.json {
+                print("Created \(database) (\(summary.total) rows in \(summary.rows.count) tables) and \(mapPath)")
+            }
+            let exporter = try DatasetMapExporter(map: try readMap(mapPath), databasePath: database)
+            let builder = BundleBuilder(
+                exporters: try ExporterRegistry([exporter]), options: BundleOptions(outputDirectory: out), logger: logger)
+            let request = ExportRequest(
+                id: .random(), purpose: .access, scope: .subject(SalesDemo.demoSubject, tenant: nil), receivedAt: .now())
+            return try await builder.build(for: request)
+        }
+        if common.json {
+            try printJSON(ExportReport(result))
+        } else {
+            printSummary(result)
+            print("Open it with: unzip -l \(result.archivePath)")
+        }
+    }
+}
