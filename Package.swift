@@ -84,7 +84,7 @@ let package = Package(
         // One test target per module.
         .testTarget(name: "HandoverCoreTests", dependencies: ["HandoverCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "HandoverArchive", "TestSupport"],
+            name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverArchiveTests", dependencies: ["HandoverArchive", "TestSupport"],
@@ -101,7 +101,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Helpers shared by the tests: temporary directories, running the built binary.
         .target(
-            name: "TestSupport", dependencies: ["HandoverCore"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["HandoverCore", "HandoverArchive"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
     ]
 )

@@ -48,16 +48,14 @@ public struct Row: Sendable, Hashable {
 
     /// The primary key of this row as `field=value` pairs, for error messages about the row.
     ///
-    /// Key values identify a row within its table; a schema whose key is itself personal data
-    /// (an email as primary key) should declare a surrogate key instead.
+    /// Only integer keys are shown in clear; any other key may itself be personal data (an email
+    /// as primary key), so it is shown by its type alone.
     public func keyDescription(in schema: TableSchema) -> String {
         guard !schema.primaryKey.isEmpty else { return "(no primary key)" }
         return schema.primaryKey.map { name -> String in
             guard let index = schema.index(of: name), index < values.count else { return "\(name)=?" }
             switch values[index] {
             case .integer(let v): return "\(name)=\(v)"
-            case .string(let v) where v.utf8.count <= 64 && v.allSatisfy({ $0.isASCII && !$0.isWhitespace }):
-                return "\(name)=\(v)"
             case .null: return "\(name)=null"
             default: return "\(name)=<\(schema.fields[index].type.rawValue)>"
             }

@@ -2,8 +2,8 @@ public import HandoverCore
 
 /// Writes a table as RFC 4180 CSV: UTF-8, a header row of field names, CRLF line ends.
 ///
-/// A field is quoted when it holds a comma, a quote, CR or LF, or is an empty string; a null is
-/// an empty unquoted field, so `""` (empty text) and nothing (null) stay apart for readers that
+/// A field is quoted when it holds a comma, a quote, CR or LF, or is an empty string or empty
+/// bytes; a null is an empty unquoted field, so `""` (empty text) and nothing (null) stay apart for readers that
 /// look at quoting. Booleans are `true`/`false`, binary values base64.
 public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
     private var out: OutputBuffer<Sink>
@@ -39,7 +39,8 @@ public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
             case .boolean(let value): out.append(value ? "true" : "false")
             case .date(let text): out.append(utf8: text)
             case .datetime(let time): out.append(utf8: time.iso8601)
-            case .binary(let bytes): out.append(base64: bytes)
+            case .binary(let bytes):
+                if bytes.isEmpty { out.append("\"\"") } else { out.append(base64: bytes) }
             }
         }
         out.append("\r\n")

@@ -92,7 +92,7 @@ func checkRow(_ row: Row, _ schema: TableSchema) throws {
         } else if !value.fits(field.type) {
             throw HandoverError(
                 .invalidData,
-                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): not a \(field.type.rawValue)")
+                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): not of type \(field.type.rawValue)")
         }
     }
 }

@@ -1,0 +1,44 @@
+import HandoverCore
+import Testing
+
+@Suite struct TimestampTests {
+    @Test(arguments: [
+        ("1970-01-01T00:00:00Z", Int64(0)),
+        ("2024-02-29T23:59:59Z", Int64(1_709_251_199_000)),
+        ("2024-02-29 23:59:59", Int64(1_709_251_199_000)),
+        ("2024-03-01T01:59:59+02:00", Int64(1_709_251_199_000)),
+        ("2024-02-29T18:59:59.5-05:00", Int64(1_709_251_199_500)),
+        ("1969-12-31T23:59:59.999Z", Int64(-1)),
+    ])
+    func parsesISO8601(text: String, milliseconds: Int64) {
+        #expect(Timestamp(iso8601: text)?.millisecondsSince1970 == milliseconds)
+    }
+
+    @Test(arguments: ["2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01", "2024-01-01T24:00:00Z",
+        "2024-01-01T10:00:00Zjunk", "2024-01-01T10:00:00.Z", "yesterday"])
+    func rejectsWhatIsNotADateTime(text: String) {
+        #expect(Timestamp(iso8601: text) == nil)
+    }
+
+    @Test func printsCanonicalUTC() {
+        #expect(Timestamp(millisecondsSince1970: 0).iso8601 == "1970-01-01T00:00:00Z")
+        #expect(Timestamp(millisecondsSince1970: 1_709_251_199_500).iso8601 == "2024-02-29T23:59:59.500Z")
+        #expect(Timestamp(millisecondsSince1970: -1).iso8601 == "1969-12-31T23:59:59.999Z")
+    }
+
+    @Test func civilDatesRoundTripOverFourCenturies() {
+        var day: Int64 = -146_097
+        while day < 146_097 * 2 {
+            let (year, month, dayOfMonth) = CivilDate.fromDays(day)
+            #expect(CivilDate.isValid(year: year, month: month, day: dayOfMonth))
+            #expect(CivilDate.toDays(year: year, month: month, day: dayOfMonth) == day)
+            day += 97
+        }
+    }
+
+    @Test func dateParserNeedsExactlyADate() {
+        #expect(ISO8601Parser.date(Array("2024-02-29".utf8))! == (2024, 2, 29))
+        #expect(ISO8601Parser.date(Array("2023-02-29".utf8)) == nil)
+        #expect(ISO8601Parser.date(Array("2024-02-29T00:00:00Z".utf8)) == nil)
+    }
+}

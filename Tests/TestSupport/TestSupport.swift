@@ -1,0 +1,136 @@
+public import Foundation
+import HandoverArchive
+import HandoverCore
+
+/// A fresh folder under the system's temporary folder, removed after `body`.
+public func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = NSTemporaryDirectory() + "handover-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// The names in a folder, sorted.
+public func listFolder(_ path: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+}
+
+/// The root of this package, found from this file's path.
+public let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The `handover` binary under test: `HANDOVER_BIN`, or the debug build.
+public let handoverBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["HANDOVER_BIN"], !path.isEmpty { return path }
+    return packageRoot + "/.build/debug/handover"
+}()
+
+/// What a finished process did.
+public struct ProcessResult: Sendable {
+    /// Its exit status.
+    public var status: Int32
+    /// Everything it wrote to standard output.
+    public var stdout: String
+    /// Everything it wrote to standard error.
+    public var stderr: String
+}
+
+/// Runs a program to completion with no standard input.
+public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read both pipes while the process runs, so neither fills up.
+    nonisolated(unsafe) var errData = Data()
+    let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    errReader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !errReader.isFinished { usleep(1000) }
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Runs the `handover` binary.
+public func handover(_ arguments: String...) throws -> ProcessResult {
+    try run(handoverBinary, arguments)
+}
+
+/// Every regular file of an archive, by entry name, read with libarchive.
+public func readArchive(_ path: String) throws -> [String: [UInt8]] {
+    try ArchiveReader.read(path) { reader in
+        var files: [String: [UInt8]] = [:]
+        while let entry = try reader.nextEntry() {
+            guard entry.isRegularFile else { continue }
+            files[entry.name] = try reader.readAll()
+        }
+        return files
+    }
+}
+
+/// A strict RFC 4180 parser, independent of the writer under test.
+///
+/// Returns records of fields; a field is nil when it was empty and unquoted, "" when it was `""`.
+public func parseCSV(_ text: String) throws -> [[String?]] {
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+    let bytes = Array(text.utf8)
+    var records: [[String?]] = []
+    var record: [String?] = []
+    var index = 0
+    func field(_ start: Int, _ end: Int) -> String { String(decoding: bytes[start..<end], as: UTF8.self) }
+    while index < bytes.count {
+        if bytes[index] == UInt8(ascii: "\"") {
+            var value: [UInt8] = []
+            index += 1
+            while true {
+                guard index < bytes.count else { throw Malformed(description: "unterminated quoted field") }
+                if bytes[index] == UInt8(ascii: "\"") {
+                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\"") {
+                        value.append(UInt8(ascii: "\""))
+                        index += 2
+                    } else {
+                        index += 1
+                        break
+                    }
+                } else {
+                    value.append(bytes[index])
+                    index += 1
+                }
+            }
+            record.append(String(decoding: value, as: UTF8.self))
+        } else {
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != 0x0D {
+                if bytes[index] == UInt8(ascii: "\"") || bytes[index] == 0x0A {
+                    throw Malformed(description: "quote or bare LF in an unquoted field")
+                }
+                index += 1
+            }
+            record.append(index == start ? nil : field(start, index))
+        }
+        guard index < bytes.count else { throw Malformed(description: "the last record has no CRLF") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+        } else if bytes[index] == 0x0D, index + 1 < bytes.count, bytes[index + 1] == 0x0A {
+            records.append(record)
+            record = []
+            index += 2
+        } else {
+            throw Malformed(description: "a field is followed by something other than a comma or CRLF")
+        }
+    }
+    return records
+}
