@@ -27,9 +27,11 @@ public final class ArchiveReader {
     /// Opens the archive at `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
     public static func read<T>(_ path: String, _ body: (ArchiveReader) throws -> T) throws -> T {
-        let reader = try ArchiveReader(path: path)
-        defer { archive_read_free(reader.archive) }
-        return try body(reader)
+        try withUTF8Locale {
+            let reader = try ArchiveReader(path: path)
+            defer { archive_read_free(reader.archive) }
+            return try body(reader)
+        }
     }
 
     private init(path: String) throws {
@@ -37,7 +39,10 @@ public final class ArchiveReader {
             throw HandoverError(.archiveCorrupt, "libarchive could not allocate a reader")
         }
         self.archive = archive
-        archive_read_support_format_all(archive)
+        // Zip only through its central directory: the streaming zip reader would accept an
+        // archive whose end has been cut off.
+        archive_read_support_format_zip_seekable(archive)
+        archive_read_support_format_tar(archive)
         archive_read_support_filter_all(archive)
         guard archive_read_open_filename(archive, path, 256 * 1024) == ARCHIVE_OK else {
             let text = archive_error_string(archive).map { String(cString: $0) }

@@ -30,12 +30,15 @@ public final class ArchiveWriter {
         to destination: String, format: ArchiveFormat, compressionLevel: Int? = nil,
         _ body: (ArchiveWriter) throws -> T
     ) throws -> T {
-        try AtomicFile.create(at: destination) { descriptor, temporaryPath in
-            let writer = try ArchiveWriter(descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel)
-            defer { writer.free() }
-            let result = try body(writer)
-            try writer.close()
-            return result
+        try withUTF8Locale {
+            try AtomicFile.create(at: destination) { descriptor, temporaryPath in
+                let writer = try ArchiveWriter(
+                    descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel)
+                defer { writer.free() }
+                let result = try body(writer)
+                try writer.close()
+                return result
+            }
         }
     }
 
