@@ -376,8 +376,9 @@ struct YAMLNode {
             return "line \(mark.line), column \(mark.column): \(problem)"
         case .reader(let problem, let offset, _, _):
             return problem + (offset.map { " at byte \($0)" } ?? "")
-        case .duplicatedKeysInMapping(let duplicates, _):
-            return "duplicate keys: " + duplicates.joined(separator: ", ")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "line \(context.mark.line), column \(context.mark.column): a mapping declares a key twice: "
+                + duplicates.joined(separator: ", ")
         default:
             return "unreadable document"
         }

@@ -1,0 +1,131 @@
+import HandoverCore
+import HandoverDemo
+import HandoverSQL
+import Testing
+
+/// What each table holds for subject `S`, written by hand against the demo schema.
+let ownedBySubject: [String: String] = [
+    "users": "SELECT id FROM users WHERE id = ?1",
+    "contacts": "SELECT id FROM contacts WHERE owner_id = ?1",
+    "content_items": "SELECT id FROM content_items WHERE owner_id = ?1",
+    "comments": """
+        SELECT c.id FROM comments c JOIN content_items i ON i.id = c.content_id
+        WHERE c.author_id = ?1 OR i.owner_id = ?1
+        """,
+    "coaching_feedback": """
+        SELECT f.id FROM coaching_feedback f JOIN content_items i ON i.id = f.content_id
+        WHERE f.coach_id = ?1 OR i.owner_id = ?1
+        """,
+    "activity_events": "SELECT id FROM activity_events WHERE user_id = ?1",
+    "contact_form_submissions": "SELECT f.id FROM contact_form_submissions f JOIN users u ON u.email = f.email WHERE u.id = ?1",
+]
+
+@Suite struct SubjectScopeTests {
+    @Test(arguments: [1, 2, 3, 7, 14, 30, 59, 60])
+    func exportsExactlyTheRowsTheSubjectOwns(userID: Int) async throws {
+        let exporter = try demoExporter()
+        let email = try #require(
+            try query(demoDatabase, "SELECT 1 FROM users WHERE id = ?", [.integer(Int64(userID))]).first)
+        #expect(email == 1)
+        let selector = SubjectSelector(column: "id", value: String(userID))
+        let emitted = try await collect(exporter, .subject(selector, tenant: nil))
+        #expect(emitted.rows["tenants"] == nil, "a subject export leaves out the tenants table")
+        var total = 0
+        for (table, sql) in ownedBySubject {
+            let expected = try query(demoDatabase, sql + " ORDER BY 1", [.integer(Int64(userID))])
+            #expect(emitted.integers(table) == expected, "table \(table) for user \(userID)")
+            total += expected.count
+        }
+        #expect(total > 0)
+    }
+
+    @Test func selectsBySubjectEmailAndMatchesContactFormsByEmail() async throws {
+        let emitted = try await collect(try demoExporter(), .subject(SalesDemo.demoSubject, tenant: nil))
+        #expect(emitted.integers("users") == [1])
+        let forms = try query(demoDatabase, "SELECT id FROM contact_form_submissions WHERE email = ? ORDER BY id", [.text(SalesDemo.demoSubject.value)])
+        #expect(!forms.isEmpty)
+        #expect(emitted.integers("contact_form_submissions") == forms)
+    }
+
+    @Test func othersAppearOnlyAsPseudonyms() async throws {
+        let emitted = try await collect(try demoExporter(), .subject(SalesDemo.demoSubject, tenant: nil))
+        let schema = try #require(emitted.tables.first { $0.name == "comments" })
+        let author = try #require(schema.index(of: "author_id"))
+        #expect(schema.fields[author].type == .string)
+        var others = 0
+        for row in emitted.rows["comments"] ?? [] {
+            guard case .string(let value) = row.values[author] else {
+                Issue.record("author_id is not a string")
+                continue
+            }
+            if value != "1" {
+                others += 1
+                #expect(value.hasPrefix("p-users-"), "another person's id appears in clear")
+            }
+        }
+        #expect(others >= 12, "the demo subject has comments by others on their recordings")
+    }
+
+    @Test func anUnknownSubjectGetsNoRows() async throws {
+        for selector in [
+            SubjectSelector(column: "email", value: "nobody@nowhere.example"),
+            SubjectSelector(column: "email", value: "' OR 1=1 --"),
+            SubjectSelector(column: "id", value: "1 OR 1=1"),
+        ] {
+            let emitted = try await collect(try demoExporter(), .subject(selector, tenant: nil))
+            #expect(emitted.rows.isEmpty)
+        }
+    }
+
+    @Test func aSubjectOutsideTheNamedTenantIsNotFound() async throws {
+        // The demo subject belongs to tenant 1: within tenant 2 only the website's forms, which no
+        // tenant controls and which match by email alone, still belong to the person.
+        let emitted = try await collect(try demoExporter(), .subject(SalesDemo.demoSubject, tenant: "2"))
+        #expect(Set(emitted.rows.keys) == ["contact_form_submissions"])
+        let within = try await collect(try demoExporter(), .subject(SalesDemo.demoSubject, tenant: "1"))
+        #expect(within.integers("users") == [1])
+    }
+
+    @Test func anAmbiguousSelectorIsRefused() async throws {
+        await #expect {
+            _ = try await collect(try demoExporter(), .subject(SubjectSelector(column: "role", value: "rep"), tenant: nil))
+        } throws: { ($0 as? HandoverError)?.code == .ambiguousSubject }
+    }
+
+    @Test func aSelectorColumnTheSubjectTableLacksIsRefused() async throws {
+        await #expect {
+            _ = try await collect(try demoExporter(), .subject(SubjectSelector(column: "shoe_size", value: "9"), tenant: nil))
+        } throws: { ($0 as? HandoverError)?.code == .invalidArgument }
+    }
+}
+
+@Suite struct TenantScopeTests {
+    @Test(arguments: [1, 2, 3])
+    func exportsEveryRowOfTheTenantAndNoneOfAnother(tenant: Int) async throws {
+        let emitted = try await collect(try demoExporter(), .tenant(String(tenant)))
+        #expect(emitted.integers("tenants") == [Int64(tenant)])
+        for table in ["users", "contacts", "content_items", "comments", "coaching_feedback", "activity_events"] {
+            let expected = try query(demoDatabase, "SELECT id FROM \(table) WHERE tenant_id = ? ORDER BY id", [.integer(Int64(tenant))])
+            #expect(!expected.isEmpty)
+            #expect(emitted.integers(table) == expected, "table \(table)")
+            #expect(emitted.integers(table, "tenant_id").allSatisfy { $0 == Int64(tenant) })
+        }
+        #expect(emitted.rows["contact_form_submissions"] == nil, "the operator's own forms go to no tenant")
+    }
+
+    @Test func aTenantExportKeepsReferencesInClear() async throws {
+        let emitted = try await collect(try demoExporter(), .tenant("1"))
+        let authors = emitted.integers("comments", "author_id")
+        #expect(authors.count == emitted.rows["comments"]?.count)
+    }
+
+    @Test func anUnknownTenantIsAnError() async throws {
+        await #expect {
+            _ = try await collect(try demoExporter(), .tenant("99"))
+        } throws: { ($0 as? HandoverError)?.code == .invalidArgument }
+    }
+
+    @Test func theDemoMapNeedsNoMissingIndex() throws {
+        #expect(try demoExporter().unindexedLookups == [])
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HandoverCore
+import HandoverDemo
+import HandoverSQL
+import Logging
+import TestSupport
+
+/// Collects what an exporter emits, by table name.
+struct CollectingSink: RowSink {
+    let tables: [TableSchema]
+    var rows: [String: [Row]] = [:]
+
+    mutating func write(_ row: Row, table: Int) async throws {
+        rows[tables[table].name, default: []].append(row)
+    }
+
+    /// The integer values of `field` in every row of `table`.
+    func integers(_ table: String, _ field: String = "id") -> [Int64] {
+        let index = tables.first { $0.name == table }!.index(of: field)!
+        return (rows[table] ?? []).map { row in
+            if case .integer(let value) = row.values[index] { return value }
+            return Int64.min
+        }
+    }
+}
+
+struct FixedPseudonyms: Pseudonymizer {
+    func pseudonym(for value: String, domain: String) -> String { "p-\(domain)-\(value.hashValue & 0xFFFF)" }
+}
+
+let testContext = ExportContext(logger: Logger(label: "test"), pseudonymizer: FixedPseudonyms())
+
+/// Runs `exporter` for `scope` and returns what it emitted.
+func collect(_ exporter: DatasetMapExporter, _ scope: ExportScope) async throws -> CollectingSink {
+    var sink = CollectingSink(tables: exporter.tables)
+    try await exporter.export(scope, into: &sink, context: testContext)
+    return sink
+}
+
+/// Integers from a hand-written query.
+func query(_ path: String, _ sql: String, _ parameters: [SQLiteValue] = []) throws -> [Int64] {
+    try SQLiteConnection.withConnection(path: path, mode: .readOnly) { connection in
+        let statement = try connection.prepare(sql)
+        try statement.bind(parameters)
+        var values: [Int64] = []
+        while try statement.step() {
+            if case .integer(let value) = try statement.value(at: 0) { values.append(value) }
+        }
+        return values
+    }
+}
+
+/// The demo database, created once per process in a temporary folder.
+let demoDatabase: String = {
+    let path = NSTemporaryDirectory() + "/handover-sql-tests-\(getpid()).sqlite"
+    try! SalesDemo.createDatabase(at: path)
+    return path
+}()
+
+func demoExporter() throws -> DatasetMapExporter {
+    try DatasetMapExporter(map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: demoDatabase)
+}
