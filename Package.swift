@@ -94,14 +94,17 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverBundleTests",
-            dependencies: ["HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "TestSupport"],
+            dependencies: [
+                "HandoverBundle", "HandoverFormats", "HandoverSQL", "HandoverDemo", "HandoverArchive", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "handoverTests", dependencies: ["HandoverArchive", "HandoverSQL", "HandoverDemo", "TestSupport"],
             swiftSettings: swiftSettings),
         // Helpers shared by the tests: temporary directories, running the built binary.
         .target(
-            name: "TestSupport", dependencies: ["HandoverCore", "HandoverArchive"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverDemo"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
     ]
 )

@@ -138,7 +138,7 @@ public struct BundleBuilder: Sendable {
     ) async throws -> (Manifest.ExporterRecord, [Manifest.FileRecord]) {
         let folder = "data/" + exporter.id
         try makeFolder(root + "/" + folder)
-        var sink = BundleRowSink(exporterID: exporter.id)
+        var sink = BundleRowSink()
         for (index, table) in exporter.tables.enumerated() {
             guard exporter.includes(table: index, in: scope) else {
                 sink.tables.append(nil)
@@ -231,13 +231,12 @@ struct BundleRowSink: RowSink {
         var records = 0
     }
 
-    let exporterID: String
     var tables: [Table?] = []
 
     mutating func write(_ row: Row, table index: Int) async throws {
         guard index >= 0, index < tables.count, tables[index] != nil else {
             throw HandoverError(
-                .exporterFailed, "exporter \(exporterID) wrote a row for table number \(index), which is not part of this export")
+                .exporterFailed, "a row for table number \(index), which is not part of this export")
         }
         for position in tables[index]!.writers.indices {
             try tables[index]!.writers[position].write(row)

@@ -1,24 +1,8 @@
 import HandoverCore
 import HandoverDemo
 import HandoverSQL
+import TestSupport
 import Testing
-
-/// What each table holds for subject `S`, written by hand against the demo schema.
-let ownedBySubject: [String: String] = [
-    "users": "SELECT id FROM users WHERE id = ?1",
-    "contacts": "SELECT id FROM contacts WHERE owner_id = ?1",
-    "content_items": "SELECT id FROM content_items WHERE owner_id = ?1",
-    "comments": """
-        SELECT c.id FROM comments c JOIN content_items i ON i.id = c.content_id
-        WHERE c.author_id = ?1 OR i.owner_id = ?1
-        """,
-    "coaching_feedback": """
-        SELECT f.id FROM coaching_feedback f JOIN content_items i ON i.id = f.content_id
-        WHERE f.coach_id = ?1 OR i.owner_id = ?1
-        """,
-    "activity_events": "SELECT id FROM activity_events WHERE user_id = ?1",
-    "contact_form_submissions": "SELECT f.id FROM contact_form_submissions f JOIN users u ON u.email = f.email WHERE u.id = ?1",
-]
 
 @Suite struct SubjectScopeTests {
     @Test(arguments: [1, 2, 3, 7, 14, 30, 59, 60])

@@ -37,26 +37,6 @@ func collect(_ exporter: DatasetMapExporter, _ scope: ExportScope) async throws 
     return sink
 }
 
-/// Integers from a hand-written query.
-func query(_ path: String, _ sql: String, _ parameters: [SQLiteValue] = []) throws -> [Int64] {
-    try SQLiteConnection.withConnection(path: path, mode: .readOnly) { connection in
-        let statement = try connection.prepare(sql)
-        try statement.bind(parameters)
-        var values: [Int64] = []
-        while try statement.step() {
-            if case .integer(let value) = try statement.value(at: 0) { values.append(value) }
-        }
-        return values
-    }
-}
-
-/// The demo database, created once per process in a temporary folder.
-let demoDatabase: String = {
-    let path = NSTemporaryDirectory() + "/handover-sql-tests-\(getpid()).sqlite"
-    try! SalesDemo.createDatabase(at: path)
-    return path
-}()
-
 func demoExporter() throws -> DatasetMapExporter {
     try DatasetMapExporter(map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: demoDatabase)
 }
