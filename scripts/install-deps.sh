@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 
-packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev libxml2-utils sqlite3 zstd)
+packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev libxml2-utils sqlite3 python3)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
@@ -21,6 +21,20 @@ if ((${#missing[@]} > 0)); then
         echo "Handover needs these Debian packages: ${missing[*]}" >&2
         echo "Install them with:" >&2
         echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+# The tests check Handover's output with independent tools: Python's jsonschema and yaml.
+if ! python3 -c "import jsonschema, yaml" >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]]; then
+        # Debian's own Python takes Debian's packages (pip is refused there, PEP 668) ...
+        apt-get install -y -qq --no-install-recommends python3-jsonschema python3-yaml >/dev/null
+        # ... and a Python of its own (pyenv, a virtualenv) takes pip's.
+        python3 -c "import jsonschema, yaml" >/dev/null 2>&1 || python3 -m pip install --quiet jsonschema pyyaml
+    else
+        echo "The tests need Python's jsonschema and yaml:" >&2
+        echo "  sudo apt-get install -y python3-jsonschema python3-yaml" >&2
         exit 1
     fi
 fi
