@@ -12,7 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         /// The library that request workers embed.
-        .library(name: "Handover", targets: ["HandoverCore", "HandoverFormats", "HandoverArchive", "HandoverBundle", "HandoverSQL"]),
+        .library(
+            name: "Handover",
+            targets: ["HandoverCore", "HandoverFormats", "HandoverArchive", "HandoverBundle", "HandoverSQL"]),
         /// The command-line tool.
         .executable(name: "handover", targets: ["handover"]),
     ],
@@ -104,7 +106,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Helpers shared by the tests: temporary directories, running the built binary.
         .target(
-            name: "TestSupport", dependencies: ["HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverDemo"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverDemo"],
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
     ]
 )

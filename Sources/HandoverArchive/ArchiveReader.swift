@@ -1,9 +1,10 @@
-public import HandoverCore
 internal import CArchive
+public import HandoverCore
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// One entry of an archive being read.

@@ -1,9 +1,10 @@
-internal import HandoverCore
 internal import Foundation
+internal import HandoverCore
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// Files that appear under their final name only when complete.
@@ -60,10 +61,13 @@ public enum AtomicFile {
     /// The folder carries the temporary prefix and this process's id, so that if the process is
     /// killed, ``removeLeftovers(in:)`` run by a later process removes it.
     /// - Throws: ``HandoverError/Code/outputUnavailable`` when it cannot be created, or what `body` throws.
-    public static func withWorkingFolder<T>(in folder: String, named name: String, _ body: (String) async throws -> T) async throws -> T {
+    public static func withWorkingFolder<T>(in folder: String, named name: String, _ body: (String) async throws -> T)
+        async throws -> T
+    {
         let path = folder + "/" + temporaryName(for: name + ".d")
         guard mkdir(path, 0o700) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot create a working folder in '\(folder)'", underlying: errnoText())
+            throw HandoverError(
+                .outputUnavailable, "cannot create a working folder in '\(folder)'", underlying: errnoText())
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         return try await body(path)

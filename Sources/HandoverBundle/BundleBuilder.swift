@@ -1,8 +1,8 @@
+internal import Foundation
+public import HandoverArchive
 public import HandoverCore
 public import HandoverFormats
-public import HandoverArchive
 public import Logging
-internal import Foundation
 
 /// How a bundle is written.
 public struct BundleOptions: Sendable {
@@ -158,7 +158,8 @@ public struct BundleBuilder: Sendable {
             error.message = "exporter \(exporter.id): " + error.message
             throw error
         } catch {
-            throw HandoverError(.exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
+            throw HandoverError(
+                .exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
         }
 
         var files: [Manifest.FileRecord] = []
@@ -171,14 +172,17 @@ public struct BundleBuilder: Sendable {
                 let digest = try file.close()
                 files.append(
                     Manifest.FileRecord(
-                        path: folder + "/" + table.schema.name + "." + format.fileExtension, mediaType: format.mediaType,
-                        format: format.rawValue, exporter: exporter.id, table: table.schema.name, records: table.records,
+                        path: folder + "/" + table.schema.name + "." + format.fileExtension,
+                        mediaType: format.mediaType,
+                        format: format.rawValue, exporter: exporter.id, table: table.schema.name,
+                        records: table.records,
                         bytes: file.bytes, sha256: digest))
             }
             sink.tables[index] = table
             tables.append(Manifest.TableRecord(name: table.schema.name, records: table.records))
         }
-        let record = Manifest.ExporterRecord(id: exporter.id, version: exporter.version, status: .complete, tables: tables)
+        let record = Manifest.ExporterRecord(
+            id: exporter.id, version: exporter.version, status: .complete, tables: tables)
         return (record, files)
     }
 
@@ -194,7 +198,8 @@ public struct BundleBuilder: Sendable {
     }
 
     private func prepareOutputFolder() throws -> String {
-        let folder = options.outputDirectory.hasSuffix("/") && options.outputDirectory.count > 1
+        let folder =
+            options.outputDirectory.hasSuffix("/") && options.outputDirectory.count > 1
             ? String(options.outputDirectory.dropLast()) : options.outputDirectory
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {

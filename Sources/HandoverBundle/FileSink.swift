@@ -1,10 +1,11 @@
+internal import Crypto
 internal import HandoverCore
 internal import HandoverFormats
-internal import Crypto
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// A new file that counts and hashes (SHA-256) every byte written to it.
@@ -19,7 +20,8 @@ final class FileSink: ByteSink {
         self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw HandoverError(.outputUnavailable, "cannot create '\(path)'", underlying: String(cString: strerror(errno)))
+            throw HandoverError(
+                .outputUnavailable, "cannot create '\(path)'", underlying: String(cString: strerror(errno)))
         }
     }
 
@@ -34,7 +36,8 @@ final class FileSink: ByteSink {
             let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw HandoverError(.outputUnavailable, "cannot write '\(path)'", underlying: String(cString: strerror(errno)))
+                throw HandoverError(
+                    .outputUnavailable, "cannot write '\(path)'", underlying: String(cString: strerror(errno)))
             }
             offset += written
         }
@@ -46,7 +49,8 @@ final class FileSink: ByteSink {
         let result = Glibc.close(descriptor)
         descriptor = -1
         guard result == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot close '\(path)'", underlying: String(cString: strerror(errno)))
+            throw HandoverError(
+                .outputUnavailable, "cannot close '\(path)'", underlying: String(cString: strerror(errno)))
         }
         return hasher.finalize().hexString
     }

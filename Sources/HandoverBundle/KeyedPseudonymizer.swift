@@ -1,5 +1,5 @@
-public import HandoverCore
 internal import Crypto
+public import HandoverCore
 
 /// Pseudonyms made with HMAC-SHA-256 under a secret key.
 ///

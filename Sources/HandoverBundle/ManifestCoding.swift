@@ -1,5 +1,5 @@
-public import HandoverCore
 internal import Foundation
+public import HandoverCore
 
 /// Reads and writes `manifest.json`: sorted keys, two-space indentation, a final newline.
 public enum ManifestCoding {

@@ -87,7 +87,8 @@ public struct ExporterRegistry: Sendable {
     /// - Throws: ``HandoverError/Code/invalidSchema`` for a bad or duplicate id or table.
     public mutating func register(_ exporter: any Exporter) throws {
         guard Identifier.isValidExporterID(exporter.id) else {
-            throw HandoverError(.invalidSchema, "exporter id '\(exporter.id.prefix(64))' is not valid: use a-z, 0-9, '_' and '-'")
+            throw HandoverError(
+                .invalidSchema, "exporter id '\(exporter.id.prefix(64))' is not valid: use a-z, 0-9, '_' and '-'")
         }
         guard !exporters.contains(where: { $0.id == exporter.id }) else {
             throw HandoverError(.invalidSchema, "exporter \(exporter.id) is registered twice")

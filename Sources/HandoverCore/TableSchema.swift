@@ -30,7 +30,9 @@ public struct Field: Sendable, Hashable {
     public var description: String?
 
     /// Creates a field.
-    public init(_ name: String, _ type: FieldType, required: Bool = false, title: String? = nil, description: String? = nil) {
+    public init(
+        _ name: String, _ type: FieldType, required: Bool = false, title: String? = nil, description: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.required = required
@@ -101,7 +103,8 @@ public struct TableSchema: Sendable, Hashable {
         var seen = Set<String>()
         for field in fields {
             guard Identifier.isValid(field.name) else {
-                throw HandoverError(.invalidSchema, "table \(name): field name '\(field.name.prefix(64))' is not a valid identifier")
+                throw HandoverError(
+                    .invalidSchema, "table \(name): field name '\(field.name.prefix(64))' is not a valid identifier")
             }
             guard seen.insert(field.name).inserted else {
                 throw HandoverError(.invalidSchema, "table \(name): field \(field.name) is declared twice")
@@ -115,7 +118,8 @@ public struct TableSchema: Sendable, Hashable {
                 throw HandoverError(.invalidSchema, "table \(name): reference field \(field) is not a field")
             }
             guard reference.fields.count == reference.referencedFields.count else {
-                throw HandoverError(.invalidSchema, "table \(name): a reference to \(reference.table) pairs unequal field lists")
+                throw HandoverError(
+                    .invalidSchema, "table \(name): a reference to \(reference.table) pairs unequal field lists")
             }
         }
     }

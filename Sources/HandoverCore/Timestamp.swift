@@ -25,7 +25,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
         let (year, month, day) = CivilDate.fromDays(days)
         var text = CivilDate.format(year: year, month: month, day: day)
-        text += "T" + pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
+        text +=
+            "T" + pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
             + pad(Int(secondOfDay % 60), 2)
         if millis != 0 { text += "." + pad(Int(millis), 3) }
         return text + "Z"

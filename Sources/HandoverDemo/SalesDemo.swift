@@ -1,6 +1,6 @@
+internal import Foundation
 public import HandoverCore
 internal import HandoverSQL
-internal import Foundation
 
 /// The demo product: a sales-enablement SaaS whose companies (tenants) have sales reps and
 /// managers (users) who record pitch videos, share documents, coach each other and talk to
@@ -256,7 +256,8 @@ struct DemoGenerator {
         let tenantInsert = try db.prepare("INSERT INTO tenants VALUES (?, ?, ?, ?)")
         for id in 1...tenants {
             try tenantInsert.run([
-                .integer(Int64(id)), .text(Self.companies[id - 1]), id == 2 ? .null : .text(pick(["team", "enterprise"])),
+                .integer(Int64(id)), .text(Self.companies[id - 1]),
+                id == 2 ? .null : .text(pick(["team", "enterprise"])),
                 .text(sqliteTime(dayOffset: -300 + id)),
             ])
         }
@@ -270,11 +271,14 @@ struct DemoGenerator {
             userTenant.append(tenant)
             let first = id == 1 ? "Ana" : pick(Self.firstNames)
             let last = id == 1 ? "Lima" : pick(Self.lastNames)
-            let email = id == 1 ? SalesDemo.demoSubject.value : "user\(id)@\(["acme", "globex", "initech"][tenant - 1]).example"
+            let email =
+                id == 1 ? SalesDemo.demoSubject.value : "user\(id)@\(["acme", "globex", "initech"][tenant - 1]).example"
             try userInsert.run([
                 .integer(Int64(id)), .integer(Int64(tenant)), .text(first + " " + last), .text(email),
-                .text(id % 7 == 0 ? "manager" : "rep"), chance(20) ? .null : .text(pick(["en-GB", "de-DE", "pl-PL", "ja-JP", "pt-BR"])),
-                chance(15) ? .null : .text(pick(["Europe/Berlin", "America/Sao_Paulo", "Asia/Tokyo", "Europe/Warsaw"])),
+                .text(id % 7 == 0 ? "manager" : "rep"),
+                chance(20) ? .null : .text(pick(["en-GB", "de-DE", "pl-PL", "ja-JP", "pt-BR"])),
+                chance(15)
+                    ? .null : .text(pick(["Europe/Berlin", "America/Sao_Paulo", "Asia/Tokyo", "Europe/Warsaw"])),
                 .text("$argon2id$v=19$m=65536$not-a-real-hash-\(id)"), .integer(chance(90) ? 1 : 0),
                 .text(sqliteTime(dayOffset: -200 + id % 100)),
             ])
@@ -293,16 +297,18 @@ struct DemoGenerator {
         let contactCount = 300 * scale
         for id in 1...contactCount {
             let owner = id <= 5 ? 1 : int(1...usersCount)
-            let notes: SQLiteValue = switch id % 6 {
-            case 0: .null
-            case 1: .text("Met at the fair, interested in \"Pro\" plan, call back in May")
-            case 2: .text("Gatekeeper: assistant,\nasks for email first")
-            case 3: .text("Pasted from a PDF:\u{0B}page break\u{0C}and a form feed")
-            default: .text("Prefers calls after 3pm")
-            }
+            let notes: SQLiteValue =
+                switch id % 6 {
+                case 0: .null
+                case 1: .text("Met at the fair, interested in \"Pro\" plan, call back in May")
+                case 2: .text("Gatekeeper: assistant,\nasks for email first")
+                case 3: .text("Pasted from a PDF:\u{0B}page break\u{0C}and a form feed")
+                default: .text("Prefers calls after 3pm")
+                }
             try contactInsert.run([
                 .integer(Int64(id)), .integer(Int64(userTenant[owner])), .integer(Int64(owner)),
-                .text(pick(Self.firstNames) + " " + pick(Self.lastNames)), chance(10) ? .null : .text("contact\(id)@customer.example"),
+                .text(pick(Self.firstNames) + " " + pick(Self.lastNames)),
+                chance(10) ? .null : .text("contact\(id)@customer.example"),
                 .text(pick(["Umbrella", "Hooli", "Wayne Enterprises", "Stark, Inc."])),
                 chance(30) ? .null : .text("+49 30 \(int(1_000_000...9_999_999))"), notes,
                 .text(sqliteTime(dayOffset: -100 + id % 90)),
@@ -350,7 +356,13 @@ struct DemoGenerator {
             try feedbackInsert.run([
                 .integer(Int64(id)), .integer(Int64(tenant)), .integer(Int64(content)), .integer(Int64(coach)),
                 chance(10) ? .null : .integer(Int64(int(1...5))),
-                chance(10) ? .null : .text(pick(["Clear value proposition.", "Ask more open questions, e.g. \"why now?\"", "Good pace,\nweak close."])),
+                chance(10)
+                    ? .null
+                    : .text(
+                        pick([
+                            "Clear value proposition.", "Ask more open questions, e.g. \"why now?\"",
+                            "Good pace,\nweak close.",
+                        ])),
                 .text(sqliteTime(dayOffset: -50 + id % 45)),
             ])
         }
@@ -365,7 +377,10 @@ struct DemoGenerator {
             try eventInsert.run([
                 .integer(Int64(id)), .integer(Int64(userTenant[user])), .integer(Int64(user)), .text(kind),
                 kind == "login" ? .null : .integer(Int64(int(1...contentCount))),
-                chance(5) ? .null : (chance(50) ? .text("203.0.113.\(int(1...254))") : .text("2001:db8::\(String(int(1...65535), radix: 16))")),
+                chance(5)
+                    ? .null
+                    : (chance(50)
+                        ? .text("203.0.113.\(int(1...254))") : .text("2001:db8::\(String(int(1...65535), radix: 16))")),
                 .integer(eventStart + Int64(id) * 600 + Int64(int(0...599))),
             ])
         }
@@ -374,10 +389,17 @@ struct DemoGenerator {
         let formInsert = try db.prepare("INSERT INTO contact_form_submissions VALUES (?, ?, ?, ?, ?, ?)")
         let formCount = 100 * scale
         for id in 1...formCount {
-            let email = id % 25 == 1 ? SalesDemo.demoSubject.value : (chance(50) ? "visitor\(id)@mail.example" : "user\(int(2...usersCount))@acme.example")
+            let email =
+                id % 25 == 1
+                ? SalesDemo.demoSubject.value
+                : (chance(50) ? "visitor\(id)@mail.example" : "user\(int(2...usersCount))@acme.example")
             try formInsert.run([
                 .integer(Int64(id)), .text(email), chance(20) ? .null : .text(pick(Self.firstNames)),
-                .text(pick(["Please send pricing.", "Do you integrate with Salesforce, HubSpot, or Pipedrive?", "Delete my data, please.\nThanks!"])),
+                .text(
+                    pick([
+                        "Please send pricing.", "Do you integrate with Salesforce, HubSpot, or Pipedrive?",
+                        "Delete my data, please.\nThanks!",
+                    ])),
                 .text("198.51.100.\(int(1...254))"), .text(sqliteTime(dayOffset: -30 + id % 25)),
             ])
         }

@@ -38,7 +38,8 @@ public struct JSONTableWriter<Sink: ByteSink>: TableWriter {
                 guard let text = numberText(value) else {
                     throw HandoverError(
                         .invalidData,
-                        "table \(schema.name), row \(row.keyDescription(in: schema)), field \(schema.fields[index].name): not a finite number")
+                        "table \(schema.name), row \(row.keyDescription(in: schema)), field \(schema.fields[index].name): not a finite number"
+                    )
                 }
                 out.append(utf8: text)
             case .boolean(let value): out.append(value ? "true" : "false")

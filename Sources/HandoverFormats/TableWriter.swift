@@ -87,12 +87,14 @@ func checkRow(_ row: Row, _ schema: TableSchema) throws {
             if field.required {
                 throw HandoverError(
                     .invalidData,
-                    "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): required but null")
+                    "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): required but null"
+                )
             }
         } else if !value.fits(field.type) {
             throw HandoverError(
                 .invalidData,
-                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): not of type \(field.type.rawValue)")
+                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): not of type \(field.type.rawValue)"
+            )
         }
     }
 }

@@ -1,5 +1,5 @@
-public import HandoverCore
 internal import CLibXML2
+public import HandoverCore
 
 /// Makes sure libxml2 is initialised once, before any thread uses it.
 let libxml2Initialised: Void = { xmlInitParser() }()
@@ -94,7 +94,8 @@ public struct XMLTableWriter<Sink: ByteSink>: TableWriter {
                     guard let text = numberText(value) else {
                         throw HandoverError(
                             .invalidData,
-                            "table \(schema.name), row \(row.keyDescription(in: schema)), field \(schema.fields[index].name): not a finite number")
+                            "table \(schema.name), row \(row.keyDescription(in: schema)), field \(schema.fields[index].name): not a finite number"
+                        )
                     }
                     try writeElement(name, text)
                 case .boolean(let value): try writeElement(name, value ? "true" : "false")

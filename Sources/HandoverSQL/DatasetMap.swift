@@ -163,7 +163,8 @@ extension DatasetMap {
             throw root.error("the map must start with 'handover-map: 1' (the format version)")
         }
         guard try versionNode.integer() == DatasetMap.formatVersion else {
-            throw versionNode.error("this version of Handover reads dataset maps of version \(DatasetMap.formatVersion)")
+            throw versionNode.error(
+                "this version of Handover reads dataset maps of version \(DatasetMap.formatVersion)")
         }
         guard let exporterNode = top["exporter"] else { throw root.error("'exporter' is missing (id and version)") }
         let exporterFields = try exporterNode.mapping(allowed: ["id", "version"])
@@ -218,7 +219,9 @@ extension DatasetMap {
                     throw target.error("a reference is written TABLE.COLUMN")
                 }
                 references.append(
-                    Reference(column: column, table: String(parts[0]), referencedColumn: String(parts[1]), location: target.location))
+                    Reference(
+                        column: column, table: String(parts[0]), referencedColumn: String(parts[1]),
+                        location: target.location))
             }
         }
         var subject: [Path] = []

@@ -112,7 +112,8 @@ public struct DatasetMapExporter: Exporter {
             if try statement.step() {
                 throw HandoverError(
                     .ambiguousSubject,
-                    "the selector column \(selector.column) matches more than one row of \(subjectPlan.table); use a unique column")
+                    "the selector column \(selector.column) matches more than one row of \(subjectPlan.table); use a unique column"
+                )
             }
         } else {
             logger.debug("subject not found", metadata: ["exporter": "\(id)"])
@@ -232,7 +233,8 @@ struct TablePlan: Sendable {
                 parameters.append(tenant)
             }
         }
-        var sql = "SELECT " + sourceColumns.map { "t0." + quoted($0) }.joined(separator: ", ") + " FROM "
+        var sql =
+            "SELECT " + sourceColumns.map { "t0." + quoted($0) }.joined(separator: ", ") + " FROM "
             + quoted(source) + " AS t0 WHERE " + conditions.joined(separator: " AND ")
         if !orderBy.isEmpty { sql += " ORDER BY " + orderBy.map { "t0." + quoted($0) }.joined(separator: ", ") }
         return Query(sql: sql, parameters: parameters)

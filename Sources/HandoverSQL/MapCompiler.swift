@@ -61,14 +61,20 @@ struct MapCompiler {
                     throw fail(reference.location, "table \(name) has no exported column \(reference.column)")
                 }
                 guard let target = resolved[reference.table] else {
-                    throw fail(reference.location, "unknown table \(reference.table): a reference must name a table of the map")
+                    throw fail(
+                        reference.location, "unknown table \(reference.table): a reference must name a table of the map"
+                    )
                 }
                 guard target.fields.contains(where: { $0.name == reference.referencedColumn }) else {
-                    throw fail(reference.location, "table \(reference.table) has no exported column \(reference.referencedColumn)")
+                    throw fail(
+                        reference.location,
+                        "table \(reference.table) has no exported column \(reference.referencedColumn)")
                 }
                 references[reference.column] = (target, reference.referencedColumn)
                 foreignKeys.append(
-                    ForeignKey(fields: [reference.column], table: reference.table, referencedFields: [reference.referencedColumn]))
+                    ForeignKey(
+                        fields: [reference.column], table: reference.table,
+                        referencedFields: [reference.referencedColumn]))
             }
 
             func resolvePath(_ path: DatasetMap.Path, kind: String) throws -> ResolvedPath {
@@ -80,7 +86,8 @@ struct MapCompiler {
                         throw fail(path.location, "table \(current.table.name) has no exported column \(step)")
                     }
                     guard let (target, key) = currentReferences[step] else {
-                        throw fail(path.location, "column \(current.table.name).\(step) has no declared reference to follow")
+                        throw fail(
+                            path.location, "column \(current.table.name).\(step) has no declared reference to follow")
                     }
                     try noteLookup(table: current.table.source, column: column)
                     hops.append(.init(column: column, table: target.table.source, key: target.source(of: key)!))
@@ -89,12 +96,15 @@ struct MapCompiler {
                     guard hops.count <= 8 else { throw fail(path.location, "a path may follow at most 8 references") }
                 }
                 guard let column = current.source(of: path.column) else {
-                    throw fail(path.location, "table \(current.table.name) has no exported column \(path.column) for the \(kind) path")
+                    throw fail(
+                        path.location,
+                        "table \(current.table.name) has no exported column \(path.column) for the \(kind) path")
                 }
                 try noteLookup(table: current.table.source, column: column)
                 if let matches = path.matches {
                     guard let subject, subject.columns[matches] != nil else {
-                        throw fail(path.location, "'matches' names \(matches), which is not a column of the subject table")
+                        throw fail(
+                            path.location, "'matches' names \(matches), which is not a column of the subject table")
                     }
                 }
                 return ResolvedPath(hops: hops, column: column, matches: path.matches)
@@ -120,7 +130,8 @@ struct MapCompiler {
                 if let (target, key) = references[field.name] {
                     domains.append(target.table.name)
                     referencesSubject.append(
-                        map.subject.map { $0.table == target.table.source && $0.key == target.source(of: key) } ?? false)
+                        map.subject.map { $0.table == target.table.source && $0.key == target.source(of: key) } ?? false
+                    )
                 } else {
                     domains.append("\(name).\(field.name)")
                     referencesSubject.append(false)
@@ -178,11 +189,14 @@ struct MapCompiler {
         return (names, integers)
     }
 
-    private func referenceMap(of table: Resolved, resolved: [String: Resolved]) throws -> [String: (table: Resolved, column: String)] {
+    private func referenceMap(of table: Resolved, resolved: [String: Resolved]) throws -> [String: (
+        table: Resolved, column: String
+    )] {
         var result: [String: (table: Resolved, column: String)] = [:]
         for reference in table.table.references {
             guard let target = resolved[reference.table], target.source(of: reference.referencedColumn) != nil else {
-                throw fail(reference.location, "unknown table or column \(reference.table).\(reference.referencedColumn)")
+                throw fail(
+                    reference.location, "unknown table or column \(reference.table).\(reference.referencedColumn)")
             }
             result[reference.column] = (target, reference.referencedColumn)
         }
@@ -207,14 +221,19 @@ struct MapCompiler {
                 }
                 let type = column.type ?? Self.inferType(database.declaredType)
                 fields.append(
-                    Field(column.name, type, required: column.required ?? database.notNull, title: column.title, description: column.description))
+                    Field(
+                        column.name, type, required: column.required ?? database.notNull, title: column.title,
+                        description: column.description))
                 sources.append(column.source)
                 pseudonymize.append(column.pseudonymize)
             }
         } else {
             for column in info where !table.exclude.contains(column.name) {
                 guard Identifier.isValid(column.name) else {
-                    throw fail(table.location, "column '\(column.name.prefix(64))' of table \(table.source) is not a valid field name; list the columns and rename it with 'from'")
+                    throw fail(
+                        table.location,
+                        "column '\(column.name.prefix(64))' of table \(table.source) is not a valid field name; list the columns and rename it with 'from'"
+                    )
                 }
                 fields.append(Field(column.name, Self.inferType(column.declaredType), required: column.notNull))
                 sources.append(column.name)
@@ -229,13 +248,16 @@ struct MapCompiler {
             }
             primaryKey = declared
         } else {
-            let keyColumns = info.filter { $0.primaryKeyPosition > 0 }.sorted { $0.primaryKeyPosition < $1.primaryKeyPosition }
+            let keyColumns = info.filter { $0.primaryKeyPosition > 0 }.sorted {
+                $0.primaryKeyPosition < $1.primaryKeyPosition
+            }
             primaryKey = keyColumns.compactMap { column in sources.firstIndex(of: column.name).map { fields[$0].name } }
             if primaryKey.count != keyColumns.count { primaryKey = [] }
         }
         // Key fields are never null.
         for index in fields.indices where primaryKey.contains(fields[index].name) { fields[index].required = true }
-        return Resolved(table: table, fields: fields, sourceColumns: sources, pseudonymize: pseudonymize, primaryKey: primaryKey)
+        return Resolved(
+            table: table, fields: fields, sourceColumns: sources, pseudonymize: pseudonymize, primaryKey: primaryKey)
     }
 
     /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).

@@ -1,5 +1,5 @@
-internal import HandoverCore
 internal import CSQLite
+internal import HandoverCore
 
 /// Turns the rows of one table's query into ``Row`` values, checking each against its field.
 struct RowReader {
@@ -17,14 +17,17 @@ struct RowReader {
         self.statement = statement
         self.bindings = bindings
         self.context = context
-        self.types = plan.schema.fields.map { plan.pseudonymDomains[plan.schema.index(of: $0.name)!] == nil ? $0.type : .string }
+        self.types = plan.schema.fields.map {
+            plan.pseudonymDomains[plan.schema.index(of: $0.name)!] == nil ? $0.type : .string
+        }
         self.values = []
         self.values.reserveCapacity(plan.schema.fields.count)
-        self.subjectKeyText = switch bindings.subjectKey {
-        case .integer(let v): String(v)
-        case .text(let v): v
-        default: nil
-        }
+        self.subjectKeyText =
+            switch bindings.subjectKey {
+            case .integer(let v): String(v)
+            case .text(let v): v
+            default: nil
+            }
     }
 
     /// The next row, or nil at the end.
@@ -124,22 +127,25 @@ struct RowReader {
         guard let text = statement.text(at: Int32(index)) else {
             throw HandoverError(
                 .invalidData,
-                "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): text is not valid UTF-8")
+                "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): text is not valid UTF-8"
+            )
         }
         return text
     }
 
     private func mismatch(_ index: Int, expected: String, found storage: Int32) -> HandoverError {
-        let found = switch storage {
-        case SQLITE_INTEGER: "an integer"
-        case SQLITE_FLOAT: "a real number"
-        case SQLITE_TEXT: "text"
-        case SQLITE_BLOB: "a blob"
-        default: "null"
-        }
+        let found =
+            switch storage {
+            case SQLITE_INTEGER: "an integer"
+            case SQLITE_FLOAT: "a real number"
+            case SQLITE_TEXT: "text"
+            case SQLITE_BLOB: "a blob"
+            default: "null"
+            }
         return HandoverError(
             .invalidData,
-            "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): expected \(expected), found \(found)")
+            "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): expected \(expected), found \(found)"
+        )
     }
 
     /// The current row's primary key for an error message: integer keys in clear, anything else by type only.

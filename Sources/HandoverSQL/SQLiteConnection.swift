@@ -1,9 +1,10 @@
-internal import HandoverCore
 internal import CSQLite
+internal import HandoverCore
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// A value as SQLite stores it.
@@ -67,7 +68,8 @@ public final class SQLiteConnection {
         }
         var handle: OpaquePointer?
         let flags =
-            (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+            (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let text = handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
@@ -82,7 +84,8 @@ public final class SQLiteConnection {
             try execute("SELECT count(*) FROM sqlite_schema")
         } catch let error as HandoverError {
             sqlite3_close_v2(handle)
-            throw HandoverError(.sourceUnavailable, "'\(path)' is not a readable SQLite database", underlying: error.underlying)
+            throw HandoverError(
+                .sourceUnavailable, "'\(path)' is not a readable SQLite database", underlying: error.underlying)
         }
     }
 
@@ -93,7 +96,8 @@ public final class SQLiteConnection {
         let status = sqlite3_exec(handle, sql, nil, nil, &message)
         defer { sqlite3_free(message) }
         guard status == SQLITE_OK else {
-            throw HandoverError(.sourceFailed, "database '\(path)' failed a statement", underlying: message.map { String(cString: $0) })
+            throw HandoverError(
+                .sourceFailed, "database '\(path)' failed a statement", underlying: message.map { String(cString: $0) })
         }
     }
 
@@ -221,7 +225,8 @@ public final class SQLiteStatement {
             }
         }
         guard status == SQLITE_OK else {
-            throw HandoverError(.sourceFailed, "cannot bind query parameter \(index)", underlying: connection.errorText())
+            throw HandoverError(
+                .sourceFailed, "cannot bind query parameter \(index)", underlying: connection.errorText())
         }
     }
 
@@ -238,7 +243,8 @@ public final class SQLiteStatement {
         let status = sqlite3_step(statement)
         if status == SQLITE_ROW { return true }
         if status == SQLITE_DONE { return false }
-        throw HandoverError(.sourceFailed, "database '\(connection.path)' failed a query", underlying: connection.errorText())
+        throw HandoverError(
+            .sourceFailed, "database '\(connection.path)' failed a query", underlying: connection.errorText())
     }
 
     /// Resets the statement to run again, keeping its bindings.

@@ -43,9 +43,11 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let exporter = try DatasetMapExporter(map: try readMap(mapPath), databasePath: database)
             let builder = BundleBuilder(
-                exporters: try ExporterRegistry([exporter]), options: BundleOptions(outputDirectory: out), logger: logger)
+                exporters: try ExporterRegistry([exporter]), options: BundleOptions(outputDirectory: out),
+                logger: logger)
             let request = ExportRequest(
-                id: .random(), purpose: .access, scope: .subject(SalesDemo.demoSubject, tenant: nil), receivedAt: .now())
+                id: .random(), purpose: .access, scope: .subject(SalesDemo.demoSubject, tenant: nil), receivedAt: .now()
+            )
             return try await builder.build(for: request)
         }
         if common.json {

@@ -40,10 +40,17 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The request id (names the bundle); random when not given.")
     var requestID: String?
 
-    @Option(name: .long, help: "access, portability or controller-transfer; by default access for a subject, controller-transfer for a tenant.")
+    @Option(
+        name: .long,
+        help:
+            "access, portability or controller-transfer; by default access for a subject, controller-transfer for a tenant."
+    )
     var purpose: String?
 
-    @Option(name: .long, help: "A file holding the secret key (at least 16 bytes) for pseudonyms; a random key per bundle when not given.")
+    @Option(
+        name: .long,
+        help:
+            "A file holding the secret key (at least 16 bytes) for pseudonyms; a random key per bundle when not given.")
     var pseudonymKeyFile: String?
 
     @OptionGroup var common: CommonOptions

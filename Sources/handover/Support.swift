@@ -90,7 +90,9 @@ struct ExportReport: Encodable {
         status = result.manifest.status.rawValue
         records = result.manifest.records
         files = result.manifest.files.map {
-            File(path: $0.path, format: $0.format, table: $0.exporter + "." + $0.table, records: $0.records, bytes: $0.bytes, sha256: $0.sha256)
+            File(
+                path: $0.path, format: $0.format, table: $0.exporter + "." + $0.table, records: $0.records,
+                bytes: $0.bytes, sha256: $0.sha256)
         }
         var tables: [String: Int] = [:]
         for exporter in result.manifest.exporters {
@@ -109,11 +111,15 @@ func printSummary(_ result: BundleResult) {
     for exporter in manifest.exporters {
         for table in exporter.tables {
             let name = "\(exporter.id)/\(table.name)"
-            lines.append("  " + name.padding(toLength: max(34, name.count + 1), withPad: " ", startingAt: 0) + String(table.records).leftPadded(8) + " records")
+            lines.append(
+                "  " + name.padding(toLength: max(34, name.count + 1), withPad: " ", startingAt: 0)
+                    + String(table.records).leftPadded(8) + " records")
         }
     }
     let bytes = manifest.files.reduce(Int64(0)) { $0 + $1.bytes }
-    lines.append("  \(manifest.files.count) files (\(formats)), \(manifest.records) records, \(bytes) bytes of data, archive \(result.archiveBytes) bytes")
+    lines.append(
+        "  \(manifest.files.count) files (\(formats)), \(manifest.records) records, \(bytes) bytes of data, archive \(result.archiveBytes) bytes"
+    )
     print(lines.joined(separator: "\n"))
 }
 

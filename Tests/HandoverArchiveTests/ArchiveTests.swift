@@ -58,7 +58,8 @@ import Testing
                 """
             let result = try run("/usr/bin/env", ["python3", "-c", script, path])
             #expect(result.status == 0, "\(result.stderr)")
-            let listing = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: [Any]])
+            let listing = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: [Any]])
             #expect(Set(listing.keys) == Set(contents.keys))
             for (name, info) in listing {
                 // ASCII names read the same in any charset; libarchive flags the others as UTF-8.
@@ -129,7 +130,8 @@ import Testing
             let deadFolder = AtomicFile.temporaryPrefix + deadPID + "-def-handover-x.d"
             let live = AtomicFile.temporaryPrefix + "\(getpid())-ghi-handover-y.zip"
             try Data().write(to: URL(fileURLWithPath: folder + "/" + dead))
-            try FileManager.default.createDirectory(atPath: folder + "/" + deadFolder + "/data", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: folder + "/" + deadFolder + "/data", withIntermediateDirectories: true)
             try Data().write(to: URL(fileURLWithPath: folder + "/" + live))
             try Data().write(to: URL(fileURLWithPath: folder + "/handover-z.zip"))
             #expect(AtomicFile.removeLeftovers(in: folder) == 2)

@@ -11,7 +11,9 @@ import TestSupport
 import Testing
 
 func demoRegistry() throws -> ExporterRegistry {
-    try ExporterRegistry([DatasetMapExporter(map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: demoDatabase)])
+    try ExporterRegistry([
+        DatasetMapExporter(map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: demoDatabase)
+    ])
 }
 
 func build(
@@ -20,8 +22,10 @@ func build(
 ) async throws -> BundleResult {
     var options = BundleOptions(outputDirectory: folder)
     options.formats = try formats.map { try #require(TableFormat(rawValue: $0)) }
-    let builder = BundleBuilder(exporters: try registry ?? demoRegistry(), options: options, logger: Logger(label: "test"))
-    return try await builder.build(for: ExportRequest(id: try RequestID(id), purpose: .access, scope: scope, receivedAt: .now()))
+    let builder = BundleBuilder(
+        exporters: try registry ?? demoRegistry(), options: options, logger: Logger(label: "test"))
+    return try await builder.build(
+        for: ExportRequest(id: try RequestID(id), purpose: .access, scope: scope, receivedAt: .now()))
 }
 
 typealias TableFormatName = String
@@ -65,14 +69,16 @@ func sha256(_ bytes: [UInt8]) -> String {
         try await withTemporaryDirectory { folder in
             let result = try await build(.subject(SalesDemo.demoSubject, tenant: nil), into: folder)
             let files = try readArchive(result.archivePath)
-            let expectedNames = try SQLiteConnection.withConnection(path: demoDatabase, mode: .readOnly) { db -> [String] in
+            let expectedNames = try SQLiteConnection.withConnection(path: demoDatabase, mode: .readOnly) {
+                db -> [String] in
                 let statement = try db.prepare("SELECT name || '|' || email FROM users WHERE id = 1")
                 _ = try statement.step()
                 guard case .text(let text) = try statement.value(at: 0) else { return [] }
                 return [text]
             }
             for format in ["json", "csv", "xml"] {
-                let users = try parseTable(try #require(files["handover-req-test/data/sales/users.\(format)"]), format: format)
+                let users = try parseTable(
+                    try #require(files["handover-req-test/data/sales/users.\(format)"]), format: format)
                 let names: [String] = users.map { row in
                     let name: String = (row["name"] ?? nil) ?? ""
                     let email: String = (row["email"] ?? nil) ?? ""
@@ -143,7 +149,8 @@ struct Misbehaving: Exporter {
     var id = "broken"
     var version = "1"
     var tables = [
-        TableSchema(name: "items", fields: [Field("id", .integer, required: true), Field("label", .string)], primaryKey: ["id"]),
+        TableSchema(
+            name: "items", fields: [Field("id", .integer, required: true), Field("label", .string)], primaryKey: ["id"]),
         TableSchema(name: "hidden", fields: [Field("id", .integer)]),
     ]
 

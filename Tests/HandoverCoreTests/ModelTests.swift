@@ -8,7 +8,9 @@ import Testing
         #expect(try RequestID(text).rawValue == text)
     }
 
-    @Test(arguments: ["", "../etc", "a/b", ".hidden", "-flag", "_x", "a b", "naïve", String(repeating: "x", count: 101), "a\u{0}b"])
+    @Test(arguments: [
+        "", "../etc", "a/b", ".hidden", "-flag", "_x", "a b", "naïve", String(repeating: "x", count: 101), "a\u{0}b",
+    ])
     func refusesHostileRequestIDs(text: String) {
         #expect(throws: HandoverError.self) { try RequestID(text) }
     }
@@ -39,7 +41,8 @@ import Testing
     }
 
     @Test func tableSchemaValidation() throws {
-        let good = TableSchema(name: "users", fields: [Field("id", .integer, required: true), Field("name", .string)], primaryKey: ["id"])
+        let good = TableSchema(
+            name: "users", fields: [Field("id", .integer, required: true), Field("name", .string)], primaryKey: ["id"])
         try good.validate()
         var duplicate = good
         duplicate.fields.append(Field("name", .string))
@@ -86,7 +89,8 @@ import Testing
     }
 
     @Test func rowKeyDescriptionNeverShowsFreeText() {
-        let schema = TableSchema(name: "t", fields: [Field("email", .string), Field("n", .integer)], primaryKey: ["email", "n"])
+        let schema = TableSchema(
+            name: "t", fields: [Field("email", .string), Field("n", .integer)], primaryKey: ["email", "n"])
         let row = Row([.string("ana lima@example.com"), .integer(3)])
         #expect(row.keyDescription(in: schema) == "email=<string>,n=3")
     }

@@ -14,8 +14,10 @@ import Testing
         #expect(Timestamp(iso8601: text)?.millisecondsSince1970 == milliseconds)
     }
 
-    @Test(arguments: ["2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01", "2024-01-01T24:00:00Z",
-        "2024-01-01T10:00:00Zjunk", "2024-01-01T10:00:00.Z", "yesterday"])
+    @Test(arguments: [
+        "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01", "2024-01-01T24:00:00Z",
+        "2024-01-01T10:00:00Zjunk", "2024-01-01T10:00:00.Z", "yesterday",
+    ])
     func rejectsWhatIsNotADateTime(text: String) {
         #expect(Timestamp(iso8601: text) == nil)
     }

@@ -1,14 +1,16 @@
 import Foundation
 import FoundationXML
 import HandoverCore
-@testable import HandoverFormats
 import TestSupport
 import Testing
+
+@testable import HandoverFormats
 
 let schema = TableSchema(
     name: "samples",
     fields: [
-        Field("id", .integer, required: true), Field("text", .string), Field("amount", .number), Field("flag", .boolean),
+        Field("id", .integer, required: true), Field("text", .string), Field("amount", .number),
+        Field("flag", .boolean),
         Field("day", .date), Field("at", .datetime), Field("blob", .binary),
     ],
     primaryKey: ["id"])
@@ -25,7 +27,8 @@ func sampleRows() -> [Row] {
         rows.append(
             Row([
                 .integer(Int64(index + 1)), .string(text), .number(index % 2 == 0 ? 1.5 : -2.25e-7),
-                .boolean(index % 2 == 0), .date("2024-02-29"), .datetime(Timestamp(millisecondsSince1970: 1_709_251_199_500)),
+                .boolean(index % 2 == 0), .date("2024-02-29"),
+                .datetime(Timestamp(millisecondsSince1970: 1_709_251_199_500)),
                 .binary([0, 1, 2, 254, 255] + Array(repeating: UInt8(index), count: index)),
             ]))
     }
@@ -84,7 +87,8 @@ func expectedText(_ value: Value) -> String? {
     }
 
     @Test func escapesControlCharactersAsJSONRequires() throws {
-        let text = try write(.json, [Row([.integer(1), .string("\u{1}\u{1F}\"\\\n"), .null, .null, .null, .null, .null])])
+        let text = try write(
+            .json, [Row([.integer(1), .string("\u{1}\u{1F}\"\\\n"), .null, .null, .null, .null, .null])])
         #expect(text.contains(#""text":"\u0001\u001f\"\\\n""#))
     }
 
@@ -123,16 +127,24 @@ func expectedText(_ value: Value) -> String? {
             var field: String?
             var attributes: [String: String] = [:]
             var text = ""
-            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-                if name == "row" { current = [:] } else if name != "table" {
+            func parser(
+                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String]
+            ) {
+                if name == "row" {
+                    current = [:]
+                } else if name != "table" {
                     field = name
                     self.attributes = attributes
                     text = ""
                 }
             }
             func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-                if name == "row" { rows.append(current) } else if let field, name == field {
+            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?)
+            {
+                if name == "row" {
+                    rows.append(current)
+                } else if let field, name == field {
                     current[field] = (text, attributes)
                     self.field = nil
                 }

@@ -8,7 +8,8 @@ import Testing
 func makeShop(_ folder: String, extra: String = "") throws -> String {
     let path = folder + "/shop.sqlite"
     try SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { db in
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT, secret TEXT, born DATE, joined DATETIME, vip BOOLEAN);
             CREATE TABLE invoices (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, total REAL);
             CREATE TABLE invoice_lines (id INTEGER PRIMARY KEY, invoice_id INTEGER NOT NULL, item TEXT, photo BLOB);
@@ -42,7 +43,8 @@ let shopMap = """
 @Suite struct DatasetMapTests {
     @Test func followsAChainOfReferencesAndInfersTypes() async throws {
         try await withTemporaryDirectory { folder in
-            let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: shopMap), databasePath: try makeShop(folder))
+            let exporter = try DatasetMapExporter(
+                map: try DatasetMap(yaml: shopMap), databasePath: try makeShop(folder))
             #expect(exporter.id == "shop")
             #expect(exporter.version == "2")
             let customers = try #require(exporter.tables.first)
@@ -51,9 +53,11 @@ let shopMap = """
             #expect(customers.primaryKey == ["id"])
             #expect(customers.fields[1].required)
             let lines = try #require(exporter.tables.last)
-            #expect(lines.foreignKeys == [ForeignKey(fields: ["invoice_id"], table: "invoices", referencedFields: ["id"])])
+            #expect(
+                lines.foreignKeys == [ForeignKey(fields: ["invoice_id"], table: "invoices", referencedFields: ["id"])])
 
-            let emitted = try await collect(exporter, .subject(SubjectSelector(column: "email", value: "a@x.example"), tenant: nil))
+            let emitted = try await collect(
+                exporter, .subject(SubjectSelector(column: "email", value: "a@x.example"), tenant: nil))
             #expect(emitted.integers("customers") == [1])
             #expect(emitted.integers("invoices") == [10, 12])
             #expect(emitted.integers("invoice_lines") == [100, 102, 103])
@@ -71,7 +75,8 @@ let shopMap = """
 
     @Test func listsLookupsThatNoIndexServes() async throws {
         try await withTemporaryDirectory { folder in
-            let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: shopMap), databasePath: try makeShop(folder))
+            let exporter = try DatasetMapExporter(
+                map: try DatasetMap(yaml: shopMap), databasePath: try makeShop(folder))
             #expect(exporter.unindexedLookups == ["invoice_lines.invoice_id"])
         }
     }
@@ -83,12 +88,24 @@ let shopMap = """
         ("exporter: {id: shop}\ntables: {}", ["handover-map: 1"]),
         ("handover-map: 2\nexporter: {id: shop}\ntables: {}", ["handover-map", "version 1"]),
         ("handover-map: 1\nexporter: {id: Shop!}\ntables: {customers: {}}", ["exporter.id", "line 2"]),
-        ("handover-map: 1\nexporter: {id: shop}\ntables: {customers: {colums: {id: integer}}}", ["tables.customers.colums", "unknown key"]),
-        ("handover-map: 1\nexporter: {id: shop}\ntables:\n  customers:\n    columns:\n      id: int\n", ["tables.customers.columns.id", "line 6", "unknown type"]),
-        ("handover-map: 1\nexporter: {id: shop}\ntables:\n  customers: {}\n  customers: {}\n", ["customers", "twice", "line 4"]),
+        (
+            "handover-map: 1\nexporter: {id: shop}\ntables: {customers: {colums: {id: integer}}}",
+            ["tables.customers.colums", "unknown key"]
+        ),
+        (
+            "handover-map: 1\nexporter: {id: shop}\ntables:\n  customers:\n    columns:\n      id: int\n",
+            ["tables.customers.columns.id", "line 6", "unknown type"]
+        ),
+        (
+            "handover-map: 1\nexporter: {id: shop}\ntables:\n  customers: {}\n  customers: {}\n",
+            ["customers", "twice", "line 4"]
+        ),
         ("handover-map: 1\nexporter: {id: shop}\ntables: {\"drop table\": {}}", ["not a valid identifier"]),
         ("handover-map: 1\nexporter: {id: shop}\ntables: {customers: {references: {x: customers}}}", ["TABLE.COLUMN"]),
-        ("handover-map: 1\nexporter: {id: shop}\ntables: {customers: {columns: {id: integer}, exclude: [id]}}", ["both listed and excluded"]),
+        (
+            "handover-map: 1\nexporter: {id: shop}\ntables: {customers: {columns: {id: integer}, exclude: [id]}}",
+            ["both listed and excluded"]
+        ),
         ("handover-map: 1\nexporter: {id: shop}\ntables: {}", ["no tables"]),
         ("- a\n- b", ["expected a mapping"]),
     ]
@@ -109,11 +126,23 @@ let shopMap = """
     /// Well-formed maps that do not match the shop database, and the words their error must contain.
     static let mismatched: [(String, [String])] = [
         ("tables: {clients: {subject: id}}", ["tables.clients", "unknown table 'clients'"]),
-        ("tables: {customers: {columns: {id: integer, mail: string}, subject: id}}", ["tables.customers.columns.mail", "unknown column 'mail'"]),
+        (
+            "tables: {customers: {columns: {id: integer, mail: string}, subject: id}}",
+            ["tables.customers.columns.mail", "unknown column 'mail'"]
+        ),
         ("tables: {customers: {exclude: [password], subject: id}}", ["excluded column password"]),
-        ("tables: {invoices: {references: {customer_id: clients.id}, subject: customer_id}}", ["unknown table clients"]),
-        ("tables: {invoices: {references: {customer_id: invoices.nope}, subject: customer_id}}", ["no exported column nope"]),
-        ("tables: {customers: {subject: id}, invoice_lines: {subject: {via: [invoice_id], column: customer_id}}}", ["invoice_lines.invoice_id has no declared reference"]),
+        (
+            "tables: {invoices: {references: {customer_id: clients.id}, subject: customer_id}}",
+            ["unknown table clients"]
+        ),
+        (
+            "tables: {invoices: {references: {customer_id: invoices.nope}, subject: customer_id}}",
+            ["no exported column nope"]
+        ),
+        (
+            "tables: {customers: {subject: id}, invoice_lines: {subject: {via: [invoice_id], column: customer_id}}}",
+            ["invoice_lines.invoice_id has no declared reference"]
+        ),
         ("tables: {customers: {subject: {column: id, matches: phone}}}", ["'matches' names phone"]),
         ("tables: {customers: {subject: nope}}", ["no exported column nope"]),
         ("tables: {customers: {primary-key: [email, nope]}}", ["primary key column nope"]),
@@ -145,11 +174,13 @@ let shopMap = """
                 let error = error as? HandoverError
                 return error?.code == .sourceUnavailable && error!.message.contains("does not exist")
             }
-            try Data("this is not a database, just text that is long enough".utf8).write(to: URL(fileURLWithPath: folder + "/text.sqlite"))
+            try Data("this is not a database, just text that is long enough".utf8).write(
+                to: URL(fileURLWithPath: folder + "/text.sqlite"))
             #expect {
                 _ = try DatasetMapExporter(map: map, databasePath: folder + "/text.sqlite")
             } throws: { ($0 as? HandoverError)?.code == .sourceUnavailable }
-            #expect(!FileManager.default.fileExists(atPath: folder + "/missing.sqlite"), "a read must not create the file")
+            #expect(
+                !FileManager.default.fileExists(atPath: folder + "/missing.sqlite"), "a read must not create the file")
         }
     }
 }
@@ -157,7 +188,8 @@ let shopMap = """
 @Suite struct BadDataTests {
     func exportError(_ extra: String, subject: String = "1") async throws -> HandoverError? {
         try await withTemporaryDirectory { folder in
-            let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: shopMap), databasePath: try makeShop(folder, extra: extra))
+            let exporter = try DatasetMapExporter(
+                map: try DatasetMap(yaml: shopMap), databasePath: try makeShop(folder, extra: extra))
             do {
                 _ = try await collect(exporter, .subject(SubjectSelector(column: "id", value: subject), tenant: nil))
                 return nil
@@ -169,7 +201,8 @@ let shopMap = """
 
     @Test func invalidUTF8IsRefusedNamingTableRowAndFieldButNotTheValue() async throws {
         // CESU-8 lone surrogate (ED A0 80) between ASCII letters.
-        let error = try #require(try await exportError("UPDATE customers SET name = CAST(X'41EDA08042' AS TEXT) WHERE id = 1;"))
+        let error = try #require(
+            try await exportError("UPDATE customers SET name = CAST(X'41EDA08042' AS TEXT) WHERE id = 1;"))
         #expect(error.code == .invalidData)
         #expect(error.message.contains("table customers"))
         #expect(error.message.contains("row id=1"))

@@ -26,7 +26,9 @@ import Testing
     @Test func selectsBySubjectEmailAndMatchesContactFormsByEmail() async throws {
         let emitted = try await collect(try demoExporter(), .subject(SalesDemo.demoSubject, tenant: nil))
         #expect(emitted.integers("users") == [1])
-        let forms = try query(demoDatabase, "SELECT id FROM contact_form_submissions WHERE email = ? ORDER BY id", [.text(SalesDemo.demoSubject.value)])
+        let forms = try query(
+            demoDatabase, "SELECT id FROM contact_form_submissions WHERE email = ? ORDER BY id",
+            [.text(SalesDemo.demoSubject.value)])
         #expect(!forms.isEmpty)
         #expect(emitted.integers("contact_form_submissions") == forms)
     }
@@ -72,13 +74,15 @@ import Testing
 
     @Test func anAmbiguousSelectorIsRefused() async throws {
         await #expect {
-            _ = try await collect(try demoExporter(), .subject(SubjectSelector(column: "role", value: "rep"), tenant: nil))
+            _ = try await collect(
+                try demoExporter(), .subject(SubjectSelector(column: "role", value: "rep"), tenant: nil))
         } throws: { ($0 as? HandoverError)?.code == .ambiguousSubject }
     }
 
     @Test func aSelectorColumnTheSubjectTableLacksIsRefused() async throws {
         await #expect {
-            _ = try await collect(try demoExporter(), .subject(SubjectSelector(column: "shoe_size", value: "9"), tenant: nil))
+            _ = try await collect(
+                try demoExporter(), .subject(SubjectSelector(column: "shoe_size", value: "9"), tenant: nil))
         } throws: { ($0 as? HandoverError)?.code == .invalidArgument }
     }
 }
@@ -89,7 +93,8 @@ import Testing
         let emitted = try await collect(try demoExporter(), .tenant(String(tenant)))
         #expect(emitted.integers("tenants") == [Int64(tenant)])
         for table in ["users", "contacts", "content_items", "comments", "coaching_feedback", "activity_events"] {
-            let expected = try query(demoDatabase, "SELECT id FROM \(table) WHERE tenant_id = ? ORDER BY id", [.integer(Int64(tenant))])
+            let expected = try query(
+                demoDatabase, "SELECT id FROM \(table) WHERE tenant_id = ? ORDER BY id", [.integer(Int64(tenant))])
             #expect(!expected.isEmpty)
             #expect(emitted.integers(table) == expected, "table \(table)")
             #expect(emitted.integers(table, "tenant_id").allSatisfy { $0 == Int64(tenant) })

@@ -1,6 +1,6 @@
-public import HandoverSQL
-import HandoverDemo
 import Foundation
+import HandoverDemo
+public import HandoverSQL
 
 /// What each table holds for subject `S`, written by hand against the demo schema.
 public let ownedBySubject: [String: String] = [
@@ -8,15 +8,16 @@ public let ownedBySubject: [String: String] = [
     "contacts": "SELECT id FROM contacts WHERE owner_id = ?1",
     "content_items": "SELECT id FROM content_items WHERE owner_id = ?1",
     "comments": """
-        SELECT c.id FROM comments c JOIN content_items i ON i.id = c.content_id
-        WHERE c.author_id = ?1 OR i.owner_id = ?1
-        """,
+    SELECT c.id FROM comments c JOIN content_items i ON i.id = c.content_id
+    WHERE c.author_id = ?1 OR i.owner_id = ?1
+    """,
     "coaching_feedback": """
-        SELECT f.id FROM coaching_feedback f JOIN content_items i ON i.id = f.content_id
-        WHERE f.coach_id = ?1 OR i.owner_id = ?1
-        """,
+    SELECT f.id FROM coaching_feedback f JOIN content_items i ON i.id = f.content_id
+    WHERE f.coach_id = ?1 OR i.owner_id = ?1
+    """,
     "activity_events": "SELECT id FROM activity_events WHERE user_id = ?1",
-    "contact_form_submissions": "SELECT f.id FROM contact_form_submissions f JOIN users u ON u.email = f.email WHERE u.id = ?1",
+    "contact_form_submissions":
+        "SELECT f.id FROM contact_form_submissions f JOIN users u ON u.email = f.email WHERE u.id = ?1",
 ]
 
 /// Integers from a hand-written query.
@@ -38,4 +39,3 @@ public let demoDatabase: String = {
     try! SalesDemo.createDatabase(at: path)
     return path
 }()
-

@@ -49,7 +49,10 @@ func parseXMLTable(_ bytes: [UInt8]) throws -> ParsedTable {
         var isNil = false
         var isBase64 = false
         var text = ""
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String]
+        ) {
             if name == "row" {
                 current = [:]
             } else if name != "table" {

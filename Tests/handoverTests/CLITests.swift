@@ -28,7 +28,10 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
             let files = try #require(report["files"] as? [[String: Any]])
             #expect(files.count == 21)
             #expect(try readArchive(archive).count == 22)
-            #expect(Set(listFolder(folder).filter { !$0.hasPrefix("demo.sqlite") }) == ["demo-map.yaml", URL(fileURLWithPath: archive).lastPathComponent])
+            #expect(
+                Set(listFolder(folder).filter { !$0.hasPrefix("demo.sqlite") }) == [
+                    "demo-map.yaml", URL(fileURLWithPath: archive).lastPathComponent,
+                ])
         }
     }
 
@@ -46,20 +49,23 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
             let subject = try handover(
-                "export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)", "--formats", "json,csv",
+                "export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)", "--formats",
+                "json,csv",
                 "--out", folder + "/out", "--request-id", "req-42", "--json")
             #expect(subject.status == 0, "\(subject.stderr)")
             let report = try jsonObject(subject.stdout)
             #expect(report["archive"] as? String == folder + "/out/handover-req-42.zip")
             #expect((report["files"] as? [Any])?.count == 14)
 
-            let tenant = try handover("export", "--db", db, "--map", map, "--tenant", "3", "--out", folder + "/out", "--json")
+            let tenant = try handover(
+                "export", "--db", db, "--map", map, "--tenant", "3", "--out", folder + "/out", "--json")
             #expect(tenant.status == 0, "\(tenant.stderr)")
             let tables = try #require(try jsonObject(tenant.stdout)["tables"] as? [String: Int])
             #expect(tables["sales.tenants"] == 1)
             #expect(tables["sales.contact_form_submissions"] == nil)
             let archive = try #require(try jsonObject(tenant.stdout)["archive"] as? String)
-            let manifest = String(decoding: try readArchive(archive).first { $0.key.hasSuffix("/manifest.json") }!.value, as: UTF8.self)
+            let manifest = String(
+                decoding: try readArchive(archive).first { $0.key.hasSuffix("/manifest.json") }!.value, as: UTF8.self)
             #expect(manifest.contains("\"purpose\" : \"controller-transfer\""))
         }
     }
@@ -67,7 +73,9 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
     @Test func anUnknownSubjectExitsZeroWithNoRecords() async throws {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
-            let result = try handover("export", "--db", db, "--map", map, "--subject", "email=nobody@nowhere.example", "--out", folder, "--json")
+            let result = try handover(
+                "export", "--db", db, "--map", map, "--subject", "email=nobody@nowhere.example", "--out", folder,
+                "--json")
             #expect(result.status == 0, "\(result.stderr)")
             #expect(try jsonObject(result.stdout)["records"] as? Int == 0)
         }
@@ -77,8 +85,14 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
             for arguments in [
-                ["export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)", "--out", folder, "--verbose"],
-                ["export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)", "--out", folder, "--verbose", "--json"],
+                [
+                    "export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)", "--out",
+                    folder, "--verbose",
+                ],
+                [
+                    "export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)", "--out",
+                    folder, "--verbose", "--json",
+                ],
                 ["export", "--db", db, "--map", map, "--subject", "role=rep", "--out", folder, "--verbose"],
             ] {
                 let result = try run(handoverBinary, arguments)
@@ -103,12 +117,16 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
     ]
 
     @Test(arguments: failures)
-    func badInputGivesAClearErrorAnExitCodeAndNoArchive(name: String, overrides: [String], status: Int32, words: [String]) async throws {
+    func badInputGivesAClearErrorAnExitCodeAndNoArchive(
+        name: String, overrides: [String], status: Int32, words: [String]
+    ) async throws {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
             try Data("handover-map: 1\nexporter: {id: sales}\ntables:\n  users: {colour: blue}\n".utf8)
                 .write(to: URL(fileURLWithPath: map + ".bad"))
-            var options = ["--db": db, "--map": map, "--subject": "email=\(SalesDemo.demoSubject.value)", "--out": folder + "/out"]
+            var options = [
+                "--db": db, "--map": map, "--subject": "email=\(SalesDemo.demoSubject.value)", "--out": folder + "/out",
+            ]
             var index = 0
             while index < overrides.count {
                 options[overrides[index]] = overrides[index + 1].replacingOccurrences(of: "{map}", with: map)
@@ -123,7 +141,9 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
             #expect(result.stderr.hasPrefix("handover: error: "), "\(name)")
             for word in words { #expect(result.stderr.contains(word), "\(name): \(result.stderr)") }
             #expect(result.stdout.isEmpty)
-            let archives = (listFolder(folder) + listFolder(folder + "/out")).filter { $0.hasSuffix(".zip") || $0.hasPrefix(".handover") }
+            let archives = (listFolder(folder) + listFolder(folder + "/out")).filter {
+                $0.hasSuffix(".zip") || $0.hasPrefix(".handover")
+            }
             #expect(archives.isEmpty, "\(name) left \(archives)")
         }
     }

@@ -18,7 +18,8 @@ let validatorScript = """
     """
 
 func validate(schema: String, documents: [String]) throws -> [String] {
-    let result = try run("/usr/bin/env", ["python3", "-c", validatorScript, packageRoot + "/Schemas/" + schema] + documents)
+    let result = try run(
+        "/usr/bin/env", ["python3", "-c", validatorScript, packageRoot + "/Schemas/" + schema] + documents)
     #expect(result.status == 0, "\(result.stderr)")
     return result.stdout.split(separator: "\n").map(String.init)
 }
@@ -56,13 +57,15 @@ func validate(schema: String, documents: [String]) throws -> [String] {
             let demo = try handover("demo", "--out", folder, "--json")
             #expect(demo.status == 0)
             let tenant = try handover(
-                "export", "--db", folder + "/demo.sqlite", "--map", folder + "/demo-map.yaml", "--tenant", "2", "--out", folder, "--json")
+                "export", "--db", folder + "/demo.sqlite", "--map", folder + "/demo-map.yaml", "--tenant", "2", "--out",
+                folder, "--json")
             #expect(tenant.status == 0)
             var paths: [String] = []
             for output in [demo.stdout, tenant.stdout] {
                 let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
                 let archive = try #require(report["archive"] as? String)
-                let manifest = try #require(try readArchive(archive).first { $0.key.hasSuffix("/manifest.json") }?.value)
+                let manifest = try #require(
+                    try readArchive(archive).first { $0.key.hasSuffix("/manifest.json") }?.value)
                 let path = folder + "/manifest-\(paths.count).json"
                 try Data(manifest).write(to: URL(fileURLWithPath: path))
                 paths.append(path)
@@ -75,7 +78,10 @@ func validate(schema: String, documents: [String]) throws -> [String] {
                 try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: damaged))
                 paths.append(damaged)
             }
-            #expect(try validate(schema: "manifest.schema.json", documents: paths).map { $0.prefix(7) } == ["valid", "invalid", "valid", "invalid"])
+            #expect(
+                try validate(schema: "manifest.schema.json", documents: paths).map { $0.prefix(7) } == [
+                    "valid", "invalid", "valid", "invalid",
+                ])
         }
     }
 }
