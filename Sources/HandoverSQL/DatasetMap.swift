@@ -11,6 +11,8 @@ public struct DatasetMap: Sendable, Hashable {
     /// The only version of the format this code reads.
     public static let formatVersion = 1
 
+    /// Where the map came from (its path), for error messages.
+    public var source: String
     /// The exporter this map defines.
     public var exporter: ExporterInfo
     /// The table whose rows are data subjects, and its key; nil when the map has no subjects.
@@ -155,9 +157,11 @@ extension DatasetMap {
             throw HandoverError(.invalidDatasetMap, "\(source): not valid YAML")
         }
         try self.init(root: YAMLNode(node: root, path: "", source: source))
+        self.source = source
     }
 
     init(root: YAMLNode) throws {
+        source = root.source
         let top = try root.mapping(allowed: ["handover-map", "exporter", "subject", "tenant", "tables"])
         guard let versionNode = top["handover-map"] else {
             throw root.error("the map must start with 'handover-map: 1' (the format version)")

@@ -22,7 +22,7 @@ struct MapCompiler {
     }
 
     func fail(_ location: DatasetMap.Location, _ message: String) -> HandoverError {
-        HandoverError(.invalidDatasetMap, "\(location): \(message)")
+        HandoverError(.invalidDatasetMap, "\(map.source): \(location): \(message)")
     }
 
     func compile() throws -> Output {
