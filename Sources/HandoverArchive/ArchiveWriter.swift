@@ -126,18 +126,6 @@ public final class ArchiveWriter {
         try check(archive_write_finish_entry(archive), "finish entry \(name)")
     }
 
-    /// Adds a directory entry (`name` ends without a slash).
-    /// - Throws: ``HandoverError/Code/archiveFailed`` when writing fails.
-    public func addDirectory(_ name: String, modificationTime: Timestamp) throws {
-        guard let entry = archive_entry_new() else { throw HandoverError(.archiveFailed, "libarchive out of memory") }
-        defer { archive_entry_free(entry) }
-        archive_entry_set_pathname_utf8(entry, name + "/")
-        archive_entry_set_filetype(entry, handover_archive_directory())
-        archive_entry_set_perm(entry, 0o755)
-        setCommon(entry, modificationTime)
-        try check(archive_write_header(archive, entry), "write entry \(name)")
-    }
-
     private func writeHeader(name: String, size: Int64, modificationTime: Timestamp) throws {
         guard let entry = archive_entry_new() else { throw HandoverError(.archiveFailed, "libarchive out of memory") }
         defer { archive_entry_free(entry) }

@@ -49,6 +49,12 @@ public enum ExportScope: Sendable, Hashable {
     /// Every row that belongs to one tenant.
     case tenant(String)
 
+    /// Whether the scope is one data subject.
+    public var isSubject: Bool {
+        if case .subject = self { return true }
+        return false
+    }
+
     /// The tenant the scope is restricted to, if any.
     public var tenant: String? {
         switch self {

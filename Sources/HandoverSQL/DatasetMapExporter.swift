@@ -61,7 +61,9 @@ public struct DatasetMapExporter: Exporter {
                         "exporting table", metadata: ["exporter": "\(id)", "table": "\(plan.schema.name)"])
                     let statement = try connection.prepare(query.sql)
                     try statement.bind(query.parameters)
-                    var reader = RowReader(plan: plan, statement: statement, bindings: bindings, context: context)
+                    var reader = RowReader(
+                        plan: plan, statement: statement, bindings: bindings, context: context,
+                        pseudonymize: scope.isSubject)
                     while let row = try reader.next() {
                         try await sink.write(row, table: index)
                     }

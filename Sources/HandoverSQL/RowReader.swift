@@ -12,14 +12,16 @@ struct RowReader {
     let types: [FieldType]
     var values: [Value]
 
-    init(plan: TablePlan, statement: SQLiteStatement, bindings: Bindings, context: ExportContext) {
+    /// Whether references to other people become pseudonyms (subject exports only).
+    let pseudonymize: Bool
+
+    init(plan: TablePlan, statement: SQLiteStatement, bindings: Bindings, context: ExportContext, pseudonymize: Bool) {
         self.plan = plan
         self.statement = statement
         self.bindings = bindings
         self.context = context
-        self.types = plan.schema.fields.map {
-            plan.pseudonymDomains[plan.schema.index(of: $0.name)!] == nil ? $0.type : .string
-        }
+        self.pseudonymize = pseudonymize
+        self.types = plan.schema.fields.map(\.type)
         self.values = []
         self.values.reserveCapacity(plan.schema.fields.count)
         self.subjectKeyText =
@@ -52,7 +54,7 @@ struct RowReader {
             case SQLITE_FLOAT: text = String(statement.double(at: column))
             default: throw mismatch(index, expected: "a reference", found: storage)
             }
-            if plan.referencesSubject[index], let subjectKeyText, text == subjectKeyText { return .string(text) }
+            if !pseudonymize || (plan.referencesSubject[index] && text == subjectKeyText) { return .string(text) }
             return .string(context.pseudonymizer.pseudonym(for: text, domain: domain))
         }
         switch types[index] {

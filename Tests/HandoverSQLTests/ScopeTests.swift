@@ -102,10 +102,19 @@ import Testing
         #expect(emitted.rows["contact_form_submissions"] == nil, "the operator's own forms go to no tenant")
     }
 
-    @Test func aTenantExportKeepsReferencesInClear() async throws {
+    @Test func aTenantExportKeepsReferencesToPeopleInClear() async throws {
         let emitted = try await collect(try demoExporter(), .tenant("1"))
-        let authors = emitted.integers("comments", "author_id")
-        #expect(authors.count == emitted.rows["comments"]?.count)
+        for (table, field) in [("comments", "author_id"), ("coaching_feedback", "coach_id")] {
+            let schema = try #require(emitted.tables.first { $0.name == table })
+            let index = try #require(schema.index(of: field))
+            let values = (emitted.rows[table] ?? []).map { row -> String in
+                if case .string(let text) = row.values[index] { return text }
+                return "not a string"
+            }
+            let expected = try query(demoDatabase, "SELECT \(field) FROM \(table) WHERE tenant_id = 1 ORDER BY id")
+            #expect(!values.isEmpty)
+            #expect(values == expected.map(String.init), "\(table).\(field) must be the ids in clear")
+        }
     }
 
     @Test func anUnknownTenantIsAnError() async throws {
