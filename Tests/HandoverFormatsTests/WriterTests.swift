@@ -119,42 +119,8 @@ func expectedText(_ value: Value) -> String? {
 }
 
 @Suite struct XMLWriterTests {
-    /// Parses with Foundation's XML parser and returns, per row, field name → (text, attributes).
     func parse(_ text: String) throws -> [[String: (String, [String: String])]] {
-        final class Collector: NSObject, XMLParserDelegate {
-            var rows: [[String: (String, [String: String])]] = []
-            var current: [String: (String, [String: String])] = [:]
-            var field: String?
-            var attributes: [String: String] = [:]
-            var text = ""
-            func parser(
-                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String]
-            ) {
-                if name == "row" {
-                    current = [:]
-                } else if name != "table" {
-                    field = name
-                    self.attributes = attributes
-                    text = ""
-                }
-            }
-            func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?)
-            {
-                if name == "row" {
-                    rows.append(current)
-                } else if let field, name == field {
-                    current[field] = (text, attributes)
-                    self.field = nil
-                }
-            }
-        }
-        let parser = XMLParser(data: Data(text.utf8))
-        let collector = Collector()
-        parser.delegate = collector
-        guard parser.parse() else { throw parser.parserError ?? CocoaError(.coderReadCorrupt) }
-        return collector.rows
+        try parseXMLRows(Array(text.utf8)).map { $0.mapValues { ($0.text, $0.attributes) } }
     }
 
     @Test func staysWellFormedAndLosesNothingWithForbiddenCharacters() throws {

@@ -41,13 +41,21 @@ func parseCSVTable(_ bytes: [UInt8]) throws -> ParsedTable {
     }
 }
 
-func parseXMLTable(_ bytes: [UInt8]) throws -> ParsedTable {
+/// One XML field element as written: its text and its attributes.
+public struct XMLField: Sendable {
+    /// The element's text content.
+    public var text: String
+    /// Its attributes, by qualified name.
+    public var attributes: [String: String]
+}
+
+/// Parses a Handover XML table with Foundation's parser: one dictionary per `<row>`, element name → field.
+public func parseXMLRows(_ bytes: [UInt8]) throws -> [[String: XMLField]] {
     final class Collector: NSObject, XMLParserDelegate {
-        var rows: ParsedTable = []
-        var current: [String: String?] = [:]
+        var rows: [[String: XMLField]] = []
+        var current: [String: XMLField] = [:]
         var field: String?
-        var isNil = false
-        var isBase64 = false
+        var attributes: [String: String] = [:]
         var text = ""
         func parser(
             _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
@@ -57,8 +65,7 @@ func parseXMLTable(_ bytes: [UInt8]) throws -> ParsedTable {
                 current = [:]
             } else if name != "table" {
                 field = name
-                isNil = attributes["xsi:nil"] == "true"
-                isBase64 = attributes["encoding"] == "base64"
+                self.attributes = attributes
                 text = ""
             }
         }
@@ -67,13 +74,7 @@ func parseXMLTable(_ bytes: [UInt8]) throws -> ParsedTable {
             if name == "row" {
                 rows.append(current)
             } else if let field, name == field {
-                if isNil {
-                    current[field] = .some(nil)
-                } else if isBase64, let data = Data(base64Encoded: text) {
-                    current[field] = String(decoding: data, as: UTF8.self)
-                } else {
-                    current[field] = text
-                }
+                current[field] = XMLField(text: text, attributes: attributes)
                 self.field = nil
             }
         }
@@ -83,4 +84,16 @@ func parseXMLTable(_ bytes: [UInt8]) throws -> ParsedTable {
     parser.delegate = collector
     guard parser.parse() else { throw parser.parserError ?? CocoaError(.coderReadCorrupt) }
     return collector.rows
+}
+
+func parseXMLTable(_ bytes: [UInt8]) throws -> ParsedTable {
+    try parseXMLRows(bytes).map { row in
+        row.mapValues { field -> String? in
+            if field.attributes["xsi:nil"] == "true" { return nil }
+            if field.attributes["encoding"] == "base64", let data = Data(base64Encoded: field.text) {
+                return String(decoding: data, as: UTF8.self)
+            }
+            return field.text
+        }
+    }
 }
