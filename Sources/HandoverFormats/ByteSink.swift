@@ -1,9 +1,4 @@
-/// Where a writer's bytes go: a file, a hash, a buffer in a test.
-public protocol ByteSink {
-    /// Accepts the next bytes of the stream.
-    /// - Throws: When the bytes cannot be stored.
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws
-}
+public import HandoverCore
 
 /// A sink that keeps everything in memory; for tests and small documents.
 public struct MemorySink: ByteSink, Sendable {
