@@ -16,6 +16,70 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
     case binary
 }
 
+/// Rules a field's values must follow beyond their type; carried into all three schemas.
+public struct Constraints: Sendable, Hashable {
+    /// The only values allowed (for string fields).
+    public var enumeration: [String]?
+    /// A regular expression the whole value must match (for string fields), in the common subset of
+    /// XML Schema and ECMAScript syntax: no anchors, no lookaround, no back-references.
+    public var pattern: String?
+    /// The smallest value allowed (for integer and number fields).
+    public var minimum: Double?
+    /// The largest value allowed (for integer and number fields).
+    public var maximum: Double?
+    /// The fewest characters (Unicode scalars) allowed (for string fields).
+    public var minLength: Int?
+    /// The most characters (Unicode scalars) allowed (for string fields).
+    public var maxLength: Int?
+
+    /// Creates constraints; nil means no rule.
+    public init(
+        enumeration: [String]? = nil, pattern: String? = nil, minimum: Double? = nil, maximum: Double? = nil,
+        minLength: Int? = nil, maxLength: Int? = nil
+    ) {
+        self.enumeration = enumeration
+        self.pattern = pattern
+        self.minimum = minimum
+        self.maximum = maximum
+        self.minLength = minLength
+        self.maxLength = maxLength
+    }
+
+    /// Whether no rule is set.
+    public var isEmpty: Bool {
+        enumeration == nil && pattern == nil && minimum == nil && maximum == nil && minLength == nil && maxLength == nil
+    }
+}
+
+extension Constraints {
+    /// Whether a pattern keeps to what XML Schema, ECMAScript and Table Schema read alike.
+    public static func isPortablePattern(_ pattern: String) -> Bool {
+        guard !pattern.isEmpty else { return false }
+        var escaped = false
+        var inClass = false
+        var previous: Character = " "
+        for character in pattern {
+            if escaped {
+                // \b, \B, back-references, \k<…> and the like mean different things or nothing in XSD.
+                if character == "b" || character == "B" || character == "k" || character.isNumber { return false }
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "[" {
+                inClass = true
+            } else if character == "]" {
+                inClass = false
+            } else if !inClass && (character == "^" || character == "$") {
+                return false
+            } else if previous == "(" && character == "?" {
+                return false
+            }
+            previous = character
+        }
+        return !escaped
+    }
+}
+
 /// One column of a table.
 public struct Field: Sendable, Hashable {
     /// The field's name: an ``Identifier``.
@@ -28,16 +92,20 @@ public struct Field: Sendable, Hashable {
     public var title: String?
     /// A longer description.
     public var description: String?
+    /// Rules beyond the type.
+    public var constraints: Constraints
 
     /// Creates a field.
     public init(
-        _ name: String, _ type: FieldType, required: Bool = false, title: String? = nil, description: String? = nil
+        _ name: String, _ type: FieldType, required: Bool = false, title: String? = nil, description: String? = nil,
+        constraints: Constraints = Constraints()
     ) {
         self.name = name
         self.type = type
         self.required = required
         self.title = title
         self.description = description
+        self.constraints = constraints
     }
 }
 
@@ -108,6 +176,22 @@ public struct TableSchema: Sendable, Hashable {
             }
             guard seen.insert(field.name).inserted else {
                 throw HandoverError(.invalidSchema, "table \(name): field \(field.name) is declared twice")
+            }
+        }
+        for field in fields where !field.constraints.isEmpty {
+            let c = field.constraints
+            let textual = c.enumeration != nil || c.pattern != nil || c.minLength != nil || c.maxLength != nil
+            let numeric = c.minimum != nil || c.maximum != nil
+            if textual && field.type != .string {
+                throw HandoverError(.invalidSchema, "table \(name), field \(field.name): enum, pattern and lengths apply to strings only")
+            }
+            if numeric && field.type != .integer && field.type != .number {
+                throw HandoverError(.invalidSchema, "table \(name), field \(field.name): minimum and maximum apply to numbers only")
+            }
+            if let pattern = c.pattern, !Constraints.isPortablePattern(pattern) {
+                throw HandoverError(
+                    .invalidSchema,
+                    "table \(name), field \(field.name): a pattern may not use anchors, lookaround, back-references or flags")
             }
         }
         for key in primaryKey where !seen.contains(key) {

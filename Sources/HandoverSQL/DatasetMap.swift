@@ -83,6 +83,8 @@ public struct DatasetMap: Sendable, Hashable {
         public var description: String?
         /// In subject exports, replace values that point at other people by pseudonyms.
         public var pseudonymize: Bool
+        /// Rules the values must follow.
+        public var constraints: Constraints
         /// Where this stands in the map.
         public var location: Location
     }
@@ -259,9 +261,28 @@ extension DatasetMap {
         if case .scalar = node.node {
             return Column(
                 name: name, source: name, type: try fieldType(node), required: nil, title: nil, description: nil,
-                pseudonymize: false, location: node.location)
+                pseudonymize: false, constraints: Constraints(), location: node.location)
         }
-        let fields = try node.mapping(allowed: ["type", "from", "required", "title", "description", "pseudonymize"])
+        let fields = try node.mapping(allowed: [
+            "type", "from", "required", "title", "description", "pseudonymize", "enum", "pattern", "minimum",
+            "maximum", "min-length", "max-length",
+        ])
+        var constraints = Constraints()
+        if let node = fields["enum"] {
+            constraints.enumeration = try node.sequence().map { try $0.string() }
+            guard !(constraints.enumeration ?? []).isEmpty else { throw node.error("an enum lists at least one value") }
+        }
+        if let node = fields["pattern"] {
+            let pattern = try node.string()
+            guard Constraints.isPortablePattern(pattern) else {
+                throw node.error("a pattern may not use anchors (the whole value must match), lookaround, back-references or flags")
+            }
+            constraints.pattern = pattern
+        }
+        constraints.minimum = try fields["minimum"]?.number()
+        constraints.maximum = try fields["maximum"]?.number()
+        constraints.minLength = try fields["min-length"]?.integer()
+        constraints.maxLength = try fields["max-length"]?.integer()
         return Column(
             name: name,
             source: try fields["from"]?.string() ?? name,
@@ -270,6 +291,7 @@ extension DatasetMap {
             title: try fields["title"]?.string(),
             description: try fields["description"]?.string(),
             pseudonymize: try fields["pseudonymize"]?.boolean() ?? false,
+            constraints: constraints,
             location: node.location)
     }
 
@@ -359,6 +381,11 @@ struct YAMLNode {
 
     func integer() throws -> Int {
         guard let value = Int(try string()) else { throw error("expected a whole number") }
+        return value
+    }
+
+    func number() throws -> Double {
+        guard let value = Double(try string()), value.isFinite else { throw error("expected a number") }
         return value
     }
 

@@ -223,7 +223,7 @@ struct MapCompiler {
                 fields.append(
                     Field(
                         column.name, type, required: column.required ?? database.notNull, title: column.title,
-                        description: column.description))
+                        description: column.description, constraints: column.constraints))
                 sources.append(column.source)
                 pseudonymize.append(column.pseudonymize)
             }

@@ -1,0 +1,257 @@
+public import HandoverCore
+
+/// A problem found in a CSV file: where, and what, without the file's values.
+public struct CSVValidationError: Sendable, Hashable, CustomStringConvertible {
+    /// The record's number, from 1 for the header; 0 for the file as a whole.
+    public var record: Int
+    /// The field concerned, when known.
+    public var field: String?
+    /// What is wrong.
+    public var message: String
+
+    /// `record 12, field age: not an integer`.
+    public var description: String {
+        (record > 0 ? "record \(record)" : "file") + (field.map { ", field \($0)" } ?? "") + ": " + message
+    }
+}
+
+/// What a CSV validation found.
+public struct CSVValidationResult: Sendable {
+    /// The number of data records (the header not counted).
+    public var rows: Int
+    /// The problems, at most the number asked for.
+    public var errors: [CSVValidationError]
+}
+
+/// Validates a CSV file against a table's schema, as its Frictionless Table Schema states it.
+///
+/// The header must name the fields in order; each value must cast to its field's type; required
+/// fields must have values; constraints must hold. An empty unquoted field is null, a quoted empty
+/// field (`""`) an empty string. The file is read as a stream from a ``ByteSource``.
+public struct CSVTableValidator {
+    private let schema: TableSchema
+    private let checker: RowChecker
+
+    /// Prepares the checks of `schema`.
+    /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile.
+    public init(schema: TableSchema) throws {
+        self.schema = schema
+        self.checker = try RowChecker(schema: schema)
+    }
+
+    /// Validates one file read from `source`.
+    /// - Throws: What `source` throws.
+    public func validate(from source: inout some ByteSource, maxErrors: Int = 100) throws -> CSVValidationResult {
+        var reader = CSVRecordReader()
+        var errors: [CSVValidationError] = []
+        var record = 0
+        var rows = 0
+        func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
+        while let fields = try reader.next(from: &source) {
+            record += 1
+            if record == 1 {
+                let names = fields.map { String(decoding: $0.bytes, as: UTF8.self) }
+                if names != schema.fields.map(\.name) {
+                    add(CSVValidationError(record: 1, field: nil, message: "the header does not name the table's fields in order"))
+                    return CSVValidationResult(rows: 0, errors: errors)
+                }
+                continue
+            }
+            rows += 1
+            guard fields.count == schema.fields.count else {
+                add(CSVValidationError(record: record, field: nil, message: "\(fields.count) fields where the header has \(schema.fields.count)"))
+                continue
+            }
+            var values: [Value] = []
+            values.reserveCapacity(fields.count)
+            var failed = false
+            for (index, field) in schema.fields.enumerated() {
+                if let value = Self.cast(fields[index], to: field.type) {
+                    values.append(value)
+                } else {
+                    add(CSVValidationError(record: record, field: field.name, message: "not a valid \(field.type.rawValue)"))
+                    failed = true
+                }
+            }
+            guard !failed else { continue }
+            let row = Row(values)
+            for (index, field) in schema.fields.enumerated() where field.required && row.values[index].isNull {
+                add(CSVValidationError(record: record, field: field.name, message: "required but empty"))
+                failed = true
+            }
+            if !failed, let violation = checker.violation(in: row) {
+                add(CSVValidationError(record: record, field: violation.field, message: violation.message))
+            }
+            if errors.count >= maxErrors { break }
+        }
+        if let problem = reader.problem {
+            add(CSVValidationError(record: record + 1, field: nil, message: problem))
+        }
+        if record == 0 { add(CSVValidationError(record: 0, field: nil, message: "the file has no header")) }
+        return CSVValidationResult(rows: rows, errors: errors)
+    }
+
+    /// The value a CSV field holds for a field of `type`, or nil when it does not cast.
+    static func cast(_ field: CSVField, to type: FieldType) -> Value? {
+        if field.bytes.isEmpty && !field.quoted { return .null }
+        let text = String(decoding: field.bytes, as: UTF8.self)
+        switch type {
+        case .string: return .string(text)
+        case .integer:
+            guard !field.quoted, let value = Int64(text) else { return nil }
+            return .integer(value)
+        case .number:
+            guard !field.quoted, Self.isDecimal(field.bytes), let value = Double(text), value.isFinite else { return nil }
+            return .number(value)
+        case .boolean:
+            switch text {
+            case "true": return .boolean(true)
+            case "false": return .boolean(false)
+            default: return nil
+            }
+        case .date:
+            guard let (year, month, day) = ISO8601Parser.date(field.bytes) else { return nil }
+            return .date(CivilDate.format(year: year, month: month, day: day))
+        case .datetime:
+            guard field.bytes.count >= 20, field.bytes.last == UInt8(ascii: "Z"), let time = Timestamp(iso8601: text) else {
+                return nil
+            }
+            return .datetime(time)
+        case .binary:
+            guard let bytes = Base64.decode(text) else { return nil }
+            return .binary(bytes)
+        }
+    }
+
+    /// Whether the bytes are a decimal number as JSON writes one (optional sign, digits, fraction, exponent).
+    static func isDecimal(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        func digits() -> Int {
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            return index - start
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard digits() > 0 else { return false }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return false }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return index == bytes.count
+    }
+}
+
+/// One field of a CSV record: its bytes and whether it was quoted.
+struct CSVField {
+    var bytes: [UInt8]
+    var quoted: Bool
+}
+
+/// Reads RFC 4180 records from a byte source: CRLF or LF line ends, `"` quoting with `""` escapes.
+struct CSVRecordReader {
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var count = 0
+    private var position = 0
+    private var atEnd = false
+    /// Set when the input is not well-formed CSV; reading stops.
+    private(set) var problem: String?
+
+    private mutating func nextByte(from source: inout some ByteSource) throws -> UInt8? {
+        if position == count {
+            guard !atEnd else { return nil }
+            count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            position = 0
+            if count == 0 {
+                atEnd = true
+                return nil
+            }
+        }
+        defer { position += 1 }
+        return buffer[position]
+    }
+
+    private mutating func peekByte(from source: inout some ByteSource) throws -> UInt8? {
+        guard let byte = try nextByte(from: &source) else { return nil }
+        position -= 1
+        return byte
+    }
+
+    /// The next record, or nil at the end (or after a problem).
+    mutating func next(from source: inout some ByteSource) throws -> [CSVField]? {
+        guard problem == nil, try peekByte(from: &source) != nil else { return nil }
+        var fields: [CSVField] = []
+        var field = CSVField(bytes: [], quoted: false)
+        while true {
+            guard let byte = try nextByte(from: &source) else {
+                fields.append(field)
+                return fields
+            }
+            if field.quoted {
+                if byte == UInt8(ascii: "\"") {
+                    if try peekByte(from: &source) == UInt8(ascii: "\"") {
+                        _ = try nextByte(from: &source)
+                        field.bytes.append(byte)
+                        continue
+                    }
+                    // The closing quote must end the field.
+                    let after = try nextByte(from: &source)
+                    switch after {
+                    case nil:
+                        fields.append(field)
+                        return fields
+                    case UInt8(ascii: ","):
+                        fields.append(field)
+                        field = CSVField(bytes: [], quoted: false)
+                    case 0x0A:
+                        fields.append(field)
+                        return fields
+                    case 0x0D where try nextByte(from: &source) == 0x0A:
+                        fields.append(field)
+                        return fields
+                    default:
+                        problem = "a quoted field is followed by something other than a comma or a line end"
+                        return nil
+                    }
+                    continue
+                }
+                field.bytes.append(byte)
+                if try peekByte(from: &source) == nil {
+                    problem = "a quoted field is not closed"
+                    return nil
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: ","):
+                fields.append(field)
+                field = CSVField(bytes: [], quoted: false)
+            case UInt8(ascii: "\"") where field.bytes.isEmpty:
+                field.quoted = true
+                if try peekByte(from: &source) == nil {
+                    problem = "a quoted field is not closed"
+                    return nil
+                }
+            case UInt8(ascii: "\""):
+                problem = "a quote inside an unquoted field"
+                return nil
+            case 0x0A:
+                fields.append(field)
+                return fields
+            case 0x0D:
+                guard try nextByte(from: &source) == 0x0A else {
+                    problem = "a carriage return not followed by a line feed"
+                    return nil
+                }
+                fields.append(field)
+                return fields
+            default:
+                field.bytes.append(byte)
+            }
+        }
+    }
+}

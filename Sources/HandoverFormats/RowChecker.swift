@@ -1,0 +1,76 @@
+public import HandoverCore
+
+/// Checks rows against everything their table declares: value count, types, required fields and
+/// constraints (enum, pattern, bounds, lengths).
+///
+/// Patterns are compiled once. A failure names the table, the row's key and the field, never the value.
+public struct RowChecker {
+    private let schema: TableSchema
+    private let enumerations: [Set<String>?]
+    private let patterns: [Regex<AnyRegexOutput>?]
+    private let constrained: [Int]
+
+    /// Prepares the checks of `schema`.
+    /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile.
+    public init(schema: TableSchema) throws {
+        self.schema = schema
+        enumerations = schema.fields.map { $0.constraints.enumeration.map(Set.init) }
+        patterns = try schema.fields.map { field in
+            guard let pattern = field.constraints.pattern else { return nil }
+            do {
+                return try Regex(pattern)
+            } catch {
+                throw HandoverError(.invalidSchema, "table \(schema.name), field \(field.name): the pattern does not compile")
+            }
+        }
+        constrained = schema.fields.indices.filter { !schema.fields[$0].constraints.isEmpty }
+    }
+
+    /// Checks one row.
+    /// - Throws: ``HandoverError/Code/invalidData`` naming the table, the row's key and the field.
+    public func check(_ row: Row) throws {
+        try checkRow(row, schema)
+        if let violation = violation(in: row) {
+            throw HandoverError(
+                .invalidData,
+                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(violation.field): \(violation.message)")
+        }
+    }
+
+    /// The first constraint `row` breaks, as the field's name and a description without the value; nil when none.
+    ///
+    /// The row must already have one value of the right type per field.
+    public func violation(in row: Row) -> (field: String, message: String)? {
+        for index in constrained {
+            let field = schema.fields[index]
+            let c = field.constraints
+            switch row.values[index] {
+            case .string(let text):
+                if let allowed = enumerations[index], !allowed.contains(text) {
+                    return (field.name, "not one of the allowed values")
+                }
+                if c.minLength != nil || c.maxLength != nil {
+                    let length = text.unicodeScalars.count
+                    if let min = c.minLength, length < min { return (field.name, "shorter than \(min) characters") }
+                    if let max = c.maxLength, length > max { return (field.name, "longer than \(max) characters") }
+                }
+                if let pattern = patterns[index], (try? pattern.wholeMatch(in: text)) == nil {
+                    return (field.name, "does not match the pattern")
+                }
+            case .integer(let value):
+                if let message = boundsViolation(Double(value), field) { return (field.name, message) }
+            case .number(let value):
+                if let message = boundsViolation(value, field) { return (field.name, message) }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    private func boundsViolation(_ value: Double, _ field: Field) -> String? {
+        if let min = field.constraints.minimum, value < min { return "less than the minimum" }
+        if let max = field.constraints.maximum, value > max { return "more than the maximum" }
+        return nil
+    }
+}

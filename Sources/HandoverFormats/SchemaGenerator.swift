@@ -1,0 +1,307 @@
+public import HandoverCore
+
+/// The schema that describes one format of a table's file.
+public enum SchemaKind: String, Sendable, Hashable, CaseIterable, Codable {
+    /// JSON Schema draft 2020-12, for the JSON file.
+    case jsonSchema = "json-schema"
+    /// XML Schema 1.0, for the XML file.
+    case xmlSchema = "xsd"
+    /// Frictionless Table Schema, for the CSV file.
+    case tableSchema = "table-schema"
+
+    /// The schema kind that describes files of `format`.
+    public init(describing format: TableFormat) {
+        switch format {
+        case .json: self = .jsonSchema
+        case .csv: self = .tableSchema
+        case .xml: self = .xmlSchema
+        }
+    }
+
+    /// The file name suffix, such as `.schema.json`.
+    public var fileSuffix: String {
+        switch self {
+        case .jsonSchema: ".schema.json"
+        case .xmlSchema: ".xsd"
+        case .tableSchema: ".tableschema.json"
+        }
+    }
+
+    /// The IANA media type.
+    public var mediaType: String {
+        switch self {
+        case .jsonSchema: "application/schema+json"
+        case .xmlSchema: "application/xml"
+        case .tableSchema: "application/json"
+        }
+    }
+}
+
+/// Generates, from one table declaration, the schema of each of its files.
+///
+/// Titles, descriptions, types, required fields and constraints carry into all three.
+public enum SchemaGenerator {
+    /// The schema of `kind` for `table`, as the bytes of a file.
+    public static func schema(_ kind: SchemaKind, for table: TableSchema) -> [UInt8] {
+        switch kind {
+        case .jsonSchema: jsonSchema(for: table)
+        case .xmlSchema: xmlSchema(for: table)
+        case .tableSchema: tableSchema(for: table)
+        }
+    }
+
+    /// A JSON Schema (draft 2020-12) for the table's JSON file: an array of objects with every field present.
+    public static func jsonSchema(for table: TableSchema) -> [UInt8] {
+        var properties: [(String, Tree)] = []
+        for field in table.fields {
+            var property = annotations(title: field.title, description: field.description)
+            let base: String =
+                switch field.type {
+                case .string, .date, .datetime, .binary: "string"
+                case .integer: "integer"
+                case .number: "number"
+                case .boolean: "boolean"
+                }
+            property.append(("type", field.required ? .string(base) : .array([.string(base), .string("null")])))
+            switch field.type {
+            case .date: property.append(("format", .string("date")))
+            case .datetime: property.append(("format", .string("date-time")))
+            case .binary: property.append(("contentEncoding", .string("base64")))
+            default: break
+            }
+            let c = field.constraints
+            if let values = c.enumeration {
+                property.append(("enum", .array(values.map(Tree.string) + (field.required ? [] : [.null]))))
+            }
+            if let pattern = c.pattern { property.append(("pattern", .string("^(?:" + pattern + ")$"))) }
+            if let minimum = c.minimum { property.append(("minimum", .number(minimum))) }
+            if let maximum = c.maximum { property.append(("maximum", .number(maximum))) }
+            if let minLength = c.minLength { property.append(("minLength", .number(Double(minLength)))) }
+            if let maxLength = c.maxLength { property.append(("maxLength", .number(Double(maxLength)))) }
+            properties.append((field.name, .object(property)))
+        }
+        var root: [(String, Tree)] = [("$schema", .string("https://json-schema.org/draft/2020-12/schema"))]
+        root += annotations(title: table.title ?? table.name, description: table.description)
+        root += [
+            ("type", .string("array")),
+            (
+                "items",
+                .object([
+                    ("type", .string("object")),
+                    ("properties", .object(properties)),
+                    ("required", .array(table.fields.map { .string($0.name) })),
+                    ("additionalProperties", .bool(false)),
+                ])
+            ),
+        ]
+        return Tree.object(root).render()
+    }
+
+    /// A Frictionless Table Schema (v2) for the table's CSV file.
+    ///
+    /// An empty unquoted field is null (`missingValues: [""]`); required string fields set their own
+    /// `missingValues: []`, so that an empty string written as `""` stays a value.
+    public static func tableSchema(for table: TableSchema) -> [UInt8] {
+        var fields: [Tree] = []
+        for field in table.fields {
+            var entry: [(String, Tree)] = [("name", .string(field.name))]
+            entry += annotations(title: field.title, description: field.description)
+            switch field.type {
+            case .binary:
+                entry += [("type", .string("string")), ("format", .string("binary"))]
+            case .boolean:
+                entry += [("type", .string("boolean")), ("trueValues", .array([.string("true")])), ("falseValues", .array([.string("false")]))]
+            default:
+                entry.append(("type", .string(field.type.rawValue)))
+            }
+            var constraints: [(String, Tree)] = []
+            if field.required { constraints.append(("required", .bool(true))) }
+            let c = field.constraints
+            if let values = c.enumeration { constraints.append(("enum", .array(values.map(Tree.string)))) }
+            if let pattern = c.pattern { constraints.append(("pattern", .string(pattern))) }
+            if let minimum = c.minimum { constraints.append(("minimum", .number(minimum))) }
+            if let maximum = c.maximum { constraints.append(("maximum", .number(maximum))) }
+            if let minLength = c.minLength { constraints.append(("minLength", .number(Double(minLength)))) }
+            if let maxLength = c.maxLength { constraints.append(("maxLength", .number(Double(maxLength)))) }
+            if !constraints.isEmpty { entry.append(("constraints", .object(constraints))) }
+            if field.required && field.type == .string { entry.append(("missingValues", .array([]))) }
+            fields.append(.object(entry))
+        }
+        var root: [(String, Tree)] = [
+            ("$schema", .string("https://datapackage.org/profiles/2.0/tableschema.json")),
+            ("fields", .array(fields)),
+            ("missingValues", .array([.string("")])),
+        ]
+        if !table.primaryKey.isEmpty { root.append(("primaryKey", .array(table.primaryKey.map(Tree.string)))) }
+        if !table.foreignKeys.isEmpty {
+            root.append(
+                (
+                    "foreignKeys",
+                    .array(
+                        table.foreignKeys.map { key in
+                            .object([
+                                ("fields", .array(key.fields.map(Tree.string))),
+                                (
+                                    "reference",
+                                    .object([
+                                        ("resource", .string(key.table)),
+                                        ("fields", .array(key.referencedFields.map(Tree.string))),
+                                    ])
+                                ),
+                            ])
+                        })
+                ))
+        }
+        return Tree.object(root).render()
+    }
+
+    /// An XML Schema for the table's XML file: `<table name="…">` holding `<row>` elements, one child per field.
+    ///
+    /// Nullable fields are `nillable`. Unconstrained string fields accept `encoding="base64"`, the
+    /// form the writer uses for text XML cannot carry.
+    public static func xmlSchema(for table: TableSchema) -> [UInt8] {
+        var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        x += "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" elementFormDefault=\"unqualified\">\n"
+        x += documentation(title: table.title ?? table.name, description: table.description, indent: "  ")
+        x += "  <xs:element name=\"table\">\n    <xs:complexType>\n      <xs:sequence>\n"
+        x += "        <xs:element name=\"row\" minOccurs=\"0\" maxOccurs=\"unbounded\">\n"
+        x += "          <xs:complexType>\n            <xs:sequence>\n"
+        for field in table.fields {
+            let indent = String(repeating: " ", count: 14)
+            let nillable = field.required ? "" : " nillable=\"true\""
+            let c = field.constraints
+            let restricted = !c.isEmpty
+            if field.type == .string && !restricted {
+                x += indent + "<xs:element name=\"\(field.name)\"\(nillable)>\n"
+                x += documentation(title: field.title, description: field.description, indent: indent + "  ")
+                x += indent + "  <xs:complexType>\n" + indent + "    <xs:simpleContent>\n"
+                x += indent + "      <xs:extension base=\"xs:string\">\n"
+                x += indent + "        <xs:attribute name=\"encoding\" use=\"optional\">\n"
+                x += indent + "          <xs:simpleType><xs:restriction base=\"xs:string\">"
+                x += "<xs:enumeration value=\"base64\"/></xs:restriction></xs:simpleType>\n"
+                x += indent + "        </xs:attribute>\n"
+                x += indent + "      </xs:extension>\n" + indent + "    </xs:simpleContent>\n" + indent + "  </xs:complexType>\n"
+                x += indent + "</xs:element>\n"
+            } else if restricted {
+                x += indent + "<xs:element name=\"\(field.name)\"\(nillable)>\n"
+                x += documentation(title: field.title, description: field.description, indent: indent + "  ")
+                x += indent + "  <xs:simpleType>\n"
+                x += indent + "    <xs:restriction base=\"\(xsdType(field.type))\">\n"
+                for value in c.enumeration ?? [] { x += indent + "      <xs:enumeration value=\"\(escape(value))\"/>\n" }
+                if let pattern = c.pattern { x += indent + "      <xs:pattern value=\"\(escape(pattern))\"/>\n" }
+                if let minimum = c.minimum { x += indent + "      <xs:minInclusive value=\"\(bound(minimum, field.type))\"/>\n" }
+                if let maximum = c.maximum { x += indent + "      <xs:maxInclusive value=\"\(bound(maximum, field.type))\"/>\n" }
+                if let minLength = c.minLength { x += indent + "      <xs:minLength value=\"\(minLength)\"/>\n" }
+                if let maxLength = c.maxLength { x += indent + "      <xs:maxLength value=\"\(maxLength)\"/>\n" }
+                x += indent + "    </xs:restriction>\n" + indent + "  </xs:simpleType>\n" + indent + "</xs:element>\n"
+            } else if field.title == nil && field.description == nil {
+                x += indent + "<xs:element name=\"\(field.name)\" type=\"\(xsdType(field.type))\"\(nillable)/>\n"
+            } else {
+                x += indent + "<xs:element name=\"\(field.name)\" type=\"\(xsdType(field.type))\"\(nillable)>\n"
+                x += documentation(title: field.title, description: field.description, indent: indent + "  ")
+                x += indent + "</xs:element>\n"
+            }
+        }
+        x += "            </xs:sequence>\n          </xs:complexType>\n        </xs:element>\n"
+        x += "      </xs:sequence>\n"
+        x += "      <xs:attribute name=\"name\" type=\"xs:string\" use=\"required\" fixed=\"\(table.name)\"/>\n"
+        x += "    </xs:complexType>\n  </xs:element>\n</xs:schema>\n"
+        return Array(x.utf8)
+    }
+
+    static func xsdType(_ type: FieldType) -> String {
+        switch type {
+        case .string: "xs:string"
+        case .integer: "xs:long"
+        case .number: "xs:double"
+        case .boolean: "xs:boolean"
+        case .date: "xs:date"
+        case .datetime: "xs:dateTime"
+        case .binary: "xs:base64Binary"
+        }
+    }
+
+    static func bound(_ value: Double, _ type: FieldType) -> String {
+        if type == .integer, let exact = Int64(exactly: value.rounded(value < 0 ? .down : .up)) { return String(exact) }
+        return value.description
+    }
+
+    static func documentation(title: String?, description: String?, indent: String) -> String {
+        let text = [title, description].compactMap { $0 }.joined(separator: " — ")
+        guard !text.isEmpty else { return "" }
+        return indent + "<xs:annotation><xs:documentation>" + escape(text) + "</xs:documentation></xs:annotation>\n"
+    }
+
+    /// XML text and attribute escaping.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func annotations(title: String?, description: String?) -> [(String, Tree)] {
+        var result: [(String, Tree)] = []
+        if let title { result.append(("title", .string(title))) }
+        if let description { result.append(("description", .string(description))) }
+        return result
+    }
+}
+
+/// A JSON document built in order, rendered with two-space indentation.
+enum Tree {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([Tree])
+    case object([(String, Tree)])
+
+    func render() -> [UInt8] {
+        var out = OutputBuffer(sink: MemorySink())
+        write(to: &out, indent: 0)
+        out.append(0x0A)
+        return out.bytes
+    }
+
+    private func write(to out: inout OutputBuffer<MemorySink>, indent: Int) {
+        let pad = { (level: Int) -> [UInt8] in Array(repeating: 0x20, count: level * 2) }
+        switch self {
+        case .null: out.append("null")
+        case .bool(let value): out.append(value ? "true" : "false")
+        case .number(let value):
+            if let exact = Int64(exactly: value) { out.append(integer: exact) } else { out.append(utf8: value.description) }
+        case .string(let text): JSONText.appendString(text, to: &out)
+        case .array(let items):
+            guard !items.isEmpty else { return out.append("[]") }
+            out.append("[\n")
+            for (index, item) in items.enumerated() {
+                out.bytes += pad(indent + 1)
+                item.write(to: &out, indent: indent + 1)
+                out.append(index + 1 < items.count ? ",\n" : "\n")
+            }
+            out.bytes += pad(indent)
+            out.append("]")
+        case .object(let members):
+            guard !members.isEmpty else { return out.append("{}") }
+            out.append("{\n")
+            for (index, (key, value)) in members.enumerated() {
+                out.bytes += pad(indent + 1)
+                JSONText.appendString(key, to: &out)
+                out.append(": ")
+                value.write(to: &out, indent: indent + 1)
+                out.append(index + 1 < members.count ? ",\n" : "\n")
+            }
+            out.bytes += pad(indent)
+            out.append("}")
+        }
+    }
+}
