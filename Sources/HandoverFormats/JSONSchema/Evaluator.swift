@@ -580,7 +580,11 @@ struct Evaluator {
             return value.remainderReportingOverflow(dividingBy: step).partialValue == 0
         }
         let quotient = number.double / divisor.double
-        guard quotient.isFinite else { return false }
+        guard quotient.isFinite else {
+            // Too large to divide; an integer is still a multiple of a divisor whose reciprocal is an integer.
+            let reciprocal = 1 / divisor.double
+            return number.isInteger && reciprocal.isFinite && reciprocal.rounded() == reciprocal
+        }
         let rounded = quotient.rounded()
         // Allow for the rounding of decimal fractions in binary (0.0075 / 0.0001).
         return abs(quotient - rounded) <= 4 * quotient.ulp
