@@ -1,0 +1,457 @@
+import HandoverCore
+
+extension JSONValue {
+    /// Parses one JSON text (RFC 8259), strictly.
+    ///
+    /// - Whitespace may surround the value; anything else after it is an error. A leading UTF-8 byte order mark is
+    ///   ignored, as RFC 8259 allows.
+    /// - Strings must be valid UTF-8 and may not contain raw control characters.
+    /// - A `\u` escape of a lone surrogate (one not part of a high-low pair) becomes U+FFFD, since a Swift string
+    ///   cannot hold it.
+    /// - A repeated member name keeps its first position and its last value ("last wins").
+    /// - Numbers too large for a `Double` are rejected; nesting deeper than 512 levels is rejected.
+    ///
+    /// - Throws: ``HandoverError/Code/invalidData`` naming the byte offset of the problem (never the content).
+    public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
+        let reader = JSONReader(source: EmptyByteSource(), bytes: Array(bytes))
+        return try reader.parseDocument()
+    }
+}
+
+/// A source with nothing in it, for a reader whose bytes are all in memory already.
+struct EmptyByteSource: ByteSource {
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { 0 }
+}
+
+/// A pull parser over a ``ByteSource``, reading 64 KiB blocks; values are materialised one at a time.
+final class JSONReader<Source: ByteSource> {
+    /// Where the bytes come from; handed back to the caller when done.
+    var source: Source
+    private var storage: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    /// The next byte to read.
+    private var position = 0
+    /// The end of the valid bytes in `storage`.
+    private var end = 0
+    /// The offset in the stream of `storage[0]`.
+    private var base = 0
+    private var exhausted = false
+    /// Bytes of a string or number that spans blocks or holds escapes.
+    private var scratch: [UInt8] = []
+
+    static var maximumDepth: Int { 512 }
+
+    /// Reads from `source` in blocks of `blockSize` bytes.
+    init(source: Source, blockSize: Int = 64 * 1024) {
+        self.source = source
+        self.capacity = max(blockSize, 16)
+        self.storage = .allocate(capacity: capacity)
+    }
+
+    /// Reads `bytes`, then (nothing from) `source`.
+    init(source: Source, bytes: [UInt8]) {
+        self.source = source
+        self.capacity = max(bytes.count, 16)
+        self.storage = .allocate(capacity: capacity)
+        bytes.withUnsafeBufferPointer { buffer in
+            if let address = buffer.baseAddress { storage.update(from: address, count: buffer.count) }
+        }
+        self.end = bytes.count
+        self.exhausted = true
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The stream offset of the next byte.
+    var offset: Int { base + position }
+
+    // MARK: Bytes
+
+    /// Reads the next block; false at the end of the stream.
+    private func refill() throws -> Bool {
+        if exhausted { return false }
+        base += end
+        position = 0
+        end = 0
+        let count = try source.read(into: UnsafeMutableRawBufferPointer(start: storage, count: capacity))
+        if count <= 0 {
+            exhausted = true
+            return false
+        }
+        end = count
+        return true
+    }
+
+    /// The next byte without consuming it; nil at the end.
+    @inline(__always)
+    private func peek() throws -> UInt8? {
+        if position < end { return storage[position] }
+        return try refill() ? storage[position] : nil
+    }
+
+    private func fail(_ what: String, at offset: Int? = nil) -> HandoverError {
+        HandoverError(.invalidData, "invalid JSON at byte \(offset ?? self.offset): \(what)")
+    }
+
+    private func skipWhitespace() throws {
+        while true {
+            while position < end {
+                switch storage[position] {
+                case 0x20, 0x0A, 0x0D, 0x09: position += 1
+                default: return
+                }
+            }
+            if try !refill() { return }
+        }
+    }
+
+    private func expect(_ byte: UInt8, _ what: String) throws {
+        guard try peek() == byte else { throw fail("expected \(what)") }
+        position += 1
+    }
+
+    // MARK: Documents
+
+    /// One value surrounded by whitespace, then the end of the stream.
+    func parseDocument() throws -> JSONValue {
+        try skipByteOrderMark()
+        try skipWhitespace()
+        let value = try parseValue(depth: 0)
+        try finish()
+        return value
+    }
+
+    /// Skips whitespace and requires the end of the stream.
+    func finish() throws {
+        try skipWhitespace()
+        if try peek() != nil { throw fail("unexpected data after the JSON value") }
+    }
+
+    private func skipByteOrderMark() throws {
+        guard try peek() == 0xEF else { return }
+        // A BOM is three bytes that might straddle blocks: read them one by one.
+        let start = offset
+        for expected: UInt8 in [0xEF, 0xBB, 0xBF] {
+            guard try peek() == expected else { throw fail("unexpected byte", at: start) }
+            position += 1
+        }
+    }
+
+    /// Starts a document that should be an array: true (having consumed `[`) when it is one, false (having consumed
+    /// nothing but whitespace) when it is some other value.
+    func beginTopLevelArray() throws -> Bool {
+        try skipByteOrderMark()
+        try skipWhitespace()
+        guard let byte = try peek() else { throw fail("expected a value") }
+        if byte == UInt8(ascii: "[") {
+            position += 1
+            return true
+        }
+        return false
+    }
+
+    /// The rest of a document that ``beginTopLevelArray()`` found not to be an array.
+    func parseRemainingDocument() throws -> JSONValue {
+        let value = try parseValue(depth: 0)
+        try finish()
+        return value
+    }
+
+    /// The next element of the top-level array; nil after the closing `]`. `index` is how many came before.
+    func nextTopLevelElement(index: Int) throws -> JSONValue? {
+        try skipWhitespace()
+        if index == 0 {
+            if try peek() == UInt8(ascii: "]") {
+                position += 1
+                return nil
+            }
+        } else {
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "]"):
+                position += 1
+                return nil
+            case nil: throw fail("unexpected end of data in an array")
+            default: throw fail("expected ',' or ']'")
+            }
+            try skipWhitespace()
+        }
+        return try parseValue(depth: 1)
+    }
+
+    // MARK: Values
+
+    private func parseValue(depth: Int) throws -> JSONValue {
+        guard let byte = try peek() else { throw fail("unexpected end of data, expected a value") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"):
+            try parseLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try parseLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try parseLiteral("null")
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try parseNumber())
+        default:
+            throw fail("expected a value")
+        }
+    }
+
+    private func parseLiteral(_ literal: StaticString) throws {
+        let start = offset
+        let bytes = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+        for expected in bytes {
+            guard try peek() == expected else { throw fail("invalid literal", at: start) }
+            position += 1
+        }
+    }
+
+    private func parseArray(depth: Int) throws -> JSONValue {
+        guard depth <= Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth) levels") }
+        position += 1
+        var elements: [JSONValue] = []
+        try skipWhitespace()
+        if try peek() == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
+        while true {
+            try skipWhitespace()
+            elements.append(try parseValue(depth: depth))
+            try skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "]"):
+                position += 1
+                return .array(elements)
+            case nil: throw fail("unexpected end of data in an array")
+            default: throw fail("expected ',' or ']'")
+            }
+        }
+    }
+
+    private func parseObject(depth: Int) throws -> JSONValue {
+        guard depth <= Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth) levels") }
+        position += 1
+        var object = JSONObject()
+        try skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            position += 1
+            return .object(object)
+        }
+        while true {
+            try skipWhitespace()
+            guard try peek() == UInt8(ascii: "\"") else {
+                throw fail(try peek() == nil ? "unexpected end of data in an object" : "expected a member name")
+            }
+            let key = try parseString()
+            try skipWhitespace()
+            try expect(UInt8(ascii: ":"), "':'")
+            try skipWhitespace()
+            object[key] = try parseValue(depth: depth)
+            try skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object(object)
+            case nil: throw fail("unexpected end of data in an object")
+            default: throw fail("expected ',' or '}'")
+            }
+        }
+    }
+
+    // MARK: Strings
+
+    /// A string; `position` is at its opening quote.
+    private func parseString() throws -> String {
+        let start = offset
+        position += 1
+        // Fast path: the whole string is in this block and has no escapes.
+        var index = position
+        while index < end {
+            let byte = storage[index]
+            if byte == UInt8(ascii: "\"") {
+                let bytes = UnsafeBufferPointer(start: storage + position, count: index - position)
+                guard let string = String(validating: bytes, as: UTF8.self) else {
+                    throw fail("invalid UTF-8 in a string", at: start)
+                }
+                position = index + 1
+                return string
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        return try parseStringSlowly(start: start)
+    }
+
+    private func parseStringSlowly(start: Int) throws -> String {
+        scratch.removeAll(keepingCapacity: true)
+        var pendingHigh: UInt32? = nil
+        while true {
+            guard let byte = try peek() else { throw fail("unterminated string", at: start) }
+            if byte == UInt8(ascii: "\\") {
+                position += 1
+                guard let escape = try peek() else { throw fail("unterminated string", at: start) }
+                position += 1
+                var scalar: UInt32
+                switch escape {
+                case UInt8(ascii: "\""): scalar = 0x22
+                case UInt8(ascii: "\\"): scalar = 0x5C
+                case UInt8(ascii: "/"): scalar = 0x2F
+                case UInt8(ascii: "b"): scalar = 0x08
+                case UInt8(ascii: "f"): scalar = 0x0C
+                case UInt8(ascii: "n"): scalar = 0x0A
+                case UInt8(ascii: "r"): scalar = 0x0D
+                case UInt8(ascii: "t"): scalar = 0x09
+                case UInt8(ascii: "u"): scalar = try parseHex4()
+                default: throw fail("invalid escape sequence", at: offset - 2)
+                }
+                if let high = pendingHigh {
+                    pendingHigh = nil
+                    if (0xDC00...0xDFFF).contains(scalar) {
+                        appendUTF8(0x10000 + ((high - 0xD800) << 10) + (scalar - 0xDC00))
+                        continue
+                    }
+                    appendUTF8(0xFFFD)
+                }
+                if (0xD800...0xDBFF).contains(scalar) {
+                    pendingHigh = scalar
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    appendUTF8(0xFFFD)
+                } else {
+                    appendUTF8(scalar)
+                }
+                continue
+            }
+            if pendingHigh != nil {
+                pendingHigh = nil
+                appendUTF8(0xFFFD)
+            }
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                guard let string = String(validating: scratch, as: UTF8.self) else {
+                    throw fail("invalid UTF-8 in a string", at: start)
+                }
+                return string
+            }
+            if byte < 0x20 { throw fail("control character in a string") }
+            // Copy the run of plain bytes up to the next quote, backslash or control character.
+            let runStart = position
+            while position < end {
+                let next = storage[position]
+                if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") || next < 0x20 { break }
+                position += 1
+            }
+            scratch.append(contentsOf: UnsafeBufferPointer(start: storage + runStart, count: position - runStart))
+        }
+    }
+
+    private func parseHex4() throws -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let byte = try peek() else { throw fail("unterminated string") }
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw fail("invalid \\u escape")
+            }
+            value = value << 4 | digit
+            position += 1
+        }
+        return value
+    }
+
+    private func appendUTF8(_ scalar: UInt32) {
+        switch scalar {
+        case 0..<0x80:
+            scratch.append(UInt8(scalar))
+        case 0x80..<0x800:
+            scratch.append(UInt8(0xC0 | scalar >> 6))
+            scratch.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            scratch.append(UInt8(0xE0 | scalar >> 12))
+            scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            scratch.append(UInt8(0xF0 | scalar >> 18))
+            scratch.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+
+    // MARK: Numbers
+
+    /// A number; `position` is at its first byte. Grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    private func parseNumber() throws -> JSONNumber {
+        let start = offset
+        scratch.removeAll(keepingCapacity: true)
+        var isIntegerText = true
+
+        func take() { scratch.append(storage[position]); position += 1 }
+        func digits() throws -> Int {
+            var count = 0
+            while let byte = try peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                take()
+                count += 1
+            }
+            return count
+        }
+
+        if try peek() == UInt8(ascii: "-") { take() }
+        guard let first = try peek(), first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else {
+            throw fail("invalid number", at: start)
+        }
+        if first == UInt8(ascii: "0") {
+            take()
+            if let next = try peek(), next >= UInt8(ascii: "0"), next <= UInt8(ascii: "9") {
+                throw fail("invalid number (leading zero)", at: start)
+            }
+        } else {
+            _ = try digits()
+        }
+        if try peek() == UInt8(ascii: ".") {
+            isIntegerText = false
+            take()
+            guard try digits() > 0 else { throw fail("invalid number", at: start) }
+        }
+        if let byte = try peek(), byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+            isIntegerText = false
+            take()
+            if let sign = try peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { take() }
+            guard try digits() > 0 else { throw fail("invalid number", at: start) }
+        }
+
+        if isIntegerText, let exact = Self.exactInteger(scratch) { return JSONNumber(exact) }
+        let text = String(decoding: scratch, as: UTF8.self)
+        guard let double = Double(text), double.isFinite else { throw fail("number out of range", at: start) }
+        return JSONNumber(double)
+    }
+
+    /// The value of an integer's digits (with an optional minus), or nil when it overflows `Int64`.
+    private static func exactInteger(_ bytes: [UInt8]) -> Int64? {
+        var index = 0
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { index = 1 }
+        var value: Int64 = 0
+        while index < bytes.count {
+            let digit = Int64(bytes[index] - UInt8(ascii: "0"))
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) =
+                negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
+            if overflow1 || overflow2 { return nil }
+            value = next
+            index += 1
+        }
+        return value
+    }
+}
