@@ -23,7 +23,7 @@ public struct ArchiveEntry: Sendable, Hashable {
 
 /// Reads an archive of any format libarchive knows, one entry at a time.
 public final class ArchiveReader {
-    private let archive: OpaquePointer
+    fileprivate let archive: OpaquePointer
 
     /// Opens the archive at `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
@@ -96,6 +96,28 @@ public final class ArchiveReader {
         }
     }
 
+    /// The current entry's data as a pull stream, valid until the next call to ``nextEntry()``.
+    public func entrySource() -> EntrySource {
+        EntrySource(reader: self)
+    }
+
+    /// The current entry's data, pulled block by block.
+    public struct EntrySource: ByteSource {
+        let reader: ArchiveReader
+
+        /// Reads the next block of the entry; 0 at its end.
+        /// - Throws: ``HandoverError/Code/archiveCorrupt`` when the data is damaged or truncated.
+        public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            try withUTF8Locale {
+                let count = archive_read_data(reader.archive, buffer.baseAddress, buffer.count)
+                guard count >= 0 else {
+                    throw HandoverError(.archiveCorrupt, "cannot read an entry's data", underlying: reader.errorText())
+                }
+                return count
+            }
+        }
+    }
+
     /// The current entry's data, whole; for small entries such as a manifest.
     /// - Parameter limit: The most bytes accepted.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when damaged or larger than `limit`.
@@ -110,7 +132,7 @@ public final class ArchiveReader {
         return bytes
     }
 
-    private func errorText() -> String? {
+    fileprivate func errorText() -> String? {
         archive_error_string(archive).map { String(cString: $0) }
     }
 }

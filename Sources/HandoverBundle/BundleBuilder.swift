@@ -100,25 +100,29 @@ public struct BundleBuilder: Sendable {
             try makeFolder(root + "/data")
             var exporterRecords: [Manifest.ExporterRecord] = []
             var files: [Manifest.FileRecord] = []
+            var schemas: [Manifest.SchemaRecord] = []
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             for exporter in exporters.exporters {
-                let (record, written) = try await run(exporter, scope: request.scope, root: root, context: context)
+                let (record, written, described) = try await run(
+                    exporter, scope: request.scope, root: root, context: context)
                 exporterRecords.append(record)
                 files += written
+                schemas += described
             }
             let manifest = Manifest(
                 request: .init(
                     id: request.id, purpose: request.purpose, receivedAt: request.receivedAt,
                     scope: scopeRecord(request.scope, pseudonymizer)),
                 generatedAt: generatedAt, generator: options.generator, exporters: exporterRecords,
-                files: files.sorted { $0.path < $1.path })
+                files: files.sorted { $0.path < $1.path }, schemas: schemas.sorted { $0.path < $1.path })
             guard manifest.status == .complete else {
                 throw HandoverError(.exporterFailed, "the bundle is not complete")
             }
             let manifestBytes = try ManifestCoding.encode(manifest)
             try Data(manifestBytes).write(to: URL(fileURLWithPath: root + "/manifest.json"))
 
-            let entries = (["manifest.json"] + manifest.files.map(\.path)).sorted()
+            // The manifest first, then the schemas, then the data: a reader checks everything in one pass.
+            let entries = ["manifest.json"] + manifest.schemas.map(\.path) + manifest.files.map(\.path)
             try ArchiveWriter.write(
                 to: archivePath, format: options.archiveFormat, compressionLevel: options.compressionLevel
             ) { archive in
@@ -132,13 +136,17 @@ public struct BundleBuilder: Sendable {
         }
     }
 
-    /// Runs one exporter into `root/data/<exporter id>/`.
+    /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
+    /// then validates every file it wrote against its schema.
     private func run(
         _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
-    ) async throws -> (Manifest.ExporterRecord, [Manifest.FileRecord]) {
+    ) async throws -> (Manifest.ExporterRecord, [Manifest.FileRecord], [Manifest.SchemaRecord]) {
         let folder = "data/" + exporter.id
+        let schemaFolder = "data/schemas/" + exporter.id
         try makeFolder(root + "/" + folder)
+        try makeFolder(root + "/" + schemaFolder)
         var sink = BundleRowSink()
+        var schemas: [Manifest.SchemaRecord] = []
         for (index, table) in exporter.tables.enumerated() {
             guard exporter.includes(table: index, in: scope) else {
                 sink.tables.append(nil)
@@ -148,8 +156,17 @@ public struct BundleBuilder: Sendable {
             for format in options.formats {
                 let file = try FileSink(path: root + "/" + folder + "/" + table.name + "." + format.fileExtension)
                 writers.append(try format.makeWriter(for: table, into: file))
+                let kind = SchemaKind(describing: format)
+                let schemaFile = try FileSink(path: root + "/" + schemaFolder + "/" + table.name + kind.fileSuffix)
+                try SchemaGenerator.schema(kind, for: table).withUnsafeBytes { try schemaFile.write($0) }
+                schemas.append(
+                    Manifest.SchemaRecord(
+                        path: schemaFolder + "/" + table.name + kind.fileSuffix, mediaType: kind.mediaType,
+                        kind: kind.rawValue, exporter: exporter.id, table: table.name, bytes: schemaFile.bytes,
+                        sha256: try schemaFile.close()))
             }
-            sink.tables.append(BundleRowSink.Table(schema: table, writers: writers))
+            sink.tables.append(
+                BundleRowSink.Table(schema: table, checker: try RowChecker(schema: table), writers: writers))
         }
         do {
             try await exporter.export(scope, into: &sink, context: context)
@@ -170,20 +187,39 @@ public struct BundleBuilder: Sendable {
                 try table.writers[position].finish()
                 let file = table.writers[position].sink
                 let digest = try file.close()
+                let path = folder + "/" + table.schema.name + "." + format.fileExtension
+                let schemaPath = schemaFolder + "/" + table.schema.name + SchemaKind(describing: format).fileSuffix
+                try checkFile(
+                    root: root, path: path, schema: schemaPath, kind: SchemaKind(describing: format),
+                    records: table.records)
                 files.append(
                     Manifest.FileRecord(
-                        path: folder + "/" + table.schema.name + "." + format.fileExtension,
-                        mediaType: format.mediaType,
-                        format: format.rawValue, exporter: exporter.id, table: table.schema.name,
-                        records: table.records,
-                        bytes: file.bytes, sha256: digest))
+                        path: path, mediaType: format.mediaType, format: format.rawValue, exporter: exporter.id,
+                        table: table.schema.name, records: table.records, bytes: file.bytes, sha256: digest,
+                        schema: schemaPath))
             }
             sink.tables[index] = table
             tables.append(Manifest.TableRecord(name: table.schema.name, records: table.records))
         }
         let record = Manifest.ExporterRecord(
             id: exporter.id, version: exporter.version, status: .complete, tables: tables)
-        return (record, files)
+        return (record, files, schemas)
+    }
+
+    /// Validates a written file against its schema file; Handover never publishes a file that breaks its own schema.
+    private func checkFile(root: String, path: String, schema: String, kind: SchemaKind, records: Int) throws {
+        var schemaSource = try FileSource(path: root + "/" + schema)
+        let schemaBytes = try schemaSource.readAll()
+        let validator = try PayloadValidator(kind: kind, schema: schemaBytes)
+        var source = try FileSource(path: root + "/" + path)
+        let result = try validator.validate(from: &source, maxErrors: 3)
+        guard result.problems.isEmpty else {
+            throw HandoverError(
+                .formatFailed, "\(path) breaks its own schema: " + result.problems.joined(separator: "; "))
+        }
+        guard result.records == records else {
+            throw HandoverError(.formatFailed, "\(path) holds \(result.records) records where \(records) were written")
+        }
     }
 
     private func scopeRecord(_ scope: ExportScope, _ pseudonymizer: any Pseudonymizer) -> Manifest.ScopeRecord {
@@ -232,6 +268,7 @@ public struct BundleBuilder: Sendable {
 struct BundleRowSink: RowSink {
     struct Table {
         let schema: TableSchema
+        let checker: RowChecker
         var writers: [any TableWriter<FileSink>]
         var records = 0
     }
@@ -243,6 +280,7 @@ struct BundleRowSink: RowSink {
             throw HandoverError(
                 .exporterFailed, "a row for table number \(index), which is not part of this export")
         }
+        try tables[index]!.checker.check(row)
         for position in tables[index]!.writers.indices {
             try tables[index]!.writers[position].write(row)
         }

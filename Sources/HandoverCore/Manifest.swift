@@ -21,11 +21,13 @@ public struct Manifest: Sendable, Codable, Hashable {
     public var exporters: [ExporterRecord]
     /// Every payload file.
     public var files: [FileRecord]
+    /// Every schema file, which the payload files name.
+    public var schemas: [SchemaRecord]
 
     /// Creates a manifest.
     public init(
         request: RequestRecord, generatedAt: Timestamp, generator: Generator, exporters: [ExporterRecord],
-        files: [FileRecord]
+        files: [FileRecord], schemas: [SchemaRecord] = []
     ) {
         self.manifestVersion = Manifest.formatVersion
         self.request = request
@@ -33,6 +35,7 @@ public struct Manifest: Sendable, Codable, Hashable {
         self.generator = generator
         self.exporters = exporters
         self.files = files
+        self.schemas = schemas
         self.status = ExportStatus.combined(exporters.map(\.status))
         self.records = exporters.reduce(0) { $0 + $1.tables.reduce(0) { $0 + $1.records } }
     }
@@ -146,18 +149,54 @@ public struct Manifest: Sendable, Codable, Hashable {
         public var bytes: Int64
         /// Its SHA-256 in lowercase hexadecimal.
         public var sha256: String
+        /// The path of the schema it validates against.
+        public var schema: String?
 
         /// Creates a record.
         public init(
             path: String, mediaType: String, format: String, exporter: String, table: String, records: Int,
-            bytes: Int64, sha256: String
+            bytes: Int64, sha256: String, schema: String? = nil
         ) {
+            self.schema = schema
             self.path = path
             self.mediaType = mediaType
             self.format = format
             self.exporter = exporter
             self.table = table
             self.records = records
+            self.bytes = bytes
+            self.sha256 = sha256
+        }
+    }
+}
+
+extension Manifest {
+    /// One schema file.
+    public struct SchemaRecord: Sendable, Codable, Hashable {
+        /// Its path inside the bundle.
+        public var path: String
+        /// Its media type.
+        public var mediaType: String
+        /// `json-schema`, `xsd` or `table-schema`.
+        public var kind: String
+        /// The exporter whose table it describes.
+        public var exporter: String
+        /// The table it describes.
+        public var table: String
+        /// Its size in bytes.
+        public var bytes: Int64
+        /// Its SHA-256 in lowercase hexadecimal.
+        public var sha256: String
+
+        /// Creates a record.
+        public init(
+            path: String, mediaType: String, kind: String, exporter: String, table: String, bytes: Int64, sha256: String
+        ) {
+            self.path = path
+            self.mediaType = mediaType
+            self.kind = kind
+            self.exporter = exporter
+            self.table = table
             self.bytes = bytes
             self.sha256 = sha256
         }

@@ -183,15 +183,19 @@ public struct TableSchema: Sendable, Hashable {
             let textual = c.enumeration != nil || c.pattern != nil || c.minLength != nil || c.maxLength != nil
             let numeric = c.minimum != nil || c.maximum != nil
             if textual && field.type != .string {
-                throw HandoverError(.invalidSchema, "table \(name), field \(field.name): enum, pattern and lengths apply to strings only")
+                throw HandoverError(
+                    .invalidSchema,
+                    "table \(name), field \(field.name): enum, pattern and lengths apply to strings only")
             }
             if numeric && field.type != .integer && field.type != .number {
-                throw HandoverError(.invalidSchema, "table \(name), field \(field.name): minimum and maximum apply to numbers only")
+                throw HandoverError(
+                    .invalidSchema, "table \(name), field \(field.name): minimum and maximum apply to numbers only")
             }
             if let pattern = c.pattern, !Constraints.isPortablePattern(pattern) {
                 throw HandoverError(
                     .invalidSchema,
-                    "table \(name), field \(field.name): a pattern may not use anchors, lookaround, back-references or flags")
+                    "table \(name), field \(field.name): a pattern may not use anchors, lookaround, back-references or flags"
+                )
             }
         }
         for key in primaryKey where !seen.contains(key) {

@@ -80,9 +80,9 @@ public enum SalesDemo {
               id: integer
               tenant_id: integer
               owner_id: integer
-              kind: {type: string, required: true, title: Kind, description: recording or document}
-              title: {type: string, required: true, title: Title}
-              duration_seconds: {type: number, title: Duration in seconds}
+              kind: {type: string, required: true, title: Kind, enum: [recording, document]}
+              title: {type: string, required: true, title: Title, max-length: 200}
+              duration_seconds: {type: number, title: Duration in seconds, minimum: 0}
               file_ref: {type: string, title: File reference}
               created_at: {type: datetime, required: true}
             references:
@@ -117,7 +117,7 @@ public enum SalesDemo {
               tenant_id: integer
               content_id: integer
               coach_id: {type: integer, pseudonymize: true, description: The coach; other people appear as a pseudonym.}
-              score: integer
+              score: {type: integer, minimum: 1, maximum: 5}
               feedback: string
               created_at: datetime
             subject:

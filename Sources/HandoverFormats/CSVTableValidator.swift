@@ -52,14 +52,19 @@ public struct CSVTableValidator {
             if record == 1 {
                 let names = fields.map { String(decoding: $0.bytes, as: UTF8.self) }
                 if names != schema.fields.map(\.name) {
-                    add(CSVValidationError(record: 1, field: nil, message: "the header does not name the table's fields in order"))
+                    add(
+                        CSVValidationError(
+                            record: 1, field: nil, message: "the header does not name the table's fields in order"))
                     return CSVValidationResult(rows: 0, errors: errors)
                 }
                 continue
             }
             rows += 1
             guard fields.count == schema.fields.count else {
-                add(CSVValidationError(record: record, field: nil, message: "\(fields.count) fields where the header has \(schema.fields.count)"))
+                add(
+                    CSVValidationError(
+                        record: record, field: nil,
+                        message: "\(fields.count) fields where the header has \(schema.fields.count)"))
                 continue
             }
             var values: [Value] = []
@@ -69,7 +74,9 @@ public struct CSVTableValidator {
                 if let value = Self.cast(fields[index], to: field.type) {
                     values.append(value)
                 } else {
-                    add(CSVValidationError(record: record, field: field.name, message: "not a valid \(field.type.rawValue)"))
+                    add(
+                        CSVValidationError(
+                            record: record, field: field.name, message: "not a valid \(field.type.rawValue)"))
                     failed = true
                 }
             }
@@ -101,7 +108,9 @@ public struct CSVTableValidator {
             guard !field.quoted, let value = Int64(text) else { return nil }
             return .integer(value)
         case .number:
-            guard !field.quoted, Self.isDecimal(field.bytes), let value = Double(text), value.isFinite else { return nil }
+            guard !field.quoted, Self.isDecimal(field.bytes), let value = Double(text), value.isFinite else {
+                return nil
+            }
             return .number(value)
         case .boolean:
             switch text {
@@ -113,7 +122,8 @@ public struct CSVTableValidator {
             guard let (year, month, day) = ISO8601Parser.date(field.bytes) else { return nil }
             return .date(CivilDate.format(year: year, month: month, day: day))
         case .datetime:
-            guard field.bytes.count >= 20, field.bytes.last == UInt8(ascii: "Z"), let time = Timestamp(iso8601: text) else {
+            guard field.bytes.count >= 20, field.bytes.last == UInt8(ascii: "Z"), let time = Timestamp(iso8601: text)
+            else {
                 return nil
             }
             return .datetime(time)
@@ -139,7 +149,9 @@ public struct CSVTableValidator {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits() > 0 else { return false }
         }
         return index == bytes.count

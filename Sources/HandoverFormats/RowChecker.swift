@@ -20,7 +20,8 @@ public struct RowChecker {
             do {
                 return try Regex(pattern)
             } catch {
-                throw HandoverError(.invalidSchema, "table \(schema.name), field \(field.name): the pattern does not compile")
+                throw HandoverError(
+                    .invalidSchema, "table \(schema.name), field \(field.name): the pattern does not compile")
             }
         }
         constrained = schema.fields.indices.filter { !schema.fields[$0].constraints.isEmpty }
@@ -33,7 +34,8 @@ public struct RowChecker {
         if let violation = violation(in: row) {
             throw HandoverError(
                 .invalidData,
-                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(violation.field): \(violation.message)")
+                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(violation.field): \(violation.message)"
+            )
         }
     }
 

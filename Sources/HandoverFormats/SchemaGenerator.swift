@@ -110,7 +110,10 @@ public enum SchemaGenerator {
             case .binary:
                 entry += [("type", .string("string")), ("format", .string("binary"))]
             case .boolean:
-                entry += [("type", .string("boolean")), ("trueValues", .array([.string("true")])), ("falseValues", .array([.string("false")]))]
+                entry += [
+                    ("type", .string("boolean")), ("trueValues", .array([.string("true")])),
+                    ("falseValues", .array([.string("false")])),
+                ]
             default:
                 entry.append(("type", .string(field.type.rawValue)))
             }
@@ -180,17 +183,25 @@ public enum SchemaGenerator {
                 x += indent + "          <xs:simpleType><xs:restriction base=\"xs:string\">"
                 x += "<xs:enumeration value=\"base64\"/></xs:restriction></xs:simpleType>\n"
                 x += indent + "        </xs:attribute>\n"
-                x += indent + "      </xs:extension>\n" + indent + "    </xs:simpleContent>\n" + indent + "  </xs:complexType>\n"
+                x +=
+                    indent + "      </xs:extension>\n" + indent + "    </xs:simpleContent>\n" + indent
+                    + "  </xs:complexType>\n"
                 x += indent + "</xs:element>\n"
             } else if restricted {
                 x += indent + "<xs:element name=\"\(field.name)\"\(nillable)>\n"
                 x += documentation(title: field.title, description: field.description, indent: indent + "  ")
                 x += indent + "  <xs:simpleType>\n"
                 x += indent + "    <xs:restriction base=\"\(xsdType(field.type))\">\n"
-                for value in c.enumeration ?? [] { x += indent + "      <xs:enumeration value=\"\(escape(value))\"/>\n" }
+                for value in c.enumeration ?? [] {
+                    x += indent + "      <xs:enumeration value=\"\(escape(value))\"/>\n"
+                }
                 if let pattern = c.pattern { x += indent + "      <xs:pattern value=\"\(escape(pattern))\"/>\n" }
-                if let minimum = c.minimum { x += indent + "      <xs:minInclusive value=\"\(bound(minimum, field.type))\"/>\n" }
-                if let maximum = c.maximum { x += indent + "      <xs:maxInclusive value=\"\(bound(maximum, field.type))\"/>\n" }
+                if let minimum = c.minimum {
+                    x += indent + "      <xs:minInclusive value=\"\(bound(minimum, field.type))\"/>\n"
+                }
+                if let maximum = c.maximum {
+                    x += indent + "      <xs:maxInclusive value=\"\(bound(maximum, field.type))\"/>\n"
+                }
                 if let minLength = c.minLength { x += indent + "      <xs:minLength value=\"\(minLength)\"/>\n" }
                 if let maxLength = c.maxLength { x += indent + "      <xs:maxLength value=\"\(maxLength)\"/>\n" }
                 x += indent + "    </xs:restriction>\n" + indent + "  </xs:simpleType>\n" + indent + "</xs:element>\n"
@@ -278,7 +289,11 @@ enum Tree {
         case .null: out.append("null")
         case .bool(let value): out.append(value ? "true" : "false")
         case .number(let value):
-            if let exact = Int64(exactly: value) { out.append(integer: exact) } else { out.append(utf8: value.description) }
+            if let exact = Int64(exactly: value) {
+                out.append(integer: exact)
+            } else {
+                out.append(utf8: value.description)
+            }
         case .string(let text): JSONText.appendString(text, to: &out)
         case .array(let items):
             guard !items.isEmpty else { return out.append("[]") }

@@ -1,5 +1,5 @@
-public import HandoverCore
 internal import CLibXML2
+public import HandoverCore
 
 /// A problem found in an XML document: where, and what, without any of the document's values.
 public struct XMLValidationError: Sendable, Hashable, CustomStringConvertible {
@@ -49,7 +49,9 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         _ = denyAllExternalEntities
         let collector = ErrorCollector(limit: 5)
         let compiled: xmlSchemaPtr? = bytes.withUnsafeBytes { raw in
-            guard let context = xmlSchemaNewMemParserCtxt(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count))
+            guard
+                let context = xmlSchemaNewMemParserCtxt(
+                    raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count))
             else { return nil }
             defer { xmlSchemaFreeParserCtxt(context) }
             let box = Unmanaged.passUnretained(collector).toOpaque()
@@ -58,7 +60,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         }
         guard let compiled else {
             throw HandoverError(
-                .invalidSchema, "not a usable XML Schema: " + collector.errors.map(\.description).joined(separator: "; "))
+                .invalidSchema,
+                "not a usable XML Schema: " + collector.errors.map(\.description).joined(separator: "; "))
         }
         schema = compiled
     }
@@ -73,7 +76,9 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     ///   - maxErrors: Stop collecting after this many problems.
     /// - Returns: The row count and the problems; no problems means valid.
     /// - Throws: What `source` throws, or ``HandoverError/Code/internalError`` when libxml2 cannot start.
-    public func validate<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws -> XMLValidationResult {
+    public func validate<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws
+        -> XMLValidationResult
+    {
         let input = InputBox(source)
         defer { if let typed = input.source as? Source { source = typed } }
         let collector = ErrorCollector(limit: maxErrors)
@@ -149,7 +154,9 @@ private final class ErrorCollector {
     }
 }
 
-private func readInput(_ context: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
+private func readInput(_ context: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ length: Int32)
+    -> Int32
+{
     guard let context, let buffer, length > 0 else { return -1 }
     let box = Unmanaged<InputBox>.fromOpaque(context).takeUnretainedValue()
     do {

@@ -275,7 +275,8 @@ extension DatasetMap {
         if let node = fields["pattern"] {
             let pattern = try node.string()
             guard Constraints.isPortablePattern(pattern) else {
-                throw node.error("a pattern may not use anchors (the whole value must match), lookaround, back-references or flags")
+                throw node.error(
+                    "a pattern may not use anchors (the whole value must match), lookaround, back-references or flags")
             }
             constraints.pattern = pattern
         }

@@ -45,7 +45,16 @@ func sha256(_ bytes: [UInt8]) -> String {
             #expect(files.keys.allSatisfy { $0.hasPrefix(prefix) })
             let manifest = try ManifestCoding.decode(try #require(files[prefix + "manifest.json"]))
             #expect(manifest.status == .complete)
-            #expect(Set(files.keys) == Set([prefix + "manifest.json"] + manifest.files.map { prefix + $0.path }))
+            #expect(
+                Set(files.keys)
+                    == Set(
+                        [prefix + "manifest.json"]
+                            + (manifest.files.map(\.path) + manifest.schemas.map(\.path)).map { prefix + $0 }))
+            for record in manifest.schemas {
+                let bytes = try #require(files[prefix + record.path])
+                #expect(sha256(bytes) == record.sha256, "\(record.path) SHA-256")
+            }
+            #expect(manifest.files.allSatisfy { file in manifest.schemas.contains { $0.path == file.schema } })
 
             var checkedTables = Set<String>()
             for record in manifest.files {

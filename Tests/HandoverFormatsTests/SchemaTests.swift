@@ -1,19 +1,23 @@
 import Foundation
 import HandoverCore
-@testable import HandoverFormats
 import TestSupport
 import Testing
+
+@testable import HandoverFormats
 
 /// A table that uses every type and every constraint.
 let constrained = TableSchema(
     name: "contacts", title: "Contacts", description: "People & <companies> the users sell to",
     fields: [
         Field("id", .integer, required: true, title: "Id", constraints: Constraints(minimum: 1)),
-        Field("name", .string, required: true, title: "Name", description: "Full name", constraints: Constraints(minLength: 1, maxLength: 40)),
+        Field(
+            "name", .string, required: true, title: "Name", description: "Full name",
+            constraints: Constraints(minLength: 1, maxLength: 40)),
         Field("stage", .string, constraints: Constraints(enumeration: ["lead", "won", "lost & gone"])),
         Field("code", .string, constraints: Constraints(pattern: "[A-Z]{2}-[0-9]{3}")),
         Field("score", .number, constraints: Constraints(minimum: 0, maximum: 10)),
-        Field("note", .string), Field("vip", .boolean), Field("born", .date), Field("seen", .datetime), Field("photo", .binary),
+        Field("note", .string), Field("vip", .boolean), Field("born", .date), Field("seen", .datetime),
+        Field("photo", .binary),
     ],
     primaryKey: ["id"], foreignKeys: [ForeignKey(fields: ["id"], table: "people", referencedFields: ["id"])])
 
@@ -27,7 +31,9 @@ func constrainedRows() -> [Row] {
         let note: Value = n % 2 == 0 ? .string("tab\there\nand a \u{1} control") : .null
         let seen: Value = .datetime(Timestamp(millisecondsSince1970: 1_700_000_000_123 + Int64(n)))
         let photo: Value = n % 7 == 0 ? .binary([]) : .binary([UInt8(n), 0, 255])
-        return Row([.integer(Int64(n)), name, stage, code, score, note, .boolean(n % 2 == 0), .date("2024-02-29"), seen, photo])
+        return Row([
+            .integer(Int64(n)), name, stage, code, score, note, .boolean(n % 2 == 0), .date("2024-02-29"), seen, photo,
+        ])
     }
 }
 
@@ -67,8 +73,11 @@ func writeFile(_ format: TableFormat, _ schema: TableSchema, _ rows: [Row]) thro
             let good = folder + "/good.json"
             try Data(try writeFile(.json, constrained, constrainedRows())).write(to: URL(fileURLWithPath: good))
             let bad = folder + "/bad.json"
-            try Data(#"[{"id":0,"name":"","stage":"maybe","code":"ab-1","score":11,"note":null,"vip":1,"born":"2023-02-29","seen":"yesterday","photo":"x"}]"#.utf8)
-                .write(to: URL(fileURLWithPath: bad))
+            try Data(
+                #"[{"id":0,"name":"","stage":"maybe","code":"ab-1","score":11,"note":null,"vip":1,"born":"2023-02-29","seen":"yesterday","photo":"x"}]"#
+                    .utf8
+            )
+            .write(to: URL(fileURLWithPath: bad))
             let script = """
                 import json, sys, jsonschema
                 schema = json.load(open(sys.argv[1]))

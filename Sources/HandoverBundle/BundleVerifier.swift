@@ -1,0 +1,290 @@
+internal import Foundation
+import HandoverArchive
+import HandoverCore
+import HandoverFormats
+
+/// What `verify` found in a bundle.
+public struct VerificationReport: Sendable, Codable {
+    /// One thing wrong with the bundle.
+    public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
+        /// What kind of problem.
+        public enum Kind: String, Sendable, Codable, Hashable {
+            /// The archive cannot be read: damaged or truncated.
+            case archive
+            /// An entry's name is unsafe or lies outside the bundle's folder.
+            case path
+            /// The manifest is missing, unreadable or breaks its schema.
+            case manifest
+            /// A file the manifest lists is not in the archive.
+            case missing
+            /// A file in the archive is not in the manifest.
+            case unlisted
+            /// A file's size differs from the manifest's.
+            case size
+            /// A file's SHA-256 differs from the manifest's.
+            case checksum
+            /// A file breaks its schema, or its schema is unusable.
+            case schema
+            /// A file's record count differs from the manifest's.
+            case records
+        }
+
+        /// What kind of problem.
+        public var kind: Kind
+        /// The file concerned, relative to the bundle's folder, when there is one.
+        public var path: String?
+        /// What is wrong, without any data value.
+        public var message: String
+
+        /// `data/sales/users.csv: checksum: …`.
+        public var description: String {
+            (path.map { $0 + ": " } ?? "") + kind.rawValue + ": " + message
+        }
+    }
+
+    /// The archive checked.
+    public var archive: String
+    /// The bundle's folder inside the archive.
+    public var bundle: String?
+    /// The request the manifest names.
+    public var request: String?
+    /// The number of files checked (manifest, schemas and data).
+    public var files: Int
+    /// The records the data files hold, by the manifest.
+    public var records: Int?
+    /// Everything wrong; empty when the bundle is valid.
+    public var problems: [Problem]
+
+    /// Whether the bundle is valid.
+    public var valid: Bool { problems.isEmpty }
+}
+
+/// Checks a received bundle with nothing but the bundle itself.
+///
+/// It checks the manifest against Handover's manifest schema, every file's size and SHA-256,
+/// every data file against the schema the bundle carries for it and its record count, that every
+/// listed file is present and that nothing unlisted is, and that the archive is whole. Each entry
+/// is read once, as a stream; a bundle whose entries come in another order than Handover writes
+/// them gets a second pass for the data files that came before their schemas.
+public enum BundleVerifier {
+    /// Verifies the archive at `path`.
+    public static func verify(archive path: String) -> VerificationReport {
+        var state = State(archive: path)
+        do {
+            try ArchiveReader.read(path) { reader in
+                while let entry = try reader.nextEntry() { try state.consume(entry, reader) }
+            }
+        } catch let error as HandoverError {
+            state.problem(.archive, nil, "the archive is damaged or truncated (\(error.message))")
+            return state.report
+        } catch {
+            state.problem(.archive, nil, "the archive cannot be read")
+            return state.report
+        }
+        state.compareWithManifest()
+        if !state.deferred.isEmpty && state.problems.allSatisfy({ $0.kind != .archive }) {
+            do {
+                try ArchiveReader.read(path) { reader in
+                    while let entry = try reader.nextEntry() { try state.validateDeferred(entry, reader) }
+                }
+            } catch {
+                state.problem(.archive, nil, "the archive cannot be read a second time")
+            }
+        }
+        return state.report
+    }
+
+    /// The running state of one verification.
+    struct State {
+        let archive: String
+        var root: String?
+        var manifest: Manifest?
+        var schemas: [String: [UInt8]] = [:]
+        var validators: [String: PayloadValidator] = [:]
+        /// Every file seen: its size, SHA-256 and, when validated, its record count.
+        var seen: [String: (bytes: Int64, sha256: String, records: Int?)] = [:]
+        var deferred: Set<String> = []
+        var problems: [VerificationReport.Problem] = []
+
+        init(archive: String) {
+            self.archive = archive
+        }
+
+        var report: VerificationReport {
+            VerificationReport(
+                archive: archive, bundle: root, request: manifest?.request.id.rawValue, files: seen.count,
+                records: manifest?.records, problems: problems)
+        }
+
+        mutating func problem(_ kind: VerificationReport.Problem.Kind, _ path: String?, _ message: String) {
+            problems.append(.init(kind: kind, path: path, message: message))
+        }
+
+        mutating func consume(_ entry: ArchiveEntry, _ reader: ArchiveReader) throws {
+            guard let name = SafePath.normalise(entry.name) else {
+                problem(.path, nil, "an entry has an unsafe name (absolute, '..', or control characters)")
+                return
+            }
+            if entry.isDirectory { return }
+            let parts = name.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2 else {
+                problem(.path, name, "lies outside the bundle's folder")
+                return
+            }
+            if root == nil { root = String(parts[0]) }
+            guard String(parts[0]) == root else {
+                problem(.path, name, "lies outside the bundle's folder")
+                return
+            }
+            let path = String(parts[1])
+            guard entry.isRegularFile else {
+                problem(.path, path, "is not a regular file")
+                return
+            }
+            var source = HashingSource(reader.entrySource())
+            if path == "manifest.json" {
+                let bytes = try source.readAll(limit: 64 << 20)
+                seen[path] = (source.bytes, source.sha256, nil)
+                readManifest(bytes)
+            } else if path.hasPrefix("data/schemas/") {
+                let bytes = try source.readAll(limit: 16 << 20)
+                seen[path] = (source.bytes, source.sha256, nil)
+                schemas[path] = bytes
+            } else if let record = manifest?.files.first(where: { $0.path == path }), let schemaPath = record.schema,
+                let validator = validator(for: schemaPath)
+            {
+                let records = try validate(path, validator, &source)
+                try source.drain()
+                seen[path] = (source.bytes, source.sha256, records)
+            } else {
+                try source.drain()
+                seen[path] = (source.bytes, source.sha256, nil)
+                deferred.insert(path)
+            }
+        }
+
+        /// The validator of a schema file, compiled once; nil (with a problem) when the schema is unusable.
+        mutating func validator(for schemaPath: String) -> PayloadValidator? {
+            if let validator = validators[schemaPath] { return validator }
+            guard let bytes = schemas[schemaPath],
+                let record = manifest?.schemas.first(where: { $0.path == schemaPath }),
+                let kind = SchemaKind(rawValue: record.kind)
+            else { return nil }
+            do {
+                let validator = try PayloadValidator(kind: kind, schema: bytes)
+                validators[schemaPath] = validator
+                return validator
+            } catch let error as HandoverError {
+                problem(.schema, schemaPath, error.message)
+            } catch {
+                problem(.schema, schemaPath, "unusable")
+            }
+            schemas[schemaPath] = nil
+            return nil
+        }
+
+        mutating func validate(_ path: String, _ validator: PayloadValidator, _ source: inout some ByteSource) throws
+            -> Int?
+        {
+            do {
+                let result = try validator.validate(from: &source, maxErrors: 5)
+                for message in result.problems { problem(.schema, path, message) }
+                return result.records
+            } catch let error as HandoverError where error.code != .archiveCorrupt {
+                problem(.schema, path, error.message)
+                return nil
+            }
+        }
+
+        mutating func readManifest(_ bytes: [UInt8]) {
+            do {
+                let schema = try JSONSchema(
+                    try JSONValue.parse(Array(EmbeddedSchemas.manifest.utf8)), formatAssertion: true)
+                let document = try JSONValue.parse(bytes)
+                for error in schema.validate(document).prefix(10) {
+                    problem(
+                        .manifest, "manifest.json",
+                        "at \(error.instanceLocation.isEmpty ? "/" : error.instanceLocation): \(error.message)")
+                }
+            } catch let error as HandoverError {
+                problem(.manifest, "manifest.json", error.message)
+                return
+            } catch {
+                problem(.manifest, "manifest.json", "unreadable")
+                return
+            }
+            do {
+                manifest = try ManifestCoding.decode(bytes)
+            } catch let error as HandoverError {
+                problem(.manifest, "manifest.json", error.underlying ?? error.message)
+            } catch {
+                problem(.manifest, "manifest.json", "unreadable")
+            }
+        }
+
+        mutating func compareWithManifest() {
+            guard let manifest else {
+                if !problems.contains(where: { $0.kind == .manifest }) {
+                    problem(.manifest, "manifest.json", "missing")
+                }
+                return
+            }
+            var listed: Set<String> = ["manifest.json"]
+            let entries: [(String, Int64, String, Int?)] =
+                manifest.schemas.map { ($0.path, $0.bytes, $0.sha256, nil) }
+                + manifest.files.map { ($0.path, $0.bytes, $0.sha256, $0.records) }
+            for (path, bytes, sha256, records) in entries {
+                listed.insert(path)
+                guard let found = seen[path] else {
+                    problem(.missing, path, "listed in the manifest but not in the archive")
+                    continue
+                }
+                if found.bytes != bytes {
+                    problem(.size, path, "\(found.bytes) bytes where the manifest says \(bytes)")
+                }
+                if found.sha256 != sha256 { problem(.checksum, path, "SHA-256 differs from the manifest's") }
+                if let records, let counted = found.records, counted != records {
+                    problem(.records, path, "holds \(counted) records where the manifest says \(records)")
+                }
+            }
+            for path in seen.keys.sorted() where !listed.contains(path) {
+                problem(.unlisted, path, "in the archive but not in the manifest")
+                deferred.remove(path)
+            }
+            // Files whose checksum already failed need no schema check to be known bad.
+            deferred = deferred.filter { path in !problems.contains { $0.path == path } }
+        }
+
+        mutating func validateDeferred(_ entry: ArchiveEntry, _ reader: ArchiveReader) throws {
+            guard let name = SafePath.normalise(entry.name), let root, name.hasPrefix(root + "/") else { return }
+            let path = String(name.dropFirst(root.count + 1))
+            guard deferred.contains(path), let record = manifest?.files.first(where: { $0.path == path }),
+                let schemaPath = record.schema
+            else { return }
+            guard let validator = validator(for: schemaPath) else {
+                problem(.schema, path, "its schema \(schemaPath) is missing or unusable")
+                return
+            }
+            var source = reader.entrySource()
+            if let counted = try validate(path, validator, &source), counted != record.records {
+                problem(.records, path, "holds \(counted) records where the manifest says \(record.records)")
+            }
+        }
+    }
+}
+
+/// Entry names that are safe to treat as relative paths.
+enum SafePath {
+    /// The name without a trailing slash, or nil when it is absolute, climbs with `..`, or holds
+    /// backslashes, empty segments or control characters.
+    static func normalise(_ name: String) -> String? {
+        var name = name
+        if name.hasSuffix("/") { name.removeLast() }
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.contains("\\") else { return nil }
+        guard name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else { return nil }
+        for segment in name.split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.isEmpty || segment == "." || segment == ".." { return nil }
+        }
+        return name
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HandoverArchive
+import HandoverBundle
+import HandoverCore
+import HandoverDemo
+import HandoverFormats
+import TestSupport
+import Testing
+
+/// Builds the demo subject's bundle, lets `damage` change its files, and packs them again in the same order.
+func damagedBundle(
+    in folder: String, _ damage: (inout [(name: String, bytes: [UInt8])]) throws -> Void
+) async throws -> String {
+    let result = try await build(.subject(SalesDemo.demoSubject, tenant: nil), into: folder + "/good")
+    var entries: [(name: String, bytes: [UInt8])] = []
+    try ArchiveReader.read(result.archivePath) { reader in
+        while let entry = try reader.nextEntry() { entries.append((entry.name, try reader.readAll())) }
+    }
+    try damage(&entries)
+    let path = folder + "/damaged.zip"
+    try ArchiveWriter.write(to: path, format: .zip) { archive in
+        for entry in entries { try archive.addFile(bytes: entry.bytes, as: entry.name, modificationTime: .now()) }
+    }
+    return path
+}
+
+func replace(_ entries: inout [(name: String, bytes: [UInt8])], _ suffix: String, _ change: (inout [UInt8]) -> Void) {
+    let index = entries.firstIndex { $0.name.hasSuffix(suffix) }!
+    change(&entries[index].bytes)
+}
+
+/// Rewrites a file and fixes its size and checksum in the manifest, so that only the deeper check can notice.
+func replaceKeepingManifest(
+    _ entries: inout [(name: String, bytes: [UInt8])], _ suffix: String, _ text: (String) -> String
+) throws {
+    let index = entries.firstIndex { $0.name.hasSuffix(suffix) }!
+    entries[index].bytes = Array(text(String(decoding: entries[index].bytes, as: UTF8.self)).utf8)
+    let manifestIndex = entries.firstIndex { $0.name.hasSuffix("/manifest.json") }!
+    var manifest = try ManifestCoding.decode(entries[manifestIndex].bytes)
+    let fileIndex = manifest.files.firstIndex { entries[index].name.hasSuffix("/" + $0.path) }!
+    manifest.files[fileIndex].bytes = Int64(entries[index].bytes.count)
+    manifest.files[fileIndex].sha256 = sha256(entries[index].bytes)
+    entries[manifestIndex].bytes = try ManifestCoding.encode(manifest)
+}
+
+@Suite struct VerifierTests {
+    @Test func aBundleAsWrittenIsValid() async throws {
+        try await withTemporaryDirectory { folder in
+            for scope in [ExportScope.subject(SalesDemo.demoSubject, tenant: nil), .tenant("2")] {
+                let result = try await build(scope, into: folder + "/\(scope.isSubject)")
+                let report = BundleVerifier.verify(archive: result.archivePath)
+                #expect(report.problems == [], "\(report.problems)")
+                #expect(report.files == 1 + result.manifest.files.count + result.manifest.schemas.count)
+                #expect(report.records == result.manifest.records)
+            }
+        }
+    }
+
+    static let damages: [(String, VerificationReport.Problem.Kind, String)] = [
+        ("flipped byte in a data file", .checksum, "data/sales/comments.csv"),
+        ("missing file", .missing, "data/sales/users.xml"),
+        ("extra file", .unlisted, "data/sales/extra.csv"),
+        ("row that breaks its schema", .schema, "data/sales/content_items.json"),
+        ("wrong record count", .records, "data/sales/activity_events.csv"),
+        ("manifest that breaks its schema", .manifest, "manifest.json"),
+        ("schema-breaking XML", .schema, "data/sales/coaching_feedback.xml"),
+        ("entry outside the bundle folder", .path, "escape.txt"),
+    ]
+
+    @Test(arguments: damages)
+    func eachDamageIsReportedWithItsReason(name: String, kind: VerificationReport.Problem.Kind, path: String)
+        async throws
+    {
+        try await withTemporaryDirectory { folder in
+            let archive = try await damagedBundle(in: folder) { entries in
+                switch name {
+                case "flipped byte in a data file":
+                    replace(&entries, "/comments.csv") { $0[$0.count / 2] ^= 0x01 }
+                case "missing file":
+                    entries.removeAll { $0.name.hasSuffix("/users.xml") }
+                case "extra file":
+                    entries.append(
+                        (entries[0].name.components(separatedBy: "/")[0] + "/data/sales/extra.csv", Array("a\r\n".utf8))
+                    )
+                case "row that breaks its schema":
+                    try replaceKeepingManifest(&entries, "/content_items.json") {
+                        $0.replacingOccurrences(of: "\"kind\":\"recording\"", with: "\"kind\":\"podcast\"")
+                    }
+                case "wrong record count":
+                    try replaceKeepingManifest(&entries, "/activity_events.csv") { text in
+                        var lines = text.components(separatedBy: "\r\n")
+                        lines.remove(at: 2)
+                        return lines.joined(separator: "\r\n")
+                    }
+                case "manifest that breaks its schema":
+                    replace(&entries, "/manifest.json") { bytes in
+                        bytes = Array(
+                            String(decoding: bytes, as: UTF8.self).replacingOccurrences(
+                                of: "\"access\"", with: "\"curiosity\""
+                            ).utf8)
+                    }
+                case "schema-breaking XML":
+                    try replaceKeepingManifest(&entries, "/coaching_feedback.xml") {
+                        $0.replacingOccurrences(of: "<score>", with: "<grade>").replacingOccurrences(
+                            of: "</score>", with: "</grade>")
+                    }
+                case "entry outside the bundle folder":
+                    entries.append(("escape.txt", Array("x".utf8)))
+                default:
+                    Issue.record("unknown damage \(name)")
+                }
+            }
+            let report = BundleVerifier.verify(archive: archive)
+            #expect(!report.valid, "\(name) was not noticed")
+            #expect(
+                report.problems.contains { $0.kind == kind && ($0.path == path || ($0.path == nil && kind == .path)) },
+                "\(name): \(report.problems)")
+            for problem in report.problems {
+                #expect(!problem.message.contains("ana.lima"))
+                #expect(!problem.message.contains("podcast"))
+            }
+        }
+    }
+
+    @Test func aTruncatedArchiveIsReported() async throws {
+        try await withTemporaryDirectory { folder in
+            let result = try await build(.subject(SalesDemo.demoSubject, tenant: nil), into: folder)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: result.archivePath))
+            for keep in [bytes.count - 22, bytes.count / 2, 100] {
+                let cut = folder + "/cut-\(keep).zip"
+                try bytes.prefix(keep).write(to: URL(fileURLWithPath: cut))
+                let report = BundleVerifier.verify(archive: cut)
+                #expect(report.problems.map(\.kind) == [.archive], "kept \(keep): \(report.problems)")
+            }
+        }
+    }
+
+    @Test func entriesInAnotherOrderAreStillFullyChecked() async throws {
+        try await withTemporaryDirectory { folder in
+            // Data first, manifest last: the verifier needs its second pass, and must still catch a bad row.
+            let archive = try await damagedBundle(in: folder) { entries in
+                try replaceKeepingManifest(&entries, "/content_items.csv") {
+                    $0.replacingOccurrences(of: ",recording,", with: ",podcast,")
+                }
+                entries.reverse()
+            }
+            let report = BundleVerifier.verify(archive: archive)
+            #expect(
+                report.problems.contains { $0.kind == .schema && $0.path == "data/sales/content_items.csv" },
+                "\(report.problems)")
+            #expect(report.problems.allSatisfy { $0.path == "data/sales/content_items.csv" })
+        }
+    }
+}
+
+@Suite struct EmbeddedSchemaTests {
+    @Test(arguments: ["manifest.schema.json", "dataset-map.schema.json"])
+    func theBinaryCarriesTheSchemasAsTheyStandInSchemasFolder(name: String) throws {
+        let file = try String(contentsOfFile: packageRoot + "/Schemas/" + name, encoding: .utf8)
+        #expect(
+            EmbeddedSchemas.all[name].map { $0 + "\n" } == file, "run scripts/embed-schemas.sh after editing Schemas/")
+    }
+
+    @Test func producedManifestsFitTheManifestSchemaByHandoversOwnValidator() async throws {
+        try await withTemporaryDirectory { folder in
+            let schema = try JSONSchema(
+                try JSONValue.parse(Array(EmbeddedSchemas.manifest.utf8)), formatAssertion: true)
+            for scope in [ExportScope.subject(SalesDemo.demoSubject, tenant: nil), .tenant("1")] {
+                let result = try await build(scope, into: folder + "/\(scope.isSubject)")
+                let bytes = try ManifestCoding.encode(result.manifest)
+                #expect(schema.validate(try JSONValue.parse(bytes)) == [])
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import HandoverArchive
+import TestSupport
+import Testing
+
+@Suite struct VerifyCommandTests {
+    @Test func aValidBundleExitsZeroAndADamagedOneExitsOne() async throws {
+        try await withTemporaryDirectory { folder in
+            let demo = try handover("demo", "--out", folder, "--json")
+            let archive =
+                try #require(try JSONSerialization.jsonObject(with: Data(demo.stdout.utf8)) as? [String: Any])[
+                    "archive"] as! String
+            let valid = try handover("verify", archive)
+            #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
+            #expect(valid.stdout.hasPrefix("valid: "))
+
+            let json = try handover("verify", archive, "--json")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            #expect(report["valid"] as? Bool == true)
+            #expect((report["files"] as? Int ?? 0) > 40)
+
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+            let cut = folder + "/cut.zip"
+            bytes = bytes.prefix(bytes.count - 40)
+            try bytes.write(to: URL(fileURLWithPath: cut))
+            let invalid = try handover("verify", cut)
+            #expect(invalid.status == 1)
+            #expect(invalid.stdout.contains("archive: the archive is damaged or truncated"))
+            #expect(invalid.stdout.contains("invalid: "))
+            let invalidJSON = try handover("verify", cut, "--json")
+            #expect(invalidJSON.status == 1)
+            let problems =
+                try #require(try JSONSerialization.jsonObject(with: Data(invalidJSON.stdout.utf8)) as? [String: Any])[
+                    "problems"] as? [[String: Any]]
+            #expect(problems?.first?["kind"] as? String == "archive")
+
+            #expect(try handover("verify", folder + "/nothing.zip").status == 66)
+        }
+    }
+
+    @Test func everyFileOfARealBundleValidatesWithIndependentTools() async throws {
+        try await withTemporaryDirectory { folder in
+            let demo = try handover("demo", "--out", folder, "--json")
+            let archive =
+                try #require(try JSONSerialization.jsonObject(with: Data(demo.stdout.utf8)) as? [String: Any])[
+                    "archive"] as! String
+            let root = folder + "/unpacked"
+            for (name, bytes) in try readArchive(archive) {
+                let path = root + "/" + name
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            }
+            let bundle = root + "/" + (listFolder(root).first ?? "")
+            let tables = listFolder(bundle + "/data/sales").filter { $0.hasSuffix(".json") }.map {
+                String($0.dropLast(5))
+            }
+            #expect(tables.count == 7)
+            for table in tables {
+                let xml = try run(
+                    "/usr/bin/xmllint",
+                    [
+                        "--noout", "--nonet", "--schema", bundle + "/data/schemas/sales/\(table).xsd",
+                        bundle + "/data/sales/\(table).xml",
+                    ])
+                #expect(xml.status == 0, "xmllint on \(table): \(xml.stderr)")
+            }
+            let script = """
+                import json, sys, glob, os, jsonschema
+                bundle = sys.argv[1]
+                failures = 0
+                for path in sorted(glob.glob(os.path.join(bundle, 'data/sales/*.json'))):
+                    table = os.path.basename(path)[:-5]
+                    schema = json.load(open(os.path.join(bundle, 'data/schemas/sales', table + '.schema.json')))
+                    jsonschema.Draft202012Validator.check_schema(schema)
+                    v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+                    errors = list(v.iter_errors(json.load(open(path))))
+                    failures += len(errors)
+                    print(table, len(errors))
+                print('failures', failures)
+                """
+            let python = try run("/usr/bin/env", ["python3", "-c", script, bundle])
+            #expect(python.status == 0, "\(python.stderr)")
+            #expect(python.stdout.contains("failures 0"), "\(python.stdout)")
+            #expect(python.stdout.split(separator: "\n").count == 8)
+        }
+    }
+}
