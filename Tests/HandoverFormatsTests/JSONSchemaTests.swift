@@ -163,6 +163,19 @@ struct JSONSchemaTests {
         #expect(counts == Array(repeating: 0, count: 8))
     }
 
+    static let patternCases: [(String, String, Bool)] = [
+        ("^[0-9]{5}$", "12345", true), ("^[0-9]{5}$", "1234", false), ("b", "abc", true),
+        (#"^\d+$"#, "123", true), (#"^\d+$"#, "\u{663}", false), (#"^\w$"#, "é", false),
+        (#"^\s$"#, "\u{FEFF}", true), (#"^\S$"#, "\u{FEFF}", false), (#"^[\s]$"#, "\u{A0}", true),
+        (#"^\cC$"#, "\u{3}", true), (#"^\cc$"#, "\u{3}", true), ("^.$", "😀", true), ("^.$", "e\u{301}", false),
+        (#"^\p{L}+$"#, "Zoë", true),
+    ]
+
+    @Test("patterns follow ECMA-262 where Swift's regexes differ", arguments: patternCases)
+    func patterns(pattern: String, string: String, matches: Bool) throws {
+        #expect(try JSONSchema(["pattern": .string(pattern)]).isValid(.string(string)) == matches)
+    }
+
     @Test("boolean schemas")
     func booleanSchemas() throws {
         #expect(try JSONSchema(true).isValid(["anything": [1, 2]]))
