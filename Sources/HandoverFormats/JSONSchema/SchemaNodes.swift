@@ -71,6 +71,8 @@ final class Pattern: @unchecked Sendable {
         // ECMA-262: match Unicode scalars (not grapheme clusters); \d and \w are ASCII-only.
         self.regex = try Regex(Self.translated(source)).matchingSemantics(.unicodeScalar).asciiOnlyDigits()
             .asciiOnlyWordCharacters()
+        // Match once now, so that the regex's lazily built program exists before threads share it.
+        _ = try? regex.firstMatch(in: "")
     }
 
     /// Rewrites the ECMA-262 escapes that Swift's regex syntax lacks or reads differently: `\cX` (a control
