@@ -112,7 +112,8 @@ struct JSONSchemaStreamingTests {
     func rootChecks() throws {
         let schema = try JSONSchema(["type": "array", "minItems": 3, "maxItems": 4, "items": ["type": "integer"]])
         for (text, expected) in [
-            ("[1, 2, 3]", [String]()), ("[1, 2]", ["/minItems"]), ("[1, 2, 3, 4, 5]", ["/maxItems"]), ("[]", ["/minItems"]),
+            ("[1, 2, 3]", [String]()), ("[1, 2]", ["/minItems"]), ("[1, 2, 3, 4, 5]", ["/maxItems"]),
+            ("[]", ["/minItems"]),
         ] {
             var source = MemorySource(Array(text.utf8), blockSize: 1)
             let (_, errors) = try schema.validateArray(from: &source)
@@ -202,7 +203,8 @@ struct JSONSchemaStreamingTests {
         let record: JSONValue = [
             "a": .string(secret), "b": .string(secret), "c": .string(secret), "d": .string(secret),
             "e": .string(secret), "f": .string(secret), "g": .string(secret), "h": .string(secret),
-            "i": .string(secret), "j": .string(secret), "k": .number(JSONNumber(number)), "l": .number(JSONNumber(number)),
+            "i": .string(secret), "j": .string(secret), "k": .number(JSONNumber(number)),
+            "l": .number(JSONNumber(number)),
             "m": [.string(secret), .string(secret)], "n": .string(secret), "o": [.init(stringLiteral: secret): 1],
             "p": .string(secret),
         ]

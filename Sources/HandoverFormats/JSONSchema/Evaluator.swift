@@ -57,6 +57,11 @@ struct Evaluator {
     var instancePath: [InstanceStep] = []
     /// The schema resources entered so far, outermost first.
     var scope: [SchemaResource] = []
+    /// How many schemas are being evaluated, one inside the other.
+    private var depth = 0
+    /// The most schemas evaluated one inside the other: a guard against exhausting the stack (a 512-level
+    /// instance, the parser's limit, against a schema that recurses once per level needs about 1,030).
+    static var maximumDepth: Int { 1600 }
     /// References being followed, with the instance depth at which each was followed, to stop infinite loops.
     private var references: [(node: ObjectIdentifier, depth: Int)] = []
 
@@ -114,6 +119,12 @@ struct Evaluator {
         case .keywords:
             break
         }
+        guard depth < Self.maximumDepth else {
+            report(nil, "the instance is nested too deeply to validate")
+            return false
+        }
+        depth += 1
+        defer { depth -= 1 }
         let entered = scope.last !== node.resource
         if entered { scope.append(node.resource) }
         defer { if entered { scope.removeLast() } }
@@ -197,25 +208,239 @@ struct Evaluator {
 
     // MARK: Keywords
 
+    /// Evaluates one keyword. The recursive path (applicators) goes through small functions, so that deeply nested
+    /// instances use little stack, even in debug builds.
     private mutating func evaluate(
         _ keyword: Keyword, _ value: JSONValue, collect: Bool, _ annotations: inout Annotations
     ) -> Bool {
         switch keyword {
         case .ref(let edge):
             return follow(edge.target, keyword: "$ref", value, collect: collect, &annotations)
-
         case .dynamicRef(let edge):
-            var target = edge.target
-            if let anchor = edge.anchor {
-                for resource in scope {
-                    if let found = resource.dynamicAnchors[anchor] {
-                        target = found.node
-                        break
-                    }
+            return followDynamic(edge, value, collect: collect, &annotations)
+        case .properties(let group):
+            return evaluateProperties(group, value, collect: collect, &annotations)
+        case .prefixItems, .items, .contains, .unevaluatedItems:
+            return evaluateArrayApplicator(keyword, value, collect: collect, &annotations)
+        case .propertyNames, .dependentSchemas, .unevaluatedProperties:
+            return evaluateObjectApplicator(keyword, value, collect: collect, &annotations)
+        case .allOf, .anyOf, .oneOf, .not, .conditional:
+            return evaluateCombinator(keyword, value, collect: collect, &annotations)
+        default:
+            return check(keyword, value)
+        }
+    }
+
+    /// Follows a `$dynamicRef`: to the outermost dynamic anchor of its name in the dynamic scope, if it has one.
+    private mutating func followDynamic(
+        _ edge: DynamicReferenceEdge, _ value: JSONValue, collect: Bool, _ annotations: inout Annotations
+    ) -> Bool {
+        var target = edge.target
+        if let anchor = edge.anchor {
+            for resource in scope {
+                if let found = resource.dynamicAnchors[anchor] {
+                    target = found.node
+                    break
                 }
             }
-            return follow(target, keyword: "$dynamicRef", value, collect: collect, &annotations)
+        }
+        return follow(target, keyword: "$dynamicRef", value, collect: collect, &annotations)
+    }
 
+    /// prefixItems, items, contains and unevaluatedItems.
+    private mutating func evaluateArrayApplicator(
+        _ keyword: Keyword, _ value: JSONValue, collect: Bool, _ annotations: inout Annotations
+    ) -> Bool {
+        switch keyword {
+        case .prefixItems(let children):
+            guard case .array(let items) = value else { return true }
+            var valid = true
+            for index in 0..<min(children.count, items.count) {
+                if !evaluateItem(children[index], items[index], index: index) {
+                    valid = false
+                    if !reporting { return false }
+                }
+            }
+            if collect { annotations.items.insert(0..<min(children.count, items.count)) }
+            return valid
+
+        case .items(let child, let start):
+            guard case .array(let items) = value, items.count > start else { return true }
+            var valid = true
+            for index in start..<items.count {
+                if !evaluateItem(child, items[index], index: index) {
+                    valid = false
+                    if !reporting { return false }
+                }
+            }
+            if collect { annotations.items.insert(start..<items.count) }
+            return valid
+
+        case .contains(let child, let minimum, let maximum):
+            guard case .array(let items) = value else { return true }
+            var matches = 0
+            silently { evaluator in
+                for (index, item) in items.enumerated() {
+                    if evaluator.evaluateItem(child, item, index: index) {
+                        matches += 1
+                        if collect { annotations.items.insert(index) }
+                    }
+                    if !collect && maximum == nil && matches >= minimum { break }
+                }
+            }
+            if matches < minimum {
+                report(
+                    "contains",
+                    minimum == 1
+                        ? "array has no item that matches 'contains'"
+                        : "array has fewer than \(minimum) items that match 'contains'")
+                return false
+            }
+            if let maximum, matches > maximum {
+                report("maxContains", "array has more than \(maximum) items that match 'contains'")
+                return false
+            }
+            return true
+
+        case .unevaluatedItems(let child):
+            guard case .array(let items) = value else { return true }
+            var valid = true
+            for index in items.indices where !annotations.items.contains(index) {
+                if !evaluateItem(child, items[index], index: index) {
+                    valid = false
+                    if !reporting { return false }
+                }
+            }
+            annotations.items.insert(0..<items.count)
+            return valid
+
+        default:
+            return true
+        }
+    }
+
+    /// propertyNames, dependentSchemas and unevaluatedProperties.
+    private mutating func evaluateObjectApplicator(
+        _ keyword: Keyword, _ value: JSONValue, collect: Bool, _ annotations: inout Annotations
+    ) -> Bool {
+        switch keyword {
+        case .propertyNames(let child):
+            guard case .object(let object) = value else { return true }
+            for (key, _) in object {
+                let valid = silently { evaluator in
+                    var ignored = Annotations()
+                    evaluator.keywordPath.append(child.path)
+                    defer { evaluator.keywordPath.removeLast() }
+                    return evaluator.evaluate(child.node, .string(key), collect: false, &ignored)
+                }
+                if !valid {
+                    report("propertyNames", "a property name does not match 'propertyNames'")
+                    return false
+                }
+            }
+            return true
+
+        case .dependentSchemas(let dependencies):
+            guard case .object(let object) = value else { return true }
+            var valid = true
+            for (name, child) in dependencies where object.index(forKey: name) != nil {
+                if !evaluateInPlace(child, value, collect: collect, &annotations) {
+                    valid = false
+                    if !reporting { return false }
+                }
+            }
+            return valid
+
+        case .unevaluatedProperties(let child):
+            guard case .object(let object) = value else { return true }
+            var valid = true
+            for index in object.indices where !annotations.properties.contains(index) {
+                let (key, member) = object[index]
+                if !evaluateMember(child, member, key: key) {
+                    valid = false
+                    if !reporting { return false }
+                }
+            }
+            annotations.properties.insert(0..<object.count)
+            return valid
+
+        default:
+            return true
+        }
+    }
+
+    /// allOf, anyOf, oneOf, not and if/then/else.
+    private mutating func evaluateCombinator(
+        _ keyword: Keyword, _ value: JSONValue, collect: Bool, _ annotations: inout Annotations
+    ) -> Bool {
+        switch keyword {
+        case .allOf(let children):
+            var valid = true
+            for child in children where !evaluateInPlace(child, value, collect: collect, &annotations) {
+                valid = false
+                if !reporting { return false }
+            }
+            return valid
+
+        case .anyOf(let children):
+            let matched = silently { evaluator in
+                var matched = false
+                for child in children where evaluator.evaluateInPlace(child, value, collect: collect, &annotations) {
+                    matched = true
+                    if !collect { break }
+                }
+                return matched
+            }
+            if !matched { report("anyOf", "value does not match any of the \(children.count) 'anyOf' schemas") }
+            return matched
+
+        case .oneOf(let children):
+            var matches = 0
+            silently { evaluator in
+                var matchedAnnotations = Annotations()
+                for child in children {
+                    var own = Annotations()
+                    if evaluator.evaluateInPlace(child, value, collect: collect, &own) {
+                        matches += 1
+                        matchedAnnotations = own
+                        if matches > 1 { break }
+                    }
+                }
+                if matches == 1 && collect { annotations.formUnion(matchedAnnotations) }
+            }
+            if matches == 0 {
+                report("oneOf", "value does not match any of the \(children.count) 'oneOf' schemas")
+            } else if matches > 1 {
+                report("oneOf", "value matches more than one of the 'oneOf' schemas")
+            }
+            return matches == 1
+
+        case .not(let child):
+            let matched = silently { evaluator in
+                var ignored = Annotations()
+                return evaluator.evaluateInPlace(child, value, collect: false, &ignored)
+            }
+            if matched { report("not", "value matches the schema under 'not'") }
+            return !matched
+
+        case .conditional(let condition, let then, let otherwise):
+            if !collect && then == nil && otherwise == nil { return true }
+            let holds = silently { evaluator in
+                evaluator.evaluateInPlace(condition, value, collect: collect, &annotations)
+            }
+            if holds {
+                return then.map { evaluateInPlace($0, value, collect: collect, &annotations) } ?? true
+            }
+            return otherwise.map { evaluateInPlace($0, value, collect: collect, &annotations) } ?? true
+
+        default:
+            return true
+        }
+    }
+
+    /// The assertions: keywords that look at the value itself and apply no subschema.
+    private mutating func check(_ keyword: Keyword, _ value: JSONValue) -> Bool {
+        switch keyword {
         case .type(let mask):
             let actual = TypeMask.of(value)
             if mask.isDisjoint(with: actual) {
@@ -374,169 +599,8 @@ struct Evaluator {
             }
             return valid
 
-        case .prefixItems(let children):
-            guard case .array(let items) = value else { return true }
-            var valid = true
-            for index in 0..<min(children.count, items.count) {
-                if !evaluateItem(children[index], items[index], index: index) {
-                    valid = false
-                    if !reporting { return false }
-                }
-            }
-            if collect { annotations.items.insert(0..<min(children.count, items.count)) }
-            return valid
-
-        case .items(let child, let start):
-            guard case .array(let items) = value, items.count > start else { return true }
-            var valid = true
-            for index in start..<items.count {
-                if !evaluateItem(child, items[index], index: index) {
-                    valid = false
-                    if !reporting { return false }
-                }
-            }
-            if collect { annotations.items.insert(start..<items.count) }
-            return valid
-
-        case .contains(let child, let minimum, let maximum):
-            guard case .array(let items) = value else { return true }
-            var matches = 0
-            silently { evaluator in
-                for (index, item) in items.enumerated() {
-                    if evaluator.evaluateItem(child, item, index: index) {
-                        matches += 1
-                        if collect { annotations.items.insert(index) }
-                    }
-                    if !collect && maximum == nil && matches >= minimum { break }
-                }
-            }
-            if matches < minimum {
-                report(
-                    "contains",
-                    minimum == 1
-                        ? "array has no item that matches 'contains'"
-                        : "array has fewer than \(minimum) items that match 'contains'")
-                return false
-            }
-            if let maximum, matches > maximum {
-                report("maxContains", "array has more than \(maximum) items that match 'contains'")
-                return false
-            }
+        default:
             return true
-
-        case .properties(let group):
-            return evaluateProperties(group, value, collect: collect, &annotations)
-
-        case .propertyNames(let child):
-            guard case .object(let object) = value else { return true }
-            for (key, _) in object {
-                let valid = silently { evaluator in
-                    var ignored = Annotations()
-                    evaluator.keywordPath.append(child.path)
-                    defer { evaluator.keywordPath.removeLast() }
-                    return evaluator.evaluate(child.node, .string(key), collect: false, &ignored)
-                }
-                if !valid {
-                    report("propertyNames", "a property name does not match 'propertyNames'")
-                    return false
-                }
-            }
-            return true
-
-        case .dependentSchemas(let dependencies):
-            guard case .object(let object) = value else { return true }
-            var valid = true
-            for (name, child) in dependencies where object.index(forKey: name) != nil {
-                if !evaluateInPlace(child, value, collect: collect, &annotations) {
-                    valid = false
-                    if !reporting { return false }
-                }
-            }
-            return valid
-
-        case .allOf(let children):
-            var valid = true
-            for child in children where !evaluateInPlace(child, value, collect: collect, &annotations) {
-                valid = false
-                if !reporting { return false }
-            }
-            return valid
-
-        case .anyOf(let children):
-            let matched = silently { evaluator in
-                var matched = false
-                for child in children where evaluator.evaluateInPlace(child, value, collect: collect, &annotations) {
-                    matched = true
-                    if !collect { break }
-                }
-                return matched
-            }
-            if !matched { report("anyOf", "value does not match any of the \(children.count) 'anyOf' schemas") }
-            return matched
-
-        case .oneOf(let children):
-            var matches = 0
-            silently { evaluator in
-                var matchedAnnotations = Annotations()
-                for child in children {
-                    var own = Annotations()
-                    if evaluator.evaluateInPlace(child, value, collect: collect, &own) {
-                        matches += 1
-                        matchedAnnotations = own
-                        if matches > 1 { break }
-                    }
-                }
-                if matches == 1 && collect { annotations.formUnion(matchedAnnotations) }
-            }
-            if matches == 0 {
-                report("oneOf", "value does not match any of the \(children.count) 'oneOf' schemas")
-            } else if matches > 1 {
-                report("oneOf", "value matches more than one of the 'oneOf' schemas")
-            }
-            return matches == 1
-
-        case .not(let child):
-            let matched = silently { evaluator in
-                var ignored = Annotations()
-                return evaluator.evaluateInPlace(child, value, collect: false, &ignored)
-            }
-            if matched { report("not", "value matches the schema under 'not'") }
-            return !matched
-
-        case .conditional(let condition, let then, let otherwise):
-            if !collect && then == nil && otherwise == nil { return true }
-            let holds = silently { evaluator in
-                evaluator.evaluateInPlace(condition, value, collect: collect, &annotations)
-            }
-            if holds {
-                return then.map { evaluateInPlace($0, value, collect: collect, &annotations) } ?? true
-            }
-            return otherwise.map { evaluateInPlace($0, value, collect: collect, &annotations) } ?? true
-
-        case .unevaluatedItems(let child):
-            guard case .array(let items) = value else { return true }
-            var valid = true
-            for index in items.indices where !annotations.items.contains(index) {
-                if !evaluateItem(child, items[index], index: index) {
-                    valid = false
-                    if !reporting { return false }
-                }
-            }
-            annotations.items.insert(0..<items.count)
-            return valid
-
-        case .unevaluatedProperties(let child):
-            guard case .object(let object) = value else { return true }
-            var valid = true
-            for index in object.indices where !annotations.properties.contains(index) {
-                let (key, member) = object[index]
-                if !evaluateMember(child, member, key: key) {
-                    valid = false
-                    if !reporting { return false }
-                }
-            }
-            annotations.properties.insert(0..<object.count)
-            return valid
         }
     }
 

@@ -246,8 +246,9 @@ enum Formats {
                 index += 3
                 continue
             }
-            guard isAlphanumeric(byte) || unreserved.contains(byte) || subDelimiters.contains(byte)
-                || extra.contains(byte)
+            guard
+                isAlphanumeric(byte) || unreserved.contains(byte) || subDelimiters.contains(byte)
+                    || extra.contains(byte)
             else { return false }
             index += 1
         }
@@ -267,8 +268,9 @@ enum Formats {
             let colon = bytes.firstIndex(of: UInt8(ascii: ":"))
         else { return false }
         for byte in bytes[1..<colon] {
-            guard isAlphanumeric(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
-                || byte == UInt8(ascii: ".")
+            guard
+                isAlphanumeric(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: ".")
             else { return false }
         }
         var rest = bytes[(colon + 1)...]

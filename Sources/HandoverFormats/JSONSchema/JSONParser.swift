@@ -13,7 +13,7 @@ extension JSONValue {
     ///
     /// - Throws: ``HandoverError/Code/invalidData`` naming the byte offset of the problem (never the content).
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        let reader = JSONReader(source: EmptyByteSource(), bytes: Array(bytes))
+        let reader = JSONReader(bytes: Array(bytes))
         return try reader.parseDocument()
     }
 }
@@ -24,9 +24,12 @@ struct EmptyByteSource: ByteSource {
 }
 
 /// A pull parser over a ``ByteSource``, reading 64 KiB blocks; values are materialised one at a time.
-final class JSONReader<Source: ByteSource> {
-    /// Where the bytes come from; handed back to the caller when done.
-    var source: Source
+///
+/// The reader is not generic: the source is called once per block, so an existential costs nothing, while a
+/// generic parser would run unspecialised (and slowly) when called through a generic public function.
+final class JSONReader {
+    /// Where the bytes come from; handed back to the caller when done (see ``source(as:)``).
+    private var source: any ByteSource
     private var storage: UnsafeMutablePointer<UInt8>
     private let capacity: Int
     /// The next byte to read.
@@ -42,15 +45,15 @@ final class JSONReader<Source: ByteSource> {
     static var maximumDepth: Int { 512 }
 
     /// Reads from `source` in blocks of `blockSize` bytes.
-    init(source: Source, blockSize: Int = 64 * 1024) {
+    init(source: any ByteSource, blockSize: Int = 64 * 1024) {
         self.source = source
         self.capacity = max(blockSize, 16)
         self.storage = .allocate(capacity: capacity)
     }
 
-    /// Reads `bytes`, then (nothing from) `source`.
-    init(source: Source, bytes: [UInt8]) {
-        self.source = source
+    /// Reads `bytes` and nothing else.
+    init(bytes: [UInt8]) {
+        self.source = EmptyByteSource()
         self.capacity = max(bytes.count, 16)
         self.storage = .allocate(capacity: capacity)
         bytes.withUnsafeBufferPointer { buffer in
@@ -61,6 +64,12 @@ final class JSONReader<Source: ByteSource> {
     }
 
     deinit { storage.deallocate() }
+
+    /// The source, in the state reading left it, as the type it was given as.
+    func source<Source: ByteSource>(as type: Source.Type) -> Source {
+        // The reader only ever holds the source it was created with.
+        source as! Source
+    }
 
     /// The stream offset of the next byte.
     var offset: Int { base + position }
@@ -275,17 +284,19 @@ final class JSONReader<Source: ByteSource> {
         position += 1
         // Fast path: the whole string is in this block and has no escapes.
         var index = position
+        var combined: UInt8 = 0
         while index < end {
             let byte = storage[index]
             if byte == UInt8(ascii: "\"") {
                 let bytes = UnsafeBufferPointer(start: storage + position, count: index - position)
-                guard let string = String(validating: bytes, as: UTF8.self) else {
+                guard combined < 0x80 || Self.isValidUTF8(bytes) else {
                     throw fail("invalid UTF-8 in a string", at: start)
                 }
                 position = index + 1
-                return string
+                return String(decoding: bytes, as: UTF8.self)
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            combined |= byte
             index += 1
         }
         return try parseStringSlowly(start: start)
@@ -336,10 +347,10 @@ final class JSONReader<Source: ByteSource> {
             }
             if byte == UInt8(ascii: "\"") {
                 position += 1
-                guard let string = String(validating: scratch, as: UTF8.self) else {
-                    throw fail("invalid UTF-8 in a string", at: start)
+                return try scratch.withUnsafeBufferPointer { bytes in
+                    guard Self.isValidUTF8(bytes) else { throw fail("invalid UTF-8 in a string", at: start) }
+                    return String(decoding: bytes, as: UTF8.self)
                 }
-                return string
             }
             if byte < 0x20 { throw fail("control character in a string") }
             // Copy the run of plain bytes up to the next quote, backslash or control character.
@@ -351,6 +362,46 @@ final class JSONReader<Source: ByteSource> {
             }
             scratch.append(contentsOf: UnsafeBufferPointer(start: storage + runStart, count: position - runStart))
         }
+    }
+
+    /// Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let lead = bytes[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            let length: Int
+            var lower: UInt8 = 0x80
+            var upper: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0:
+                length = 3
+                lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED:
+                length = 3
+                upper = 0x9F
+            case 0xF0:
+                length = 4
+                lower = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4:
+                length = 4
+                upper = 0x8F
+            default: return false
+            }
+            guard index + length <= count else { return false }
+            let second = bytes[index + 1]
+            guard second >= lower && second <= upper else { return false }
+            for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 { return false }
+            index += length
+        }
+        return true
     }
 
     private func parseHex4() throws -> UInt32 {

@@ -22,7 +22,9 @@ public struct JSONSchemaError: Sendable, Hashable, CustomStringConvertible {
 
     /// The instance location, the message and the keyword location, on one line.
     public var description: String {
-        "\(instanceLocation.isEmpty ? "/" : instanceLocation): \(message) (at \(keywordLocation.isEmpty ? "/" : keywordLocation))"
+        let instance = instanceLocation.isEmpty ? "/" : instanceLocation
+        let keyword = keywordLocation.isEmpty ? "/" : keywordLocation
+        return "\(instance): \(message) (at \(keyword))"
     }
 }
 
@@ -82,7 +84,7 @@ public struct JSONSchema: Sendable {
     ///   what the source throws.
     public func validate(from source: inout some ByteSource) throws -> [JSONSchemaError] {
         let reader = JSONReader(source: source)
-        defer { source = reader.source }
+        defer { source = reader.source(as: type(of: source)) }
         return validate(try reader.parseDocument())
     }
 
@@ -108,7 +110,7 @@ public struct JSONSchema: Sendable {
         count: Int, errors: [JSONSchemaError]
     ) {
         let reader = JSONReader(source: source)
-        defer { source = reader.source }
+        defer { source = reader.source(as: type(of: source)) }
         guard case .streaming(let items, let rootChecks) = plan else {
             let value = try reader.parseDocument()
             return (Self.arrayCount(value), Array(validate(value).prefix(maxErrors)))

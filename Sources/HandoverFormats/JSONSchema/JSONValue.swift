@@ -263,8 +263,14 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
 
 extension String {
     /// Whether both strings have the same code points (Swift's `==` also equates canonically equivalent strings).
-    @inline(__always)
     func isIdentical(to other: String) -> Bool {
-        utf8.count == other.utf8.count && utf8.elementsEqual(other.utf8)
+        let mine = utf8
+        let theirs = other.utf8
+        guard mine.count == theirs.count else { return false }
+        let fast = mine.withContiguousStorageIfAvailable { left in
+            theirs.withContiguousStorageIfAvailable { right in left.elementsEqual(right) }
+        }
+        if let fast, let result = fast { return result }
+        return mine.elementsEqual(theirs)
     }
 }

@@ -69,7 +69,52 @@ final class Pattern: @unchecked Sendable {
     init(_ source: String) throws {
         self.source = source
         // ECMA-262: match Unicode scalars (not grapheme clusters); \d and \w are ASCII-only.
-        self.regex = try Regex(source).matchingSemantics(.unicodeScalar).asciiOnlyDigits().asciiOnlyWordCharacters()
+        self.regex = try Regex(Self.translated(source)).matchingSemantics(.unicodeScalar).asciiOnlyDigits()
+            .asciiOnlyWordCharacters()
+        // Match once now, so that the regex's lazily built program exists before threads share it.
+        _ = try? regex.firstMatch(in: "")
+    }
+
+    /// Rewrites the ECMA-262 escapes that Swift's regex syntax lacks or reads differently: `\cX` (a control
+    /// character) and `\s`/`\S` (which in ECMA-262 include U+FEFF).
+    static func translated(_ source: String) -> String {
+        guard source.contains("\\") else { return source }
+        var result = ""
+        var inClass = false
+        var characters = source.unicodeScalars.makeIterator()
+        while let character = characters.next() {
+            switch character {
+            case "\\":
+                guard let escaped = characters.next() else {
+                    result += "\\"
+                    break
+                }
+                switch escaped {
+                case "c":
+                    guard let letter = characters.next() else {
+                        result += "\\c"
+                        break
+                    }
+                    if ("a"..."z").contains(letter) || ("A"..."Z").contains(letter) {
+                        result += "\\u{" + String(letter.value & 31, radix: 16) + "}"
+                    } else {
+                        result += "\\c" + String(letter)
+                    }
+                case "s": result += inClass ? "\\s\\u{FEFF}" : "[\\s\\u{FEFF}]"
+                case "S" where !inClass: result += "[^\\s\\u{FEFF}]"
+                default: result += "\\" + String(escaped)
+                }
+            case "[" where !inClass:
+                inClass = true
+                result.unicodeScalars.append(character)
+            case "]" where inClass:
+                inClass = false
+                result.unicodeScalars.append(character)
+            default:
+                result.unicodeScalars.append(character)
+            }
+        }
+        return result
     }
 
     func matches(_ string: String) -> Bool {
