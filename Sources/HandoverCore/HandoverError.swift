@@ -29,7 +29,7 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
         public static let invalidDatasetMap = Code(base: .invalidDatasetMap)
         /// An argument given by the caller is not acceptable (a request id, a selector, an option).
         public static let invalidArgument = Code(base: .invalidArgument)
-        /// A table schema is not well formed (a bad identifier, an unknown key field).
+        /// A schema is not well formed: a table declaration (a bad identifier, an unknown key field), or a JSON, XML or Table Schema document.
         public static let invalidSchema = Code(base: .invalidSchema)
         /// A value read from a source does not fit its declared field (type, required, UTF-8).
         public static let invalidData = Code(base: .invalidData)
@@ -59,7 +59,7 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             switch base {
             case .invalidDatasetMap: "invalid dataset map"
             case .invalidArgument: "invalid argument"
-            case .invalidSchema: "invalid table schema"
+            case .invalidSchema: "invalid schema"
             case .invalidData: "invalid data"
             case .sourceUnavailable: "data source unavailable"
             case .sourceFailed: "data source failed"

@@ -124,7 +124,7 @@ struct JSONSchemaTests {
         #expect(
             handoverErrorCode {
                 _ = try JSONSchema(schema, retrieve: { $0 == "https://example.com/meta" ? meta : nil })
-            } == .invalidArgument)
+            } == .invalidSchema)
     }
 
     @Test("references that loop without progress fail instead of hanging")

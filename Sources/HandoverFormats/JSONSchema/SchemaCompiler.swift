@@ -98,7 +98,7 @@ final class SchemaCompiler {
     // MARK: Errors
 
     private func invalid(_ message: String) -> HandoverError {
-        HandoverError(.invalidArgument, "JSON Schema: \(message)")
+        HandoverError(.invalidSchema, "JSON Schema: \(message)")
     }
 
     private static func pointerText(_ pointer: [String]) -> String {
