@@ -153,13 +153,13 @@ func sha256(_ bytes: [UInt8]) -> String {
 
 /// An exporter that writes some rows, then does what its mode says.
 struct Misbehaving: Exporter {
-    enum Mode: Sendable { case failMidway, wrongType, tableOutOfScope }
+    enum Mode: Sendable { case failMidway, wrongType, tableOutOfScope, breaksConstraint }
     var mode: Mode
     var id = "broken"
     var version = "1"
     var tables = [
         TableSchema(
-            name: "items", fields: [Field("id", .integer, required: true), Field("label", .string)], primaryKey: ["id"]),
+            name: "items", fields: [Field("id", .integer, required: true), Field("label", .string, constraints: Constraints(maxLength: 20))], primaryKey: ["id"]),
         TableSchema(name: "hidden", fields: [Field("id", .integer)]),
     ]
 
@@ -173,12 +173,13 @@ struct Misbehaving: Exporter {
         case .failMidway: throw SourceLost()
         case .wrongType: try await sink.write(Row([.integer(5_001), .integer(42)]), table: 0)
         case .tableOutOfScope: try await sink.write(Row([.integer(1)]), table: 1)
+        case .breaksConstraint: try await sink.write(Row([.integer(5_001), .string("a secret label far too long")]), table: 0)
         }
     }
 }
 
 @Suite struct FailedExportTests {
-    @Test(arguments: [Misbehaving.Mode.failMidway, .wrongType, .tableOutOfScope])
+    @Test(arguments: [Misbehaving.Mode.failMidway, .wrongType, .tableOutOfScope, .breaksConstraint])
     func aFailedExportLeavesNoArchiveAndNoLeftovers(mode: Misbehaving.Mode) async throws {
         try await withTemporaryDirectory { folder in
             let registry = try ExporterRegistry([
@@ -190,6 +191,10 @@ struct Misbehaving: Exporter {
                 Issue.record("a failed export was published")
             } catch let error as HandoverError {
                 #expect(error.message.contains("exporter broken"), "\(error.message)")
+                if mode == .breaksConstraint {
+                    #expect(error.message.contains("table items, row id=5001, field label: longer than 20"), "\(error.message)")
+                    #expect(!error.localizedMessage.contains("secret"))
+                }
                 if mode == .wrongType {
                     #expect(error.code == .invalidData)
                     #expect(error.message.contains("table items"))
