@@ -3,13 +3,18 @@ import HandoverArchive
 import TestSupport
 import Testing
 
+/// Runs `handover demo` into `folder` and returns the archive it wrote.
+func demoArchive(in folder: String) throws -> String {
+    let demo = try handover("demo", "--out", folder, "--json")
+    #expect(demo.status == 0, "\(demo.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(demo.stdout.utf8)) as? [String: Any])
+    return try #require(report["archive"] as? String)
+}
+
 @Suite struct VerifyCommandTests {
     @Test func aValidBundleExitsZeroAndADamagedOneExitsOne() async throws {
         try await withTemporaryDirectory { folder in
-            let demo = try handover("demo", "--out", folder, "--json")
-            let archive =
-                try #require(try JSONSerialization.jsonObject(with: Data(demo.stdout.utf8)) as? [String: Any])[
-                    "archive"] as! String
+            let archive = try demoArchive(in: folder)
             let valid = try handover("verify", archive)
             #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
             #expect(valid.stdout.hasPrefix("valid: "))
@@ -40,10 +45,7 @@ import Testing
 
     @Test func everyFileOfARealBundleValidatesWithIndependentTools() async throws {
         try await withTemporaryDirectory { folder in
-            let demo = try handover("demo", "--out", folder, "--json")
-            let archive =
-                try #require(try JSONSerialization.jsonObject(with: Data(demo.stdout.utf8)) as? [String: Any])[
-                    "archive"] as! String
+            let archive = try demoArchive(in: folder)
             let root = folder + "/unpacked"
             for (name, bytes) in try readArchive(archive) {
                 let path = root + "/" + name
