@@ -89,7 +89,8 @@ let package = Package(
             name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverArchiveTests", dependencies: ["HandoverArchive", "TestSupport"],
+            name: "HandoverArchiveTests",
+            dependencies: ["HandoverArchive", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverSQLTests", dependencies: ["HandoverSQL", "HandoverDemo", "TestSupport"],

@@ -50,16 +50,43 @@ public final class ArchiveWriter {
         self.archive = archive
         self.path = path
         do {
+            if let level, !format.compressionLevels.contains(level) {
+                throw HandoverError(
+                    .invalidArgument,
+                    "a compression level for \(format.rawValue) is \(format.compressionLevels.lowerBound) to \(format.compressionLevels.upperBound)"
+                )
+            }
             switch format {
             case .zip:
                 try check(archive_write_set_format_zip(archive), "set the zip format")
                 try check(archive_write_set_options(archive, "zip:compression=deflate"), "choose deflate")
                 try check(archive_write_set_options(archive, "zip:hdrcharset=UTF-8"), "choose UTF-8 names")
                 if let level {
-                    guard (0...9).contains(level) else {
-                        throw HandoverError(.invalidArgument, "a compression level is 0 to 9")
-                    }
                     try check(archive_write_set_options(archive, "zip:compression-level=\(level)"), "set the level")
+                }
+            case .tgz, .txz, .tzst:
+                // Restricted pax: plain ustar headers, with pax extensions only where needed (UTF-8 or long names).
+                try check(archive_write_set_format_pax_restricted(archive), "set the pax format")
+                switch format {
+                case .tgz:
+                    try check(archive_write_add_filter_gzip(archive), "add gzip")
+                    // No timestamp in the gzip header, so that the same bundle gives the same bytes.
+                    try check(archive_write_set_options(archive, "gzip:!timestamp"), "drop the gzip timestamp")
+                    if let level {
+                        try check(
+                            archive_write_set_options(archive, "gzip:compression-level=\(level)"), "set the level")
+                    }
+                case .txz:
+                    try check(archive_write_add_filter_xz(archive), "add xz")
+                    try check(archive_write_set_options(archive, "xz:threads=2"), "use two threads")
+                    if let level {
+                        try check(archive_write_set_options(archive, "xz:compression-level=\(level)"), "set the level")
+                    }
+                default:
+                    try check(archive_write_add_filter_zstd(archive), "add zstd")
+                    try check(archive_write_set_options(archive, "zstd:threads=2"), "use two threads")
+                    try check(
+                        archive_write_set_options(archive, "zstd:compression-level=\(level ?? 3)"), "set the level")
                 }
             }
             // Write whole blocks as they fill; no padding of the last block.

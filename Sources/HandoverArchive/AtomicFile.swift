@@ -73,6 +73,31 @@ public enum AtomicFile {
         return try await body(path)
     }
 
+    /// Creates the folder at `destination` through a temporary folder beside it, renamed when `body` succeeds.
+    ///
+    /// Files written inside appear under the final folder all at once, or not at all.
+    /// - Throws: ``HandoverError/Code/outputExists``, ``HandoverError/Code/outputUnavailable``, or what `body` throws.
+    public static func createFolder<T>(at destination: String, _ body: (String) throws -> T) throws -> T {
+        let (folder, name) = split(destination)
+        let temporary = folder + "/" + temporaryName(for: name)
+        guard mkdir(temporary, 0o755) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot create a folder in '\(folder)'", underlying: errnoText())
+        }
+        var published = false
+        defer { if !published { try? FileManager.default.removeItem(atPath: temporary) } }
+        let result = try body(temporary)
+        syncFolder(temporary)
+        guard access(destination, F_OK) != 0 else {
+            throw HandoverError(.outputExists, "'\(destination)' already exists")
+        }
+        guard rename(temporary, destination) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot name the folder '\(destination)'", underlying: errnoText())
+        }
+        published = true
+        syncFolder(folder)
+        return result
+    }
+
     /// Removes what processes that are no longer running left in `folder` while writing; returns how many.
     ///
     /// Only names with the temporary prefix are touched, and only those whose process id names no

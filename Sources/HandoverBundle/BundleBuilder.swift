@@ -20,13 +20,20 @@ public struct BundleOptions: Sendable {
     public var generatedAt: Timestamp?
     /// The program recorded as the generator.
     public var generator: Manifest.Generator
+    /// Split the bundle into parts no larger than this many bytes; nil for one archive.
+    public var splitSize: Int64?
+    /// The organisation sending the bundle, for `bag-info.txt`.
+    public var sourceOrganization: String
 
     /// Creates options; every format, zip, default compression.
     public init(
         outputDirectory: String, formats: [TableFormat] = TableFormat.allCases, archiveFormat: ArchiveFormat = .zip,
         compressionLevel: Int? = nil, pseudonymizer: (any Pseudonymizer)? = nil, generatedAt: Timestamp? = nil,
-        generator: Manifest.Generator = Manifest.Generator(name: "handover", version: HandoverVersion.current)
+        generator: Manifest.Generator = Manifest.Generator(name: "handover", version: HandoverVersion.current),
+        splitSize: Int64? = nil, sourceOrganization: String = "Handover"
     ) {
+        self.splitSize = splitSize
+        self.sourceOrganization = sourceOrganization
         self.outputDirectory = outputDirectory
         self.formats = formats
         self.archiveFormat = archiveFormat
@@ -45,9 +52,11 @@ public enum HandoverVersion {
 
 /// What an export produced.
 public struct BundleResult: Sendable {
-    /// The published archive.
+    /// The published archive, or for a split bundle the folder holding its parts.
     public var archivePath: String
-    /// The archive's size in bytes.
+    /// The archives written: the one archive, or every part in order.
+    public var parts: [String]
+    /// The size of the archive, or of all parts together, in bytes.
     public var archiveBytes: Int64
     /// The manifest written into the bundle.
     public var manifest: Manifest
@@ -86,9 +95,10 @@ public struct BundleBuilder: Sendable {
     public func build(for request: ExportRequest) async throws -> BundleResult {
         let folder = try prepareOutputFolder()
         let name = Self.bundleName(for: request.id)
-        let archivePath = folder + "/" + name + "." + options.archiveFormat.fileExtension
-        guard !FileManager.default.fileExists(atPath: archivePath) else {
-            throw HandoverError(.outputExists, "'\(archivePath)' already exists")
+        let split = options.splitSize != nil
+        let finalPath = folder + "/" + name + (split ? ".parts" : "." + options.archiveFormat.fileExtension)
+        guard !FileManager.default.fileExists(atPath: finalPath) else {
+            throw HandoverError(.outputExists, "'\(finalPath)' already exists")
         }
         let removed = AtomicFile.removeLeftovers(in: folder)
         if removed > 0 { logger.debug("removed leftovers of interrupted exports", metadata: ["count": "\(removed)"]) }
@@ -101,38 +111,44 @@ public struct BundleBuilder: Sendable {
             var exporterRecords: [Manifest.ExporterRecord] = []
             var files: [Manifest.FileRecord] = []
             var schemas: [Manifest.SchemaRecord] = []
+            var samples: [IndexPage.Sample] = []
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             for exporter in exporters.exporters {
-                let (record, written, described) = try await run(
-                    exporter, scope: request.scope, root: root, context: context)
-                exporterRecords.append(record)
-                files += written
-                schemas += described
+                let outcome = try await run(exporter, scope: request.scope, root: root, context: context)
+                exporterRecords.append(outcome.record)
+                files += outcome.files
+                schemas += outcome.schemas
+                samples += outcome.samples
             }
-            let manifest = Manifest(
-                request: .init(
-                    id: request.id, purpose: request.purpose, receivedAt: request.receivedAt,
-                    scope: scopeRecord(request.scope, pseudonymizer)),
-                generatedAt: generatedAt, generator: options.generator, exporters: exporterRecords,
-                files: files.sorted { $0.path < $1.path }, schemas: schemas.sorted { $0.path < $1.path })
+            let requestRecord = Manifest.RequestRecord(
+                id: request.id, purpose: request.purpose, receivedAt: request.receivedAt,
+                scope: scopeRecord(request.scope, pseudonymizer))
+            let page = IndexPage.render(
+                request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples)
+            let pageFile = try FileSink(path: root + "/data/index.html")
+            try page.withUnsafeBytes { try pageFile.write($0) }
+            let documents = [
+                Manifest.DocumentRecord(
+                    path: "data/index.html", mediaType: "text/html", bytes: pageFile.bytes, sha256: try pageFile.close()
+                )
+            ]
+            var manifest = Manifest(
+                request: requestRecord, generatedAt: generatedAt, generator: options.generator,
+                exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
+                schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
             guard manifest.status == .complete else {
                 throw HandoverError(.exporterFailed, "the bundle is not complete")
             }
-            let manifestBytes = try ManifestCoding.encode(manifest)
-            try Data(manifestBytes).write(to: URL(fileURLWithPath: root + "/manifest.json"))
-
-            // The manifest first, then the schemas, then the data: a reader checks everything in one pass.
-            let entries = ["manifest.json"] + manifest.schemas.map(\.path) + manifest.files.map(\.path)
-            try ArchiveWriter.write(
-                to: archivePath, format: options.archiveFormat, compressionLevel: options.compressionLevel
-            ) { archive in
-                for entry in entries {
-                    try archive.addFile(from: root + "/" + entry, as: name + "/" + entry, modificationTime: generatedAt)
-                }
-            }
-            let size = (try? FileManager.default.attributesOfItem(atPath: archivePath)[.size] as? Int64) ?? nil
-            logger.debug("published bundle", metadata: ["request": "\(request.id)", "files": "\(files.count)"])
-            return BundleResult(archivePath: archivePath, archiveBytes: size ?? 0, manifest: manifest)
+            let packager = BundlePackager(
+                root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
+            try packager.writeDataPackage(manifest: manifest, tables: exporters.exporters)
+            let parts = try packager.assignParts(&manifest)
+            try Data(try ManifestCoding.encode(manifest)).write(to: URL(fileURLWithPath: root + "/manifest.json"))
+            let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
+            logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
+            return BundleResult(
+                archivePath: finalPath, parts: published.map(\.path),
+                archiveBytes: published.reduce(0) { $0 + $1.bytes }, manifest: manifest)
         }
     }
 
@@ -140,7 +156,10 @@ public struct BundleBuilder: Sendable {
     /// then validates every file it wrote against its schema.
     private func run(
         _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
-    ) async throws -> (Manifest.ExporterRecord, [Manifest.FileRecord], [Manifest.SchemaRecord]) {
+    ) async throws -> (
+        record: Manifest.ExporterRecord, files: [Manifest.FileRecord], schemas: [Manifest.SchemaRecord],
+        samples: [IndexPage.Sample]
+    ) {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
         try makeFolder(root + "/" + folder)
@@ -181,8 +200,15 @@ public struct BundleBuilder: Sendable {
 
         var files: [Manifest.FileRecord] = []
         var tables: [Manifest.TableRecord] = []
+        var samples: [IndexPage.Sample] = []
         for index in sink.tables.indices {
             guard var table = sink.tables[index] else { continue }
+            samples.append(
+                IndexPage.Sample(
+                    exporter: exporter.id, schema: table.schema, records: table.records, rows: table.sample,
+                    files: options.formats.map {
+                        ($0.rawValue, exporter.id + "/" + table.schema.name + "." + $0.fileExtension)
+                    }))
             for (position, format) in options.formats.enumerated() {
                 try table.writers[position].finish()
                 let file = table.writers[position].sink
@@ -203,7 +229,7 @@ public struct BundleBuilder: Sendable {
         }
         let record = Manifest.ExporterRecord(
             id: exporter.id, version: exporter.version, status: .complete, tables: tables)
-        return (record, files, schemas)
+        return (record, files, schemas, samples)
     }
 
     /// Validates a written file against its schema file; Handover never publishes a file that breaks its own schema.
@@ -271,6 +297,8 @@ struct BundleRowSink: RowSink {
         let checker: RowChecker
         var writers: [any TableWriter<FileSink>]
         var records = 0
+        /// The first rows, as text, for `data/index.html`.
+        var sample: [[String?]] = []
     }
 
     var tables: [Table?] = []
@@ -285,6 +313,9 @@ struct BundleRowSink: RowSink {
             try tables[index]!.writers[position].write(row)
         }
         tables[index]!.records += 1
+        if tables[index]!.sample.count < IndexPage.rowLimit {
+            tables[index]!.sample.append(row.values.map(IndexPage.text))
+        }
     }
 }
 

@@ -27,6 +27,10 @@ public struct VerificationReport: Sendable, Codable {
             case schema
             /// A file's record count differs from the manifest's.
             case records
+            /// A file is in another part than the manifest says, or the set of parts is wrong.
+            case part
+            /// The BagIt bag is incomplete or invalid.
+            case bagit
         }
 
         /// What kind of problem.
@@ -42,8 +46,10 @@ public struct VerificationReport: Sendable, Codable {
         }
     }
 
-    /// The archive checked.
+    /// The archive checked, or the first of its parts.
     public var archive: String
+    /// Every archive checked: the one archive, or each part.
+    public var parts: [String]
     /// The bundle's folder inside the archive.
     public var bundle: String?
     /// The request the manifest names.
@@ -69,51 +75,73 @@ public struct VerificationReport: Sendable, Codable {
 public enum BundleVerifier {
     /// Verifies the archive at `path`.
     public static func verify(archive path: String) -> VerificationReport {
-        var state = State(archive: path)
-        do {
-            try ArchiveReader.read(path) { reader in
-                while let entry = try reader.nextEntry() { try state.consume(entry, reader) }
-            }
-        } catch let error as HandoverError {
-            state.problem(.archive, nil, "the archive is damaged or truncated (\(error.message))")
-            return state.report
-        } catch {
-            state.problem(.archive, nil, "the archive cannot be read")
-            return state.report
-        }
-        state.compareWithManifest()
-        if !state.deferred.isEmpty && state.problems.allSatisfy({ $0.kind != .archive }) {
+        verify(parts: [path])
+    }
+
+    /// Verifies a bundle written as several parts (or one archive, as a list of one).
+    public static func verify(parts paths: [String]) -> VerificationReport {
+        var state = State(parts: paths)
+        for (index, path) in paths.enumerated() {
+            state.part = index + 1
             do {
                 try ArchiveReader.read(path) { reader in
-                    while let entry = try reader.nextEntry() { try state.validateDeferred(entry, reader) }
+                    while let entry = try reader.nextEntry() { try state.consume(entry, reader) }
                 }
+            } catch let error as HandoverError {
+                state.problem(.archive, nil, "\(label(path, paths)) is damaged or truncated (\(error.message))")
+                return state.report
             } catch {
-                state.problem(.archive, nil, "the archive cannot be read a second time")
+                state.problem(.archive, nil, "\(label(path, paths)) cannot be read")
+                return state.report
+            }
+        }
+        state.compareWithManifest()
+        if !state.deferred.isEmpty {
+            for (index, path) in paths.enumerated() {
+                state.part = index + 1
+                do {
+                    try ArchiveReader.read(path) { reader in
+                        while let entry = try reader.nextEntry() { try state.validateDeferred(entry, reader) }
+                    }
+                } catch {
+                    state.problem(.archive, nil, "\(label(path, paths)) cannot be read a second time")
+                }
             }
         }
         return state.report
     }
 
+    static func label(_ path: String, _ paths: [String]) -> String {
+        paths.count == 1 ? "the archive" : "part \((paths.firstIndex(of: path) ?? 0) + 1) (\(path))"
+    }
+
     /// The running state of one verification.
     struct State {
-        let archive: String
+        let parts: [String]
+        /// The part being read, from 1.
+        var part = 1
         var root: String?
+        /// The SHA-256 of the first manifest read; every part must carry the same.
+        var manifestDigest: String?
+        /// Each part's tag files (outside `data/`), by name.
+        var tagFiles: [Int: [String: [UInt8]]] = [:]
         var manifest: Manifest?
         var schemas: [String: [UInt8]] = [:]
         var validators: [String: PayloadValidator] = [:]
-        /// Every file seen: its size, SHA-256 and, when validated, its record count.
-        var seen: [String: (bytes: Int64, sha256: String, records: Int?)] = [:]
+        /// Every payload file seen: its size, SHA-256, part and, when validated, its record count.
+        var seen: [String: (bytes: Int64, sha256: String, records: Int?, part: Int)] = [:]
         var deferred: Set<String> = []
         var problems: [VerificationReport.Problem] = []
 
-        init(archive: String) {
-            self.archive = archive
+        init(parts: [String]) {
+            self.parts = parts
         }
 
         var report: VerificationReport {
-            VerificationReport(
-                archive: archive, bundle: root, request: manifest?.request.id.rawValue, files: seen.count,
-                records: manifest?.records, problems: problems)
+            let tags = tagFiles.values.reduce(0) { $0 + $1.count }
+            return VerificationReport(
+                archive: parts.first ?? "", parts: parts, bundle: root, request: manifest?.request.id.rawValue,
+                files: seen.count + tags, records: manifest?.records, problems: problems)
         }
 
         mutating func problem(_ kind: VerificationReport.Problem.Kind, _ path: String?, _ message: String) {
@@ -142,24 +170,37 @@ public enum BundleVerifier {
                 return
             }
             var source = HashingSource(reader.entrySource())
-            if path == "manifest.json" {
+            if !path.hasPrefix("data/") {
+                // A tag file: Handover's manifest, the BagIt files, datapackage.json.
                 let bytes = try source.readAll(limit: 64 << 20)
-                seen[path] = (source.bytes, source.sha256, nil)
-                readManifest(bytes)
-            } else if path.hasPrefix("data/schemas/") {
+                tagFiles[part, default: [:]][path] = bytes
+                if path == "manifest.json" {
+                    if let first = manifestDigest {
+                        if first != source.sha256 { problem(.manifest, path, "differs between parts") }
+                    } else {
+                        manifestDigest = source.sha256
+                        readManifest(bytes)
+                    }
+                }
+                return
+            }
+            if let earlier = seen[path] {
+                problem(.part, path, "appears in part \(earlier.part) and again in part \(part)")
+            }
+            if path.hasPrefix("data/schemas/") {
                 let bytes = try source.readAll(limit: 16 << 20)
-                seen[path] = (source.bytes, source.sha256, nil)
+                seen[path] = (source.bytes, source.sha256, nil, part)
                 schemas[path] = bytes
             } else if let record = manifest?.files.first(where: { $0.path == path }), let schemaPath = record.schema,
                 let validator = validator(for: schemaPath)
             {
                 let records = try validate(path, validator, &source)
                 try source.drain()
-                seen[path] = (source.bytes, source.sha256, records)
+                seen[path] = (source.bytes, source.sha256, records, part)
             } else {
                 try source.drain()
-                seen[path] = (source.bytes, source.sha256, nil)
-                deferred.insert(path)
+                seen[path] = (source.bytes, source.sha256, nil, part)
+                if manifest?.documents.contains(where: { $0.path == path }) != true { deferred.insert(path) }
             }
         }
 
@@ -229,22 +270,37 @@ public enum BundleVerifier {
                 }
                 return
             }
-            var listed: Set<String> = ["manifest.json"]
-            let entries: [(String, Int64, String, Int?)] =
-                manifest.schemas.map { ($0.path, $0.bytes, $0.sha256, nil) }
-                + manifest.files.map { ($0.path, $0.bytes, $0.sha256, $0.records) }
-            for (path, bytes, sha256, records) in entries {
-                listed.insert(path)
-                guard let found = seen[path] else {
-                    problem(.missing, path, "listed in the manifest but not in the archive")
+            let expectedParts = manifest.parts ?? 1
+            if expectedParts != parts.count {
+                problem(
+                    .part, nil,
+                    "the manifest says \(expectedParts) part\(expectedParts == 1 ? "" : "s"); \(parts.count) given")
+            }
+            for index in parts.indices where tagFiles[index + 1]?["manifest.json"] == nil {
+                problem(.manifest, "manifest.json", "missing from \(BundleVerifier.label(parts[index], parts))")
+            }
+            let records = Dictionary(
+                manifest.files.map { ($0.path, $0.records) }, uniquingKeysWith: { first, _ in first })
+            var listed = Set<String>()
+            for entry in manifest.payload {
+                listed.insert(entry.path)
+                guard let found = seen[entry.path] else {
+                    problem(.missing, entry.path, "listed in the manifest but not in the archive")
                     continue
                 }
-                if found.bytes != bytes {
-                    problem(.size, path, "\(found.bytes) bytes where the manifest says \(bytes)")
+                if found.bytes != entry.bytes {
+                    problem(.size, entry.path, "\(found.bytes) bytes where the manifest says \(entry.bytes)")
                 }
-                if found.sha256 != sha256 { problem(.checksum, path, "SHA-256 differs from the manifest's") }
-                if let records, let counted = found.records, counted != records {
-                    problem(.records, path, "holds \(counted) records where the manifest says \(records)")
+                if found.sha256 != entry.sha256 {
+                    problem(.checksum, entry.path, "SHA-256 differs from the manifest's")
+                }
+                if let expected = records[entry.path], let counted = found.records, counted != expected {
+                    problem(.records, entry.path, "holds \(counted) records where the manifest says \(expected)")
+                }
+                if parts.count == expectedParts, let expected = entry.part ?? (expectedParts == 1 ? 1 : nil),
+                    found.part != expected
+                {
+                    problem(.part, entry.path, "found in part \(found.part) where the manifest says part \(expected)")
                 }
             }
             for path in seen.keys.sorted() where !listed.contains(path) {
@@ -258,7 +314,8 @@ public enum BundleVerifier {
         mutating func validateDeferred(_ entry: ArchiveEntry, _ reader: ArchiveReader) throws {
             guard let name = SafePath.normalise(entry.name), let root, name.hasPrefix(root + "/") else { return }
             let path = String(name.dropFirst(root.count + 1))
-            guard deferred.contains(path), let record = manifest?.files.first(where: { $0.path == path }),
+            guard deferred.contains(path), seen[path]?.part == part,
+                let record = manifest?.files.first(where: { $0.path == path }),
                 let schemaPath = record.schema
             else { return }
             guard let validator = validator(for: schemaPath) else {

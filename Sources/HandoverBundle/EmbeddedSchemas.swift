@@ -19,7 +19,8 @@ public enum EmbeddedSchemas {
             "records",
             "exporters",
             "files",
-            "schemas"
+            "schemas",
+            "documents"
           ],
           "additionalProperties": false,
           "properties": {
@@ -243,6 +244,11 @@ public enum EmbeddedSchemas {
                     "type": "string",
                     "pattern": "^data/schemas/[a-z][a-z0-9_-]*/[A-Za-z_][A-Za-z0-9_]*\\.(schema\\.json|xsd|tableschema\\.json)$",
                     "description": "The schema file this file validates against."
+                  },
+                  "part": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The archive part that holds the file, when the bundle was split."
                   }
                 }
               }
@@ -293,9 +299,54 @@ public enum EmbeddedSchemas {
                   "sha256": {
                     "type": "string",
                     "pattern": "^[0-9a-f]{64}$"
+                  },
+                  "part": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The archive part that holds the file, when the bundle was split."
                   }
                 }
               }
+            },
+            "documents": {
+              "type": "array",
+              "items": {
+                "type": "object",
+                "required": [
+                  "path",
+                  "mediaType",
+                  "bytes",
+                  "sha256"
+                ],
+                "additionalProperties": false,
+                "properties": {
+                  "path": {
+                    "type": "string",
+                    "pattern": "^data/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+                  },
+                  "mediaType": {
+                    "type": "string"
+                  },
+                  "bytes": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "sha256": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{64}$"
+                  },
+                  "part": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The archive part that holds the file, when the bundle was split."
+                  }
+                }
+              }
+            },
+            "parts": {
+              "type": "integer",
+              "minimum": 2,
+              "description": "How many archive parts the bundle was written in, when it was split."
             }
           },
           "$defs": {

@@ -23,12 +23,18 @@ public struct Manifest: Sendable, Codable, Hashable {
     public var files: [FileRecord]
     /// Every schema file, which the payload files name.
     public var schemas: [SchemaRecord]
+    /// Other payload files: the human-readable `data/index.html`.
+    public var documents: [DocumentRecord]
+    /// How many archive parts the bundle was written in, when it was split.
+    public var parts: Int?
 
     /// Creates a manifest.
     public init(
         request: RequestRecord, generatedAt: Timestamp, generator: Generator, exporters: [ExporterRecord],
-        files: [FileRecord], schemas: [SchemaRecord] = []
+        files: [FileRecord], schemas: [SchemaRecord] = [], documents: [DocumentRecord] = [], parts: Int? = nil
     ) {
+        self.documents = documents
+        self.parts = parts
         self.manifestVersion = Manifest.formatVersion
         self.request = request
         self.generatedAt = generatedAt
@@ -151,6 +157,8 @@ public struct Manifest: Sendable, Codable, Hashable {
         public var sha256: String
         /// The path of the schema it validates against.
         public var schema: String?
+        /// The archive part that holds it, from 1, when the bundle was split.
+        public var part: Int?
 
         /// Creates a record.
         public init(
@@ -187,6 +195,8 @@ extension Manifest {
         public var bytes: Int64
         /// Its SHA-256 in lowercase hexadecimal.
         public var sha256: String
+        /// The archive part that holds it, from 1, when the bundle was split.
+        public var part: Int?
 
         /// Creates a record.
         public init(
@@ -200,6 +210,37 @@ extension Manifest {
             self.bytes = bytes
             self.sha256 = sha256
         }
+    }
+}
+
+extension Manifest {
+    /// A payload file that is neither a table nor a schema, such as `data/index.html`.
+    public struct DocumentRecord: Sendable, Codable, Hashable {
+        /// Its path inside the bundle.
+        public var path: String
+        /// Its media type.
+        public var mediaType: String
+        /// Its size in bytes.
+        public var bytes: Int64
+        /// Its SHA-256 in lowercase hexadecimal.
+        public var sha256: String
+        /// The archive part that holds it, from 1, when the bundle was split.
+        public var part: Int?
+
+        /// Creates a record.
+        public init(path: String, mediaType: String, bytes: Int64, sha256: String, part: Int? = nil) {
+            self.path = path
+            self.mediaType = mediaType
+            self.bytes = bytes
+            self.sha256 = sha256
+            self.part = part
+        }
+    }
+
+    /// Every payload file (tables, schemas, documents) as path, size and SHA-256.
+    public var payload: [(path: String, bytes: Int64, sha256: String, part: Int?)] {
+        files.map { ($0.path, $0.bytes, $0.sha256, $0.part) } + schemas.map { ($0.path, $0.bytes, $0.sha256, $0.part) }
+            + documents.map { ($0.path, $0.bytes, $0.sha256, $0.part) }
     }
 }
 

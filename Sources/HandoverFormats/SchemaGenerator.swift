@@ -102,6 +102,10 @@ public enum SchemaGenerator {
     /// An empty unquoted field is null (`missingValues: [""]`); required string fields set their own
     /// `missingValues: []`, so that an empty string written as `""` stays a value.
     public static func tableSchema(for table: TableSchema) -> [UInt8] {
+        tableSchemaTree(for: table).render()
+    }
+
+    static func tableSchemaTree(for table: TableSchema) -> Tree {
         var fields: [Tree] = []
         for field in table.fields {
             var entry: [(String, Tree)] = [("name", .string(field.name))]
@@ -155,7 +159,7 @@ public enum SchemaGenerator {
                         })
                 ))
         }
-        return Tree.object(root).render()
+        return Tree.object(root)
     }
 
     /// An XML Schema for the table's XML file: `<table name="…">` holding `<row>` elements, one child per field.
@@ -264,6 +268,67 @@ public enum SchemaGenerator {
         if let title { result.append(("title", .string(title))) }
         if let description { result.append(("description", .string(description))) }
         return result
+    }
+}
+
+/// A Frictionless Data Package (v2) descriptor of a bundle's tabular files.
+public enum DataPackage {
+    /// One tabular file.
+    public struct Resource: Sendable {
+        /// The resource name: lowercase letters, digits, `-`, `_` and `.`.
+        public var name: String
+        /// The file's path relative to the descriptor.
+        public var path: String
+        /// The file's format (`csv` or `json`).
+        public var format: TableFormat
+        /// Its size in bytes.
+        public var bytes: Int64
+        /// Its SHA-256 in lowercase hexadecimal.
+        public var sha256: String
+        /// The table it holds.
+        public var schema: TableSchema
+
+        /// Creates a resource.
+        public init(name: String, path: String, format: TableFormat, bytes: Int64, sha256: String, schema: TableSchema)
+        {
+            self.name = name
+            self.path = path
+            self.format = format
+            self.bytes = bytes
+            self.sha256 = sha256
+            self.schema = schema
+        }
+    }
+
+    /// The descriptor's bytes: name, title, creation time and every resource with its inline Table Schema.
+    public static func descriptor(name: String, title: String, created: String, resources: [Resource]) -> [UInt8] {
+        let items: [Tree] = resources.map { resource in
+            var entry: [(String, Tree)] = [
+                ("name", .string(resource.name)), ("type", .string("table")), ("path", .string(resource.path)),
+                ("format", .string(resource.format.rawValue)), ("mediatype", .string(resource.format.mediaType)),
+                ("encoding", .string("utf-8")), ("bytes", .number(Double(resource.bytes))),
+                ("hash", .string("sha256:" + resource.sha256)),
+            ]
+            if let title = resource.schema.title { entry.append(("title", .string(title))) }
+            if let description = resource.schema.description { entry.append(("description", .string(description))) }
+            if resource.format == .csv {
+                entry.append(
+                    (
+                        "dialect",
+                        .object([
+                            ("header", .bool(true)), ("delimiter", .string(",")), ("lineTerminator", .string("\r\n")),
+                            ("quoteChar", .string("\"")), ("doubleQuote", .bool(true)),
+                        ])
+                    ))
+            }
+            entry.append(("schema", SchemaGenerator.tableSchemaTree(for: resource.schema)))
+            return .object(entry)
+        }
+        return Tree.object([
+            ("$schema", .string("https://datapackage.org/profiles/2.0/datapackage.json")),
+            ("name", .string(name)), ("title", .string(title)), ("created", .string(created)),
+            ("resources", .array(items)),
+        ]).render()
     }
 }
 

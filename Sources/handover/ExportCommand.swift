@@ -49,9 +49,28 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help:
-            "A file holding the secret key (at least 16 bytes) for pseudonyms; a random key per bundle when not given.")
+        help: """
+            A file holding the secret key (at least 16 bytes) for pseudonyms; default \
+            $HANDOVER_PSEUDONYM_KEY_FILE or ~/.config/handover/pseudonym.key, created when missing.
+            """)
     var pseudonymKeyFile: String?
+
+    @Option(name: .long, help: "The archive format: zip, tgz, txz or tzst.")
+    var archive = "zip"
+
+    @Option(name: .long, help: "The compression level: 0-9 (zip, tgz, txz) or 1-19 (tzst).")
+    var compressionLevel: Int?
+
+    @Option(name: .long, help: "Split into numbered parts no larger than SIZE (such as 500M or 2G), in one folder.")
+    var splitSize: String?
+
+    @Option(
+        name: .long,
+        help: "The generation time to record (ISO 8601); with --request-id, the same data give the same bytes.")
+    var generatedAt: String?
+
+    @Option(name: .long, help: "The organisation sending the bundle, for bag-info.txt.")
+    var organization = "Handover"
 
     @OptionGroup var common: CommonOptions
 
@@ -71,14 +90,18 @@ struct ExportCommand: AsyncParsableCommand {
                 scope = .tenant(tenant!)
             }
             let purpose = try purpose.map(parsePurpose) ?? (subject != nil ? .access : .controllerTransfer)
+            let pinnedTime = try generatedAt.map(parseTime)
             let request = ExportRequest(
                 id: try requestID.map(RequestID.init) ?? .random(), purpose: purpose, scope: scope,
-                receivedAt: Timestamp.now())
+                receivedAt: pinnedTime ?? Timestamp.now())
             let exporter = try DatasetMapExporter(map: try readMap(map), databasePath: db)
             var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
-            if let pseudonymKeyFile {
-                options.pseudonymizer = try KeyedPseudonymizer(key: try readKey(pseudonymKeyFile))
-            }
+            options.archiveFormat = try ArchiveFormat(parsing: archive)
+            options.compressionLevel = compressionLevel
+            options.splitSize = try splitSize.map(parseSize)
+            options.generatedAt = pinnedTime
+            options.sourceOrganization = organization
+            options.pseudonymizer = try KeyedPseudonymizer(key: try readKey(pseudonymKeyFile ?? defaultKeyFile()))
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)
             return try await builder.build(for: request)
         }
@@ -102,6 +125,56 @@ func readKey(_ path: String) throws -> [UInt8] {
         throw HandoverError(.invalidArgument, "cannot read the pseudonym key file '\(path)'")
     }
     return Array(data)
+}
+
+/// The installation's pseudonym key file: `$HANDOVER_PSEUDONYM_KEY_FILE`, or `~/.config/handover/pseudonym.key`,
+/// created with 32 random bytes (mode 0600) when missing, so that pseudonyms are stable across bundles.
+func defaultKeyFile() throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment["HANDOVER_PSEUDONYM_KEY_FILE"], !path.isEmpty { return path }
+    let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.config")
+    let folder = config + "/handover"
+    let path = folder + "/pseudonym.key"
+    if !FileManager.default.fileExists(atPath: path) {
+        var generator = SystemRandomNumberGenerator()
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            guard FileManager.default.createFile(atPath: path, contents: key, attributes: [.posixPermissions: 0o600])
+            else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+        } catch {
+            throw HandoverError(
+                .outputUnavailable, "cannot create the pseudonym key file '\(path)'; give --pseudonym-key-file")
+        }
+    }
+    return path
+}
+
+/// Parses `500M`, `2G`, `64K` or a number of bytes (powers of 1024).
+func parseSize(_ text: String) throws -> Int64 {
+    let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    var digits = text.uppercased()
+    if digits.hasSuffix("B") && digits.count > 1 { digits.removeLast() }
+    var factor: Int64 = 1
+    if let last = digits.last, let unit = units[last] {
+        factor = unit
+        digits.removeLast()
+    }
+    guard let number = Int64(digits), number > 0, number <= Int64.max / factor, number * factor >= 64 * 1024 else {
+        throw HandoverError(.invalidArgument, "a split size is a number with K, M or G, such as 500M, and at least 64K")
+    }
+    return number * factor
+}
+
+/// Parses an ISO 8601 date-time for --generated-at.
+func parseTime(_ text: String) throws -> Timestamp {
+    guard let time = Timestamp(iso8601: text) else {
+        throw HandoverError(.invalidArgument, "a time is ISO 8601, such as 2026-11-25T10:00:00Z")
+    }
+    return time
 }
 
 func parsePurpose(_ text: String) throws -> Purpose {

@@ -76,6 +76,7 @@ struct ExportReport: Encodable {
     }
 
     var archive: String
+    var parts: [String]
     var archiveBytes: Int64
     var request: String
     var status: String
@@ -85,6 +86,7 @@ struct ExportReport: Encodable {
 
     init(_ result: BundleResult) {
         archive = result.archivePath
+        parts = result.parts
         archiveBytes = result.archiveBytes
         request = result.manifest.request.id.rawValue
         status = result.manifest.status.rawValue
@@ -107,6 +109,9 @@ func printSummary(_ result: BundleResult) {
     let manifest = result.manifest
     var lines = ["Bundle \(manifest.request.id) (\(manifest.request.purpose.rawValue), \(manifest.status.rawValue))"]
     lines.append("  archive: \(result.archivePath)")
+    if result.parts.count > 1 {
+        for part in result.parts { lines.append("    part: \(part)") }
+    }
     let formats = Set(manifest.files.map(\.format)).sorted().joined(separator: ", ")
     for exporter in manifest.exporters {
         for table in exporter.tables {

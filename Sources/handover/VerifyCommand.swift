@@ -14,17 +14,28 @@ struct VerifyCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The archive to check.")
-    var archive: String
+    @Argument(help: "The archive to check; for a split bundle, every part in order, or the folder holding them.")
+    var archives: [String]
 
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: archive) else {
-            printError("source unavailable: '\(archive)' does not exist")
-            throw ExitCode(ExitStatus.noInput)
+        var parts: [String] = []
+        for path in archives {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+                printError("source unavailable: '\(path)' does not exist")
+                throw ExitCode(ExitStatus.noInput)
+            }
+            if isFolder.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                parts += PartOrder.sorted(names.filter { $0.contains(".part-") }).map { path + "/" + $0 }
+            } else {
+                parts.append(path)
+            }
         }
-        let report = BundleVerifier.verify(archive: archive)
+        let archive = parts.count == 1 ? parts[0] : archives.joined(separator: " ")
+        let report = BundleVerifier.verify(parts: PartOrder.sorted(parts))
         if common.json {
             try printJSON(VerifyJSON(report))
         } else if report.valid {
@@ -40,6 +51,7 @@ struct VerifyCommand: AsyncParsableCommand {
 /// The JSON form of a verification report.
 struct VerifyJSON: Encodable {
     var archive: String
+    var parts: [String]
     var valid: Bool
     var bundle: String?
     var request: String?
@@ -49,11 +61,24 @@ struct VerifyJSON: Encodable {
 
     init(_ report: VerificationReport) {
         archive = report.archive
+        parts = report.parts
         valid = report.valid
         bundle = report.bundle
         request = report.request
         files = report.files
         records = report.records
         problems = report.problems
+    }
+}
+
+/// Orders part files by their number (`….part-2-of-10.zip` before `….part-10-of-10.zip`).
+enum PartOrder {
+    static func sorted(_ names: [String]) -> [String] {
+        names.sorted { number($0) < number($1) || (number($0) == number($1) && $0 < $1) }
+    }
+
+    static func number(_ name: String) -> Int {
+        guard let range = name.range(of: ".part-", options: .backwards) else { return 0 }
+        return Int(name[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 }

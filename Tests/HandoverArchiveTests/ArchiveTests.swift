@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HandoverArchive
 import HandoverCore
@@ -7,7 +8,7 @@ import Testing
 @Suite struct ArchiveWriterTests {
     let time = Timestamp(iso8601: "2026-01-02T03:04:05Z")!
 
-    func makeArchive(at path: String, source folder: String) throws -> [String: [UInt8]] {
+    func makeArchive(at path: String, source folder: String, format: ArchiveFormat = .zip) throws -> [String: [UInt8]] {
         var contents: [String: [UInt8]] = [
             "bundle/manifest.json": Array("{\"a\":1}\n".utf8),
             "bundle/data/données/été 李.csv": Array("a,b\r\n1,2\r\n".utf8),
@@ -17,7 +18,7 @@ import Testing
         let large = (0..<1_500_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
         try Data(large).write(to: URL(fileURLWithPath: folder + "/large.bin"))
         contents["bundle/data/large.bin"] = large
-        try ArchiveWriter.write(to: path, format: .zip) { archive in
+        try ArchiveWriter.write(to: path, format: format) { archive in
             for (name, bytes) in contents.sorted(by: { $0.key < $1.key }) where name != "bundle/data/large.bin" {
                 try archive.addFile(bytes: bytes, as: name, modificationTime: time)
             }
@@ -26,10 +27,11 @@ import Testing
         return contents
     }
 
-    @Test func writesAZipThatLibarchiveReadsBack() async throws {
+    @Test(arguments: ArchiveFormat.allCases)
+    func writesAnArchiveThatLibarchiveReadsBack(format: ArchiveFormat) async throws {
         try await withTemporaryDirectory { folder in
-            let path = folder + "/out.zip"
-            let contents = try makeArchive(at: path, source: folder)
+            let path = folder + "/out." + format.fileExtension
+            let contents = try makeArchive(at: path, source: folder, format: format)
             let read = try readArchive(path)
             #expect(Set(read.keys) == Set(contents.keys))
             for (name, bytes) in contents {
@@ -104,13 +106,59 @@ import Testing
         }
     }
 
-    @Test func aTruncatedArchiveIsReportedAsCorrupt() async throws {
+    @Test(arguments: ArchiveFormat.allCases)
+    func pythonsTarfileAndZipfileReadEveryFormat(format: ArchiveFormat) async throws {
         try await withTemporaryDirectory { folder in
-            let path = folder + "/out.zip"
-            _ = try makeArchive(at: path, source: folder)
+            let path = folder + "/out." + format.fileExtension
+            let contents = try makeArchive(at: path, source: folder, format: format)
+            let script = """
+                import sys, zipfile, tarfile, hashlib, json, subprocess, io
+                path = sys.argv[1]
+                if path.endswith('.zip'):
+                    z = zipfile.ZipFile(path)
+                    files = {i.filename: z.read(i) for i in z.infolist()}
+                else:
+                    data = open(path, 'rb').read()
+                    if path.endswith('.zst'):
+                        data = subprocess.run(['zstd', '-dc'], input=data, capture_output=True, check=True).stdout
+                    t = tarfile.open(fileobj=io.BytesIO(data))
+                    files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+                    assert all(m.uid == 0 and m.gid == 0 and m.uname == '' for m in t.getmembers())
+                print(json.dumps({name: hashlib.sha256(b).hexdigest() for name, b in files.items()}))
+                """
+            let result = try run("/usr/bin/env", ["python3", "-c", script, path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let listing = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String])
+            #expect(Set(listing.keys) == Set(contents.keys))
+            for (name, bytes) in contents {
+                let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+                #expect(listing[name] == digest, "\(name)")
+            }
+        }
+    }
+
+    @Test func compressionLevelsAreCheckedPerFormat() async throws {
+        try await withTemporaryDirectory { folder in
+            #expect(throws: HandoverError.self) {
+                try ArchiveWriter.write(to: folder + "/a.zip", format: .zip, compressionLevel: 12) { _ in }
+            }
+            try ArchiveWriter.write(to: folder + "/a.tar.zst", format: .tzst, compressionLevel: 12) { archive in
+                try archive.addFile(bytes: Array(repeating: 1, count: 1000), as: "x", modificationTime: time)
+            }
+            #expect(try readArchive(folder + "/a.tar.zst") == ["x": Array(repeating: 1, count: 1000)])
+            #expect(!FileManager.default.fileExists(atPath: folder + "/a.zip"))
+        }
+    }
+
+    @Test(arguments: ArchiveFormat.allCases)
+    func aTruncatedArchiveIsReportedAsCorrupt(format: ArchiveFormat) async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/out." + format.fileExtension
+            _ = try makeArchive(at: path, source: folder, format: format)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             for keep in [bytes.count / 2, bytes.count - 30, 10] {
-                let cut = folder + "/cut-\(keep).zip"
+                let cut = folder + "/cut-\(keep)." + format.fileExtension
                 try bytes.prefix(keep).write(to: URL(fileURLWithPath: cut))
                 #expect(throws: HandoverError.self, "kept \(keep) of \(bytes.count) bytes") { _ = try readArchive(cut) }
             }

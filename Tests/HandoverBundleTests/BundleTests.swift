@@ -45,11 +45,11 @@ func sha256(_ bytes: [UInt8]) -> String {
             #expect(files.keys.allSatisfy { $0.hasPrefix(prefix) })
             let manifest = try ManifestCoding.decode(try #require(files[prefix + "manifest.json"]))
             #expect(manifest.status == .complete)
-            #expect(
-                Set(files.keys)
-                    == Set(
-                        [prefix + "manifest.json"]
-                            + (manifest.files.map(\.path) + manifest.schemas.map(\.path)).map { prefix + $0 }))
+            let tagFiles = [
+                "bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "manifest.json",
+                "datapackage.json",
+            ]
+            #expect(Set(files.keys) == Set((tagFiles + manifest.payload.map(\.path)).map { prefix + $0 }))
             for record in manifest.schemas {
                 let bytes = try #require(files[prefix + record.path])
                 #expect(sha256(bytes) == record.sha256, "\(record.path) SHA-256")
@@ -159,7 +159,10 @@ struct Misbehaving: Exporter {
     var version = "1"
     var tables = [
         TableSchema(
-            name: "items", fields: [Field("id", .integer, required: true), Field("label", .string, constraints: Constraints(maxLength: 20))], primaryKey: ["id"]),
+            name: "items",
+            fields: [
+                Field("id", .integer, required: true), Field("label", .string, constraints: Constraints(maxLength: 20)),
+            ], primaryKey: ["id"]),
         TableSchema(name: "hidden", fields: [Field("id", .integer)]),
     ]
 
@@ -173,7 +176,8 @@ struct Misbehaving: Exporter {
         case .failMidway: throw SourceLost()
         case .wrongType: try await sink.write(Row([.integer(5_001), .integer(42)]), table: 0)
         case .tableOutOfScope: try await sink.write(Row([.integer(1)]), table: 1)
-        case .breaksConstraint: try await sink.write(Row([.integer(5_001), .string("a secret label far too long")]), table: 0)
+        case .breaksConstraint:
+            try await sink.write(Row([.integer(5_001), .string("a secret label far too long")]), table: 0)
         }
     }
 }
@@ -192,7 +196,9 @@ struct Misbehaving: Exporter {
             } catch let error as HandoverError {
                 #expect(error.message.contains("exporter broken"), "\(error.message)")
                 if mode == .breaksConstraint {
-                    #expect(error.message.contains("table items, row id=5001, field label: longer than 20"), "\(error.message)")
+                    #expect(
+                        error.message.contains("table items, row id=5001, field label: longer than 20"),
+                        "\(error.message)")
                     #expect(!error.localizedMessage.contains("secret"))
                 }
                 if mode == .wrongType {

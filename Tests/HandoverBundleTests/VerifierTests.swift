@@ -50,7 +50,7 @@ func replaceKeepingManifest(
                 let result = try await build(scope, into: folder + "/\(scope.isSubject)")
                 let report = BundleVerifier.verify(archive: result.archivePath)
                 #expect(report.problems == [], "\(report.problems)")
-                #expect(report.files == 1 + result.manifest.files.count + result.manifest.schemas.count)
+                #expect(report.files == 6 + result.manifest.payload.count)
                 #expect(report.records == result.manifest.records)
             }
         }

@@ -27,7 +27,9 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
             #expect((report["records"] as? Int ?? 0) > 100)
             let files = try #require(report["files"] as? [[String: Any]])
             #expect(files.count == 21)
-            #expect(try readArchive(archive).count == 1 + 21 + 21, "the manifest, 21 data files and their 21 schemas")
+            #expect(
+                try readArchive(archive).count == 6 + 21 + 21 + 1,
+                "6 tag files, 21 data files, their 21 schemas and the page")
             #expect(
                 Set(listFolder(folder).filter { !$0.hasPrefix("demo.sqlite") }) == [
                     "demo-map.yaml", URL(fileURLWithPath: archive).lastPathComponent,

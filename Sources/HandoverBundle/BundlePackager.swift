@@ -1,0 +1,151 @@
+internal import Foundation
+internal import HandoverArchive
+internal import HandoverCore
+internal import HandoverFormats
+internal import Logging
+
+/// Turns a staged bundle folder into a BagIt bag (or one bag per part) and publishes its archives.
+struct BundlePackager {
+    /// The staged bundle: `manifest.json`, `datapackage.json` and `data/` are written here.
+    let root: String
+    /// The bundle's name, `handover-<request id>`, also its folder inside every archive.
+    let name: String
+    let options: BundleOptions
+    let generatedAt: Timestamp
+    let logger: Logger
+
+    /// Tag files in the order every archive carries them, before the payload.
+    static let tagFiles = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"]
+    /// Handover's own documents beside the tag files.
+    static let documents = ["manifest.json", "datapackage.json"]
+
+    /// Writes `datapackage.json`: a Frictionless Data Package describing every CSV table (the JSON ones when
+    /// no CSV was written).
+    func writeDataPackage(manifest: Manifest, tables: [any Exporter]) throws {
+        let format: TableFormat = options.formats.contains(.csv) ? .csv : .json
+        let described = manifest.files.filter { $0.format == format.rawValue }
+        let names = described.map { $0.table.lowercased() }
+        var resources: [DataPackage.Resource] = []
+        for file in described {
+            guard
+                let schema = tables.first(where: { $0.id == file.exporter })?.tables.first(where: {
+                    $0.name == file.table
+                })
+            else { continue }
+            let lower = file.table.lowercased()
+            let name = names.filter { $0 == lower }.count > 1 ? file.exporter + "." + lower : lower
+            resources.append(
+                DataPackage.Resource(
+                    name: name, path: file.path, format: format, bytes: file.bytes, sha256: file.sha256, schema: schema)
+            )
+        }
+        let descriptor = DataPackage.descriptor(
+            name: name.lowercased(), title: "Data export \(manifest.request.id)", created: generatedAt.iso8601,
+            resources: resources)
+        try Data(descriptor).write(to: URL(fileURLWithPath: root + "/datapackage.json"))
+    }
+
+    /// Decides which part holds each payload file and records it in the manifest; one part when not splitting.
+    ///
+    /// Files go in order (the page, the schemas, the data) into the current part while its estimated size
+    /// stays within the limit; a file larger than the limit gets a part of its own. The estimate counts
+    /// every file uncompressed plus a kilobyte of headers, so compressed parts stay within the limit.
+    func assignParts(_ manifest: inout Manifest) throws -> [[String]] {
+        let payload = manifest.documents.map(\.path) + manifest.schemas.map(\.path) + manifest.files.map(\.path)
+        guard let limit = options.splitSize else { return [payload] }
+        let sizes = Dictionary(uniqueKeysWithValues: manifest.payload.map { ($0.path, $0.bytes) })
+        let overhead: Int64 =
+            64 * 1024 + 1024 * Int64(Self.tagFiles.count + Self.documents.count) + 2 * 100 * Int64(payload.count)
+        var parts: [[String]] = [[]]
+        var size = overhead
+        for path in payload {
+            let cost = sizes[path, default: 0] + 1024
+            if !parts[parts.count - 1].isEmpty && size + cost > limit {
+                parts.append([])
+                size = overhead
+            }
+            parts[parts.count - 1].append(path)
+            size += cost
+        }
+        if parts.count > 1 {
+            var partOf: [String: Int] = [:]
+            for (index, part) in parts.enumerated() { for path in part { partOf[path] = index + 1 } }
+            for index in manifest.files.indices { manifest.files[index].part = partOf[manifest.files[index].path] }
+            for index in manifest.schemas.indices {
+                manifest.schemas[index].part = partOf[manifest.schemas[index].path]
+            }
+            for index in manifest.documents.indices {
+                manifest.documents[index].part = partOf[manifest.documents[index].path]
+            }
+            manifest.parts = parts.count
+        }
+        return parts
+    }
+
+    /// Writes each part's tag files and archive, and publishes them: one archive at `finalPath`, or a
+    /// folder of parts there, appearing whole or not at all.
+    func publish(manifest: Manifest, parts: [[String]], work: String, finalPath: String) throws -> [(
+        path: String, bytes: Int64
+    )] {
+        let digests = Dictionary(uniqueKeysWithValues: manifest.payload.map { ($0.path, ($0.bytes, $0.sha256)) })
+        func write(part index: Int, to path: String) throws -> (path: String, bytes: Int64) {
+            let tags = work + "/tags-\(index + 1)"
+            try FileManager.default.createDirectory(atPath: tags, withIntermediateDirectories: true)
+            let payload = parts[index]
+            let bytes = payload.reduce(Int64(0)) { $0 + (digests[$1]?.0 ?? 0) }
+            let info = BagTagFiles.info(
+                date: generatedAt, payloadBytes: bytes, payloadFiles: payload.count,
+                organization: options.sourceOrganization, identifier: manifest.request.id.rawValue,
+                part: parts.count > 1 ? (index + 1, parts.count) : nil)
+            let payloadManifest = BagTagFiles.manifest(payload.map { ($0, digests[$0]?.1 ?? "") })
+            var tagDigests: [(path: String, sha256: String)] = []
+            for (file, bytes) in [
+                ("bagit.txt", BagTagFiles.declaration), ("bag-info.txt", info),
+                ("manifest-sha256.txt", payloadManifest),
+            ] {
+                try Data(bytes).write(to: URL(fileURLWithPath: tags + "/" + file))
+                tagDigests.append((file, Array(bytes).sha256Hex))
+            }
+            for file in Self.documents {
+                tagDigests.append(
+                    (file, try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + file))).sha256Hex))
+            }
+            try Data(BagTagFiles.manifest(tagDigests)).write(to: URL(fileURLWithPath: tags + "/tagmanifest-sha256.txt"))
+
+            try ArchiveWriter.write(to: path, format: options.archiveFormat, compressionLevel: options.compressionLevel)
+            { archive in
+                for file in Self.tagFiles {
+                    try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
+                }
+                for file in Self.documents + payload {
+                    try archive.addFile(from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
+                }
+            }
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+            if let limit = options.splitSize, size > limit, payload.count > 1 {
+                throw HandoverError(
+                    .archiveFailed, "part \(index + 1) came out at \(size) bytes, over the limit of \(limit)")
+            }
+            return (path, size)
+        }
+        guard parts.count > 1 || options.splitSize != nil else {
+            return [try write(part: 0, to: finalPath)]
+        }
+        let partNames = parts.indices.map {
+            name + ".part-\($0 + 1)-of-\(parts.count)." + options.archiveFormat.fileExtension
+        }
+        let written = try AtomicFile.createFolder(at: finalPath) { folder in
+            try parts.indices.map { try write(part: $0, to: folder + "/" + partNames[$0]) }
+        }
+        return written.enumerated().map { (finalPath + "/" + partNames[$0.offset], $0.element.bytes) }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The SHA-256 of these bytes in lowercase hexadecimal.
+    var sha256Hex: String {
+        var sink = HashingSource(MemorySource(self))
+        try? sink.drain()
+        return sink.sha256
+    }
+}

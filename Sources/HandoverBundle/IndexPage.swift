@@ -1,0 +1,138 @@
+internal import HandoverCore
+internal import HandoverFormats
+
+/// `data/index.html`: a page a person opens offline in any browser to see what the bundle holds.
+///
+/// Self-contained (inline style, no scripts, nothing fetched) and every text HTML-escaped.
+enum IndexPage {
+    /// The most rows a table shows; the page links to the full files for the rest.
+    static let rowLimit = 1000
+
+    /// The first rows of one table, as text.
+    struct Sample {
+        var exporter: String
+        var schema: TableSchema
+        var records: Int
+        var rows: [[String?]]
+        var files: [(format: String, path: String)]
+    }
+
+    /// A value as the page shows it; nil for null.
+    static func text(_ value: Value) -> String? {
+        switch value {
+        case .null: nil
+        case .string(let text): text
+        case .integer(let value): String(value)
+        case .number(let value): value.description
+        case .boolean(let value): value ? "true" : "false"
+        case .date(let text): text
+        case .datetime(let time): time.iso8601
+        case .binary(let bytes): "(\(bytes.count) bytes)"
+        }
+    }
+
+    static func render(
+        request: Manifest.RequestRecord, generatedAt: Timestamp, exporters: [Manifest.ExporterRecord], samples: [Sample]
+    ) -> [UInt8] {
+        let purpose: String =
+            switch request.purpose {
+            case .access: "a copy of personal data (GDPR Art. 15, right of access)"
+            case .portability: "personal data in a portable form (GDPR Art. 20, right to data portability)"
+            case .controllerTransfer: "all data of a controller, returned by its processor (GDPR Art. 28(3)(g))"
+            }
+        let scope: String =
+            request.scope.kind == "subject"
+            ? "one person" + (request.scope.tenant.map { " within organisation " + $0 } ?? "")
+            : "organisation " + (request.scope.tenant ?? "")
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Data export \(escape(request.id.rawValue))</title>
+            <style>
+            body{font-family:system-ui,sans-serif;margin:2rem;line-height:1.4;color:#222}
+            table{border-collapse:collapse;margin:0.5rem 0 2rem;font-size:0.9rem}
+            th,td{border:1px solid #ccc;padding:0.25rem 0.5rem;text-align:left;vertical-align:top;white-space:pre-wrap}
+            th{background:#f3f3f3} td.null{color:#999;font-style:italic}
+            .note{background:#fff8dc;padding:0.5rem;border:1px solid #e6d9a8}
+            </style>
+            </head>
+            <body>
+            <h1>Data export \(escape(request.id.rawValue))</h1>
+            <p>This bundle holds \(escape(purpose)), for \(escape(scope)).
+            Request received \(escape(request.receivedAt.iso8601)); bundle generated \(escape(generatedAt.iso8601)).</p>
+            <p>The complete data is in the files listed with each table (JSON, CSV and XML), with their schemas in
+            <code>schemas/</code>. <code>manifest.json</code> beside this folder lists every file with its checksum.</p>
+            <h2>Contents</h2>
+            <ul>
+
+            """
+        for exporter in exporters {
+            h +=
+                "<li>\(escape(exporter.id)) (version \(escape(exporter.version)), \(escape(exporter.status.rawValue)))<ul>\n"
+            for table in exporter.tables {
+                h +=
+                    "<li><a href=\"#\(anchor(exporter.id, table.name))\">\(escape(table.name))</a>: \(table.records) record\(table.records == 1 ? "" : "s")</li>\n"
+            }
+            h += "</ul></li>\n"
+        }
+        h += "</ul>\n"
+        for sample in samples {
+            let title = sample.schema.title ?? sample.schema.name
+            h += "<h2 id=\"\(anchor(sample.exporter, sample.schema.name))\">\(escape(title))</h2>\n"
+            if let description = sample.schema.description { h += "<p>\(escape(description))</p>\n" }
+            h += "<p>\(sample.records) record\(sample.records == 1 ? "" : "s"). Files: "
+            h += sample.files.map { "<a href=\"\(escape($0.path))\">\(escape($0.format.uppercased()))</a>" }.joined(
+                separator: ", ")
+            h += "</p>\n"
+            if sample.records > sample.rows.count {
+                h +=
+                    "<p class=\"note\">Showing the first \(sample.rows.count) of \(sample.records) records; the files above hold them all.</p>\n"
+            }
+            guard !sample.rows.isEmpty else {
+                h += "<p>No records.</p>\n"
+                continue
+            }
+            h +=
+                "<table>\n<tr>" + sample.schema.fields.map { "<th>\(escape($0.title ?? $0.name))</th>" }.joined()
+                + "</tr>\n"
+            for row in sample.rows {
+                h +=
+                    "<tr>" + row.map { $0.map { "<td>\(escape($0))</td>" } ?? "<td class=\"null\">empty</td>" }.joined()
+                    + "</tr>\n"
+            }
+            h += "</table>\n"
+        }
+        h += "</body>\n</html>\n"
+        return Array(h.utf8)
+    }
+
+    static func anchor(_ exporter: String, _ table: String) -> String {
+        "t-" + exporter + "-" + table
+    }
+
+    /// HTML escaping of text and attribute values; characters HTML cannot show become U+FFFD.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}
