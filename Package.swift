@@ -103,7 +103,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "handoverTests", dependencies: ["HandoverArchive", "HandoverSQL", "HandoverDemo", "TestSupport"],
+            name: "handoverTests", dependencies: ["HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport"],
             swiftSettings: swiftSettings),
         // Helpers shared by the tests: temporary directories, running the built binary.
         .target(

@@ -1,0 +1,47 @@
+import Foundation
+import HandoverBundle
+import TestSupport
+import Testing
+
+@Suite struct KillTests {
+    @Test func anExportKilledAtAnyMomentLeavesNothingUnderAFinalName() async throws {
+        try await withTemporaryDirectory { folder in
+            let demo = try handover("demo", "--out", folder + "/db", "--scale", "25", "--json")
+            #expect(demo.status == 0, "\(demo.stderr)")
+            let out = folder + "/out"
+            let arguments = [
+                "export", "--db", folder + "/db/demo.sqlite", "--map", folder + "/db/demo-map.yaml", "--tenant", "1",
+                "--out", out, "--archive", "tgz", "--pseudonym-key-file", folder + "/db/demo.sqlite",
+            ]
+            // How long an uninterrupted export takes, to spread the kills over it.
+            let started = Date()
+            let full = try run(handoverBinary, arguments + ["--request-id", "req-full"])
+            #expect(full.status == 0, "\(full.stderr)")
+            let duration = Date().timeIntervalSince(started)
+
+            for (index, fraction) in [0.02, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95].enumerated() {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: handoverBinary)
+                process.arguments = arguments + ["--request-id", "req-kill-\(index)"]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                usleep(useconds_t(duration * fraction * 1_000_000))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                let final = out + "/handover-req-kill-\(index).tar.gz"
+                if FileManager.default.fileExists(atPath: final) {
+                    // It finished before the kill: then it must be whole.
+                    #expect(BundleVerifier.verify(archive: final).valid, "a killed export left a broken \(final)")
+                }
+            }
+            #expect(listFolder(out).contains { $0.hasPrefix(".handover-partial-") }, "no kill landed mid-export")
+            // The next run removes what the killed ones left, and nothing else.
+            let next = try run(handoverBinary, arguments + ["--request-id", "req-next"])
+            #expect(next.status == 0, "\(next.stderr)")
+            #expect(listFolder(out).allSatisfy { !$0.hasPrefix(".handover-partial-") }, "\(listFolder(out))")
+            #expect(listFolder(out).contains("handover-req-full.tar.gz"))
+            #expect(BundleVerifier.verify(archive: out + "/handover-req-next.tar.gz").valid)
+        }
+    }
+}
