@@ -130,7 +130,9 @@ struct SHA224: Sendable {
         tail.withUnsafeBytes { copy.compress(blocks: $0) }
         var digest: [UInt8] = []
         for word in copy.state.prefix(7) {
-            for shift in stride(from: 24, through: 0, by: -8) { digest.append(UInt8(truncatingIfNeeded: word >> shift)) }
+            for shift in stride(from: 24, through: 0, by: -8) {
+                digest.append(UInt8(truncatingIfNeeded: word >> shift))
+            }
         }
         return digest
     }
@@ -145,7 +147,8 @@ struct SHA224: Sendable {
                 while base + 64 <= blocks.count {
                     for i in 0..<16 {
                         let p = base + i * 4
-                        w[i] = UInt32(blocks[p]) << 24 | UInt32(blocks[p + 1]) << 16
+                        w[i] =
+                            UInt32(blocks[p]) << 24 | UInt32(blocks[p + 1]) << 16
                             | UInt32(blocks[p + 2]) << 8 | UInt32(blocks[p + 3])
                     }
                     for i in 16..<64 {

@@ -30,7 +30,7 @@ public struct BagItChecker: Sendable {
     /// Creates a checker that has seen nothing yet.
     public init() {}
 
-    /// A file outside `data/` (bagit.txt, bag-info.txt, manifest-*.txt, tagmanifest-*.txt, fetch.txt, and any other tag file), whole.
+    /// A file outside `data/` (bagit.txt, bag-info.txt, the manifests, fetch.txt, any other tag file), whole.
     ///
     /// A file whose path lies under `data/` is taken as a payload file and hashed here.
     public mutating func addTagFile(path: String, bytes: [UInt8]) {
@@ -43,26 +43,26 @@ public struct BagItChecker: Sendable {
         record(tag: FileFacts(path: key, size: Int64(bytes.count), bytes: bytes, digests: [:]))
     }
 
-    /// A tag file the checker does not read (anything but bagit.txt, bag-info.txt, fetch.txt and the
-    /// manifests), as its size and digests, for tag files too large to hold in memory.
+    /// A tag file the checker does not read, as its size and digests, for tag files too large to hold whole.
     ///
-    /// Hash it with ``algorithmsNeeded``. A tag file the checker reads given this way is an error.
+    /// Hash it with ``algorithmsNeeded``. The files the checker reads (bagit.txt, bag-info.txt,
+    /// fetch.txt and the manifests) must come whole: one given this way is an error.
     public mutating func addTagFile(path: String, size: Int64, digests: [BagItAlgorithm: String]) {
         addFile(path: path, size: size, digests: digests)
     }
 
-    /// The algorithms the manifests read so far ask for (so the caller hashes payload files with them); all of them if no payload manifest has been read yet.
+    /// The algorithms the manifests read so far ask for; all of them until a payload manifest has been read.
     ///
-    /// Once a payload manifest has been read this is the algorithms of every payload and tag manifest
-    /// read so far. A payload file hashed before a manifest of another algorithm arrives cannot be
-    /// checked against that manifest, which is an error: feed the manifests first when the order
-    /// can be chosen.
+    /// Hash each payload file with them. Once a payload manifest has been read, these are the
+    /// algorithms of every payload and tag manifest read so far. A payload file hashed before a
+    /// manifest of another algorithm arrives cannot be checked against that manifest, which is an
+    /// error: feed the manifests first when the order can be chosen.
     public var algorithmsNeeded: Set<BagItAlgorithm> {
         payloadManifestAlgorithms.isEmpty
             ? Set(BagItAlgorithm.allCases) : payloadManifestAlgorithms.union(tagManifestAlgorithms)
     }
 
-    /// A file under `data/`, with its size and digests (at least `algorithmsNeeded` at the time it was hashed).
+    /// A file under `data/`, with its size and digests (at least `algorithmsNeeded` as it was when hashing).
     ///
     /// A file whose path does not lie under `data/` is taken as a tag file given by its digests.
     public mutating func addPayloadFile(path: String, size: Int64, digests: [BagItAlgorithm: String]) {
@@ -89,7 +89,8 @@ public struct BagItChecker: Sendable {
             record(payload: facts)
         } else {
             if TagFileKind(key.string).isRead {
-                intakeProblems.append(.error(key.string, "is a tag file the checker must read, but came without its bytes"))
+                intakeProblems.append(
+                    .error(key.string, "is a tag file the checker must read, but came without its bytes"))
             }
             record(tag: facts)
         }

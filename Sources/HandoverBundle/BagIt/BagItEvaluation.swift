@@ -157,7 +157,9 @@ struct BagItEvaluation {
             if let declared = TagFileEncoding(name: encodingName) {
                 encoding = declared
             } else {
-                error(name, "declares a tag file character encoding this validator cannot read; tag files are read as UTF-8")
+                error(
+                    name,
+                    "declares a tag file character encoding this validator cannot read; tag files are read as UTF-8")
             }
         }
     }
@@ -241,7 +243,8 @@ struct BagItEvaluation {
             }
             let path = BagPath(plain)
             if payload && !path.isPayload {
-                error(plain, "is listed in \(name) (line \(number)), but a payload manifest lists only files under data/")
+                error(
+                    plain, "is listed in \(name) (line \(number)), but a payload manifest lists only files under data/")
                 continue
             }
             if !payload && path.isPayload {
@@ -395,7 +398,9 @@ struct BagItEvaluation {
         }
         for key in payloadFiles.keys.sorted() {
             if BagItText.isSystemFile(key.string) {
-                warning(key.string, "is an operating-system file (such as .DS_Store or Thumbs.db), which may not travel well")
+                warning(
+                    key.string,
+                    "is an operating-system file (such as .DS_Store or Thumbs.db), which may not travel well")
             }
             guard !manifests.isEmpty else { continue }
             let covered = coverage[key] ?? []

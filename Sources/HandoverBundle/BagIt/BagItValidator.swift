@@ -9,7 +9,9 @@ public enum BagItValidator {
     /// The largest tag file the validator reads whole (bagit.txt, bag-info.txt, fetch.txt, the manifests).
     static let maximumReadSize = 512 * 1024 * 1024
 
-    /// Validates the bag rooted at `directory` (reads tag files first, then hashes payload files in streaming fashion with the algorithms needed).
+    /// Validates the bag rooted at `directory`: reads its tag files, then hashes each payload file as a stream.
+    ///
+    /// Payload files are hashed with ``BagItChecker/algorithmsNeeded`` only, so each is read once.
     ///
     /// Symbolic links and special files in the bag are errors and are never followed or opened. The
     /// result is empty for a valid bag without irregularities; a bag is valid when no problem in it
