@@ -452,8 +452,17 @@ struct SplitMix64: RandomNumberGenerator {
         "bagit.txt", "bag-info.txt", "fetch.txt", "manifest-md5.txt", "manifest-sha224.txt", "tagmanifest-md5.txt",
         "manifest-blake3.txt", "manifest-.txt", "other.txt", "data/a.txt", "data/é.txt", "data/e\u{301}.txt",
     ]
+    let encodings = ["UTF-8", "UTF-16", "UTF-16LE", "UTF-16BE", "UTF-32", "ISO-8859-1", "US-ASCII"]
     for _ in 0..<400 {
         var checker = BagItChecker()
+        if Bool.random(using: &random) {
+            // A sound declaration, so that the junk below is decoded in each encoding.
+            let encoding = encodings.randomElement(using: &random)!
+            let version = Bool.random(using: &random) ? "1.0" : "0.97"
+            checker.addTagFile(
+                path: "bagit.txt",
+                bytes: Array("BagIt-Version: \(version)\nTag-File-Character-Encoding: \(encoding)\n".utf8))
+        }
         for _ in 0..<Int.random(in: 0...8, using: &random) {
             let name =
                 Bool.random(using: &random)
