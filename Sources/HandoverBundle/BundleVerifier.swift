@@ -125,6 +125,8 @@ public enum BundleVerifier {
         var manifestDigest: String?
         /// Each part's tag files (outside `data/`), by name.
         var tagFiles: [Int: [String: [UInt8]]] = [:]
+        /// Each part is a BagIt bag of its own.
+        var bags: [Int: BagItChecker] = [:]
         var manifest: Manifest?
         var schemas: [String: [UInt8]] = [:]
         var validators: [String: PayloadValidator] = [:]
@@ -169,11 +171,19 @@ public enum BundleVerifier {
                 problem(.path, path, "is not a regular file")
                 return
             }
-            var source = HashingSource(reader.entrySource())
+            var bag = bags[part] ?? BagItChecker()
+            defer { bags[part] = bag }
+            var source = DigestingSource(reader.entrySource(), bag.algorithmsNeeded.union([.sha256]))
+            defer {
+                if path.hasPrefix("data/") {
+                    bag.addPayloadFile(path: path, size: source.bytes, digests: source.digests)
+                }
+            }
             if !path.hasPrefix("data/") {
                 // A tag file: Handover's manifest, the BagIt files, datapackage.json.
                 let bytes = try source.readAll(limit: 64 << 20)
                 tagFiles[part, default: [:]][path] = bytes
+                bag.addTagFile(path: path, bytes: bytes)
                 if path == "manifest.json" {
                     if let first = manifestDigest {
                         if first != source.sha256 { problem(.manifest, path, "differs between parts") }
@@ -264,6 +274,12 @@ public enum BundleVerifier {
         }
 
         mutating func compareWithManifest() {
+            for index in parts.indices {
+                for found in (bags[index + 1] ?? BagItChecker()).finish() where found.severity == .error {
+                    let where_ = parts.count > 1 ? "part \(index + 1): " : ""
+                    problem(.bagit, found.path, where_ + found.message)
+                }
+            }
             guard let manifest else {
                 if !problems.contains(where: { $0.kind == .manifest }) {
                     problem(.manifest, "manifest.json", "missing")
@@ -308,7 +324,9 @@ public enum BundleVerifier {
                 deferred.remove(path)
             }
             // Files whose checksum already failed need no schema check to be known bad.
-            deferred = deferred.filter { path in !problems.contains { $0.path == path } }
+            deferred = deferred.filter { path in
+                !problems.contains { $0.path == path && ($0.kind == .checksum || $0.kind == .size) }
+            }
         }
 
         mutating func validateDeferred(_ entry: ArchiveEntry, _ reader: ArchiveReader) throws {
@@ -344,4 +362,37 @@ enum SafePath {
         }
         return name
     }
+}
+
+/// Passes a source through, counting what is read and hashing it with several algorithms at once.
+struct DigestingSource<Base: ByteSource>: ByteSource {
+    var base: Base
+    private var hasher: BagItHasher
+    private(set) var bytes: Int64 = 0
+
+    init(_ base: Base, _ algorithms: Set<BagItAlgorithm>) {
+        self.base = base
+        self.hasher = BagItHasher(algorithms)
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = try base.read(into: buffer)
+        if count > 0 {
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            bytes += Int64(count)
+        }
+        return count
+    }
+
+    /// Reads what is left, so that the digests cover the whole stream.
+    mutating func drain() throws {
+        var block = [UInt8](repeating: 0, count: 64 * 1024)
+        while try block.withUnsafeMutableBytes({ try read(into: $0) }) > 0 {}
+    }
+
+    /// Every digest, in lowercase hexadecimal.
+    var digests: [BagItAlgorithm: String] { hasher.finalize() }
+
+    /// The SHA-256, in lowercase hexadecimal.
+    var sha256: String { digests[.sha256] ?? "" }
 }

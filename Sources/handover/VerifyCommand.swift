@@ -10,7 +10,8 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Check a bundle archive: manifest, checksums, schemas, record counts, completeness.",
         discussion: """
             Exits 0 when the bundle is valid and 1 when it is not, printing one line per problem \
-            (or, with --json, one JSON report). A file that cannot be opened at all exits 66.
+            (or, with --json, one JSON report). A file that cannot be opened at all exits 66. A folder \
+            holding bagit.txt is checked as an unpacked BagIt bag.
             """
     )
 
@@ -26,6 +27,10 @@ struct VerifyCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
                 printError("source unavailable: '\(path)' does not exist")
                 throw ExitCode(ExitStatus.noInput)
+            }
+            if isFolder.boolValue && FileManager.default.fileExists(atPath: path + "/bagit.txt") {
+                try verifyUnpackedBag(path)
+                return
             }
             if isFolder.boolValue {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
@@ -45,6 +50,27 @@ struct VerifyCommand: AsyncParsableCommand {
             print("invalid: \(archive): \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")")
         }
         if !report.valid { throw ExitCode(1) }
+    }
+}
+
+extension VerifyCommand {
+    /// Checks an unpacked bag folder as a BagIt bag (RFC 8493): declaration, manifests, fixity, completeness.
+    func verifyUnpackedBag(_ path: String) throws {
+        let found = BagItValidator.validate(directory: path)
+        let errors = found.filter { $0.severity == .error }
+        if common.json {
+            try printJSON(BagReport(archive: path, valid: errors.isEmpty, problems: found.map(\.description)))
+        } else {
+            for problem in found { print(problem.description) }
+            print((errors.isEmpty ? "valid: " : "invalid: ") + path + " (BagIt bag)")
+        }
+        if !errors.isEmpty { throw ExitCode(1) }
+    }
+
+    struct BagReport: Encodable {
+        var archive: String
+        var valid: Bool
+        var problems: [String]
     }
 }
 

@@ -29,18 +29,41 @@ func replace(_ entries: inout [(name: String, bytes: [UInt8])], _ suffix: String
     change(&entries[index].bytes)
 }
 
-/// Rewrites a file and fixes its size and checksum in the manifest, so that only the deeper check can notice.
+/// Rewrites a file and fixes everything that records it — Handover's manifest, the BagIt manifests and the
+/// Payload-Oxum — as a careful tamperer would, so that only the schema check can notice.
 func replaceKeepingManifest(
     _ entries: inout [(name: String, bytes: [UInt8])], _ suffix: String, _ text: (String) -> String
 ) throws {
-    let index = entries.firstIndex { $0.name.hasSuffix(suffix) }!
-    entries[index].bytes = Array(text(String(decoding: entries[index].bytes, as: UTF8.self)).utf8)
-    let manifestIndex = entries.firstIndex { $0.name.hasSuffix("/manifest.json") }!
+    func index(_ name: String) -> Int { entries.firstIndex { $0.name.hasSuffix(name) }! }
+    func string(_ i: Int) -> String { String(decoding: entries[i].bytes, as: UTF8.self) }
+    let target = index(suffix)
+    let oldDigest = sha256(entries[target].bytes)
+    let oldSize = entries[target].bytes.count
+    entries[target].bytes = Array(text(string(target)).utf8)
+    let newDigest = sha256(entries[target].bytes)
+
+    let manifestIndex = index("/manifest.json")
     var manifest = try ManifestCoding.decode(entries[manifestIndex].bytes)
-    let fileIndex = manifest.files.firstIndex { entries[index].name.hasSuffix("/" + $0.path) }!
-    manifest.files[fileIndex].bytes = Int64(entries[index].bytes.count)
-    manifest.files[fileIndex].sha256 = sha256(entries[index].bytes)
+    let fileIndex = manifest.files.firstIndex { entries[target].name.hasSuffix("/" + $0.path) }!
+    manifest.files[fileIndex].bytes = Int64(entries[target].bytes.count)
+    manifest.files[fileIndex].sha256 = newDigest
     entries[manifestIndex].bytes = try ManifestCoding.encode(manifest)
+
+    let bagManifest = index("/manifest-sha256.txt")
+    entries[bagManifest].bytes = Array(string(bagManifest).replacingOccurrences(of: oldDigest, with: newDigest).utf8)
+    let info = index("/bag-info.txt")
+    let lines = string(info).split(separator: "\n").map { line -> String in
+        guard line.hasPrefix("Payload-Oxum: ") else { return String(line) }
+        let parts = line.dropFirst("Payload-Oxum: ".count).split(separator: ".")
+        return "Payload-Oxum: \(Int(parts[0])! - oldSize + entries[target].bytes.count).\(parts[1])"
+    }
+    entries[info].bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+    var tags = ""
+    for line in string(index("/tagmanifest-sha256.txt")).split(separator: "\n") {
+        let name = String(line.split(separator: " ").last!)
+        tags += sha256(entries[index("/" + name)].bytes) + "  " + name + "\n"
+    }
+    entries[index("/tagmanifest-sha256.txt")].bytes = Array(tags.utf8)
 }
 
 @Suite struct VerifierTests {
@@ -65,6 +88,8 @@ func replaceKeepingManifest(
         ("manifest that breaks its schema", .manifest, "manifest.json"),
         ("schema-breaking XML", .schema, "data/sales/coaching_feedback.xml"),
         ("entry outside the bundle folder", .path, "escape.txt"),
+        ("BagIt manifest that lies", .bagit, "*"),
+        ("wrong Payload-Oxum", .bagit, "*"),
     ]
 
     @Test(arguments: damages)
@@ -106,6 +131,17 @@ func replaceKeepingManifest(
                     }
                 case "entry outside the bundle folder":
                     entries.append(("escape.txt", Array("x".utf8)))
+                case "BagIt manifest that lies":
+                    replace(&entries, "/manifest-sha256.txt") { bytes in
+                        bytes[0] = bytes[0] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                    }
+                case "wrong Payload-Oxum":
+                    replace(&entries, "/bag-info.txt") { bytes in
+                        bytes = Array(
+                            String(decoding: bytes, as: UTF8.self).replacingOccurrences(
+                                of: "Payload-Oxum: ", with: "Payload-Oxum: 1"
+                            ).utf8)
+                    }
                 default:
                     Issue.record("unknown damage \(name)")
                 }
@@ -113,7 +149,9 @@ func replaceKeepingManifest(
             let report = BundleVerifier.verify(archive: archive)
             #expect(!report.valid, "\(name) was not noticed")
             #expect(
-                report.problems.contains { $0.kind == kind && ($0.path == path || ($0.path == nil && kind == .path)) },
+                report.problems.contains {
+                    $0.kind == kind && ($0.path == path || path == "*" || ($0.path == nil && kind == .path))
+                },
                 "\(name): \(report.problems)")
             for problem in report.problems {
                 #expect(!problem.message.contains("ana.lima"))

@@ -8,7 +8,9 @@ import Testing
             let (db, map) = try makeDemo(in: folder)
             let common = ["export", "--db", db, "--map", map, "--tenant", "1", "--pseudonym-key-file", db, "--json"]
             for format in ["tgz", "txz", "tzst"] {
-                let result = try run(handoverBinary, common + ["--out", folder + "/\(format)", "--archive", format, "--compression-level", "6"])
+                let result = try run(
+                    handoverBinary,
+                    common + ["--out", folder + "/\(format)", "--archive", format, "--compression-level", "6"])
                 #expect(result.status == 0, "\(result.stderr)")
                 let archive = try #require(try jsonObject(result.stdout)["archive"] as? String)
                 #expect(try handover("verify", archive).status == 0)
@@ -29,8 +31,10 @@ import Testing
             let pinned = ["--request-id", "req-same", "--generated-at", "2026-11-25T10:00:00Z", "--archive", "tzst"]
             let first = try run(handoverBinary, common + pinned + ["--out", folder + "/a"])
             let second = try run(handoverBinary, common + pinned + ["--out", folder + "/b"])
-            let a = try Data(contentsOf: URL(fileURLWithPath: try #require(try jsonObject(first.stdout)["archive"] as? String)))
-            let b = try Data(contentsOf: URL(fileURLWithPath: try #require(try jsonObject(second.stdout)["archive"] as? String)))
+            let a = try Data(
+                contentsOf: URL(fileURLWithPath: try #require(try jsonObject(first.stdout)["archive"] as? String)))
+            let b = try Data(
+                contentsOf: URL(fileURLWithPath: try #require(try jsonObject(second.stdout)["archive"] as? String)))
             #expect(a == b)
         }
     }
@@ -45,7 +49,9 @@ import Testing
     func badPackagingOptionsAreUsageErrors(options: [String], words: String) async throws {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
-            let result = try run(handoverBinary, ["export", "--db", db, "--map", map, "--tenant", "1", "--out", folder + "/out"] + options)
+            let result = try run(
+                handoverBinary,
+                ["export", "--db", db, "--map", map, "--tenant", "1", "--out", folder + "/out"] + options)
             #expect(result.status == 64, "\(result.stderr)")
             #expect(result.stderr.contains(words), "\(result.stderr)")
             #expect(listFolder(folder + "/out").isEmpty)

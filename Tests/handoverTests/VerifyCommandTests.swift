@@ -88,3 +88,27 @@ func demoArchive(in folder: String) throws -> String {
         }
     }
 }
+
+@Suite struct BagItSuiteCommandTests {
+    @Test func handoverVerifyAgreesWithEveryCaseOfTheBagItConformanceSuite() throws {
+        let suite = packageRoot + "/../shared/testsuites/bagit-conformance-suite"
+        var passed = 0
+        var failed: [String] = []
+        for (version, group, valid) in [
+            ("v1.0", "valid", true), ("v1.0", "invalid", false), ("v0.97", "valid", true), ("v0.97", "invalid", false),
+            ("v0.97", "warning", true), ("v0.97", "linux-only", false),
+        ] {
+            for name in listFolder("\(suite)/\(version)/\(group)") where name != "Makefile" {
+                let result = try handover("verify", "\(suite)/\(version)/\(group)/\(name)")
+                if (result.status == 0) == valid && (result.status == 0 || result.status == 1) {
+                    passed += 1
+                } else {
+                    failed.append("\(version)/\(group)/\(name): exit \(result.status)")
+                }
+            }
+        }
+        print("handover verify over the BagIt conformance suite: \(passed) passed, \(failed.count) failed")
+        #expect(failed == [])
+        #expect(passed >= 40)
+    }
+}
