@@ -24,6 +24,8 @@ public struct BundleOptions: Sendable {
     public var splitSize: Int64?
     /// The organisation sending the bundle, for `bag-info.txt`.
     public var sourceOrganization: String
+    /// Told how the export progresses; nil for no reports (and no row counting beforehand).
+    public var progress: ExportProgressObserver?
 
     /// Creates options; every format, zip, default compression.
     public init(
@@ -146,6 +148,9 @@ public struct BundleBuilder: Sendable {
             try Data(try ManifestCoding.encode(manifest)).write(to: URL(fileURLWithPath: root + "/manifest.json"))
             let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
             logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
+            options.progress?(
+                ExportProgress(
+                    phase: .finished, exporter: "", item: "", rows: manifest.records, total: manifest.records))
             return BundleResult(
                 archivePath: finalPath, parts: published.map(\.path),
                 archiveBytes: published.reduce(0) { $0 + $1.bytes }, manifest: manifest)
@@ -164,7 +169,8 @@ public struct BundleBuilder: Sendable {
         let schemaFolder = "data/schemas/" + exporter.id
         try makeFolder(root + "/" + folder)
         try makeFolder(root + "/" + schemaFolder)
-        var sink = BundleRowSink()
+        var sink = BundleRowSink(exporterID: exporter.id, progress: options.progress)
+        let totals = options.progress == nil ? [:] : try await exporter.estimatedRows(in: scope)
         var schemas: [Manifest.SchemaRecord] = []
         for (index, table) in exporter.tables.enumerated() {
             guard exporter.includes(table: index, in: scope) else {
@@ -185,7 +191,8 @@ public struct BundleBuilder: Sendable {
                         sha256: try schemaFile.close()))
             }
             sink.tables.append(
-                BundleRowSink.Table(schema: table, checker: try RowChecker(schema: table), writers: writers))
+                BundleRowSink.Table(
+                    schema: table, checker: try RowChecker(schema: table), writers: writers, total: totals[index]))
         }
         do {
             try await exporter.export(scope, into: &sink, context: context)
@@ -198,6 +205,8 @@ public struct BundleBuilder: Sendable {
                 .exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
         }
 
+        sink.reportFinal()
+        options.progress?(ExportProgress(phase: .validating, exporter: exporter.id, item: "files", rows: 0, total: nil))
         var files: [Manifest.FileRecord] = []
         var tables: [Manifest.TableRecord] = []
         var samples: [IndexPage.Sample] = []
@@ -292,6 +301,20 @@ public struct BundleBuilder: Sendable {
 
 /// Receives one exporter's rows and hands each to the writers of its table.
 struct BundleRowSink: RowSink {
+    /// Reports the final row count of the table last written to.
+    func reportFinal() {
+        guard let progress, current >= 0, let table = tables[current] else { return }
+        progress(
+            ExportProgress(
+                phase: .exporting, exporter: exporterID, item: table.schema.name, rows: table.records,
+                total: table.total))
+    }
+
+    let exporterID: String
+    let progress: ExportProgressObserver?
+    /// The table last written to, so that a change of table is reported at once.
+    var current = -1
+
     struct Table {
         let schema: TableSchema
         let checker: RowChecker
@@ -299,6 +322,8 @@ struct BundleRowSink: RowSink {
         var records = 0
         /// The first rows, as text, for `data/index.html`.
         var sample: [[String?]] = []
+        /// The rows expected, when the exporter could tell.
+        var total: Int?
     }
 
     var tables: [Table?] = []
@@ -313,6 +338,15 @@ struct BundleRowSink: RowSink {
             try tables[index]!.writers[position].write(row)
         }
         tables[index]!.records += 1
+        if let progress, index != current || tables[index]!.records & 4095 == 0 {
+            if index != current { reportFinal() }
+            current = index
+            let table = tables[index]!
+            progress(
+                ExportProgress(
+                    phase: .exporting, exporter: exporterID, item: table.schema.name, rows: table.records,
+                    total: table.total))
+        }
         if tables[index]!.sample.count < IndexPage.rowLimit {
             tables[index]!.sample.append(row.values.map(IndexPage.text))
         }

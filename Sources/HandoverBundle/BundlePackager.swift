@@ -89,6 +89,11 @@ struct BundlePackager {
     )] {
         let digests = Dictionary(uniqueKeysWithValues: manifest.payload.map { ($0.path, ($0.bytes, $0.sha256)) })
         func write(part index: Int, to path: String) throws -> (path: String, bytes: Int64) {
+            options.progress?(
+                ExportProgress(
+                    phase: .packing, exporter: "",
+                    item: parts.count > 1 ? "part \(index + 1) of \(parts.count)" : "archive",
+                    rows: 0, total: nil))
             let tags = work + "/tags-\(index + 1)"
             try FileManager.default.createDirectory(atPath: tags, withIntermediateDirectories: true)
             let payload = parts[index]

@@ -62,12 +62,56 @@ public protocol Exporter: Sendable {
     /// A table that is not included gets no file: a tenant export leaves out tables the tenant
     /// does not control, a subject export tables that hold nothing about any one person.
     func includes(table: Int, in scope: ExportScope) -> Bool
+
+    /// How many rows each table (by position) will hold for `scope`, where that is cheap to know; for progress.
+    func estimatedRows(in scope: ExportScope) async throws -> [Int: Int]
 }
 
 extension Exporter {
     /// Every table belongs in every scope unless the exporter says otherwise.
     public func includes(table: Int, in scope: ExportScope) -> Bool { true }
+
+    /// No estimates unless the exporter gives them.
+    public func estimatedRows(in scope: ExportScope) async throws -> [Int: Int] { [:] }
 }
+
+/// How far an export has come; reported to ``ExportProgressObserver``s.
+public struct ExportProgress: Sendable {
+    /// What the export is doing.
+    public enum Phase: String, Sendable {
+        /// Reading rows from an exporter and writing them.
+        case exporting
+        /// Checking a written file against its schema.
+        case validating
+        /// Writing the archive.
+        case packing
+        /// Done.
+        case finished
+    }
+
+    /// What the export is doing.
+    public var phase: Phase
+    /// The exporter concerned.
+    public var exporter: String
+    /// The table or file concerned.
+    public var item: String
+    /// Rows written so far for this table.
+    public var rows: Int
+    /// The rows this table will hold, when known.
+    public var total: Int?
+
+    /// Creates a report.
+    public init(phase: Phase, exporter: String, item: String, rows: Int, total: Int?) {
+        self.phase = phase
+        self.exporter = exporter
+        self.item = item
+        self.rows = rows
+        self.total = total
+    }
+}
+
+/// Receives progress reports; called often, from the exporting task, so it must return quickly.
+public typealias ExportProgressObserver = @Sendable (ExportProgress) -> Void
 
 /// The exporters that one export runs, in the order they were registered.
 public struct ExporterRegistry: Sendable {

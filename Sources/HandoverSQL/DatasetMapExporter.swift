@@ -23,6 +23,8 @@ public struct DatasetMapExporter: Exporter {
     let tenantPlan: TenantPlan?
     /// Columns that a subject or tenant lookup needs but that lead no index, as `table.column`.
     public let unindexedLookups: [String]
+    let unindexedForSubjects: [String]
+    let unindexedForTenants: [String]
 
     /// Checks `map` against the database at `databasePath` and prepares the queries.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened,
@@ -38,6 +40,25 @@ public struct DatasetMapExporter: Exporter {
         self.subjectPlan = compiled.subject
         self.tenantPlan = compiled.tenant
         self.unindexedLookups = compiled.unindexed
+        self.unindexedForSubjects = compiled.unindexedForSubjects
+        self.unindexedForTenants = compiled.unindexedForTenants
+    }
+
+    /// The lookups an export of `scope` makes that no index serves, as `table.column`: each one makes the
+    /// export read a whole table. For a subject, this includes the column that selects them.
+    public func unindexedLookups(for scope: ExportScope) -> [String] {
+        switch scope {
+        case .tenant:
+            return unindexedForTenants
+        case .subject(let selector, let tenant):
+            var result: [String] = []
+            if let subjectPlan, !subjectPlan.indexedColumns.contains(selector.column) {
+                result.append("\(subjectPlan.table).\(selector.column)")
+            }
+            result += unindexedForSubjects
+            if tenant != nil { result += unindexedForTenants.filter { !result.contains($0) } }
+            return result
+        }
     }
 
     /// Whether table number `table` is part of exports of `scope`.
@@ -45,6 +66,26 @@ public struct DatasetMapExporter: Exporter {
         switch scope {
         case .subject: !plans[table].subjectPaths.isEmpty && subjectPlan != nil
         case .tenant: plans[table].tenantPath != nil && tenantPlan != nil
+        }
+    }
+
+    /// The row count of every table in `scope`, by `SELECT count(*)` with the export's own conditions.
+    public func estimatedRows(in scope: ExportScope) async throws -> [Int: Int] {
+        try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
+            let bindings = try resolve(scope, connection: connection, logger: Logger(label: "handover.estimate"))
+            var counts: [Int: Int] = [:]
+            for (index, plan) in plans.enumerated() where includes(table: index, in: scope) {
+                guard let query = plan.query(for: scope, bindings: bindings) else {
+                    counts[index] = 0
+                    continue
+                }
+                let statement = try connection.prepare("SELECT count(*) FROM (" + query.sql + ")")
+                try statement.bind(query.parameters)
+                if try statement.step(), case .integer(let count) = try statement.value(at: 0) {
+                    counts[index] = Int(count)
+                }
+            }
+            return counts
         }
     }
 
@@ -145,6 +186,8 @@ struct SubjectPlan: Sendable {
     var attributeColumns: [String]
     /// A condition on the subject table (alias t0) with one parameter, the tenant; nil when the subject table has no tenant path.
     var tenantCondition: String?
+    /// The subject table's columns that lead an index.
+    var indexedColumns: Set<String> = []
 
     func lookupSQL(by sourceColumn: String) -> String {
         let selected = ([keySource] + attributeColumns.map { columns[$0]! }).map { "t0." + quoted($0) }

@@ -10,6 +10,8 @@ struct MapCompiler {
         var subject: SubjectPlan?
         var tenant: TenantPlan?
         var unindexed: [String]
+        var unindexedForSubjects: [String]
+        var unindexedForTenants: [String]
     }
 
     /// A mapped table with its columns resolved against the database.
@@ -38,12 +40,14 @@ struct MapCompiler {
         }
 
         var unindexed: [String] = []
+        var unindexedFor: [String: [String]] = ["subject": [], "tenant": []]
         var indexCache: [String: Set<String>] = [:]
-        func noteLookup(table: String, column: String) throws {
+        func noteLookup(table: String, column: String, kind: String) throws {
             if indexCache[table] == nil { indexCache[table] = try connection.leadingIndexedColumns(of: table) }
-            if !indexCache[table]!.contains(column), !unindexed.contains("\(table).\(column)") {
-                unindexed.append("\(table).\(column)")
-            }
+            let name = "\(table).\(column)"
+            guard !indexCache[table]!.contains(column) else { return }
+            if !unindexed.contains(name) { unindexed.append(name) }
+            if !unindexedFor[kind, default: []].contains(name) { unindexedFor[kind, default: []].append(name) }
         }
 
         let subject = try map.subject.map { try anchorColumns($0, databaseTables: databaseTables) }
@@ -89,7 +93,7 @@ struct MapCompiler {
                         throw fail(
                             path.location, "column \(current.table.name).\(step) has no declared reference to follow")
                     }
-                    try noteLookup(table: current.table.source, column: column)
+                    try noteLookup(table: current.table.source, column: column, kind: kind)
                     hops.append(.init(column: column, table: target.table.source, key: target.source(of: key)!))
                     current = target
                     currentReferences = try referenceMap(of: target, resolved: resolved)
@@ -100,7 +104,7 @@ struct MapCompiler {
                         path.location,
                         "table \(current.table.name) has no exported column \(path.column) for the \(kind) path")
                 }
-                try noteLookup(table: current.table.source, column: column)
+                try noteLookup(table: current.table.source, column: column, kind: kind)
                 if let matches = path.matches {
                     guard let subject, subject.columns[matches] != nil else {
                         throw fail(
@@ -167,7 +171,12 @@ struct MapCompiler {
                 existsSQL: "SELECT 1 FROM " + quoted(anchor.table) + " WHERE " + quoted(anchor.key) + " = ?",
                 integerKey: tenant.integerColumns.contains(anchor.key))
         }
-        return Output(plans: plans, subject: subjectPlan, tenant: tenantPlan, unindexed: unindexed)
+        if let anchor = map.subject {
+            subjectPlan?.indexedColumns = try connection.leadingIndexedColumns(of: anchor.table)
+        }
+        return Output(
+            plans: plans, subject: subjectPlan, tenant: tenantPlan, unindexed: unindexed,
+            unindexedForSubjects: unindexedFor["subject"] ?? [], unindexedForTenants: unindexedFor["tenant"] ?? [])
     }
 
     /// The column names of an anchor table and which of them hold integers.

@@ -95,6 +95,12 @@ struct ExportCommand: AsyncParsableCommand {
                 id: try requestID.map(RequestID.init) ?? .random(), purpose: purpose, scope: scope,
                 receivedAt: pinnedTime ?? Timestamp.now())
             let exporter = try DatasetMapExporter(map: try readMap(map), databasePath: db)
+            if !common.quiet {
+                for lookup in exporter.unindexedLookups(for: scope) {
+                    printWarning(
+                        "no index serves \(lookup): the export reads the whole table (\(createIndexStatement(lookup)))")
+                }
+            }
             var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
             options.archiveFormat = try ArchiveFormat(parsing: archive)
             options.compressionLevel = compressionLevel
@@ -102,6 +108,7 @@ struct ExportCommand: AsyncParsableCommand {
             options.generatedAt = pinnedTime
             options.sourceOrganization = organization
             options.pseudonymizer = try KeyedPseudonymizer(key: try readKey(pseudonymKeyFile ?? defaultKeyFile()))
+            if !common.quiet { options.progress = ProgressPrinter().observer }
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)
             return try await builder.build(for: request)
         }

@@ -12,6 +12,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "Log what happens on standard error (never data values).")
     var verbose = false
 
+    @Flag(name: .long, help: "Print no progress and no warnings on standard error; errors still show.")
+    var quiet = false
+
     /// A logger writing to standard error: warnings only, or debug with --verbose.
     func makeLogger() -> Logger {
         var logger = Logger(label: "handover") { StreamLogHandler.standardError(label: $0) }
@@ -54,6 +57,11 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 /// Writes a line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data(("handover: error: " + text + "\n").utf8))
+}
+
+/// Writes a warning to standard error.
+func printWarning(_ text: String) {
+    FileHandle.standardError.write(Data(("handover: warning: " + text + "\n").utf8))
 }
 
 /// Prints a value as one line of JSON on standard output.
