@@ -45,7 +45,7 @@ import Testing
             }
             #expect(export.stderr.contains("CREATE INDEX"))
             let quietWarning = try handover(
-                "export", "--db", db, "--map", map, "--subject", "time_zone=Asia/Tokyo", "--out", folder + "/tz",
+                "export", "--db", db, "--map", map, "--subject", "name=Nobody At All", "--out", folder + "/quiet",
                 "--quiet")
             #expect(quietWarning.status == 0)
             #expect(quietWarning.stderr.isEmpty, "--quiet silences the index warning: \(quietWarning.stderr)")
