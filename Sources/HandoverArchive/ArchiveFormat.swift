@@ -8,7 +8,7 @@ public enum ArchiveFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case tgz
     /// A pax tar compressed with xz.
     case txz
-    /// A pax tar compressed with Zstandard, on both cores.
+    /// A pax tar compressed with Zstandard.
     case tzst
 
     /// The file name extension, without the leading dot.

@@ -78,13 +78,14 @@ public final class ArchiveWriter {
                     }
                 case .txz:
                     try check(archive_write_add_filter_xz(archive), "add xz")
-                    try check(archive_write_set_options(archive, "xz:threads=2"), "use two threads")
+                    // One thread: xz's threaded mode holds a block per thread (about 150 MiB at level 6).
+                    try check(archive_write_set_options(archive, "xz:threads=1"), "use one thread")
                     if let level {
                         try check(archive_write_set_options(archive, "xz:compression-level=\(level)"), "set the level")
                     }
                 default:
                     try check(archive_write_add_filter_zstd(archive), "add zstd")
-                    try check(archive_write_set_options(archive, "zstd:threads=2"), "use two threads")
+                    // One thread: zstd's threaded mode buffers jobs (about 40 MiB more) and was no faster here.
                     try check(
                         archive_write_set_options(archive, "zstd:compression-level=\(level ?? 3)"), "set the level")
                 }

@@ -131,6 +131,10 @@ func readKey(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw HandoverError(.invalidArgument, "cannot read the pseudonym key file '\(path)'")
     }
+    guard (16...1024).contains(data.count) else {
+        throw HandoverError(
+            .invalidArgument, "a pseudonym key file holds 16 to 1024 bytes of secret; '\(path)' holds \(data.count)")
+    }
     return Array(data)
 }
 

@@ -116,6 +116,7 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
         ("hostile request id", ["--request-id", "../../escape"], 64, ["request id"]),
         ("ambiguous subject", ["--subject", "role=rep"], 65, ["more than one row"]),
         ("unknown tenant", ["--tenant", "77", "--subject", ""], 64, ["no tenant"]),
+        ("oversized key file", ["--pseudonym-key-file", "{folder}/demo/demo.sqlite"], 64, ["16 to 1024 bytes"]),
     ]
 
     @Test(arguments: failures)

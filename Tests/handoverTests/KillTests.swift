@@ -9,9 +9,10 @@ import Testing
             let demo = try handover("demo", "--out", folder + "/db", "--scale", "25", "--json")
             #expect(demo.status == 0, "\(demo.stderr)")
             let out = folder + "/out"
+            try Data("a test key of thirty-two bytes!!".utf8).write(to: URL(fileURLWithPath: folder + "/key"))
             let arguments = [
                 "export", "--db", folder + "/db/demo.sqlite", "--map", folder + "/db/demo-map.yaml", "--tenant", "1",
-                "--out", out, "--archive", "tgz", "--pseudonym-key-file", folder + "/db/demo.sqlite",
+                "--out", out, "--archive", "tgz", "--pseudonym-key-file", folder + "/key",
             ]
             // How long an uninterrupted export takes, to spread the kills over it.
             let started = Date()

@@ -6,7 +6,10 @@ import Testing
     @Test func formatsSplitPartsAndPinnedRebuildsFromTheCommandLine() async throws {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
-            let common = ["export", "--db", db, "--map", map, "--tenant", "1", "--pseudonym-key-file", db, "--json"]
+            try Data("a test key of thirty-two bytes!!".utf8).write(to: URL(fileURLWithPath: folder + "/key"))
+            let common = [
+                "export", "--db", db, "--map", map, "--tenant", "1", "--pseudonym-key-file", folder + "/key", "--json",
+            ]
             for format in ["tgz", "txz", "tzst"] {
                 let result = try run(
                     handoverBinary,
