@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test build deps clean
+.PHONY: demo test build deps clean bench
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +18,12 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	HANDOVER_BIN="$$($(SWIFT) build --show-bin-path)/handover" $(SWIFT) test --skip-build
+
+# Not part of `make test`: release build, then the harness (ROWS=10000000 for the 10M-row run).
+ROWS ?= 1000000
+bench: deps
+	$(SWIFT) build -c release --product handover
+	python3 Benchmarks/bench.py --rows $(ROWS) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
 
 clean:
 	rm -rf .build $(DEMO_OUT)

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Handover's benchmark harness: whole-process wall time and peak RSS against hand-made pipelines.
+
+Usage: bench.py [--rows 1000000] [--runs 3] [--work DIR] [--binary PATH]
+
+It generates the demo database at about the requested number of rows (once; kept in --work), then runs
+every case --runs times in one session, on the same rows, and prints the medians and the ratios
+Handover / peer beside the targets of issue 6. Peak RSS comes from GNU time (%M); for a pipeline it is
+the largest process of the pipeline.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROWS_AT_SCALE_1 = 4863
+TENANT = 1
+TABLES = ["tenants", "users", "contacts", "content_items", "comments", "coaching_feedback", "activity_events"]
+
+
+def timed(command, shell=False):
+    """Runs a command under GNU time; returns (seconds, peak RSS in MiB)."""
+    argv = ["/usr/bin/time", "-f", "%e %M"] + (["sh", "-c", command] if shell else command)
+    result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"failed: {command}\n{result.stderr}")
+    seconds, kib = result.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 1024
+
+
+def tenant_query(database):
+    """The same rows Handover's tenant export reads: every column the map exports, in key order."""
+    import sqlite3
+    db = sqlite3.connect(database)
+    parts = []
+    for table in TABLES:
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})") if row[1] != "password_hash"]
+        key = "id" if table == "tenants" else "tenant_id"
+        parts.append(f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = {TENANT} ORDER BY id;")
+    rows = sum(db.execute(f"SELECT count(*) FROM {t} WHERE {'id' if t == 'tenants' else 'tenant_id'} = {TENANT}").fetchone()[0] for t in TABLES)
+    return " ".join(parts), rows
+
+
+def subject_query(user):
+    """The indexed queries of one subject's export, as the dataset map makes them."""
+    return " ".join([
+        f"SELECT * FROM users WHERE id = {user};",
+        f"SELECT * FROM contacts WHERE owner_id = {user} ORDER BY id;",
+        f"SELECT * FROM content_items WHERE owner_id = {user} ORDER BY id;",
+        f"SELECT * FROM comments WHERE author_id = {user} OR content_id IN (SELECT id FROM content_items WHERE owner_id = {user}) ORDER BY id;",
+        f"SELECT * FROM coaching_feedback WHERE coach_id = {user} OR content_id IN (SELECT id FROM content_items WHERE owner_id = {user}) ORDER BY id;",
+        f"SELECT * FROM activity_events WHERE user_id = {user} ORDER BY id;",
+        f"SELECT * FROM contact_form_submissions WHERE email = (SELECT email FROM users WHERE id = {user}) ORDER BY id;",
+    ])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", default=os.path.join(HERE, ".work"))
+    parser.add_argument("--binary", default=os.path.join(HERE, "..", ".build", "release", "handover"))
+    args = parser.parse_args()
+    handover = os.path.abspath(args.binary)
+    scale = max(1, math.ceil(args.rows / ROWS_AT_SCALE_1))
+    folder = os.path.join(args.work, f"db-{args.rows}")
+    database, dataset_map = os.path.join(folder, "demo.sqlite"), os.path.join(folder, "demo-map.yaml")
+    if not os.path.exists(database):
+        print(f"generating the demo database at scale {scale} (about {scale * ROWS_AT_SCALE_1:,} rows) ...", file=sys.stderr)
+        subprocess.run([handover, "demo", "--scale", str(scale), "--out", folder, "--quiet", "--json"], check=True, stdout=subprocess.DEVNULL)
+    key = os.path.join(args.work, "pseudonym.key")
+    if not os.path.exists(key):
+        with open(key, "wb") as f:
+            f.write(os.urandom(32))
+    out = os.path.join(args.work, "out")
+    query, tenant_rows = tenant_query(database)
+    import sqlite3
+    user = sqlite3.connect(database).execute("SELECT id FROM users WHERE id > 1 ORDER BY id LIMIT 1 OFFSET 41").fetchone()[0]
+    email = sqlite3.connect(database).execute("SELECT email FROM users WHERE id = ?", (user,)).fetchone()[0]
+
+    def export(*options):
+        shutil.rmtree(out, ignore_errors=True)
+        return [handover, "export", "--db", database, "--map", dataset_map, "--out", out, "--quiet",
+                "--pseudonym-key-file", key, *options]
+
+    def pipe(command):
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out, exist_ok=True)
+        return command.replace("OUT", out)
+
+    q = query.replace("'", "'\\''")
+    cases = [
+        ("tenant CSV, tar.zst", lambda: timed(export("--tenant", str(TENANT), "--formats", "csv", "--archive", "tzst")),
+         "sqlite3 -csv | zstd -3", lambda: timed(pipe(f"sqlite3 -csv -header '{database}' '{q}' | zstd -3 -q -o OUT/x.zst"), shell=True), 1.0),
+        ("tenant JSON, tar.zst", lambda: timed(export("--tenant", str(TENANT), "--formats", "json", "--archive", "tzst")),
+         "sqlite3 -json | zstd -3", lambda: timed(pipe(f"sqlite3 -json '{database}' '{q}' | zstd -3 -q -o OUT/x.zst"), shell=True), 1.0),
+        ("tenant CSV, zip", lambda: timed(export("--tenant", str(TENANT), "--formats", "csv", "--archive", "zip")),
+         "sqlite3 -csv | gzip -6", lambda: timed(pipe(f"sqlite3 -csv -header '{database}' '{q}' | gzip -6 > OUT/x.gz"), shell=True), 0.7),
+        ("tenant all three, tar.zst", lambda: timed(export("--tenant", str(TENANT), "--archive", "tzst")),
+         "sqlite3 -csv | zstd -3", lambda: timed(pipe(f"sqlite3 -csv -header '{database}' '{q}' | zstd -3 -q -o OUT/x.zst"), shell=True), 2.5),
+        ("tenant CSV+JSON, tar.zst", lambda: timed(export("--tenant", str(TENANT), "--formats", "csv,json", "--archive", "tzst")),
+         "Python csv+json modules", lambda: timed(pipe(f"python3 '{os.path.join(HERE, 'python_export.py')}' '{database}' {TENANT} OUT"), shell=True), None),
+        ("one subject, all three", lambda: timed(export("--subject", f"email={email}", "--archive", "zip")),
+         "sqlite3, same indexed queries", lambda: timed(pipe(f"sqlite3 -csv '{database}' '{subject_query(user)}' > OUT/x.csv"), shell=True), None),
+    ]
+
+    print(f"{args.rows:,}-row demo database; tenant {TENANT} holds {tenant_rows:,} rows; {args.runs} runs per case, medians")
+    header = f"{'case':28} {'handover':>9} {'RSS':>7} {'peer':31} {'peer s':>7} {'RSS':>7} {'ratio':>6} {'target':>7}"
+    print(header)
+    print("-" * len(header))
+    results = []
+    for name, ours, peer_name, theirs, target in cases:
+        mine = [ours() for _ in range(args.runs)]
+        peer = [theirs() for _ in range(args.runs)]
+        seconds, rss = statistics.median(m[0] for m in mine), max(m[1] for m in mine)
+        peer_seconds, peer_rss = statistics.median(p[0] for p in peer), max(p[1] for p in peer)
+        ratio = seconds / peer_seconds if peer_seconds > 0 else float("inf")
+        if name.startswith("one subject"):
+            target_text = "≤40 ms" + (" ok" if seconds <= 0.04 else " MISS")
+        elif target:
+            target_text = f"≤{target}" + (" ok" if ratio <= target else " MISS")
+        else:
+            target_text = "-"
+        print(f"{name:28} {seconds:8.2f}s {rss:6.0f}M {peer_name:31} {peer_seconds:6.2f}s {peer_rss:6.0f}M {ratio:5.2f}x {target_text:>7}")
+        results.append({"case": name, "seconds": seconds, "rss_mib": rss, "peer": peer_name, "peer_seconds": peer_seconds, "ratio": ratio})
+    worst = max(r["rss_mib"] for r in results)
+    print(f"peak RSS of Handover over all cases: {worst:.0f} MiB (target ≤64 MiB: {'ok' if worst <= 64 else 'MISS'})")
+    with open(os.path.join(args.work, f"results-{args.rows}.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
