@@ -211,7 +211,7 @@ public struct BundleBuilder: Sendable {
         var tables: [Manifest.TableRecord] = []
         var samples: [IndexPage.Sample] = []
         for index in sink.tables.indices {
-            guard var table = sink.tables[index] else { continue }
+            guard let table = sink.tables[index] else { continue }
             samples.append(
                 IndexPage.Sample(
                     exporter: exporter.id, schema: table.schema, records: table.records, rows: table.sample,
@@ -224,21 +224,39 @@ public struct BundleBuilder: Sendable {
                 let digest = try file.close()
                 let path = folder + "/" + table.schema.name + "." + format.fileExtension
                 let schemaPath = schemaFolder + "/" + table.schema.name + SchemaKind(describing: format).fileSuffix
-                try checkFile(
-                    root: root, path: path, schema: schemaPath, kind: SchemaKind(describing: format),
-                    records: table.records)
                 files.append(
                     Manifest.FileRecord(
                         path: path, mediaType: format.mediaType, format: format.rawValue, exporter: exporter.id,
                         table: table.schema.name, records: table.records, bytes: file.bytes, sha256: digest,
                         schema: schemaPath))
             }
-            sink.tables[index] = table
             tables.append(Manifest.TableRecord(name: table.schema.name, records: table.records))
         }
+        try await checkFiles(root: root, files)
         let record = Manifest.ExporterRecord(
             id: exporter.id, version: exporter.version, status: .complete, tables: tables)
         return (record, files, schemas, samples)
+    }
+
+    /// Validates written files against their schema files, as many at a time as there are cores.
+    private func checkFiles(root: String, _ files: [Manifest.FileRecord]) async throws {
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var pending = files[...]
+            func next() throws {
+                guard let file = pending.popFirst() else { return }
+                guard let schema = file.schema, let format = TableFormat(rawValue: file.format) else {
+                    throw HandoverError(.internalError, "\(file.path) has no schema to be checked against")
+                }
+                group.addTask {
+                    try self.checkFile(
+                        root: root, path: file.path, schema: schema, kind: SchemaKind(describing: format),
+                        records: file.records)
+                }
+            }
+            for _ in 0..<width { try next() }
+            while try await group.next() != nil { try next() }
+        }
     }
 
     /// Validates a written file against its schema file; Handover never publishes a file that breaks its own schema.
@@ -315,7 +333,15 @@ struct BundleRowSink: RowSink {
     /// The table last written to, so that a change of table is reported at once.
     var current = -1
 
-    struct Table {
+    /// One table's writers and counts; a class, so that each row's writes mutate the writers in place.
+    final class Table {
+        init(schema: TableSchema, checker: RowChecker, writers: [any TableWriter<FileSink>], total: Int?) {
+            self.schema = schema
+            self.checker = checker
+            self.writers = writers
+            self.total = total
+        }
+
         let schema: TableSchema
         let checker: RowChecker
         var writers: [any TableWriter<FileSink>]
@@ -333,22 +359,22 @@ struct BundleRowSink: RowSink {
             throw HandoverError(
                 .exporterFailed, "a row for table number \(index), which is not part of this export")
         }
-        try tables[index]!.checker.check(row)
-        for position in tables[index]!.writers.indices {
-            try tables[index]!.writers[position].write(row)
+        let table = tables[index]!
+        try table.checker.check(row)
+        for position in table.writers.indices {
+            try table.writers[position].write(row)
         }
-        tables[index]!.records += 1
-        if let progress, index != current || tables[index]!.records & 4095 == 0 {
+        table.records += 1
+        if let progress, index != current || table.records & 4095 == 0 {
             if index != current { reportFinal() }
             current = index
-            let table = tables[index]!
             progress(
                 ExportProgress(
                     phase: .exporting, exporter: exporterID, item: table.schema.name, rows: table.records,
                     total: table.total))
         }
-        if tables[index]!.sample.count < IndexPage.rowLimit {
-            tables[index]!.sample.append(row.values.map(IndexPage.text))
+        if table.sample.count < IndexPage.rowLimit {
+            table.sample.append(row.values.map(IndexPage.text))
         }
     }
 }
