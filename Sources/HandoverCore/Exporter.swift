@@ -118,6 +118,9 @@ public struct ExporterRegistry: Sendable {
     /// The registered exporters.
     public private(set) var exporters: [any Exporter] = []
 
+    /// Ids no exporter may take, because the bundle's own folders use them (`data/schemas/`).
+    public static let reservedIDs: Set<String> = ["schemas"]
+
     /// Creates an empty registry.
     public init() {}
 
@@ -133,6 +136,9 @@ public struct ExporterRegistry: Sendable {
         guard Identifier.isValidExporterID(exporter.id) else {
             throw HandoverError(
                 .invalidSchema, "exporter id '\(exporter.id.prefix(64))' is not valid: use a-z, 0-9, '_' and '-'")
+        }
+        guard !ExporterRegistry.reservedIDs.contains(exporter.id) else {
+            throw HandoverError(.invalidSchema, "exporter id \(exporter.id) is reserved: the bundle uses data/\(exporter.id)/ itself")
         }
         guard !exporters.contains(where: { $0.id == exporter.id }) else {
             throw HandoverError(.invalidSchema, "exporter \(exporter.id) is registered twice")

@@ -179,6 +179,9 @@ extension DatasetMap {
         guard Identifier.isValidExporterID(id) else {
             throw idNode.error("an exporter id is lowercase letters, digits, '_' and '-', starting with a letter")
         }
+        guard !ExporterRegistry.reservedIDs.contains(id) else {
+            throw idNode.error("the exporter id '\(id)' is reserved for the bundle's own folder")
+        }
         let version = try exporterFields["version"]?.string() ?? "1"
         exporter = ExporterInfo(id: id, version: version)
         subject = try top["subject"].map(Self.anchor)

@@ -71,6 +71,7 @@ import Testing
         try registry.register(Stub(id: "crm", tables: [table]))
         #expect(throws: HandoverError.self) { try registry.register(Stub(id: "crm", tables: [table])) }
         #expect(throws: HandoverError.self) { try registry.register(Stub(id: "Bad Id", tables: [table])) }
+        #expect(throws: HandoverError.self) { try registry.register(Stub(id: "schemas", tables: [table])) }
         #expect(throws: HandoverError.self) { try registry.register(Stub(id: "other", tables: [table, table])) }
         #expect(registry.exporters.map(\.id) == ["crm"])
     }
