@@ -138,7 +138,8 @@ public struct ExporterRegistry: Sendable {
                 .invalidSchema, "exporter id '\(exporter.id.prefix(64))' is not valid: use a-z, 0-9, '_' and '-'")
         }
         guard !ExporterRegistry.reservedIDs.contains(exporter.id) else {
-            throw HandoverError(.invalidSchema, "exporter id \(exporter.id) is reserved: the bundle uses data/\(exporter.id)/ itself")
+            throw HandoverError(
+                .invalidSchema, "exporter id \(exporter.id) is reserved: the bundle uses data/\(exporter.id)/ itself")
         }
         guard !exporters.contains(where: { $0.id == exporter.id }) else {
             throw HandoverError(.invalidSchema, "exporter \(exporter.id) is registered twice")

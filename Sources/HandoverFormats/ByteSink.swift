@@ -18,13 +18,17 @@ public struct MemorySink: ByteSink, Sendable {
 }
 
 /// Collects small writes and hands them to a sink in blocks of about 64 KiB.
-struct OutputBuffer<Sink: ByteSink> {
+///
+/// Not generic on purpose: the writers' hot paths append bytes here many times per row, and a buffer
+/// generic over a sink type from another module would run unspecialised, looking up generic metadata
+/// at run time on every append. The sink is called once per block, through an existential.
+struct OutputBuffer {
     static var blockSize: Int { 64 * 1024 }
 
-    var sink: Sink
+    var sink: any ByteSink
     var bytes: [UInt8]
 
-    init(sink: Sink) {
+    init(sink: any ByteSink) {
         self.sink = sink
         self.bytes = []
         self.bytes.reserveCapacity(Self.blockSize + 4096)

@@ -41,13 +41,22 @@ public struct CSVTableValidator {
 
     /// Validates one file read from `source`.
     /// - Throws: What `source` throws.
-    public func validate(from source: inout some ByteSource, maxErrors: Int = 100) throws -> CSVValidationResult {
+    public func validate<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws
+        -> CSVValidationResult
+    {
+        // The reader pulls through a concrete box, so that its per-byte path is not generic code.
+        let input = PulledSource(source)
+        defer { if let typed = input.source as? Source { source = typed } }
+        return try validate(input, maxErrors: maxErrors)
+    }
+
+    private func validate(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
         var reader = CSVRecordReader()
         var errors: [CSVValidationError] = []
         var record = 0
         var rows = 0
         func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
-        while let fields = try reader.next(from: &source) {
+        while let fields = try reader.next(from: source) {
             record += 1
             if record == 1 {
                 let names = fields.map { String(decoding: $0.bytes, as: UTF8.self) }
@@ -158,6 +167,19 @@ public struct CSVTableValidator {
     }
 }
 
+/// A byte source behind a class, read one block at a time.
+final class PulledSource {
+    var source: any ByteSource
+
+    init(_ source: any ByteSource) {
+        self.source = source
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try source.read(into: buffer)
+    }
+}
+
 /// One field of a CSV record: its bytes and whether it was quoted.
 struct CSVField {
     var bytes: [UInt8]
@@ -173,7 +195,7 @@ struct CSVRecordReader {
     /// Set when the input is not well-formed CSV; reading stops.
     private(set) var problem: String?
 
-    private mutating func nextByte(from source: inout some ByteSource) throws -> UInt8? {
+    private mutating func nextByte(from source: PulledSource) throws -> UInt8? {
         if position == count {
             guard !atEnd else { return nil }
             count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
@@ -187,31 +209,31 @@ struct CSVRecordReader {
         return buffer[position]
     }
 
-    private mutating func peekByte(from source: inout some ByteSource) throws -> UInt8? {
-        guard let byte = try nextByte(from: &source) else { return nil }
+    private mutating func peekByte(from source: PulledSource) throws -> UInt8? {
+        guard let byte = try nextByte(from: source) else { return nil }
         position -= 1
         return byte
     }
 
     /// The next record, or nil at the end (or after a problem).
-    mutating func next(from source: inout some ByteSource) throws -> [CSVField]? {
-        guard problem == nil, try peekByte(from: &source) != nil else { return nil }
+    mutating func next(from source: PulledSource) throws -> [CSVField]? {
+        guard problem == nil, try peekByte(from: source) != nil else { return nil }
         var fields: [CSVField] = []
         var field = CSVField(bytes: [], quoted: false)
         while true {
-            guard let byte = try nextByte(from: &source) else {
+            guard let byte = try nextByte(from: source) else {
                 fields.append(field)
                 return fields
             }
             if field.quoted {
                 if byte == UInt8(ascii: "\"") {
-                    if try peekByte(from: &source) == UInt8(ascii: "\"") {
-                        _ = try nextByte(from: &source)
+                    if try peekByte(from: source) == UInt8(ascii: "\"") {
+                        _ = try nextByte(from: source)
                         field.bytes.append(byte)
                         continue
                     }
                     // The closing quote must end the field.
-                    let after = try nextByte(from: &source)
+                    let after = try nextByte(from: source)
                     switch after {
                     case nil:
                         fields.append(field)
@@ -222,7 +244,7 @@ struct CSVRecordReader {
                     case 0x0A:
                         fields.append(field)
                         return fields
-                    case 0x0D where try nextByte(from: &source) == 0x0A:
+                    case 0x0D where try nextByte(from: source) == 0x0A:
                         fields.append(field)
                         return fields
                     default:
@@ -232,7 +254,7 @@ struct CSVRecordReader {
                     continue
                 }
                 field.bytes.append(byte)
-                if try peekByte(from: &source) == nil {
+                if try peekByte(from: source) == nil {
                     problem = "a quoted field is not closed"
                     return nil
                 }
@@ -244,7 +266,7 @@ struct CSVRecordReader {
                 field = CSVField(bytes: [], quoted: false)
             case UInt8(ascii: "\"") where field.bytes.isEmpty:
                 field.quoted = true
-                if try peekByte(from: &source) == nil {
+                if try peekByte(from: source) == nil {
                     problem = "a quoted field is not closed"
                     return nil
                 }
@@ -255,7 +277,7 @@ struct CSVRecordReader {
                 fields.append(field)
                 return fields
             case 0x0D:
-                guard try nextByte(from: &source) == 0x0A else {
+                guard try nextByte(from: source) == 0x0A else {
                     problem = "a carriage return not followed by a line feed"
                     return nil
                 }

@@ -6,7 +6,7 @@ public import HandoverCore
 /// bytes; a null is an empty unquoted field, so `""` (empty text) and nothing (null) stay apart for readers that
 /// look at quoting. Booleans are `true`/`false`, binary values base64.
 public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
-    private var out: OutputBuffer<Sink>
+    private var out: OutputBuffer
     private let schema: TableSchema
 
     /// Starts the document with its header row.
@@ -54,9 +54,9 @@ public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
     }
 
     /// The sink.
-    public var sink: Sink { out.sink }
+    public var sink: Sink { out.sink as! Sink }
 
-    static func appendField<S>(_ text: String, to out: inout OutputBuffer<S>) {
+    static func appendField(_ text: String, to out: inout OutputBuffer) {
         var text = text
         text.withUTF8 { utf8 in
             var needsQuotes = utf8.isEmpty

@@ -4,7 +4,7 @@ public import HandoverCore
 ///
 /// Dates are ISO 8601 strings, binary values base64 strings, nulls `null`.
 public struct JSONTableWriter<Sink: ByteSink>: TableWriter {
-    private var out: OutputBuffer<Sink>
+    private var out: OutputBuffer
     private let schema: TableSchema
     /// Each field's `"name":` prefix, encoded once.
     private let keys: [[UInt8]]
@@ -63,7 +63,7 @@ public struct JSONTableWriter<Sink: ByteSink>: TableWriter {
     }
 
     /// The sink.
-    public var sink: Sink { out.sink }
+    public var sink: Sink { out.sink as! Sink }
 
 }
 
@@ -72,7 +72,7 @@ enum JSONText {
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends `text` as a JSON string literal, escaping quotes, backslashes and control characters.
-    static func appendString<S>(_ text: String, to out: inout OutputBuffer<S>) {
+    static func appendString(_ text: String, to out: inout OutputBuffer) {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in

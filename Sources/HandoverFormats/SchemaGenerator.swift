@@ -364,7 +364,7 @@ enum Tree {
         return out.bytes
     }
 
-    private func write(to out: inout OutputBuffer<MemorySink>, indent: Int) {
+    private func write(to out: inout OutputBuffer, indent: Int) {
         let pad = { (level: Int) -> [UInt8] in Array(repeating: 0x20, count: level * 2) }
         switch self {
         case .null: out.append("null")

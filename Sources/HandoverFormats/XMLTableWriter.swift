@@ -19,7 +19,7 @@ let libxml2Initialised: Void = { xmlInitParser() }()
 /// UTF-8 bytes with `encoding="base64"` on the element, so the document stays well-formed and
 /// nothing is lost.
 public struct XMLTableWriter<Sink: ByteSink>: TableWriter {
-    private var out: OutputBuffer<Sink>
+    private var out: OutputBuffer
     private let schema: TableSchema
     private let document: Document
     /// Each field's name, NUL-terminated, for libxml2.
@@ -117,7 +117,7 @@ public struct XMLTableWriter<Sink: ByteSink>: TableWriter {
     }
 
     /// The sink.
-    public var sink: Sink { out.sink }
+    public var sink: Sink { out.sink as! Sink }
 
     /// Whether every character of `text` may appear in XML 1.0 content.
     public static func isXMLSafe(_ text: String) -> Bool {
