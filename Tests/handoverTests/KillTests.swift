@@ -20,14 +20,26 @@ import Testing
             #expect(full.status == 0, "\(full.stderr)")
             let duration = Date().timeIntervalSince(started)
 
-            for (index, fraction) in [0.02, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95].enumerated() {
+            // One kill at once, before the export can have started; the others once its working folder
+            // exists (so they land mid-export whatever the machine's load), at spread-out delays after that.
+            let delays: [Double?] = [nil, 0, 0.05, 0.15, 0.3, 0.5, 0.7, 0.9]
+            for (index, delay) in delays.enumerated() {
+                let before = Set(listFolder(out).filter { $0.hasPrefix(".handover-partial-") })
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: handoverBinary)
                 process.arguments = arguments + ["--request-id", "req-kill-\(index)"]
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                usleep(useconds_t(duration * fraction * 1_000_000))
+                if let delay {
+                    let deadline = Date().addingTimeInterval(30)
+                    while process.isRunning, Date() < deadline,
+                        Set(listFolder(out).filter { $0.hasPrefix(".handover-partial-") }).subtracting(before).isEmpty
+                    {
+                        usleep(2_000)
+                    }
+                    usleep(useconds_t(duration * delay * 1_000_000))
+                }
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 let final = out + "/handover-req-kill-\(index).tar.gz"
