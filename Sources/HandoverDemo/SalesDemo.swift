@@ -138,10 +138,18 @@ public enum SalesDemo {
         """
 }
 
-/// A small, fast, seeded pseudo-random generator (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
+/// A small, fast, seeded pseudo-random generator (SplitMix64): the same seed gives the same sequence.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    /// The generator's state; the seed to start with.
+    public var state: UInt64
+
+    /// Starts from `seed`.
+    public init(state seed: UInt64) {
+        self.state = seed
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
