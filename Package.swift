@@ -14,7 +14,9 @@ let package = Package(
         /// The library that request workers embed.
         .library(
             name: "Handover",
-            targets: ["HandoverCore", "HandoverFormats", "HandoverArchive", "HandoverBundle", "HandoverSQL"]),
+            targets: [
+                "HandoverCore", "HandoverFormats", "HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverService",
+            ]),
         /// The command-line tool.
         .executable(name: "handover", targets: ["handover"]),
     ],
@@ -68,6 +70,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        // Requests over time: the request store, lifecycle, leases, deadlines and the audit log.
+        .target(
+            name: "HandoverService",
+            dependencies: ["HandoverCore", "HandoverSQL"],
+            swiftSettings: swiftSettings),
         // The demo product: a generated sales-enablement database and its dataset map.
         .target(
             name: "HandoverDemo",
@@ -88,6 +95,8 @@ let package = Package(
         .testTarget(
             name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "TestSupport"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverServiceTests", dependencies: ["HandoverService", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverArchiveTests",
             dependencies: ["HandoverArchive", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],

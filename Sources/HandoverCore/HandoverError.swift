@@ -21,6 +21,8 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             case exporterFailed
             case formatFailed
             case internalError
+            case conflict
+            case notFound
         }
 
         let base: Base
@@ -53,6 +55,10 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
         public static let formatFailed = Code(base: .formatFailed)
         /// A bug in Handover itself.
         public static let internalError = Code(base: .internalError)
+        /// The thing asked for does not fit the current state (a transition the lifecycle forbids, a lost lease).
+        public static let conflict = Code(base: .conflict)
+        /// No such request.
+        public static let notFound = Code(base: .notFound)
 
         /// A short English phrase for this code, safe to show anywhere.
         public var description: String {
@@ -71,6 +77,8 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             case .exporterFailed: "exporter failed"
             case .formatFailed: "format failed"
             case .internalError: "internal error"
+            case .conflict: "conflict"
+            case .notFound: "not found"
             }
         }
     }
