@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "handover",
             dependencies: [
-                "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive",
+                "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

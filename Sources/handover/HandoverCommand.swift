@@ -12,6 +12,6 @@ struct HandoverCommand: AsyncParsableCommand {
             archive that cannot be written.
             """,
         version: "0.1.0",
-        subcommands: [ExportCommand.self, VerifyCommand.self, MapCommand.self, DemoCommand.self]
+        subcommands: [ExportCommand.self, VerifyCommand.self, MapCommand.self, RequestsCommand.self, DemoCommand.self]
     )
 }

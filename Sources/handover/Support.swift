@@ -38,6 +38,7 @@ enum ExitStatus {
         case .invalidDatasetMap, .invalidSchema, .invalidData, .ambiguousSubject, .archiveCorrupt: dataError
         case .sourceUnavailable: noInput
         case .outputUnavailable, .outputExists: cannotCreate
+        case .conflict, .notFound: dataError
         case .archiveFailed, .sourceFailed, .formatFailed: ioError
         default: software
         }

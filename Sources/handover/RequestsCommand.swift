@@ -1,0 +1,260 @@
+import ArgumentParser
+import Foundation
+import HandoverBundle
+import HandoverCore
+import HandoverService
+
+/// `handover requests`: the request store, from the command line.
+struct RequestsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requests",
+        abstract: "Record requests, follow their deadlines and their audit log.",
+        discussion: """
+            The store is a SQLite file (--store PATH). Listings show the subject's selecting column, never \
+            its value. Deadlines follow GDPR Art. 12(3): one month after receipt, extendable by two more.
+            """,
+        subcommands: [Submit.self, Verify.self, List.self, Show.self, Cancel.self, Extend.self]
+    )
+
+    /// Options every requests command takes.
+    struct StoreOptions: ParsableArguments {
+        @Option(name: .long, help: "The request store: a SQLite file, created when missing.")
+        var store: String
+
+        @Option(name: .long, help: "Who is acting, for the audit log.")
+        var actor = NSUserName()
+
+        func open() throws -> SQLiteRequestStore { try SQLiteRequestStore(path: store) }
+    }
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a new request as received.")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .long, help: "The data subject, as COLUMN=VALUE.") var subject: String?
+        @Option(name: .long, help: "The tenant's id.") var tenant: String?
+        @Option(name: .long, help: "access, portability or controller-transfer.") var purpose: String?
+        @Option(name: .long, help: "The request id; random when not given.") var requestID: String?
+        @Option(name: .long, help: "When it was received (ISO 8601); now when not given.") var receivedAt: String?
+        @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            if subject == nil && tenant == nil {
+                throw ValidationError("Give --subject COLUMN=VALUE, --tenant ID, or both.")
+            }
+        }
+
+        func run() async throws {
+            let stored = try await reportingErrors {
+                let scope: ExportScope =
+                    if let subject { .subject(try SubjectSelector(parsing: subject), tenant: tenant) } else {
+                        .tenant(tenant!)
+                    }
+                let request = ExportRequest(
+                    id: try requestID.map(RequestID.init) ?? .random(),
+                    purpose: try purpose.map(parsePurpose) ?? (subject != nil ? .access : .controllerTransfer),
+                    scope: scope,
+                    receivedAt: try receivedAt.map(parseTime) ?? .now())
+                let db = try store.open()
+                try db.submit(request, actor: store.actor, at: .now())
+                return try db.request(request.id)!
+            }
+            try RequestsCommand.show([stored], json: common.json)
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that the requester's identity was verified, and queue the request for a worker.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The request id.") var id: String
+        @Option(name: .long, help: "Who verified the identity.") var by: String
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let stored = try await reportingErrors {
+                let db = try store.open()
+                let id = try RequestID(id)
+                try db.verify(id, by: by, at: .now())
+                try db.enqueue(id, actor: by, at: .now())
+                return try db.request(id)!
+            }
+            try RequestsCommand.show([stored], json: common.json)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List requests, the most urgent first.")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .long, help: "Only requests in this state.") var state: String?
+        @Option(name: .long, help: "Only open requests due within this long, such as 7d or 36h.") var dueWithin: String?
+        @Flag(name: .long, help: "Only open requests past their deadline.") var overdue = false
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let found = try await reportingErrors {
+                let state = try state.map { text -> RequestState in
+                    guard let state = RequestState(rawValue: text) else {
+                        throw HandoverError(
+                            .invalidArgument,
+                            "unknown state; use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", ")
+                        )
+                    }
+                    return state
+                }
+                let now = Timestamp.now()
+                var before: Timestamp?
+                if overdue { before = now }
+                if let dueWithin {
+                    before = Timestamp(
+                        millisecondsSince1970: now.millisecondsSince1970 + (try parseDuration(dueWithin)) * 1000)
+                }
+                return try store.open().list(state: state, dueBefore: before)
+            }
+            try RequestsCommand.show(found, json: common.json)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one request and its audit log.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The request id.") var id: String
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let (stored, log) = try await reportingErrors {
+                let db = try store.open()
+                let id = try RequestID(id)
+                guard let stored = try db.request(id) else { throw HandoverError(.notFound, "no request \(id)") }
+                return (stored, try db.audit(of: id))
+            }
+            if common.json {
+                try printJSON(ShowJSON(request: RequestJSON(stored), audit: log.map(AuditJSON.init)))
+                return
+            }
+            try RequestsCommand.show([stored], json: false)
+            for event in log {
+                print(
+                    "  \(event.at.iso8601)  \(event.from?.rawValue ?? "-") → \(event.to.rawValue)  by \(event.actor)"
+                        + (event.detail.map { "  (\($0))" } ?? ""))
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw a request that has not completed.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The request id.") var id: String
+        @Option(name: .long, help: "Why, without personal data.") var reason: String?
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let stored = try await reportingErrors {
+                let db = try store.open()
+                let id = try RequestID(id)
+                try db.cancel(id, actor: store.actor, reason: reason, at: .now())
+                return try db.request(id)!
+            }
+            try RequestsCommand.show([stored], json: common.json)
+        }
+    }
+
+    struct Extend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Extend a deadline by one or two months, with a reason.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The request id.") var id: String
+        @Option(name: .long, help: "1 or 2.") var months: Int
+        @Option(name: .long, help: "Why the request needs longer (recorded; no personal data).") var reason: String
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let stored = try await reportingErrors {
+                let db = try store.open()
+                let id = try RequestID(id)
+                try db.extend(id, byMonths: months, reason: reason, actor: store.actor, at: .now())
+                return try db.request(id)!
+            }
+            try RequestsCommand.show([stored], json: common.json)
+        }
+    }
+
+    /// Prints requests as lines, or as one JSON object with a `requests` array.
+    static func show(_ requests: [StoredRequest], json: Bool) throws {
+        if json {
+            try printJSON(["requests": requests.map(RequestJSON.init)])
+            return
+        }
+        let now = Timestamp.now()
+        for stored in requests {
+            let late = !stored.state.isFinal && stored.due < now ? "  OVERDUE" : ""
+            print(
+                "\(stored.request.id)  \(stored.state.rawValue)  \(stored.request.purpose.rawValue)  \(RequestJSON.scope(stored))  due \(stored.due.iso8601)\(late)"
+            )
+        }
+    }
+}
+
+/// A request as JSON: the subject's column, never its value.
+struct RequestJSON: Encodable {
+    var id: String
+    var state: String
+    var purpose: String
+    var scope: String
+    var receivedAt: String
+    var due: String
+    var extensionReason: String?
+    var attempts: Int
+    var archive: String?
+    var failureReason: String?
+
+    init(_ stored: StoredRequest) {
+        id = stored.request.id.rawValue
+        state = stored.state.rawValue
+        purpose = stored.request.purpose.rawValue
+        scope = Self.scope(stored)
+        receivedAt = stored.request.receivedAt.iso8601
+        due = stored.due.iso8601
+        extensionReason = stored.extensionReason
+        attempts = stored.attempts
+        archive = stored.archive
+        failureReason = stored.failureReason
+    }
+
+    static func scope(_ stored: StoredRequest) -> String {
+        switch stored.request.scope {
+        case .subject(let selector, let tenant):
+            "subject by \(selector.column)" + (tenant.map { " in tenant \($0)" } ?? "")
+        case .tenant(let tenant): "tenant \(tenant)"
+        }
+    }
+}
+
+struct AuditJSON: Encodable {
+    var at: String
+    var from: String?
+    var to: String
+    var actor: String
+    var detail: String?
+
+    init(_ event: AuditEvent) {
+        at = event.at.iso8601
+        from = event.from?.rawValue
+        to = event.to.rawValue
+        actor = event.actor
+        detail = event.detail
+    }
+}
+
+struct ShowJSON: Encodable {
+    var request: RequestJSON
+    var audit: [AuditJSON]
+}
+
+/// Parses `7d`, `36h`, `90m` or `45s` into seconds.
+func parseDuration(_ text: String) throws -> Int64 {
+    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+    guard let unit = text.last.flatMap({ units[$0] }), let number = Int64(text.dropLast()), number >= 0 else {
+        throw HandoverError(.invalidArgument, "a duration is a number with s, m, h, d or w, such as 7d")
+    }
+    return number * unit
+}
