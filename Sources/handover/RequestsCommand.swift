@@ -25,6 +25,19 @@ struct RequestsCommand: AsyncParsableCommand {
         var actor = NSUserName()
 
         func open() throws -> SQLiteRequestStore { try SQLiteRequestStore(path: store) }
+
+        /// Applies `change` to request `id` and returns the request as it then stands; errors become exit codes.
+        func change(_ id: String, _ change: @escaping (SQLiteRequestStore, RequestID) throws -> Void) async throws
+            -> StoredRequest
+        {
+            try await reportingErrors {
+                let db = try open()
+                let id = try RequestID(id)
+                try change(db, id)
+                guard let stored = try db.request(id) else { throw HandoverError(.notFound, "no request \(id)") }
+                return stored
+            }
+        }
     }
 
     struct Submit: AsyncParsableCommand {
@@ -71,12 +84,9 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let stored = try await reportingErrors {
-                let db = try store.open()
-                let id = try RequestID(id)
+            let stored = try await store.change(id) { db, id in
                 try db.verify(id, by: by, at: .now())
                 try db.enqueue(id, actor: by, at: .now())
-                return try db.request(id)!
             }
             try RequestsCommand.show([stored], json: common.json)
         }
@@ -148,11 +158,8 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let stored = try await reportingErrors {
-                let db = try store.open()
-                let id = try RequestID(id)
+            let stored = try await store.change(id) { db, id in
                 try db.cancel(id, actor: store.actor, reason: reason, at: .now())
-                return try db.request(id)!
             }
             try RequestsCommand.show([stored], json: common.json)
         }
@@ -168,11 +175,8 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let stored = try await reportingErrors {
-                let db = try store.open()
-                let id = try RequestID(id)
+            let stored = try await store.change(id) { db, id in
                 try db.extend(id, byMonths: months, reason: reason, actor: store.actor, at: .now())
-                return try db.request(id)!
             }
             try RequestsCommand.show([stored], json: common.json)
         }
