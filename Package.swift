@@ -16,6 +16,7 @@ let package = Package(
             name: "Handover",
             targets: [
                 "HandoverCore", "HandoverFormats", "HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverService",
+                "HandoverPostgres",
             ]),
         /// The command-line tool.
         .executable(name: "handover", targets: ["handover"]),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries, each wrapped once and imported by exactly one Swift module.
@@ -70,10 +72,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        // Requests over time: the request store, lifecycle, leases, deadlines and the audit log.
+        // Requests over time: the request store (core and the SQLite back end), lifecycle, leases, deadlines,
+        // the audit log, and the worker that turns queued requests into published bundles.
         .target(
             name: "HandoverService",
-            dependencies: ["HandoverCore", "HandoverSQL"],
+            dependencies: [
+                "HandoverCore", "HandoverSQL", "HandoverBundle", "HandoverArchive",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        // The request store's PostgreSQL back end, for workers on many machines (postgres-nio).
+        .target(
+            name: "HandoverPostgres",
+            dependencies: [
+                "HandoverCore", "HandoverService",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         // The demo product: a generated sales-enablement database and its dataset map.
         .target(
@@ -85,6 +100,7 @@ let package = Package(
             name: "handover",
             dependencies: [
                 "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverService",
+                "HandoverPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -96,7 +112,11 @@ let package = Package(
             name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverServiceTests", dependencies: ["HandoverService", "TestSupport"], swiftSettings: swiftSettings),
+            name: "HandoverServiceTests", dependencies: ["HandoverService", "HandoverPostgres", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverPostgresTests", dependencies: ["HandoverPostgres", "HandoverService", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverArchiveTests",
             dependencies: ["HandoverArchive", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
@@ -112,11 +132,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "handoverTests", dependencies: ["HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport"],
+            name: "handoverTests",
+            dependencies: [
+                "HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverService", "TestSupport",
+            ],
             swiftSettings: swiftSettings),
         // Helpers shared by the tests: temporary directories, running the built binary.
         .target(
-            name: "TestSupport", dependencies: ["HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverDemo"],
+            name: "TestSupport",
+            dependencies: [
+                "HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverDemo", "HandoverBundle", "HandoverService",
+                "HandoverPostgres", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
     ]

@@ -4,7 +4,8 @@ public import HandoverCore
 ///
 /// received → verified → queued → running → completed | failed | cancelled → expired.
 /// A running request whose lease runs out goes back to queued; a failed attempt that may be
-/// retried goes back to queued with a later `notBefore`.
+/// retried goes back to queued with a later `notBefore`; a worker that stops cleanly hands its
+/// request back to queued.
 public enum RequestState: String, Sendable, Codable, CaseIterable {
     /// Submitted; the requester's identity is not yet verified.
     case received
@@ -43,6 +44,8 @@ public enum RequestState: String, Sendable, Codable, CaseIterable {
 public struct StoredRequest: Sendable, Hashable {
     /// The request: id, purpose, scope (the subject selector is personal data, kept here and nowhere else) and receipt.
     public var request: ExportRequest
+    /// The subject's keyed pseudonym (the one the bundle's manifest records), nil for a tenant request.
+    public var subjectKey: String?
     /// Where it stands.
     public var state: RequestState
     /// When it is due (GDPR Art. 12(3)): one month after receipt, or later when extended.
@@ -81,6 +84,8 @@ public struct AuditEvent: Sendable, Hashable {
     public var actor: String
     /// A data-free detail: a failure reason, an extension reason, an archive path.
     public var detail: String?
+    /// The subject's keyed pseudonym, nil for a tenant request: the only way the log names a person.
+    public var subjectKey: String?
 }
 
 /// GDPR Art. 12(3) deadlines: one month from receipt, extendable by at most two further months.

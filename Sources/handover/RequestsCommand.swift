@@ -10,31 +10,22 @@ struct RequestsCommand: AsyncParsableCommand {
         commandName: "requests",
         abstract: "Record requests, follow their deadlines and their audit log.",
         discussion: """
-            The store is a SQLite file (--store PATH). Listings show the subject's selecting column, never \
-            its value. Deadlines follow GDPR Art. 12(3): one month after receipt, extendable by two more.
+            The store is a SQLite file (--store sqlite:PATH) or a PostgreSQL database (--store postgres://…). \
+            Listings show the subject's selecting column and keyed pseudonym, never its value. Deadlines follow GDPR Art. 12(3): one month after receipt, extendable by two more.
             """,
         subcommands: [Submit.self, Verify.self, List.self, Show.self, Cancel.self, Extend.self]
     )
 
-    /// Options every requests command takes.
-    struct StoreOptions: ParsableArguments {
-        @Option(name: .long, help: "The request store: a SQLite file, created when missing.")
-        var store: String
-
-        @Option(name: .long, help: "Who is acting, for the audit log.")
-        var actor = NSUserName()
-
-        func open() throws -> SQLiteRequestStore { try SQLiteRequestStore(path: store) }
-
-        /// Applies `change` to request `id` and returns the request as it then stands; errors become exit codes.
-        func change(_ id: String, _ change: @escaping (SQLiteRequestStore, RequestID) throws -> Void) async throws
-            -> StoredRequest
-        {
-            try await reportingErrors {
-                let db = try open()
+    /// Applies `change` to request `id` and returns the request as it then stands; errors become exit codes.
+    static func change(
+        _ options: StoreOptions, _ common: CommonOptions, _ id: String,
+        _ change: @escaping @Sendable (RequestStore, RequestID) async throws -> Void
+    ) async throws -> StoredRequest {
+        try await reportingErrors {
+            try await options.withStore(logger: common.makeLogger()) { db in
                 let id = try RequestID(id)
-                try change(db, id)
-                guard let stored = try db.request(id) else { throw HandoverError(.notFound, "no request \(id)") }
+                try await change(db, id)
+                guard let stored = try await db.request(id) else { throw HandoverError(.notFound, "no request \(id)") }
                 return stored
             }
         }
@@ -67,9 +58,10 @@ struct RequestsCommand: AsyncParsableCommand {
                     purpose: try purpose.map(parsePurpose) ?? (subject != nil ? .access : .controllerTransfer),
                     scope: scope,
                     receivedAt: try receivedAt.map(parseTime) ?? .now())
-                let db = try store.open()
-                try db.submit(request, actor: store.actor, at: .now())
-                return try db.request(request.id)!
+                return try await store.withStore(logger: common.makeLogger()) { db in
+                    try await db.submit(request, actor: store.actor, at: .now())
+                    return try await db.request(request.id)!
+                }
             }
             try RequestsCommand.show([stored], json: common.json)
         }
@@ -84,9 +76,9 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let stored = try await store.change(id) { db, id in
-                try db.verify(id, by: by, at: .now())
-                try db.enqueue(id, actor: by, at: .now())
+            let stored = try await RequestsCommand.change(store, common, id) { [by] db, id in
+                try await db.verify(id, by: by, at: .now())
+                try await db.enqueue(id, actor: by, at: .now())
             }
             try RequestsCommand.show([stored], json: common.json)
         }
@@ -118,7 +110,9 @@ struct RequestsCommand: AsyncParsableCommand {
                     before = Timestamp(
                         millisecondsSince1970: now.millisecondsSince1970 + (try parseDuration(dueWithin)) * 1000)
                 }
-                return try store.open().list(state: state, dueBefore: before)
+                return try await store.withStore(logger: common.makeLogger()) { db in
+                    try await db.list(state: state, dueBefore: before)
+                }
             }
             try RequestsCommand.show(found, json: common.json)
         }
@@ -132,10 +126,13 @@ struct RequestsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (stored, log) = try await reportingErrors {
-                let db = try store.open()
                 let id = try RequestID(id)
-                guard let stored = try db.request(id) else { throw HandoverError(.notFound, "no request \(id)") }
-                return (stored, try db.audit(of: id))
+                return try await store.withStore(logger: common.makeLogger()) { db in
+                    guard let stored = try await db.request(id) else {
+                        throw HandoverError(.notFound, "no request \(id)")
+                    }
+                    return (stored, try await db.audit(of: id))
+                }
             }
             if common.json {
                 try printJSON(ShowJSON(request: RequestJSON(stored), audit: log.map(AuditJSON.init)))
@@ -158,8 +155,8 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let stored = try await store.change(id) { db, id in
-                try db.cancel(id, actor: store.actor, reason: reason, at: .now())
+            let stored = try await RequestsCommand.change(store, common, id) { [actor = store.actor, reason] db, id in
+                try await db.cancel(id, actor: actor, reason: reason, at: .now())
             }
             try RequestsCommand.show([stored], json: common.json)
         }
@@ -175,8 +172,9 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let stored = try await store.change(id) { db, id in
-                try db.extend(id, byMonths: months, reason: reason, actor: store.actor, at: .now())
+            let stored = try await RequestsCommand.change(store, common, id) {
+                [actor = store.actor, months, reason] db, id in
+                try await db.extend(id, byMonths: months, reason: reason, actor: actor, at: .now())
             }
             try RequestsCommand.show([stored], json: common.json)
         }
@@ -208,7 +206,12 @@ struct RequestJSON: Encodable {
     var due: String
     var extensionReason: String?
     var attempts: Int
+    var subjectKey: String?
+    var worker: String?
+    var leaseUntil: String?
+    var notBefore: String?
     var archive: String?
+    var expiresAt: String?
     var failureReason: String?
 
     init(_ stored: StoredRequest) {
@@ -220,7 +223,12 @@ struct RequestJSON: Encodable {
         due = stored.due.iso8601
         extensionReason = stored.extensionReason
         attempts = stored.attempts
+        subjectKey = stored.subjectKey
+        worker = stored.worker
+        leaseUntil = stored.leaseUntil?.iso8601
+        notBefore = stored.notBefore?.iso8601
         archive = stored.archive
+        expiresAt = stored.expiresAt?.iso8601
         failureReason = stored.failureReason
     }
 
@@ -239,6 +247,7 @@ struct AuditJSON: Encodable {
     var to: String
     var actor: String
     var detail: String?
+    var subjectKey: String?
 
     init(_ event: AuditEvent) {
         at = event.at.iso8601
@@ -246,6 +255,7 @@ struct AuditJSON: Encodable {
         to = event.to.rawValue
         actor = event.actor
         detail = event.detail
+        subjectKey = event.subjectKey
     }
 }
 

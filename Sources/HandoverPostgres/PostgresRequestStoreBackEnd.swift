@@ -1,0 +1,193 @@
+public import HandoverCore
+public import HandoverService
+public import Logging
+internal import NIOSSL
+internal import PostgresNIO
+
+/// The request store's back end for workers on many machines: a PostgreSQL database (postgres-nio).
+///
+/// Workers claim with `SELECT … FOR UPDATE SKIP LOCKED`, so that concurrent claims take different
+/// requests without waiting on each other; every other change locks its one row `FOR UPDATE`. The tables
+/// live in their own schema (``PostgresStoreConfiguration/schema``), and the audit table refuses updates,
+/// deletes and truncation (triggers). Open it with ``RequestStore/withPostgres(_:pseudonymizer:logger:_:)``.
+public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
+    let client: PostgresClient
+    let configuration: PostgresStoreConfiguration
+    let logger: Logger
+
+    /// Row locks for the rest of the transaction.
+    public var lockRows: String { " FOR UPDATE" }
+    /// Row locks, skipping rows another transaction holds.
+    public var lockRowsSkippingLocked: String { " FOR UPDATE SKIP LOCKED" }
+    /// The URL without the password.
+    public var location: String { configuration.redacted }
+
+    /// Runs `body` in a transaction on a pooled connection.
+    public func write<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
+        try await transaction(body)
+    }
+
+    /// Runs `body` in a transaction on a pooled connection.
+    public func read<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
+        try await transaction(body)
+    }
+
+    private func transaction<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                let tx = Transaction(connection: connection, backEnd: self)
+                try await tx.run("BEGIN", [])
+                do {
+                    let result = try await body(tx)
+                    try await tx.run("COMMIT", [])
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw describe(error)
+        }
+    }
+
+    /// A ``HandoverError`` for a PostgreSQL error: its SQLSTATE and primary message, which hold no values
+    /// (the server's `detail` field, which may quote a row's values, is left out).
+    func describe(_ error: any Error) -> HandoverError {
+        if let error = error as? HandoverError { return error }
+        guard let error = error as? PSQLError else {
+            return HandoverError(.sourceUnavailable, "PostgreSQL at \(location): \(type(of: error))")
+        }
+        if let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? ""
+            // 40001 serialization failure, 40P01 deadlock, 57P01 admin shutdown, 08xxx connection: worth a retry.
+            return HandoverError(.sourceFailed, "PostgreSQL at \(location) refused a statement: \(state) \(message)")
+        }
+        return HandoverError(
+            .sourceUnavailable, "cannot reach PostgreSQL at \(location) (\(String(describing: error.code)))")
+    }
+
+    struct Transaction: StoreTransaction {
+        let connection: PostgresConnection
+        let backEnd: PostgresRequestStoreBackEnd
+
+        func rows(_ sql: String, _ parameters: [StoreValue]) async throws -> [[StoreValue]] {
+            var bindings = PostgresBindings(capacity: parameters.count)
+            for parameter in parameters {
+                switch parameter {
+                case .null: bindings.appendNull()
+                case .integer(let number): bindings.append(number)
+                case .text(let text): bindings.append(text)
+                }
+            }
+            do {
+                let result = try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.numberingPlaceholders(sql), binds: bindings), logger: backEnd.logger)
+                var rows: [[StoreValue]] = []
+                for try await row in result {
+                    rows.append(
+                        try row.map { cell -> StoreValue in
+                            guard cell.bytes != nil else { return .null }
+                            switch cell.dataType {
+                            case .int8, .int4, .int2: return .integer(try cell.decode(Int64.self))
+                            default: return .text(try cell.decode(String.self))
+                            }
+                        })
+                }
+                return rows
+            } catch {
+                throw backEnd.describe(error)
+            }
+        }
+
+        /// `?` → `$1`, `$2`, … (the store's SQL has no `?` other than placeholders).
+        static func numberingPlaceholders(_ sql: String) -> String {
+            var result = ""
+            result.reserveCapacity(sql.utf8.count + 16)
+            var number = 0
+            for character in sql {
+                if character == "?" {
+                    number += 1
+                    result += "$\(number)"
+                } else {
+                    result.append(character)
+                }
+            }
+            return result
+        }
+    }
+
+    /// Creates the schema, tables and triggers when missing; one process at a time (an advisory lock).
+    func setUp() async throws {
+        try await write { tx in
+            try await tx.run("SELECT pg_advisory_xact_lock(7239017414)", [])
+            for statement in Self.schema(configuration.schema) { try await tx.run(statement, []) }
+        }
+    }
+
+    static func schema(_ schema: String) -> [String] {
+        [
+            "CREATE SCHEMA IF NOT EXISTS \(schema)",
+            """
+            CREATE TABLE IF NOT EXISTS \(schema).requests (
+                id TEXT PRIMARY KEY, purpose TEXT NOT NULL, scope_kind TEXT NOT NULL, tenant TEXT,
+                subject_column TEXT, subject_value TEXT, subject_key TEXT, received_at BIGINT NOT NULL,
+                state TEXT NOT NULL, due BIGINT NOT NULL, extension_reason TEXT, attempts BIGINT NOT NULL DEFAULT 0,
+                not_before BIGINT, worker TEXT, lease_until BIGINT, archive TEXT, expires_at BIGINT,
+                failure_reason TEXT)
+            """,
+            "CREATE INDEX IF NOT EXISTS requests_by_state ON \(schema).requests(state, not_before, due)",
+            """
+            CREATE TABLE IF NOT EXISTS \(schema).audit (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, request TEXT NOT NULL,
+                subject_key TEXT, from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT)
+            """,
+            "CREATE INDEX IF NOT EXISTS audit_by_request ON \(schema).audit(request, seq)",
+            """
+            CREATE OR REPLACE FUNCTION \(schema).audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+            'BEGIN RAISE EXCEPTION ''the audit log is append-only''; END'
+            """,
+            """
+            CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON \(schema).audit
+            FOR EACH ROW EXECUTE FUNCTION \(schema).audit_append_only()
+            """,
+            """
+            CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON \(schema).audit
+            FOR EACH STATEMENT EXECUTE FUNCTION \(schema).audit_append_only()
+            """,
+        ]
+    }
+}
+
+extension RequestStore {
+    /// Connects to the PostgreSQL store `configuration` names, sets it up when new, runs `body` with it and
+    /// closes the connections when `body` returns or throws.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the server cannot be reached or set up,
+    ///   and whatever `body` throws.
+    public static func withPostgres<T: Sendable>(
+        _ configuration: PostgresStoreConfiguration, pseudonymizer: any Pseudonymizer, logger: Logger,
+        _ body: (RequestStore) async throws -> T
+    ) async throws -> T {
+        let tls: PostgresClient.Configuration.TLS =
+            switch configuration.tls {
+            case .disable: .disable
+            case .prefer: .prefer(.makeClientConfiguration())
+            case .require: .require(.makeClientConfiguration())
+            }
+        var clientConfiguration = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: tls)
+        clientConfiguration.options.maximumConnections = configuration.maximumConnections
+        clientConfiguration.options.connectTimeout = .seconds(5)
+        // Every statement finds the store's tables in its schema.
+        clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let backEnd = PostgresRequestStoreBackEnd(client: client, configuration: configuration, logger: logger)
+            try await backEnd.setUp()
+            return try await body(RequestStore(backEnd: backEnd, pseudonymizer: pseudonymizer))
+        }
+    }
+}

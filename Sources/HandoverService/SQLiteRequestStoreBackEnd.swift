@@ -1,0 +1,105 @@
+public import HandoverCore
+internal import HandoverSQL
+
+/// The request store's back end on one machine: a SQLite database in WAL mode.
+///
+/// Every change is one `BEGIN IMMEDIATE` transaction, so several worker processes may share the file: a
+/// claim is atomic and a request is claimed by one worker at a time (a writer waits up to 5 s for another).
+/// The audit table refuses updates and deletes (triggers).
+public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
+    /// The database file.
+    public let path: String
+
+    /// SQLite's write transactions are exclusive: no row locks to ask for.
+    public var lockRows: String { "" }
+    /// SQLite's write transactions are exclusive: no row locks to ask for.
+    public var lockRowsSkippingLocked: String { "" }
+    /// The file's path.
+    public var location: String { path }
+
+    /// Opens (creating when missing, and setting up) the store at `path`.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the file cannot be opened or set up.
+    public init(path: String) throws {
+        self.path = path
+        try SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { db in
+            try db.execute("PRAGMA journal_mode = WAL")
+            try db.execute(Self.schema)
+        }
+    }
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS requests (
+            id TEXT PRIMARY KEY, purpose TEXT NOT NULL, scope_kind TEXT NOT NULL, tenant TEXT,
+            subject_column TEXT, subject_value TEXT, subject_key TEXT, received_at INTEGER NOT NULL,
+            state TEXT NOT NULL, due INTEGER NOT NULL, extension_reason TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+            not_before INTEGER, worker TEXT, lease_until INTEGER, archive TEXT, expires_at INTEGER,
+            failure_reason TEXT);
+        CREATE INDEX IF NOT EXISTS requests_by_state ON requests(state, not_before, due);
+        CREATE TABLE IF NOT EXISTS audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, request TEXT NOT NULL, subject_key TEXT,
+            from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT);
+        CREATE INDEX IF NOT EXISTS audit_by_request ON audit(request, seq);
+        CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction.
+    public func write<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
+        try await SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { db in
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(Transaction(db: db))
+                try db.execute("COMMIT")
+                return result
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on a read-only connection, in one read transaction.
+    public func read<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
+        try await SQLiteConnection.withConnection(path: path, mode: .readOnly) { db in
+            try await db.withReadTransaction { try await body(Transaction(db: db)) }
+        }
+    }
+
+    struct Transaction: StoreTransaction {
+        let db: SQLiteConnection
+
+        func rows(_ sql: String, _ parameters: [StoreValue]) async throws -> [[StoreValue]] {
+            let statement = try db.prepare(sql)
+            try statement.bind(
+                parameters.map { value -> SQLiteValue in
+                    switch value {
+                    case .null: .null
+                    case .integer(let number): .integer(number)
+                    case .text(let text): .text(text)
+                    }
+                })
+            var rows: [[StoreValue]] = []
+            while try statement.step() {
+                rows.append(
+                    try (0..<statement.columnCount).map { index -> StoreValue in
+                        switch try statement.value(at: index) {
+                        case .integer(let number): .integer(number)
+                        case .text(let text): .text(text)
+                        case .real(let number): .integer(Int64(number))
+                        case .null, .blob: .null
+                        }
+                    })
+            }
+            return rows
+        }
+    }
+}
+
+extension RequestStore {
+    /// The store in the SQLite file at `path` (created when missing).
+    public static func sqlite(path: String, pseudonymizer: any Pseudonymizer) throws -> RequestStore {
+        RequestStore(backEnd: try SQLiteRequestStoreBackEnd(path: path), pseudonymizer: pseudonymizer)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+public import HandoverBundle
+import HandoverCore
+import HandoverPostgres
+public import HandoverService
+import Logging
+
+/// The request store's two back ends; store tests run against each.
+public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// A SQLite file in a temporary folder.
+    case sqlite
+    /// A fresh schema in the PostgreSQL server `scripts/start-postgres.sh` starts on loopback.
+    case postgres
+
+    public var description: String { rawValue }
+}
+
+/// The test server: `$HANDOVER_TEST_POSTGRES_URL`, or the role and database `scripts/start-postgres.sh` creates.
+public let testPostgresURL =
+    ProcessInfo.processInfo.environment["HANDOVER_TEST_POSTGRES_URL"]
+    ?? "postgres://handover_test:handover_test@127.0.0.1:5432/handover_test?sslmode=disable"
+
+/// The pseudonymizer the store tests use.
+public let testPseudonymizer = try! KeyedPseudonymizer(key: Array(repeating: 7, count: 32))
+
+/// A new, empty store of `kind` for the length of `body`; `body` also gets the store's `--store` argument.
+public func withStore<T: Sendable>(
+    _ kind: StoreKind, _ body: (RequestStore, String) async throws -> T
+) async throws -> T {
+    switch kind {
+    case .sqlite:
+        return try await withTemporaryDirectory { folder in
+            let path = folder + "/requests.sqlite"
+            return try await body(
+                try RequestStore.sqlite(path: path, pseudonymizer: testPseudonymizer), "sqlite:" + path)
+        }
+    case .postgres:
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+        let url = testPostgresURL + (testPostgresURL.contains("?") ? "&" : "?") + "schema=" + schema
+        let configuration = try PostgresStoreConfiguration(url: url)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        do {
+            let result = try await RequestStore.withPostgres(
+                configuration, pseudonymizer: testPseudonymizer, logger: logger
+            ) { store in try await body(store, url) }
+            try await dropSchema(configuration, logger)
+            return result
+        } catch {
+            try? await dropSchema(configuration, logger)
+            throw error
+        }
+    }
+}
+
+private func dropSchema(_ configuration: PostgresStoreConfiguration, _ logger: Logger) async throws {
+    try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { store in
+        try await store.backEnd.write { try await $0.run("DROP SCHEMA \(configuration.schema) CASCADE", []) }
+    }
+}
