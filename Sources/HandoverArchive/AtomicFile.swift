@@ -50,11 +50,25 @@ public enum AtomicFile {
         return result
     }
 
-    /// A temporary name for `name`: the prefix, this process's id, a random part, then `name`.
+    /// A temporary name for `name`: the prefix, this process's id, this machine's tag, a random part, then `name`.
     static func temporaryName(for name: String) -> String {
         var random = SystemRandomNumberGenerator()
-        return temporaryPrefix + String(getpid()) + "-" + String(random.next() as UInt64, radix: 36) + "-" + name
+        return temporaryPrefix + String(getpid()) + "-" + hostTag + "-" + String(random.next() as UInt64, radix: 36)
+            + "-" + name
     }
+
+    /// Eight hex digits naming this machine (a hash of its host name), so that a process id is judged only on
+    /// the machine it belongs to when several machines write into one shared folder.
+    public static let hostTag: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        var hash: UInt32 = 2_166_136_261
+        for byte in buffer.prefix(while: { $0 != 0 }) {
+            hash = (hash ^ UInt32(UInt8(bitPattern: byte))) &* 16_777_619
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }()
 
     /// Creates a private working folder inside `folder`, removed after `body` whatever happens.
     ///
@@ -100,15 +114,17 @@ public enum AtomicFile {
 
     /// Removes what processes that are no longer running left in `folder` while writing; returns how many.
     ///
-    /// Only names with the temporary prefix are touched, and only those whose process id names no
-    /// running process, so that a concurrent export into the same folder is left alone.
+    /// Only names with the temporary prefix are touched, and only those written on this machine whose
+    /// process id names no running process, so that a concurrent export into the same folder, from this
+    /// machine or another sharing the folder, is left alone.
     @discardableResult
     public static func removeLeftovers(in folder: String) -> Int {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
         var removed = 0
         for name in names where name.hasPrefix(temporaryPrefix) {
             let rest = name.dropFirst(temporaryPrefix.count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }
+            let fields = rest.split(separator: "-", maxSplits: 2)
+            guard fields.count == 3, let pid = Int32(fields[0]), fields[1] == hostTag else { continue }
             if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
             if (try? FileManager.default.removeItem(atPath: folder + "/" + name)) != nil { removed += 1 }
         }

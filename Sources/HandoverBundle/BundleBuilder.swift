@@ -116,6 +116,7 @@ public struct BundleBuilder: Sendable {
             var samples: [IndexPage.Sample] = []
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             for exporter in exporters.exporters {
+                try Self.checkCancellation()
                 let outcome = try await run(exporter, scope: request.scope, root: root, context: context)
                 exporterRecords.append(outcome.record)
                 files += outcome.files
@@ -141,6 +142,7 @@ public struct BundleBuilder: Sendable {
             guard manifest.status == .complete else {
                 throw HandoverError(.exporterFailed, "the bundle is not complete")
             }
+            try Self.checkCancellation()
             let packager = BundlePackager(
                 root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
             try packager.writeDataPackage(manifest: manifest, tables: exporters.exporters)
@@ -155,6 +157,12 @@ public struct BundleBuilder: Sendable {
                 archivePath: finalPath, parts: published.map(\.path),
                 archiveBytes: published.reduce(0) { $0 + $1.bytes }, manifest: manifest)
         }
+    }
+
+    /// Throws ``HandoverError/Code/cancelled`` when the task running the export is cancelled; the working
+    /// folder is then removed and nothing is published.
+    static func checkCancellation() throws {
+        if Task.isCancelled { throw HandoverError(.cancelled, "the export was cancelled") }
     }
 
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
@@ -255,7 +263,10 @@ public struct BundleBuilder: Sendable {
                 }
             }
             for _ in 0..<width { try next() }
-            while try await group.next() != nil { try next() }
+            while try await group.next() != nil {
+                try Self.checkCancellation()
+                try next()
+            }
         }
     }
 
@@ -360,6 +371,7 @@ struct BundleRowSink: RowSink {
                 .exporterFailed, "a row for table number \(index), which is not part of this export")
         }
         let table = tables[index]!
+        if table.records & 1023 == 1023 { try BundleBuilder.checkCancellation() }
         try table.checker.check(row)
         for position in table.writers.indices {
             try table.writers[position].write(row)

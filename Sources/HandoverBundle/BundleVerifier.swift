@@ -73,6 +73,30 @@ public struct VerificationReport: Sendable, Codable {
 /// is read once, as a stream; a bundle whose entries come in another order than Handover writes
 /// them gets a second pass for the data files that came before their schemas.
 public enum BundleVerifier {
+    /// Verifies what an export published at `path`: one archive, or a `.parts` folder of part archives.
+    public static func verify(published path: String) -> VerificationReport {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            return verify(parts: parts(inFolder: path))
+        }
+        return verify(archive: path)
+    }
+
+    /// The part archives in a `.parts` folder, in the order of their numbers.
+    public static func parts(inFolder path: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return ordered(parts: names.filter { $0.contains(".part-") }).map { path + "/" + $0 }
+    }
+
+    /// Orders part files by their number (`….part-2-of-10.zip` before `….part-10-of-10.zip`).
+    public static func ordered(parts names: [String]) -> [String] {
+        func number(_ name: String) -> Int {
+            guard let range = name.range(of: ".part-", options: .backwards) else { return 0 }
+            return Int(name[range.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        return names.sorted { number($0) < number($1) || (number($0) == number($1) && $0 < $1) }
+    }
+
     /// Verifies the archive at `path`.
     public static func verify(archive path: String) -> VerificationReport {
         verify(parts: [path])

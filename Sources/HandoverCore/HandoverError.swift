@@ -23,6 +23,7 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             case internalError
             case conflict
             case notFound
+            case cancelled
         }
 
         let base: Base
@@ -59,6 +60,8 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code(base: .conflict)
         /// No such request.
         public static let notFound = Code(base: .notFound)
+        /// The work was cancelled before it finished (a worker stopping, a lease lost); nothing was published.
+        public static let cancelled = Code(base: .cancelled)
 
         /// A short English phrase for this code, safe to show anywhere.
         public var description: String {
@@ -79,6 +82,7 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             case .internalError: "internal error"
             case .conflict: "conflict"
             case .notFound: "not found"
+            case .cancelled: "cancelled"
             }
         }
     }

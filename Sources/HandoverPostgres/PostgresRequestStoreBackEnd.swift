@@ -181,7 +181,11 @@ extension RequestStore {
         clientConfiguration.options.connectTimeout = .seconds(5)
         // Every statement finds the store's tables in its schema.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
-        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        // The pool's own chatter (such as a lease asked for in the instant before `run()` starts) stays out
+        // of the caller's warnings; failures reach the caller as thrown errors.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

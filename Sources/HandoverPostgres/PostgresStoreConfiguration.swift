@@ -1,4 +1,4 @@
-public import HandoverCore
+internal import HandoverCore
 
 /// Where a PostgreSQL request store is: server, credentials, database and schema.
 public struct PostgresStoreConfiguration: Sendable, Hashable {

@@ -264,11 +264,18 @@ struct ShowJSON: Encodable {
     var audit: [AuditJSON]
 }
 
-/// Parses `7d`, `36h`, `90m` or `45s` into seconds.
-func parseDuration(_ text: String) throws -> Int64 {
-    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-    guard let unit = text.last.flatMap({ units[$0] }), let number = Int64(text.dropLast()), number >= 0 else {
-        throw HandoverError(.invalidArgument, "a duration is a number with s, m, h, d or w, such as 7d")
+/// Parses `7d`, `36h`, `90m`, `45s` (or, with `allowFractions`, `0.5s` and `200ms`, in milliseconds) into
+/// seconds, or milliseconds when `allowFractions`.
+func parseDuration(_ text: String, allowFractions: Bool = false) throws -> Int64 {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
+    for (suffix, seconds) in units.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(suffix) {
+        guard let number = Double(text.dropLast(suffix.count)), number >= 0, number < 1e9 else { break }
+        let total = number * seconds
+        if allowFractions { return Int64((total * 1000).rounded()) }
+        guard total == total.rounded() else { break }
+        return Int64(total)
     }
-    return number * unit
+    throw HandoverError(
+        .invalidArgument,
+        "a duration is a whole number with s, m, h, d or w, such as 7d" + (allowFractions ? " (or 0.5s, 200ms)" : ""))
 }

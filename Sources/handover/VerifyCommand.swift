@@ -33,14 +33,13 @@ struct VerifyCommand: AsyncParsableCommand {
                 return
             }
             if isFolder.boolValue {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                parts += PartOrder.sorted(names.filter { $0.contains(".part-") }).map { path + "/" + $0 }
+                parts += BundleVerifier.parts(inFolder: path)
             } else {
                 parts.append(path)
             }
         }
         let archive = parts.count == 1 ? parts[0] : archives.joined(separator: " ")
-        let report = BundleVerifier.verify(parts: PartOrder.sorted(parts))
+        let report = BundleVerifier.verify(parts: BundleVerifier.ordered(parts: parts))
         if common.json {
             try printJSON(VerifyJSON(report))
         } else if report.valid {
@@ -94,17 +93,5 @@ struct VerifyJSON: Encodable {
         files = report.files
         records = report.records
         problems = report.problems
-    }
-}
-
-/// Orders part files by their number (`….part-2-of-10.zip` before `….part-10-of-10.zip`).
-enum PartOrder {
-    static func sorted(_ names: [String]) -> [String] {
-        names.sorted { number($0) < number($1) || (number($0) == number($1) && $0 < $1) }
-    }
-
-    static func number(_ name: String) -> Int {
-        guard let range = name.range(of: ".part-", options: .backwards) else { return 0 }
-        return Int(name[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 }

@@ -174,16 +174,20 @@ import Testing
             // A process id that is certainly not running: a child that has exited and been reaped.
             let child = try run("/bin/sh", ["-c", "echo $$"])
             let deadPID = child.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let dead = AtomicFile.temporaryPrefix + deadPID + "-abc-handover-x.zip"
-            let deadFolder = AtomicFile.temporaryPrefix + deadPID + "-def-handover-x.d"
-            let live = AtomicFile.temporaryPrefix + "\(getpid())-ghi-handover-y.zip"
+            let here = AtomicFile.hostTag
+            let dead = AtomicFile.temporaryPrefix + deadPID + "-\(here)-abc-handover-x.zip"
+            let deadFolder = AtomicFile.temporaryPrefix + deadPID + "-\(here)-def-handover-x.d"
+            let live = AtomicFile.temporaryPrefix + "\(getpid())-\(here)-ghi-handover-y.zip"
+            // Another machine writing into a shared folder: its process ids mean nothing here.
+            let otherMachine = AtomicFile.temporaryPrefix + deadPID + "-0badf00d-jkl-handover-w.zip"
+            try Data().write(to: URL(fileURLWithPath: folder + "/" + otherMachine))
             try Data().write(to: URL(fileURLWithPath: folder + "/" + dead))
             try FileManager.default.createDirectory(
                 atPath: folder + "/" + deadFolder + "/data", withIntermediateDirectories: true)
             try Data().write(to: URL(fileURLWithPath: folder + "/" + live))
             try Data().write(to: URL(fileURLWithPath: folder + "/handover-z.zip"))
             #expect(AtomicFile.removeLeftovers(in: folder) == 2)
-            #expect(listFolder(folder) == [live, "handover-z.zip"].sorted())
+            #expect(listFolder(folder) == [live, otherMachine, "handover-z.zip"].sorted())
         }
     }
 

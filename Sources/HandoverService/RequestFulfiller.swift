@@ -1,0 +1,86 @@
+internal import Foundation
+public import HandoverBundle
+public import HandoverCore
+public import Logging
+
+/// What a worker does with a claimed request: publish its archive and say where it is.
+///
+/// A fulfiller must publish at most one archive per request, even when two workers run the same request
+/// (one whose lease lapsed without its knowing, and its successor): publish under a name derived from the
+/// request id without ever replacing a file, and accept an archive of that name already published for the
+/// same request. It must stop, leaving nothing behind, when its task is cancelled.
+public protocol RequestFulfiller: Sendable {
+    /// Publishes `request`'s archive and returns its path.
+    /// - Throws: ``HandoverError``; ``HandoverError/isTransient`` decides whether the request is retried.
+    func fulfil(_ request: StoredRequest) async throws -> String
+}
+
+/// Fulfils requests by exporting them into bundles with ``BundleBuilder``.
+public struct BundleFulfiller: RequestFulfiller {
+    /// The exporters for a request (the same for every request, usually).
+    public var exporters: @Sendable (StoredRequest) throws -> ExporterRegistry
+    /// Formats, archive format, output folder, pseudonymizer and the rest; `progress` is left unset.
+    public var options: BundleOptions
+    /// Where the builder logs.
+    public var logger: Logger
+
+    /// A fulfiller exporting with `exporters` under `options`.
+    public init(
+        options: BundleOptions, logger: Logger, exporters: @escaping @Sendable (StoredRequest) throws -> ExporterRegistry
+    ) {
+        self.options = options
+        self.logger = logger
+        self.exporters = exporters
+    }
+
+    /// Where the request's bundle is published.
+    public func publishedPath(for id: RequestID) -> String {
+        var folder = options.outputDirectory
+        if folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+        let name = BundleBuilder.bundleName(for: id)
+        return folder + "/" + name + (options.splitSize != nil ? ".parts" : "." + options.archiveFormat.fileExtension)
+    }
+
+    /// Exports the request and publishes its archive, or takes the archive an earlier attempt published.
+    public func fulfil(_ stored: StoredRequest) async throws -> String {
+        let path = publishedPath(for: stored.request.id)
+        if let existing = try adopt(path, stored.request.id) { return existing }
+        let builder = BundleBuilder(exporters: try exporters(stored), options: options, logger: logger)
+        do {
+            return try await builder.build(for: stored.request).archivePath
+        } catch let error as HandoverError where error.code == .outputExists {
+            // Another worker published it while this one worked (this one's lease had lapsed).
+            if let existing = try adopt(path, stored.request.id) { return existing }
+            throw error
+        }
+    }
+
+    /// The archive at `path` when one is there, verifies, and is the bundle of request `id`; nil when none is
+    /// there. An archive there that fails verification or belongs to another request is never replaced.
+    private func adopt(_ path: String, _ id: RequestID) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let report = BundleVerifier.verify(published: path)
+        guard report.valid, report.request == id.rawValue else {
+            throw HandoverError(
+                .outputExists,
+                "'\(path)' exists and is not a valid bundle of request \(id); it is left alone"
+                    + (report.problems.first.map { " (\($0.kind.rawValue))" } ?? ""))
+        }
+        logger.debug("found the request's bundle published by an earlier attempt", metadata: ["request": "\(id)"])
+        return path
+    }
+}
+
+extension HandoverError {
+    /// Whether trying again later may succeed: the database, the disk or the archive failed, or the work was
+    /// interrupted. A wrong dataset map, bad data, an unknown subject or tenant, an archive already there
+    /// that is not the request's own: the same again, so the request fails at once.
+    public var isTransient: Bool {
+        switch code {
+        case .sourceUnavailable, .sourceFailed, .outputUnavailable, .archiveFailed, .internalError, .cancelled:
+            true
+        default:
+            false
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import HandoverArchive
+import HandoverBundle
+import HandoverCore
+import HandoverFormats
+import HandoverSQL
+import HandoverService
+
+/// `handover worker`: fulfils queued requests from a store until stopped.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Fulfil queued requests: claim, export, publish and record, until stopped.",
+        discussion: """
+            Runs any number of times, on one machine (--store sqlite:PATH) or many (--store postgres://…). \
+            Each claim is a lease the worker renews while it exports; a worker that dies loses its lease and \
+            another takes the request over. SIGINT or SIGTERM: claim nothing more, finish the export in hand, \
+            record it and exit 0; a second signal (or the first, with --hand-back-on-stop) stops the export, \
+            hands the request back to the queue and exits 0. Events go to standard error, one line each, or \
+            to standard output as JSON lines with --json.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .long, help: "The SQLite database to export from.")
+    var db: String
+
+    @Option(name: .long, help: "The dataset map (YAML) that describes the database.")
+    var map: String
+
+    @Option(name: .long, help: "The folder archives are published in (created when missing).")
+    var out: String
+
+    @Option(name: .long, help: "The formats to write, comma-separated: json, csv, xml.")
+    var formats = "json,csv,xml"
+
+    @Option(name: .long, help: "The archive format: zip, tgz, txz or tzst.")
+    var archive = "zip"
+
+    @Option(name: .long, help: "Split large bundles into parts no larger than SIZE (such as 2G).")
+    var splitSize: String?
+
+    @Option(name: .long, help: "The organisation sending the bundles, for bag-info.txt.")
+    var organization = "Handover"
+
+    @Option(name: .long, help: "This worker's name in the store and audit log; default HOST:PID.")
+    var workerID: String?
+
+    @Option(name: .long, help: "How long a claim lasts unless renewed (renewed at a third of it).")
+    var lease = "60s"
+
+    @Option(name: .long, help: "Attempts per request before it fails for good.")
+    var maxAttempts = 5
+
+    @Option(name: .long, help: "The wait after a failed attempt; it doubles after each further one (at most 1h).")
+    var backoff = "30s"
+
+    @Option(name: .long, help: "How long a completed archive is kept before `handover purge` deletes it.")
+    var retention = "7d"
+
+    @Option(name: .long, help: "How long to wait before looking again when no request is ready.")
+    var idle = "1s"
+
+    @Flag(name: .long, help: "Exit when no request is ready, instead of waiting for more.")
+    var untilIdle = false
+
+    @Flag(name: .long, help: "On SIGINT or SIGTERM, stop the export in hand and hand it back at once.")
+    var handBackOnStop = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.makeLogger()
+        let summary = try await reportingErrors {
+            let retry = RetryPolicy(maxAttempts: maxAttempts, backoffSeconds: try parseDuration(backoff))
+            let configuration = WorkerConfiguration(
+                id: workerID ?? (ProcessInfo.processInfo.hostName + ":" + String(getpid())),
+                leaseSeconds: try parseDuration(lease), retry: retry, retentionSeconds: try parseDuration(retention),
+                idleSeconds: Double(try parseDuration(idle, allowFractions: true)) / 1000)
+            guard FileManager.default.fileExists(atPath: db) else {
+                throw HandoverError(.sourceUnavailable, "no database at '\(db)'")
+            }
+            let datasetMap = try readMap(map)
+            let database = db
+            // The store records where each archive is; an absolute path lets `purge` run from anywhere.
+            let out = URL(fileURLWithPath: out).standardizedFileURL.path
+            var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
+            options.archiveFormat = try ArchiveFormat(parsing: archive)
+            options.splitSize = try splitSize.map(parseSize)
+            options.sourceOrganization = organization
+            options.pseudonymizer = try KeyedPseudonymizer(
+                key: try readKey(store.pseudonymKeyFile ?? defaultKeyFile()))
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw HandoverError(.outputUnavailable, "cannot create the folder '\(out)'")
+            }
+            AtomicFile.removeLeftovers(in: out)
+            let fulfiller = BundleFulfiller(options: options, logger: logger) { _ in
+                try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database)])
+            }
+            let control = WorkerControl()
+            let signals = StopSignals(control: control, handBackAtOnce: handBackOnStop)
+            defer { signals.cancel() }
+            let json = common.json
+            let quiet = common.quiet
+            return try await store.withStore(logger: logger) { requests in
+                let worker = RequestWorker(
+                    store: requests, fulfiller: fulfiller, configuration: configuration, logger: logger)
+                if !quiet && !json {
+                    printNote("worker \(configuration.id) on \(requests.backEnd.location), publishing in \(out)")
+                }
+                let counter = EventCounter()
+                let completed = await worker.run(control: control, untilIdle: untilIdle) { event in
+                    counter.add(event.kind)
+                    if json {
+                        try? printJSON(WorkerEventJSON(event))
+                    } else if !quiet {
+                        printNote(
+                            "\(event.at.iso8601) \(event.kind.rawValue) \(event.request?.rawValue ?? "-")"
+                                + (event.detail.map { ": " + $0 } ?? ""))
+                    }
+                }
+                return WorkerSummaryJSON(
+                    worker: configuration.id, completed: completed, counts: counter.counts,
+                    stoppedBy: signals.received)
+            }
+        }
+        if common.json {
+            try printJSON(summary)
+        } else if !common.quiet {
+            let counts: [String] = summary.counts.keys.sorted().map { "\(summary.counts[$0]!) \($0)" }
+            let signal: String = summary.stoppedBy.map { " on " + $0 } ?? ""
+            printNote("worker \(summary.worker) stopped\(signal): " + counts.joined(separator: ", "))
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, turned into requests to a ``WorkerControl``: the first stops after the current
+/// request (or hands it back at once), the second hands it back.
+final class StopSignals: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var names: [String] = []
+
+    init(control: WorkerControl, handBackAtOnce: Bool) {
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                let first = self.lock.withLock {
+                    self.names.append(name)
+                    return self.names.count == 1
+                }
+                if first && !handBackAtOnce {
+                    printNote("\(name): finishing the request in hand, then stopping (signal again to hand it back)")
+                    control.stopAfterCurrent()
+                } else {
+                    printNote("\(name): handing the request in hand back and stopping")
+                    control.handBack()
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// The first signal received, if any.
+    var received: String? { lock.withLock { names.first } }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+    }
+}
+
+/// Counts worker events by kind.
+final class EventCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String: Int] = [:]
+
+    func add(_ kind: WorkerEvent.Kind) { lock.withLock { storage[kind.rawValue, default: 0] += 1 } }
+
+    var counts: [String: Int] { lock.withLock { storage } }
+}
+
+/// One worker event as a JSON line.
+struct WorkerEventJSON: Encodable {
+    var event: String
+    var request: String?
+    var detail: String?
+    var at: String
+
+    init(_ event: WorkerEvent) {
+        self.event = event.kind.rawValue
+        request = event.request?.rawValue
+        detail = event.detail
+        at = event.at.iso8601
+    }
+}
+
+/// What a worker did, printed when it stops.
+struct WorkerSummaryJSON: Encodable, Sendable {
+    var worker: String
+    var completed: Int
+    var counts: [String: Int]
+    var stoppedBy: String?
+}
+
+/// Writes a line to standard error.
+func printNote(_ text: String) {
+    FileHandle.standardError.write(Data(("handover: " + text + "\n").utf8))
+}
