@@ -14,8 +14,10 @@ build: deps
 demo: build
 	"$$($(SWIFT) build --show-bin-path)/handover" demo --out $(DEMO_OUT)
 
-# Builds everything and runs the whole test suite against the built `handover` binary.
+# Builds everything and runs the whole test suite against the built `handover` binary. The request store's
+# PostgreSQL back end is tested against a real server, installed and started on loopback when missing.
 test: deps
+	@scripts/start-postgres.sh
 	$(SWIFT) build --build-tests
 	HANDOVER_BIN="$$($(SWIFT) build --show-bin-path)/handover" $(SWIFT) test --skip-build
 

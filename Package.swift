@@ -112,7 +112,11 @@ let package = Package(
             name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverServiceTests", dependencies: ["HandoverService", "HandoverPostgres", "TestSupport"],
+            name: "HandoverServiceTests",
+            dependencies: [
+                "HandoverService", "HandoverPostgres", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverPostgresTests", dependencies: ["HandoverPostgres", "HandoverService", "TestSupport"],

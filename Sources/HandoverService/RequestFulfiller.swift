@@ -26,7 +26,8 @@ public struct BundleFulfiller: RequestFulfiller {
 
     /// A fulfiller exporting with `exporters` under `options`.
     public init(
-        options: BundleOptions, logger: Logger, exporters: @escaping @Sendable (StoredRequest) throws -> ExporterRegistry
+        options: BundleOptions, logger: Logger,
+        exporters: @escaping @Sendable (StoredRequest) throws -> ExporterRegistry
     ) {
         self.options = options
         self.logger = logger

@@ -152,7 +152,8 @@ public struct RequestWorker: Sendable {
                 } catch is CancellationError {
                     return .failed(HandoverError(.cancelled, "the export was cancelled"))
                 } catch {
-                    return .failed(HandoverError(.internalError, "the fulfiller failed", underlying: Self.describe(error)))
+                    return .failed(
+                        HandoverError(.internalError, "the fulfiller failed", underlying: Self.describe(error)))
                 }
             }
             group.addTask { await keepLease(claimed, control) }
@@ -182,7 +183,7 @@ public struct RequestWorker: Sendable {
                 try await store.release(id, worker: configuration.id, reason: "the worker stopped", at: now)
                 return event(.handedBack, id, "the worker stopped")
             case .failed(let error):
-                let reason = error.description + ": " + error.message
+                let reason = error.code.description + ": " + error.message
                 let state = try await store.fail(
                     id, worker: configuration.id, reason: reason, transient: error.isTransient,
                     retry: configuration.retry, at: now)
@@ -245,7 +246,7 @@ public struct RequestWorker: Sendable {
 
     /// A data-free description of any error.
     static func describe(_ error: any Error) -> String {
-        if let error = error as? HandoverError { return error.description + ": " + error.message }
+        if let error = error as? HandoverError { return error.code.description + ": " + error.message }
         return String(describing: type(of: error))
     }
 }

@@ -36,7 +36,9 @@ struct PurgeCommand: AsyncParsableCommand {
                     purged: outcomes.filter { $0.result != .skipped }.count,
                     skipped: outcomes.filter { $0.result == .skipped }.count,
                     requests: outcomes.map {
-                        .init(request: $0.request.rawValue, archive: $0.archive, result: $0.result.rawValue, reason: $0.reason)
+                        .init(
+                            request: $0.request.rawValue, archive: $0.archive, result: $0.result.rawValue,
+                            reason: $0.reason)
                     }))
         } else {
             for outcome in outcomes {
