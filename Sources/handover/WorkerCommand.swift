@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
             another takes the request over. SIGINT or SIGTERM: claim nothing more, finish the export in hand, \
             record it and exit 0; a second signal (or the first, with --hand-back-on-stop) stops the export, \
             hands the request back to the queue and exits 0. Events go to standard error, one line each, or \
-            to standard output as JSON lines with --json.
+            to standard output as JSON lines with --json (the first is "started", once signals are handled).
             """
     )
 
@@ -109,7 +109,13 @@ struct WorkerCommand: AsyncParsableCommand {
             return try await store.withStore(logger: logger) { requests in
                 let worker = RequestWorker(
                     store: requests, fulfiller: fulfiller, configuration: configuration, logger: logger)
-                if !quiet && !json {
+                if json {
+                    try? printJSON(
+                        WorkerEventJSON(
+                            event: "started", request: nil,
+                            detail: "worker \(configuration.id) on \(requests.backEnd.location), publishing in \(out)",
+                            at: Timestamp.now().iso8601))
+                } else if !quiet {
                     printNote("worker \(configuration.id) on \(requests.backEnd.location), publishing in \(out)")
                 }
                 let counter = EventCounter()
@@ -192,6 +198,13 @@ struct WorkerEventJSON: Encodable {
     var request: String?
     var detail: String?
     var at: String
+
+    init(event: String, request: String?, detail: String?, at: String) {
+        self.event = event
+        self.request = request
+        self.detail = detail
+        self.at = at
+    }
 
     init(_ event: WorkerEvent) {
         self.event = event.kind.rawValue

@@ -1,0 +1,222 @@
+import Foundation
+import HandoverBundle
+import HandoverCore
+import HandoverDemo
+import HandoverService
+import TestSupport
+import Testing
+
+/// A `handover worker` process, its standard output collected as it comes.
+final class WorkerProcess: @unchecked Sendable {
+    let process: Process
+    private let lock = NSLock()
+    private var output = ""
+
+    init(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: handoverBinary)
+        process.arguments = ["worker"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        Thread { [self] in
+            while case let data = handle.availableData, !data.isEmpty {
+                lock.withLock { output += String(decoding: data, as: UTF8.self) }
+            }
+        }.start()
+    }
+
+    var stdout: String { lock.withLock { output } }
+
+    /// Waits (at most `seconds`) until standard output contains `text`.
+    func waitFor(_ text: String, seconds: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if stdout.contains(text) { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
+    /// Waits for the process to end and returns its exit status.
+    func wait() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// A demo database, its map and a pseudonym key in `folder`; returns the worker's data arguments.
+func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
+    let demo = try handover("demo", "--out", folder + "/db", "--scale", String(scale), "--json")
+    #expect(demo.status == 0, "\(demo.stderr)")
+    try Data("a test key of thirty-two bytes!!".utf8).write(to: URL(fileURLWithPath: folder + "/key"))
+    return [
+        "--db", folder + "/db/demo.sqlite", "--map", folder + "/db/demo-map.yaml", "--out", folder + "/out",
+        "--pseudonym-key-file", folder + "/key",
+    ]
+}
+
+func queue(_ store: RequestStore, _ scopes: [(String, ExportScope)]) async throws {
+    for (id, scope) in scopes {
+        let request = ExportRequest(
+            id: try RequestID(id), purpose: scope.isSubject ? .portability : .controllerTransfer, scope: scope,
+            receivedAt: .now())
+        try await store.submit(request, actor: "portal", at: .now())
+        try await store.verify(request.id, by: "agent", at: .now())
+        try await store.enqueue(request.id, actor: "agent", at: .now())
+    }
+}
+
+@Suite struct WorkerCommandTests {
+    /// Several workers on one store, SIGKILLed at random moments and replaced: every request still ends
+    /// completed exactly once, with exactly one archive that verifies, and nothing half-written is left.
+    @Test(arguments: StoreKind.allCases)
+    func workersKilledAtRandomMomentsLoseNothingAndDuplicateNothing(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, spec in
+            try await withTemporaryDirectory { folder in
+                let data = try workerSetup(folder, scale: 2)
+                var scopes: [(String, ExportScope)] = (2...40).map {
+                    (
+                        "req-s\($0)",
+                        .subject(SubjectSelector(column: "email", value: "user\($0)@acme.example"), tenant: nil)
+                    )
+                }
+                scopes += (1...3).map { ("req-t\($0)", .tenant(String($0))) }
+                try await queue(store, scopes)
+                let arguments =
+                    ["--store", spec] + data + [
+                        "--lease", "2s", "--idle", "0.05s", "--backoff", "0s", "--max-attempts", "50", "--json",
+                    ]
+                var workers = try (0..<3).map { _ in try WorkerProcess(arguments) }
+                var random = SeededGenerator(state: kind == .sqlite ? 7 : 11)
+                var kills = 0
+                let deadline = Date().addingTimeInterval(120)
+                while Date() < deadline {
+                    let open = try await store.list().filter { $0.state != .completed }.count
+                    if open == 0 { break }
+                    if kills < 20 {
+                        // Kill a worker as soon as it has claimed something, some moments later.
+                        let victim = Int.random(in: 0..<workers.count, using: &random)
+                        let claims = workers[victim].stdout.components(separatedBy: "\"claimed\"").count
+                        let waitStart = Date()
+                        while workers[victim].stdout.components(separatedBy: "\"claimed\"").count == claims,
+                            Date().timeIntervalSince(waitStart) < 3
+                        {
+                            usleep(2_000)
+                        }
+                        usleep(UInt32.random(in: 0...150_000, using: &random))
+                        kill(workers[victim].process.processIdentifier, SIGKILL)
+                        _ = workers[victim].wait()
+                        kills += 1
+                        workers[victim] = try WorkerProcess(arguments)
+                    } else {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+                for worker in workers {
+                    #expect(worker.waitFor("\"started\""))
+                    kill(worker.process.processIdentifier, SIGTERM)
+                }
+                for worker in workers { #expect(worker.wait() == 0, "a worker did not stop cleanly on SIGTERM") }
+
+                let out = folder + "/out"
+                var lapsed = 0
+                for (id, _) in scopes {
+                    let stored = try #require(try await store.request(try RequestID(id)))
+                    #expect(stored.state == .completed, "\(id) is \(stored.state)")
+                    let log = try await store.audit(of: stored.request.id)
+                    #expect(log.filter { $0.to == .completed }.count == 1, "\(id) completed more than once")
+                    lapsed += log.filter { $0.detail?.hasPrefix("lease of") == true }.count
+                    let archive = out + "/handover-\(id).zip"
+                    #expect(stored.archive == archive)
+                    let report = BundleVerifier.verify(archive: archive)
+                    #expect(report.valid, "\(id): \(report.problems)")
+                    #expect(report.request == id)
+                }
+                print(
+                    "worker kill test (\(kind)): \(scopes.count) requests, \(kills) workers killed, \(lapsed) leases lapsed"
+                )
+                #expect(kills >= 5, "the requests were done after \(kills) kills")
+                #expect(lapsed >= 2, "only \(lapsed) kills landed while a request was held")
+                // One archive per request and nothing else, once a new worker has cleared the dead ones' files.
+                let sweep = try run(handoverBinary, ["worker", "--until-idle", "--quiet", "--store", spec] + data)
+                #expect(sweep.status == 0, "\(sweep.stderr)")
+                #expect(listFolder(out) == scopes.map { "handover-\($0.0).zip" }.sorted())
+            }
+        }
+    }
+
+    @Test func sigtermFinishesTheRequestInHandAndHandBackStopsIt() async throws {
+        try await withStore(.sqlite) { store, spec in
+            try await withTemporaryDirectory { folder in
+                let data = try workerSetup(folder, scale: 4)
+                try await queue(
+                    store, [("req-finish", .tenant("1")), ("req-back", .tenant("2")), ("req-next", .tenant("3"))])
+
+                let finishing = try WorkerProcess(["--store", spec, "--json"] + data)
+                #expect(finishing.waitFor("\"claimed\""))
+                kill(finishing.process.processIdentifier, SIGTERM)
+                #expect(finishing.wait() == 0)
+                #expect(finishing.stdout.contains("\"stoppedBy\":\"SIGTERM\""))
+                #expect(try await store.request(try RequestID("req-finish"))?.state == .completed)
+                #expect(try await store.list(state: .queued).count == 2, "it claimed nothing after the signal")
+
+                let handingBack = try WorkerProcess(["--store", spec, "--json", "--hand-back-on-stop"] + data)
+                #expect(handingBack.waitFor("\"claimed\""))
+                kill(handingBack.process.processIdentifier, SIGINT)
+                #expect(handingBack.wait() == 0)
+                #expect(handingBack.stdout.contains("\"handedBack\""), "\(handingBack.stdout)")
+                let back = try #require(try await store.request(try RequestID("req-back")))
+                #expect(back.state == .queued)
+                #expect(back.attempts == 0)
+                #expect(listFolder(folder + "/out") == ["handover-req-finish.zip"])
+            }
+        }
+    }
+
+    @Test func purgeDeletesExpiredArchivesAndRecordsIt() async throws {
+        try await withStore(.sqlite) { store, spec in
+            try await withTemporaryDirectory { folder in
+                let data = try workerSetup(folder)
+                try await queue(
+                    store,
+                    [
+                        ("req-old1", .subject(SalesDemo.demoSubject, tenant: nil)),
+                        (
+                            "req-old2",
+                            .subject(SubjectSelector(column: "email", value: "user2@acme.example"), tenant: nil)
+                        ),
+                    ])
+                let first = try run(
+                    handoverBinary, ["worker", "--until-idle", "--retention", "0s", "--store", spec] + data)
+                #expect(first.status == 0, "\(first.stderr)")
+                try await queue(store, [("req-new", .tenant("2"))])
+                let second = try run(handoverBinary, ["worker", "--until-idle", "--store", spec] + data)
+                #expect(second.status == 0, "\(second.stderr)")
+                // An archive already deleted by hand is recorded as gone.
+                try FileManager.default.removeItem(atPath: folder + "/out/handover-req-old2.zip")
+
+                let purge = try run(handoverBinary, ["purge", "--store", spec, "--actor", "retention", "--json"])
+                #expect(purge.status == 0, "\(purge.stderr)")
+                let report = try jsonObject(purge.stdout)
+                #expect(report["purged"] as? Int == 2)
+                let results = (report["requests"] as? [[String: Any]])?.map { "\($0["request"]!)=\($0["result"]!)" }
+                #expect(results?.sorted() == ["req-old1=deleted", "req-old2=alreadyGone"])
+                #expect(listFolder(folder + "/out") == ["handover-req-new.zip"])
+                for (id, detail) in [("req-old1", "archive deleted"), ("req-old2", "archive was already gone")] {
+                    let stored = try #require(try await store.request(try RequestID(id)))
+                    #expect(stored.state == .expired)
+                    let last = try #require(try await store.audit(of: stored.request.id).last)
+                    #expect(last.actor == "retention" && last.detail == detail)
+                }
+                #expect(try await store.request(try RequestID("req-new"))?.state == .completed)
+                let again = try run(handoverBinary, ["purge", "--store", spec, "--json"])
+                #expect(try jsonObject(again.stdout)["purged"] as? Int == 0)
+            }
+        }
+    }
+}
