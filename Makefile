@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test build deps clean bench
+.PHONY: demo test build deps clean bench bench-workers
 
 deps:
 	@scripts/install-deps.sh
@@ -26,6 +26,13 @@ ROWS ?= 1000000
 bench: deps
 	$(SWIFT) build -c release --product handover
 	python3 Benchmarks/bench.py --rows $(ROWS) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
+
+# Request-worker throughput (issue 7): subject exports per minute with 1, 2 and 4 workers, SQLite and PostgreSQL.
+REQUESTS ?= 200
+bench-workers: deps
+	@scripts/start-postgres.sh
+	$(SWIFT) build -c release --product handover
+	python3 Benchmarks/workers.py --requests $(REQUESTS) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
 
 clean:
 	rm -rf .build $(DEMO_OUT)
