@@ -61,10 +61,12 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
         if let state = error.serverInfo?[.sqlState] {
             let message = error.serverInfo?[.message] ?? ""
             // 40001 serialization failure, 40P01 deadlock, 57P01 admin shutdown, 08xxx connection: worth a retry.
-            return HandoverError(.sourceFailed, "PostgreSQL at \(location) refused a statement: \(state) \(message)")
+            let code: HandoverError.Code =
+                state.hasPrefix("28") || state.hasPrefix("3D") ? .sourceUnavailable : .sourceFailed
+            return HandoverError(code, "PostgreSQL at \(location) refused: \(state) \(message)")
         }
-        return HandoverError(
-            .sourceUnavailable, "cannot reach PostgreSQL at \(location) (\(String(describing: error.code)))")
+        let cause = error.underlying.map { String(describing: $0) } ?? String(describing: error.code)
+        return HandoverError(.sourceUnavailable, "cannot reach PostgreSQL at \(location): \(cause)")
     }
 
     struct Transaction: StoreTransaction {
@@ -117,11 +119,18 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
         }
     }
 
-    /// Creates the schema, tables and triggers when missing; one process at a time (an advisory lock).
-    func setUp() async throws {
-        try await write { tx in
+    /// Creates the schema, tables and triggers when missing, on `connection`; one process at a time (an
+    /// advisory lock held until the transaction ends).
+    func setUp(on connection: PostgresConnection) async throws {
+        let tx = Transaction(connection: connection, backEnd: self)
+        try await tx.run("BEGIN", [])
+        do {
             try await tx.run("SELECT pg_advisory_xact_lock(7239017414)", [])
             for statement in Self.schema(configuration.schema) { try await tx.run(statement, []) }
+            try await tx.run("COMMIT", [])
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
     }
 
@@ -186,12 +195,48 @@ extension RequestStore {
         var backgroundLogger = logger
         backgroundLogger.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
+        let backEnd = PostgresRequestStoreBackEnd(client: client, configuration: configuration, logger: logger)
+
+        // One direct connection first: it fails at once and says why (refused, wrong password, no such
+        // database) where the pool would keep retrying; it also sets the store up.
+        var direct = PostgresConnection.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database,
+            tls: try connectionTLS(configuration.tls))
+        direct.options.connectTimeout = .seconds(5)
+        direct.options.additionalStartupParameters = [("search_path", configuration.schema)]
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: direct, id: 0, logger: backgroundLogger)
+        } catch {
+            throw backEnd.describe(error)
+        }
+        do {
+            try await backEnd.setUp(on: connection)
+            try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw backEnd.describe(error)
+        }
+
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            let backEnd = PostgresRequestStoreBackEnd(client: client, configuration: configuration, logger: logger)
-            try await backEnd.setUp()
             return try await body(RequestStore(backEnd: backEnd, pseudonymizer: pseudonymizer))
+        }
+    }
+
+    private static func connectionTLS(_ mode: PostgresStoreConfiguration.TLSMode) throws
+        -> PostgresConnection.Configuration.TLS
+    {
+        do {
+            switch mode {
+            case .disable: return .disable
+            case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        } catch {
+            throw HandoverError(.internalError, "cannot set up TLS for PostgreSQL")
         }
     }
 }

@@ -21,7 +21,7 @@ public struct WorkerConfiguration: Sendable {
         retentionSeconds: Int64 = 7 * 86_400, idleSeconds: Double = 1
     ) {
         self.id = id
-        self.leaseSeconds = max(3, leaseSeconds)
+        self.leaseSeconds = max(1, leaseSeconds)
         self.retry = retry
         self.retentionSeconds = max(0, retentionSeconds)
         self.idleSeconds = max(0.01, idleSeconds)
@@ -165,9 +165,15 @@ public struct RequestWorker: Sendable {
                 }
             }
             group.cancelAll()
-            // A lease lost or a hand-back outranks the export's own "cancelled" ending.
+            // A lease lost or a hand-back outranks the export's own "cancelled" ending; an archive published
+            // before the cancellation arrived outranks both (recording it fails if the lease is gone).
             while let next = await group.next() {
-                if case .failed(let error) = first ?? .handBack, error.code == .cancelled, let next { first = next }
+                guard let next else { continue }
+                if case .published = next {
+                    first = next
+                } else if case .failed(let error) = first ?? .handBack, error.code == .cancelled {
+                    first = next
+                }
             }
             return first ?? .handBack
         }
@@ -209,7 +215,7 @@ public struct RequestWorker: Sendable {
         let interval = Double(configuration.leaseSeconds) / 3
         while !Task.isCancelled {
             // Wake often enough to notice a hand-back promptly.
-            let slice = min(interval, 0.25)
+            let slice = min(interval, 0.1)
             var waited = 0.0
             while waited < interval && !Task.isCancelled && !control.handingBack {
                 try? await Task.sleep(for: .seconds(slice))
