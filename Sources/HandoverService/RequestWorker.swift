@@ -185,7 +185,8 @@ public struct RequestWorker: Sendable {
                     id, worker: configuration.id, archive: path, retentionSeconds: configuration.retentionSeconds,
                     at: now)
                 return event(.completed, id, path)
-            case .failed(let error) where error.code == .cancelled && control.handingBack:
+            case .failed(let error) where error.code == .cancelled && (control.handingBack || Task.isCancelled):
+                // Told to hand back, or the task running the worker was cancelled: not a failed attempt.
                 try await store.release(id, worker: configuration.id, reason: "the worker stopped", at: now)
                 return event(.handedBack, id, "the worker stopped")
             case .failed(let error):
