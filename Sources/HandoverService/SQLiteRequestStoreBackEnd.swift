@@ -1,3 +1,4 @@
+internal import Foundation
 public import HandoverCore
 internal import HandoverSQL
 
@@ -5,7 +6,8 @@ internal import HandoverSQL
 ///
 /// Every change is one `BEGIN IMMEDIATE` transaction, so several worker processes may share the file: a
 /// claim is atomic and a request is claimed by one worker at a time (a writer waits up to 5 s for another).
-/// The audit table refuses updates and deletes (triggers).
+/// The audit table refuses updates and deletes (triggers). A new file is created readable by its owner only
+/// (SQLite gives its `-wal` and `-shm` files the same permissions).
 public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
     /// The database file.
     public let path: String
@@ -21,6 +23,13 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the file cannot be opened or set up.
     public init(path: String) throws {
         self.path = path
+        // The store holds subjects' selector values while their requests are open: readable by its owner only.
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
+                throw HandoverError(.sourceUnavailable, "cannot create the request store '\(path)'")
+            }
+        }
         try SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { db in
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute(Self.schema)

@@ -77,7 +77,10 @@ struct RequestsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let stored = try await RequestsCommand.change(store, common, id) { [by] db, id in
-                try await db.verify(id, by: by, at: .now())
+                // A request verified by an earlier run that stopped before queueing it is queued now.
+                if try await db.request(id)?.state != .verified {
+                    try await db.verify(id, by: by, at: .now())
+                }
                 try await db.enqueue(id, actor: by, at: .now())
             }
             try RequestsCommand.show([stored], json: common.json)

@@ -43,17 +43,17 @@ import Testing
         return logger
     }
 
-    @Test func anUnreachableServerFailsAtOnceAndSaysWhy() async throws {
-        let started = ContinuousClock.now
+    /// The pool alone would retry for a minute and then report only "ConnectionPoolError".
+    @Test func anUnreachableServerFailsAndSaysWhy() async throws {
         let error = await #expect(throws: HandoverError.self) {
             try await RequestStore.withPostgres(
                 try PostgresStoreConfiguration(url: "postgres://u:secret@127.0.0.1:1/none?sslmode=disable"),
                 pseudonymizer: testPseudonymizer, logger: logger
             ) { _ in }
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(error?.code == .sourceUnavailable)
         #expect(error?.message.contains("cannot reach PostgreSQL at postgres://u@127.0.0.1:1/none") == true)
+        #expect(error?.message.contains("Connection refused") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("secret") == false)
     }
 

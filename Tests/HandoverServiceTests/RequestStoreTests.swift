@@ -243,6 +243,18 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
+    @Test func aNewSQLiteStoreIsReadableByItsOwnerOnly() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/requests.sqlite"
+            let store = try RequestStore.sqlite(path: path, pseudonymizer: testPseudonymizer)
+            try await queued(store, ["req-perm"])
+            for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) {
+                let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+                #expect(mode == 0o600, "\(file): \(String(mode ?? 0, radix: 8))")
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func theAuditLogIsAppendOnly(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
