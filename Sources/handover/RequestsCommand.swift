@@ -142,6 +142,15 @@ struct RequestsCommand: AsyncParsableCommand {
                 return
             }
             try RequestsCommand.show([stored], json: false)
+            var facts: [(String, String?)] = [
+                ("subject key", stored.subjectKey), ("attempts", String(stored.attempts)),
+                ("extended because", stored.extensionReason), ("worker", stored.worker),
+                ("lease until", stored.leaseUntil?.iso8601), ("not before", stored.notBefore?.iso8601),
+                ("archive", stored.archive), ("expires", stored.expiresAt?.iso8601),
+            ]
+            facts.append((stored.state == .failed ? "failed because" : "last failure", stored.failureReason))
+            for case let (label, value?) in facts { print("  \(label): \(value)") }
+            print("  audit log:")
             for event in log {
                 print(
                     "  \(event.at.iso8601)  \(event.from?.rawValue ?? "-") → \(event.to.rawValue)  by \(event.actor)"
