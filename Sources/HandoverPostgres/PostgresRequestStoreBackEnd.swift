@@ -51,8 +51,10 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
         }
     }
 
-    /// A ``HandoverError`` for a PostgreSQL error: its SQLSTATE and primary message, which hold no values
-    /// (the server's `detail` field, which may quote a row's values, is left out).
+    /// A ``HandoverError`` for a PostgreSQL error: its SQLSTATE and primary message. The server's `detail`
+    /// field, which quotes a row's values, is left out; the primary messages the store's statements can
+    /// raise (constraints, locks, connections, authentication) name objects, not values, because every
+    /// value is bound to a column of its own type.
     func describe(_ error: any Error) -> HandoverError {
         if let error = error as? HandoverError { return error }
         guard let error = error as? PSQLError else {
