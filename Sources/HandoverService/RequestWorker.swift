@@ -29,8 +29,17 @@ public struct WorkerConfiguration: Sendable {
 }
 
 /// Tells a running worker to stop: after the request in hand, or at once, handing that request back.
+///
+/// Safe to call from any thread, a signal handler's queue included; one control may serve several workers.
 public final class WorkerControl: Sendable {
-    private let state = Mutex<(stop: Bool, handBack: Bool)>((false, false))
+    private struct State {
+        var stop = false
+        var handBack = false
+        var next = 0
+        var actions: [Int: @Sendable () -> Void] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// A control that has not asked anything yet.
     public init() {}
@@ -39,7 +48,27 @@ public final class WorkerControl: Sendable {
     public func stopAfterCurrent() { state.withLock { $0.stop = true } }
 
     /// Stop the request in hand (nothing is published), hand it back to the queue, and return.
-    public func handBack() { state.withLock { $0 = (true, true) } }
+    public func handBack() {
+        let actions = state.withLock { state in
+            state.stop = true
+            state.handBack = true
+            return Array(state.actions.values)
+        }
+        for action in actions { action() }
+    }
+
+    /// Registers `action` to run when ``handBack()`` is called (at once, if it already was).
+    func onHandBack(_ action: @escaping @Sendable () -> Void) -> Int {
+        let (token, already) = state.withLock { state in
+            state.next += 1
+            state.actions[state.next] = action
+            return (state.next, state.handBack)
+        }
+        if already { action() }
+        return token
+    }
+
+    func remove(_ token: Int) { _ = state.withLock { $0.actions.removeValue(forKey: token) } }
 
     /// Whether the worker should claim nothing more.
     public var stopping: Bool { state.withLock { $0.stop } }
@@ -143,39 +172,48 @@ public struct RequestWorker: Sendable {
     /// Fulfils one claimed request while renewing its lease, and records the outcome in the store.
     public func process(_ claimed: StoredRequest, control: WorkerControl = WorkerControl()) async -> WorkerEvent {
         let id = claimed.request.id
-        let ending: WorkEnding = await withTaskGroup(of: WorkEnding?.self) { group in
-            group.addTask {
-                do {
-                    return .published(try await fulfiller.fulfil(claimed))
-                } catch let error as HandoverError {
-                    return .failed(error)
-                } catch is CancellationError {
-                    return .failed(HandoverError(.cancelled, "the export was cancelled"))
-                } catch {
-                    return .failed(
-                        HandoverError(.internalError, "the fulfiller failed", underlying: Self.describe(error)))
-                }
+        // The export runs in a task of its own, so that a hand-back (from a signal handler's thread) or a lost
+        // lease cancels it at once, whatever the cooperative pool is busy with.
+        let export = Task { [fulfiller] () -> WorkEnding in
+            do {
+                return .published(try await fulfiller.fulfil(claimed))
+            } catch let error as HandoverError {
+                return .failed(error)
+            } catch is CancellationError {
+                return .failed(HandoverError(.cancelled, "the export was cancelled"))
+            } catch {
+                return .failed(HandoverError(.internalError, "the fulfiller failed", underlying: Self.describe(error)))
             }
-            group.addTask { await keepLease(claimed, control) }
-            var first: WorkEnding? = nil
-            while let next = await group.next() {
-                if let next {
-                    first = next
-                    break
+        }
+        let registration = control.onHandBack { export.cancel() }
+        defer { control.remove(registration) }
+        let ending: WorkEnding = await withTaskCancellationHandler {
+            await withTaskGroup(of: WorkEnding?.self) { group in
+                group.addTask { await export.value }
+                group.addTask { await keepLease(claimed, control) }
+                var first: WorkEnding? = nil
+                while let next = await group.next() {
+                    if let next {
+                        first = next
+                        break
+                    }
                 }
-            }
-            group.cancelAll()
-            // A lease lost or a hand-back outranks the export's own "cancelled" ending; an archive published
-            // before the cancellation arrived outranks both (recording it fails if the lease is gone).
-            while let next = await group.next() {
-                guard let next else { continue }
-                if case .published = next {
-                    first = next
-                } else if case .failed(let error) = first ?? .handBack, error.code == .cancelled {
-                    first = next
+                export.cancel()
+                group.cancelAll()
+                // A lease lost or a hand-back outranks the export's own "cancelled" ending; an archive published
+                // before the cancellation arrived outranks both (recording it fails if the lease is gone).
+                while let next = await group.next() {
+                    guard let next else { continue }
+                    if case .published = next {
+                        first = next
+                    } else if case .failed(let error) = first ?? .handBack, error.code == .cancelled {
+                        first = next
+                    }
                 }
+                return first ?? .handBack
             }
-            return first ?? .handBack
+        } onCancel: {
+            export.cancel()
         }
         let now = Timestamp.now()
         do {

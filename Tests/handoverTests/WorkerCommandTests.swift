@@ -79,7 +79,7 @@ func queue(_ store: RequestStore, _ scopes: [(String, ExportScope)]) async throw
         try await withStore(kind) { store, spec in
             try await withTemporaryDirectory { folder in
                 let data = try workerSetup(folder, scale: 2)
-                var scopes: [(String, ExportScope)] = (2...40).map {
+                var scopes: [(String, ExportScope)] = (2...80).map {
                     (
                         "req-s\($0)",
                         .subject(SubjectSelector(column: "email", value: "user\($0)@acme.example"), tenant: nil)
