@@ -44,6 +44,19 @@ public struct BundleOptions: Sendable {
         self.generatedAt = generatedAt
         self.generator = generator
     }
+
+    /// The output folder as given, without a trailing slash.
+    var outputFolder: String {
+        outputDirectory.hasSuffix("/") && outputDirectory.count > 1
+            ? String(outputDirectory.dropLast()) : outputDirectory
+    }
+
+    /// Where the bundle of request `id` is published: `<folder>/handover-<id>.<format>`, or
+    /// `<folder>/handover-<id>.parts` when split.
+    public func publishedPath(for id: RequestID) -> String {
+        outputFolder + "/" + BundleBuilder.bundleName(for: id)
+            + (splitSize != nil ? ".parts" : "." + archiveFormat.fileExtension)
+    }
 }
 
 /// Handover's own version.
@@ -97,8 +110,7 @@ public struct BundleBuilder: Sendable {
     public func build(for request: ExportRequest) async throws -> BundleResult {
         let folder = try prepareOutputFolder()
         let name = Self.bundleName(for: request.id)
-        let split = options.splitSize != nil
-        let finalPath = folder + "/" + name + (split ? ".parts" : "." + options.archiveFormat.fileExtension)
+        let finalPath = options.publishedPath(for: request.id)
         guard !FileManager.default.fileExists(atPath: finalPath) else {
             throw HandoverError(.outputExists, "'\(finalPath)' already exists")
         }
@@ -298,9 +310,7 @@ public struct BundleBuilder: Sendable {
     }
 
     private func prepareOutputFolder() throws -> String {
-        let folder =
-            options.outputDirectory.hasSuffix("/") && options.outputDirectory.count > 1
-            ? String(options.outputDirectory.dropLast()) : options.outputDirectory
+        let folder = options.outputFolder
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
             guard isFolder.boolValue else {

@@ -34,17 +34,9 @@ public struct BundleFulfiller: RequestFulfiller {
         self.exporters = exporters
     }
 
-    /// Where the request's bundle is published.
-    public func publishedPath(for id: RequestID) -> String {
-        var folder = options.outputDirectory
-        if folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
-        let name = BundleBuilder.bundleName(for: id)
-        return folder + "/" + name + (options.splitSize != nil ? ".parts" : "." + options.archiveFormat.fileExtension)
-    }
-
     /// Exports the request and publishes its archive, or takes the archive an earlier attempt published.
     public func fulfil(_ stored: StoredRequest) async throws -> String {
-        let path = publishedPath(for: stored.request.id)
+        let path = options.publishedPath(for: stored.request.id)
         if let existing = try adopt(path, stored.request.id) { return existing }
         let builder = BundleBuilder(exporters: try exporters(stored), options: options, logger: logger)
         do {
