@@ -34,20 +34,26 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
 
     private func transaction<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
-                let tx = Transaction(connection: connection, backEnd: self)
-                try await tx.run("BEGIN", [])
-                do {
-                    let result = try await body(tx)
-                    try await tx.run("COMMIT", [])
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
-            }
+            return try await client.withConnection { connection in try await transaction(on: connection, body) }
         } catch {
             throw describe(error)
+        }
+    }
+
+    /// Runs `body` in a transaction on `connection`: committed when it returns, rolled back when it throws.
+    /// (Runs on its caller's executor, as postgres-nio's connection closures do.)
+    nonisolated(nonsending) private func transaction<T: Sendable>(
+        on connection: PostgresConnection, _ body: (any StoreTransaction) async throws -> T
+    ) async throws -> T {
+        let tx = Transaction(connection: connection, backEnd: self)
+        try await tx.run("BEGIN", [])
+        do {
+            let result = try await body(tx)
+            try await tx.run("COMMIT", [])
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
     }
 
@@ -124,15 +130,9 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
     /// Creates the schema, tables and triggers when missing, on `connection`; one process at a time (an
     /// advisory lock held until the transaction ends).
     func setUp(on connection: PostgresConnection) async throws {
-        let tx = Transaction(connection: connection, backEnd: self)
-        try await tx.run("BEGIN", [])
-        do {
+        try await transaction(on: connection) { tx in
             try await tx.run("SELECT pg_advisory_xact_lock(7239017414)", [])
             for statement in Self.schema(configuration.schema) { try await tx.run(statement, []) }
-            try await tx.run("COMMIT", [])
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
         }
     }
 
