@@ -101,13 +101,11 @@ struct ExportCommand: AsyncParsableCommand {
                         "no index serves \(lookup): the export reads the whole table (\(createIndexStatement(lookup)))")
                 }
             }
-            var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
-            options.archiveFormat = try ArchiveFormat(parsing: archive)
+            var options = try bundleOptions(
+                out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
+                pseudonymizer: try loadPseudonymizer(pseudonymKeyFile))
             options.compressionLevel = compressionLevel
-            options.splitSize = try splitSize.map(parseSize)
             options.generatedAt = pinnedTime
-            options.sourceOrganization = organization
-            options.pseudonymizer = try KeyedPseudonymizer(key: try readKey(pseudonymKeyFile ?? defaultKeyFile()))
             if !common.quiet { options.progress = ProgressPrinter().observer }
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)
             return try await builder.build(for: request)
@@ -125,6 +123,24 @@ func readMap(_ path: String) throws -> DatasetMap {
         throw HandoverError(.invalidDatasetMap, "'\(path)' is not UTF-8 text")
     }
     return try DatasetMap(yaml: text, source: path)
+}
+
+/// The options `export` and `worker` share: where, which formats, which archive, parts, sender and pseudonyms.
+func bundleOptions(
+    out: String, formats: String, archive: String, splitSize: String?, organization: String,
+    pseudonymizer: KeyedPseudonymizer
+) throws -> BundleOptions {
+    var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
+    options.archiveFormat = try ArchiveFormat(parsing: archive)
+    options.splitSize = try splitSize.map(parseSize)
+    options.sourceOrganization = organization
+    options.pseudonymizer = pseudonymizer
+    return options
+}
+
+/// The pseudonymizer keyed by `path`, or by the installation's key file when nil (see ``defaultKeyFile()``).
+func loadPseudonymizer(_ path: String?) throws -> KeyedPseudonymizer {
+    try KeyedPseudonymizer(key: try readKey(path ?? defaultKeyFile()))
 }
 
 func readKey(_ path: String) throws -> [UInt8] {

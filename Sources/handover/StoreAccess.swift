@@ -62,10 +62,13 @@ struct StoreOptions: ParsableArguments {
             """)
     var pseudonymKeyFile: String?
 
-    /// Opens the store for the length of `body`.
-    func withStore<T: Sendable>(logger: Logger, _ body: (RequestStore) async throws -> T) async throws -> T {
+    /// Opens the store for the length of `body`, with `pseudonymizer` when the caller has loaded it already,
+    /// otherwise with the one `--pseudonym-key-file` names.
+    func withStore<T: Sendable>(
+        pseudonymizer: KeyedPseudonymizer? = nil, logger: Logger, _ body: (RequestStore) async throws -> T
+    ) async throws -> T {
         let location = try StoreLocation(parsing: store)
-        let pseudonymizer = try KeyedPseudonymizer(key: try readKey(pseudonymKeyFile ?? defaultKeyFile()))
+        let pseudonymizer = try pseudonymizer ?? loadPseudonymizer(pseudonymKeyFile)
         return try await location.withStore(pseudonymizer: pseudonymizer, logger: logger, body)
     }
 }

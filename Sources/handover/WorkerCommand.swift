@@ -3,7 +3,6 @@ import Foundation
 import HandoverArchive
 import HandoverBundle
 import HandoverCore
-import HandoverFormats
 import HandoverSQL
 import HandoverService
 
@@ -86,12 +85,10 @@ struct WorkerCommand: AsyncParsableCommand {
             let database = db
             // The store records where each archive is; an absolute path lets `purge` run from anywhere.
             let out = URL(fileURLWithPath: out).standardizedFileURL.path
-            var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
-            options.archiveFormat = try ArchiveFormat(parsing: archive)
-            options.splitSize = try splitSize.map(parseSize)
-            options.sourceOrganization = organization
-            options.pseudonymizer = try KeyedPseudonymizer(
-                key: try readKey(store.pseudonymKeyFile ?? defaultKeyFile()))
+            let pseudonymizer = try loadPseudonymizer(store.pseudonymKeyFile)
+            let options = try bundleOptions(
+                out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
+                pseudonymizer: pseudonymizer)
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             } catch {
@@ -106,7 +103,7 @@ struct WorkerCommand: AsyncParsableCommand {
             defer { signals.cancel() }
             let json = common.json
             let quiet = common.quiet
-            return try await store.withStore(logger: logger) { requests in
+            return try await store.withStore(pseudonymizer: pseudonymizer, logger: logger) { requests in
                 let worker = RequestWorker(
                     store: requests, fulfiller: fulfiller, configuration: configuration, logger: logger)
                 if json {
