@@ -276,18 +276,29 @@ struct ShowJSON: Encodable {
     var audit: [AuditJSON]
 }
 
-/// Parses `7d`, `36h`, `90m`, `45s` (or, with `allowFractions`, `0.5s` and `200ms`, in milliseconds) into
-/// seconds, or milliseconds when `allowFractions`.
-func parseDuration(_ text: String, allowFractions: Bool = false) throws -> Int64 {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
-    for (suffix, seconds) in units.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(suffix) {
-        guard let number = Double(text.dropLast(suffix.count)), number >= 0, number < 1e9 else { break }
-        let total = number * seconds
-        if allowFractions { return Int64((total * 1000).rounded()) }
-        guard total == total.rounded() else { break }
-        return Int64(total)
+/// Parses `7d`, `36h`, `90m` or `45s` into whole seconds.
+func parseDuration(_ text: String) throws -> Int64 {
+    guard let seconds = seconds(in: text), seconds == seconds.rounded() else {
+        throw HandoverError(.invalidArgument, "a duration is a whole number with s, m, h, d or w, such as 7d")
     }
-    throw HandoverError(
-        .invalidArgument,
-        "a duration is a whole number with s, m, h, d or w, such as 7d" + (allowFractions ? " (or 0.5s, 200ms)" : ""))
+    return Int64(seconds)
+}
+
+/// Parses a duration that may be fractional, such as `0.5s` or `200ms`, into seconds.
+func parseInterval(_ text: String) throws -> Double {
+    guard let seconds = seconds(in: text) else {
+        throw HandoverError(
+            .invalidArgument, "a duration is a whole number with s, m, h, d or w, such as 7d (or 0.5s, 200ms)")
+    }
+    return seconds
+}
+
+/// A number followed by ms, s, m, h, d or w, in seconds; nil when the text is not one.
+private func seconds(in text: String) -> Double? {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
+    // "ms" before "s", so that 200ms is not read as 200m and an s.
+    guard let (suffix, unit) = units.first(where: { text.hasSuffix($0.0) }),
+        let number = Double(text.dropLast(suffix.count)), number >= 0, number < 1e9
+    else { return nil }
+    return number * unit
 }

@@ -77,7 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let configuration = WorkerConfiguration(
                 id: workerID ?? (ProcessInfo.processInfo.hostName + ":" + String(getpid())),
                 leaseSeconds: try parseDuration(lease), retry: retry, retentionSeconds: try parseDuration(retention),
-                idleSeconds: Double(try parseDuration(idle, allowFractions: true)) / 1000)
+                idleSeconds: try parseInterval(idle))
             guard FileManager.default.fileExists(atPath: db) else {
                 throw HandoverError(.sourceUnavailable, "no database at '\(db)'")
             }
