@@ -16,11 +16,7 @@ func request(_ id: String, received: String = "2026-01-31T10:00:00Z", email: Str
 }
 
 func queued(_ store: RequestStore, _ ids: [String], received: String = "2026-01-31T10:00:00Z") async throws {
-    for id in ids {
-        try await store.submit(try request(id, received: received), actor: "portal", at: at(received))
-        try await store.verify(try RequestID(id), by: "agent-7", at: at(received))
-        try await store.enqueue(try RequestID(id), actor: "agent-7", at: at(received))
-    }
+    try await submitVerifyAndQueue(store, try ids.map { try request($0, received: received) })
 }
 
 func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {

@@ -48,16 +48,9 @@ final class ScriptedFulfiller: RequestFulfiller {
     }
 }
 
+/// Queues a subject request for each (id, email).
 func submitDemoRequests(_ store: RequestStore, _ emails: [(String, String)]) async throws {
-    for (id, email) in emails {
-        let request = ExportRequest(
-            id: try RequestID(id), purpose: .access,
-            scope: .subject(SubjectSelector(column: "email", value: email), tenant: nil),
-            receivedAt: .now())
-        try await store.submit(request, actor: "portal", at: .now())
-        try await store.verify(request.id, by: "agent", at: .now())
-        try await store.enqueue(request.id, actor: "agent", at: .now())
-    }
+    try await queue(store, emails.map { ($0.0, .subject(SubjectSelector(column: "email", value: $0.1), tenant: nil)) })
 }
 
 @Suite struct WorkerTests {

@@ -1,6 +1,6 @@
 import Foundation
 public import HandoverBundle
-import HandoverCore
+public import HandoverCore
 import HandoverPostgres
 public import HandoverService
 import Logging
@@ -57,4 +57,29 @@ private func dropSchema(_ configuration: PostgresStoreConfiguration, _ logger: L
     try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { store in
         try await store.backEnd.write { try await $0.run("DROP SCHEMA \(configuration.schema) CASCADE", []) }
     }
+}
+
+/// Submits `requests` (as `submitter`), records their verification by `verifier` and queues them, each at its
+/// own receipt time.
+public func submitVerifyAndQueue(
+    _ store: RequestStore, _ requests: [ExportRequest], submitter: String = "portal", verifier: String = "agent-7"
+) async throws {
+    for request in requests {
+        let time = request.receivedAt
+        try await store.submit(request, actor: submitter, at: time)
+        try await store.verify(request.id, by: verifier, at: time)
+        try await store.enqueue(request.id, actor: verifier, at: time)
+    }
+}
+
+/// Queues a request for each (id, scope): portability for a subject, controller transfer for a tenant.
+public func queue(_ store: RequestStore, _ scopes: [(String, ExportScope)]) async throws {
+    // Received one millisecond apart, in the order given, so that workers claim them in that order.
+    let start = Timestamp.now()
+    let requests = try scopes.enumerated().map { index, entry in
+        ExportRequest(
+            id: try RequestID(entry.0), purpose: entry.1.isSubject ? .portability : .controllerTransfer,
+            scope: entry.1, receivedAt: Timestamp(millisecondsSince1970: start.millisecondsSince1970 + Int64(index)))
+    }
+    try await submitVerifyAndQueue(store, requests)
 }

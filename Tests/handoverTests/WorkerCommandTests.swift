@@ -60,17 +60,6 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
     ]
 }
 
-func queue(_ store: RequestStore, _ scopes: [(String, ExportScope)]) async throws {
-    for (id, scope) in scopes {
-        let request = ExportRequest(
-            id: try RequestID(id), purpose: scope.isSubject ? .portability : .controllerTransfer, scope: scope,
-            receivedAt: .now())
-        try await store.submit(request, actor: "portal", at: .now())
-        try await store.verify(request.id, by: "agent", at: .now())
-        try await store.enqueue(request.id, actor: "agent", at: .now())
-    }
-}
-
 @Suite struct WorkerCommandTests {
     /// Several workers on one store, SIGKILLed at random moments and replaced: every request still ends
     /// completed exactly once, with exactly one archive that verifies, and nothing half-written is left.
