@@ -159,7 +159,7 @@ public final class ArchiveWriter {
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname_utf8(entry, name)
         archive_entry_set_filetype(entry, handover_archive_regular_file())
-        archive_entry_set_perm(entry, 0o644)
+        archive_entry_set_perm(entry, 0o600)  // personal data: private to whoever unpacks it
         archive_entry_set_size(entry, size)
         setCommon(entry, modificationTime)
         try check(archive_write_header(archive, entry), "write entry \(name)")

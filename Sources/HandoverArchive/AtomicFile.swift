@@ -8,7 +8,15 @@ internal import HandoverCore
 #endif
 
 /// Files that appear under their final name only when complete.
+///
+/// Everything created here holds personal data, so it is private to its owner whatever the process's umask:
+/// files are mode 0600 and folders 0700.
 public enum AtomicFile {
+    /// The mode of every file created here: read and write for the owner only.
+    public static let fileMode: UInt32 = 0o600
+    /// The mode of every folder created here: the owner only.
+    public static let folderMode: UInt32 = 0o700
+
     /// The prefix of temporary files, so that leftovers of a killed process can be recognised.
     public static let temporaryPrefix = ".handover-partial-"
 
@@ -27,7 +35,7 @@ public enum AtomicFile {
             throw HandoverError(.outputExists, "'\(destination)' already exists")
         }
         let temporary = folder + "/" + temporaryName(for: name)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
         guard descriptor >= 0 else {
             throw HandoverError(.outputUnavailable, "cannot create a file in '\(folder)'", underlying: errnoText())
         }
@@ -35,6 +43,10 @@ public enum AtomicFile {
         defer {
             _ = close(descriptor)
             if !linked { unlink(temporary) }
+        }
+        // The umask can only take bits away; this makes the mode exact.
+        guard fchmod(descriptor, fileMode) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot make '\(temporary)' private", underlying: errnoText())
         }
         let result = try body(descriptor, temporary)
         guard fsync(descriptor) == 0 else {
@@ -79,11 +91,14 @@ public enum AtomicFile {
         async throws -> T
     {
         let path = folder + "/" + temporaryName(for: name + ".d")
-        guard mkdir(path, 0o700) == 0 else {
+        guard mkdir(path, folderMode) == 0 else {
             throw HandoverError(
                 .outputUnavailable, "cannot create a working folder in '\(folder)'", underlying: errnoText())
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
+        guard chmod(path, folderMode) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot make '\(path)' private", underlying: errnoText())
+        }
         return try await body(path)
     }
 
@@ -94,11 +109,14 @@ public enum AtomicFile {
     public static func createFolder<T>(at destination: String, _ body: (String) throws -> T) throws -> T {
         let (folder, name) = split(destination)
         let temporary = folder + "/" + temporaryName(for: name)
-        guard mkdir(temporary, 0o755) == 0 else {
+        guard mkdir(temporary, folderMode) == 0 else {
             throw HandoverError(.outputUnavailable, "cannot create a folder in '\(folder)'", underlying: errnoText())
         }
         var published = false
         defer { if !published { try? FileManager.default.removeItem(atPath: temporary) } }
+        guard chmod(temporary, folderMode) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot make '\(temporary)' private", underlying: errnoText())
+        }
         let result = try body(temporary)
         syncFolder(temporary)
         guard access(destination, F_OK) != 0 else {
@@ -110,6 +128,29 @@ public enum AtomicFile {
         published = true
         syncFolder(folder)
         return result
+    }
+
+    /// Creates the folder at `path`, and any missing folder above it, private to the owner (mode 0700 whatever the
+    /// umask). A folder that already exists is left as it is: its mode is the operator's choice.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when a folder cannot be created or a file stands in the way.
+    public static func createPrivateFolder(at path: String) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw HandoverError(.outputUnavailable, "'\(path)' is not a folder") }
+            return
+        }
+        let (parent, _) = split(path)
+        if parent != path, parent != "/", parent != "." { try createPrivateFolder(at: parent) }
+        guard mkdir(path, folderMode) == 0 else {
+            // Another process may have created it meanwhile; then it is theirs as it is.
+            if errno == EEXIST, FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                return
+            }
+            throw HandoverError(.outputUnavailable, "cannot create the folder '\(path)'", underlying: errnoText())
+        }
+        guard chmod(path, folderMode) == 0 else {
+            throw HandoverError(.outputUnavailable, "cannot make '\(path)' private", underlying: errnoText())
+        }
     }
 
     /// Removes what processes that are no longer running left in `folder` while writing; returns how many.

@@ -135,9 +135,7 @@ public struct BundleBuilder: Sendable {
                 schemas += outcome.schemas
                 samples += outcome.samples
             }
-            let requestRecord = Manifest.RequestRecord(
-                id: request.id, purpose: request.purpose, receivedAt: request.receivedAt,
-                scope: scopeRecord(request.scope, pseudonymizer))
+            let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
             let page = IndexPage.render(
                 request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples)
             let pageFile = try FileSink(path: root + "/data/index.html")
@@ -298,7 +296,22 @@ public struct BundleBuilder: Sendable {
         }
     }
 
-    private func scopeRecord(_ scope: ExportScope, _ pseudonymizer: any Pseudonymizer) -> Manifest.ScopeRecord {
+    /// The request as a bundle's manifest records it: the subject only as a keyed pseudonym.
+    ///
+    /// A bundle answers `request` only if its manifest holds exactly this record, made with the same key.
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - pseudonymizer: The key that pseudonymises the subject's selecting value.
+    /// - Returns: The record.
+    public static func requestRecord(for request: ExportRequest, pseudonymizer: any Pseudonymizer)
+        -> Manifest.RequestRecord
+    {
+        Manifest.RequestRecord(
+            id: request.id, purpose: request.purpose, receivedAt: request.receivedAt,
+            scope: scopeRecord(request.scope, pseudonymizer))
+    }
+
+    private static func scopeRecord(_ scope: ExportScope, _ pseudonymizer: any Pseudonymizer) -> Manifest.ScopeRecord {
         switch scope {
         case .subject(let selector, let tenant):
             Manifest.ScopeRecord(
@@ -311,18 +324,7 @@ public struct BundleBuilder: Sendable {
 
     private func prepareOutputFolder() throws -> String {
         let folder = options.outputFolder
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
-            guard isFolder.boolValue else {
-                throw HandoverError(.outputUnavailable, "output '\(folder)' is not a folder")
-            }
-        } else {
-            do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            } catch {
-                throw HandoverError(.outputUnavailable, "cannot create the output folder '\(folder)'")
-            }
-        }
+        try AtomicFile.createPrivateFolder(at: folder)
         guard FileManager.default.isWritableFile(atPath: folder) else {
             throw HandoverError(.outputUnavailable, "output folder '\(folder)' is not writable")
         }
@@ -330,11 +332,7 @@ public struct BundleBuilder: Sendable {
     }
 
     private func makeFolder(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw HandoverError(.outputUnavailable, "cannot create folder '\(path)'")
-        }
+        try AtomicFile.createPrivateFolder(at: path)
     }
 }
 

@@ -95,7 +95,7 @@ struct BundlePackager {
                     item: parts.count > 1 ? "part \(index + 1) of \(parts.count)" : "archive",
                     rows: 0, total: nil))
             let tags = work + "/tags-\(index + 1)"
-            try FileManager.default.createDirectory(atPath: tags, withIntermediateDirectories: true)
+            try AtomicFile.createPrivateFolder(at: tags)
             let payload = parts[index]
             let bytes = payload.reduce(Int64(0)) { $0 + (digests[$1]?.0 ?? 0) }
             let info = BagTagFiles.info(

@@ -1,6 +1,6 @@
 internal import Foundation
 import HandoverArchive
-import HandoverCore
+public import HandoverCore
 import HandoverFormats
 
 /// What `verify` found in a bundle.
@@ -54,6 +54,9 @@ public struct VerificationReport: Sendable, Codable {
     public var bundle: String?
     /// The request the manifest names.
     public var request: String?
+    /// The request as the manifest records it (id, purpose, receipt, scope with the subject as a pseudonym),
+    /// when the manifest could be read; compare it with what was asked before trusting the bundle as an answer.
+    public var requestRecord: Manifest.RequestRecord?
     /// The number of files checked (manifest, schemas and data).
     public var files: Int
     /// The records the data files hold, by the manifest.
@@ -167,7 +170,8 @@ public enum BundleVerifier {
             let tags = tagFiles.values.reduce(0) { $0 + $1.count }
             return VerificationReport(
                 archive: parts.first ?? "", parts: parts, bundle: root, request: manifest?.request.id.rawValue,
-                files: seen.count + tags, records: manifest?.records, problems: problems)
+                requestRecord: manifest?.request, files: seen.count + tags, records: manifest?.records,
+                problems: problems)
         }
 
         mutating func problem(_ kind: VerificationReport.Problem.Kind, _ path: String?, _ message: String) {

@@ -595,6 +595,10 @@ public enum EmbeddedSchemas {
                 "exclude": {
                   "$ref": "#/$defs/identifierList"
                 },
+                "include-secrets": {
+                  "description": "With exclude (no columns): columns whose names look like secrets (password, token, key, otp, ...) that are exported all the same; every other such column is withheld.",
+                  "$ref": "#/$defs/identifierList"
+                },
                 "primary-key": {
                   "$ref": "#/$defs/identifierList"
                 },

@@ -1,4 +1,5 @@
 internal import Crypto
+internal import HandoverArchive
 internal import HandoverCore
 internal import HandoverFormats
 
@@ -18,8 +19,8 @@ final class FileSink: ByteSink {
     /// Creates the file; it must not exist.
     init(path: String) throws {
         self.path = path
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, AtomicFile.fileMode)
+        guard descriptor >= 0, fchmod(descriptor, AtomicFile.fileMode) == 0 else {
             throw HandoverError(
                 .outputUnavailable, "cannot create '\(path)'", underlying: String(cString: strerror(errno)))
         }

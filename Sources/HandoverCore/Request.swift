@@ -34,7 +34,35 @@ public struct SubjectSelector: Sendable, Hashable {
             throw HandoverError(.invalidArgument, "the subject column is not a valid identifier")
         }
         self.init(column: column, value: String(text[text.index(after: equals)...]))
+        try checkNotBlank()
     }
+
+    /// Whether the value is empty or holds only white space or invisible characters: such a value names no one.
+    public var isBlank: Bool { Self.isBlank(value) }
+
+    /// Throws when the value is blank.
+    /// - Throws: ``HandoverError/Code/invalidArgument`` naming the column, never the value.
+    public func checkNotBlank() throws {
+        guard !isBlank else {
+            throw HandoverError(
+                .invalidArgument,
+                "the subject's \(column) is empty or only white space, which selects no one; give the value that identifies them"
+            )
+        }
+    }
+
+    /// Whether `text` is empty or holds only white space (Unicode's White_Space) and invisible format characters
+    /// (zero-width spaces and joiners, word joiner, byte order mark).
+    ///
+    /// Such values are never compared with anything: a subject whose email is `''` must not receive every
+    /// stranger's row whose email is `''` too.
+    public static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isWhitespace || invisible.contains(scalar.value)
+        }
+    }
+
+    private static let invisible: Set<UInt32> = [0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
 }
 
 extension SubjectSelector: CustomStringConvertible {

@@ -54,6 +54,9 @@ public struct DatasetMap: Sendable, Hashable {
         public var columns: [Column]?
         /// Columns of the source table left out.
         public var exclude: [String]
+        /// With ``columns`` nil: columns whose names look like secrets (see ``SecretNames``) that are exported all
+        /// the same. Every other such column is left out unless listed.
+        public var includeSecrets: [String] = []
         /// The primary key; nil means the source table's own.
         public var primaryKey: [String]?
         /// References from single columns of this table to keys of other mapped tables.
@@ -208,7 +211,8 @@ extension DatasetMap {
             throw node.error("table name is not a valid identifier (letters, digits and '_', starting with a letter)")
         }
         let fields = try node.mapping(allowed: [
-            "from", "title", "description", "columns", "exclude", "primary-key", "references", "subject", "tenant",
+            "from", "title", "description", "columns", "exclude", "include-secrets", "primary-key", "references",
+            "subject", "tenant",
         ])
         var columns: [Column]?
         if let columnsNode = fields["columns"] {
@@ -218,6 +222,15 @@ extension DatasetMap {
         let exclude = try fields["exclude"]?.identifierList() ?? []
         if let columns, let listed = exclude.first(where: { name in columns.contains { $0.name == name } }) {
             throw fields["exclude"]!.error("column \(listed) is both listed and excluded")
+        }
+        let includeSecrets = try fields["include-secrets"]?.identifierList() ?? []
+        if let node = fields["include-secrets"] {
+            guard columns == nil else {
+                throw node.error("'include-secrets' goes with 'exclude' only; with 'columns', list the column there")
+            }
+            if let both = includeSecrets.first(where: exclude.contains) {
+                throw node.error("column \(both) is both excluded and included")
+            }
         }
         var references: [Reference] = []
         if let referencesNode = fields["references"] {
@@ -249,6 +262,7 @@ extension DatasetMap {
             description: try fields["description"]?.string(),
             columns: columns,
             exclude: exclude,
+            includeSecrets: includeSecrets,
             primaryKey: try fields["primary-key"]?.identifierList(),
             references: references,
             subject: subject,

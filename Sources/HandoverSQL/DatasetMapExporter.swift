@@ -25,6 +25,9 @@ public struct DatasetMapExporter: Exporter {
     public let unindexedLookups: [String]
     let unindexedForSubjects: [String]
     let unindexedForTenants: [String]
+    /// For every mapped table, in the map's order: the columns it exports without naming them, and the columns
+    /// whose names look like secrets, withheld or named.
+    public let columnFindings: [ColumnFindings]
 
     /// Checks `map` against the database at `databasePath` and prepares the queries.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened,
@@ -42,6 +45,58 @@ public struct DatasetMapExporter: Exporter {
         self.unindexedLookups = compiled.unindexed
         self.unindexedForSubjects = compiled.unindexedForSubjects
         self.unindexedForTenants = compiled.unindexedForTenants
+        self.columnFindings = compiled.columnFindings
+    }
+
+    /// The `matches` comparisons where many rows share one value, so that whoever holds that value receives them
+    /// all: in the compared column of the table (at least `threshold` rows with one value), and in the subject
+    /// table's column (one value held by more than one subject). Blank values are counted apart: they match no one.
+    ///
+    /// Reads whole columns (`GROUP BY`); meant for `handover map check`, not for every export.
+    /// - Parameter threshold: How many rows sharing one value count as many.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` or ``HandoverError/Code/sourceFailed``.
+    public func sharedMatchValues(threshold: Int = 10) throws -> [SharedMatchValue] {
+        guard let subjectPlan else { return [] }
+        return try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
+            /// The largest group of rows sharing one non-blank value, and the blank rows, of `table.column`.
+            func counts(_ table: String, _ column: String) throws -> (largest: Int, blank: Int) {
+                let value = "t0." + quoted(column)
+                let blankTest = "trim(\(value), char(32, 9, 10, 11, 12, 13, 160, 8203, 12288, 65279)) = ''"
+                let largestSQL =
+                    "SELECT count(*) AS n FROM " + quoted(table) + " AS t0 WHERE " + value + " IS NOT NULL AND NOT ("
+                    + blankTest + ") GROUP BY " + value + " ORDER BY n DESC LIMIT 1"
+                let largest = try connection.prepare(largestSQL)
+                var top = 0
+                if try largest.step(), case .integer(let n) = try largest.value(at: 0) { top = Int(n) }
+                let blank = try connection.prepare(
+                    "SELECT count(*) FROM " + quoted(table) + " AS t0 WHERE " + blankTest)
+                var blanks = 0
+                if try blank.step(), case .integer(let n) = try blank.value(at: 0) { blanks = Int(n) }
+                return (top, blanks)
+            }
+            var result: [SharedMatchValue] = []
+            var seen = Set<String>()
+            for plan in plans {
+                for path in plan.subjectPaths {
+                    guard let attribute = path.matches else { continue }
+                    let table = path.hops.last?.table ?? plan.source
+                    guard seen.insert("\(plan.schema.name).\(table).\(path.column).\(attribute)").inserted else {
+                        continue
+                    }
+                    let rows = try counts(table, path.column)
+                    let subjects = try counts(subjectPlan.source, subjectPlan.columns[attribute] ?? attribute)
+                    guard rows.largest >= threshold || rows.blank > 0 || subjects.largest > 1 || subjects.blank > 0
+                    else { continue }
+                    result.append(
+                        SharedMatchValue(
+                            table: plan.schema.name, column: "\(table).\(path.column)",
+                            subjectColumn: "\(subjectPlan.table).\(attribute)", largestGroup: rows.largest,
+                            blankRows: rows.blank, largestSubjectGroup: subjects.largest,
+                            blankSubjects: subjects.blank, threshold: threshold))
+                }
+            }
+            return result
+        }
     }
 
     /// The lookups an export of `scope` makes that no index serves, as `table.column`: each one makes the
@@ -117,6 +172,9 @@ public struct DatasetMapExporter: Exporter {
     func resolve(_ scope: ExportScope, connection: SQLiteConnection, logger: Logger) throws -> Bindings {
         var bindings = Bindings()
         if let tenant = scope.tenant {
+            guard !SubjectSelector.isBlank(tenant) else {
+                throw HandoverError(.invalidArgument, "the tenant id is empty or only white space, which names no tenant")
+            }
             guard let tenantPlan else {
                 throw HandoverError(.invalidArgument, "the dataset map of exporter \(id) declares no tenant table")
             }
@@ -130,6 +188,7 @@ public struct DatasetMapExporter: Exporter {
             }
         }
         guard case .subject(let selector, _) = scope else { return bindings }
+        try selector.checkNotBlank()
         guard let subjectPlan else {
             throw HandoverError(.invalidArgument, "the dataset map of exporter \(id) declares no subject table")
         }
@@ -162,6 +221,73 @@ public struct DatasetMapExporter: Exporter {
             logger.debug("subject not found", metadata: ["exporter": "\(id)"])
         }
         return bindings
+    }
+}
+
+/// What `map check` reports about one mapped table's columns.
+public struct ColumnFindings: Sendable, Hashable, Codable {
+    /// The table's exported name.
+    public var table: String
+    /// Columns exported because the map neither lists nor excludes them (tables mapped with `exclude`).
+    public var implicit: [String] = []
+    /// Columns whose names look like secrets, left out because the map does not name them.
+    public var withheldSecrets: [String] = []
+    /// Columns whose names look like secrets, exported because the map names them (`columns` or `include-secrets`).
+    public var namedSecrets: [String] = []
+
+    /// Findings for `table`, none yet.
+    public init(table: String) {
+        self.table = table
+    }
+}
+
+/// A `matches` comparison where one value is shared by many rows or by several subjects.
+public struct SharedMatchValue: Sendable, Hashable, Codable {
+    /// The mapped table whose subject path compares.
+    public var table: String
+    /// The compared column, as `source_table.column`.
+    public var column: String
+    /// The subject table's column it is compared with, as `table.column`.
+    public var subjectColumn: String
+    /// The most rows of ``column`` that share one non-blank value.
+    public var largestGroup: Int
+    /// Rows of ``column`` whose value is blank (they match no one).
+    public var blankRows: Int
+    /// The most subjects that share one non-blank value of ``subjectColumn``.
+    public var largestSubjectGroup: Int
+    /// Subjects whose value of ``subjectColumn`` is blank (they receive none of these rows).
+    public var blankSubjects: Int
+    /// How many rows sharing one value count as many.
+    public var threshold: Int
+
+    /// What is wrong, in a sentence without any value.
+    public var message: String {
+        var parts: [String] = []
+        if largestGroup >= threshold {
+            parts.append("\(largestGroup) rows of \(column) share one value, and whoever holds it receives them all")
+        }
+        if largestSubjectGroup > 1 {
+            parts.append(
+                "\(largestSubjectGroup) subjects share one value of \(subjectColumn), and each receives the rows of the others")
+        }
+        if blankRows > 0 { parts.append("\(blankRows) rows of \(column) are blank and match no one") }
+        if blankSubjects > 0 {
+            parts.append("\(blankSubjects) subjects have a blank \(subjectColumn) and receive none of these rows")
+        }
+        return "table \(table) matches \(column) with \(subjectColumn): " + parts.joined(separator: "; ")
+    }
+}
+
+extension SQLiteValue {
+    /// Whether this value names no one when compared: null, an empty blob, or text that is empty or only
+    /// white space (see ``SubjectSelector/isBlank(_:)``).
+    var isBlank: Bool {
+        switch self {
+        case .null: true
+        case .text(let text): SubjectSelector.isBlank(text)
+        case .blob(let bytes): bytes.isEmpty
+        case .integer, .real: false
+        }
     }
 }
 
@@ -267,7 +393,9 @@ struct TablePlan: Sendable {
             var alternatives: [String] = []
             for path in subjectPaths {
                 let value = path.matches.map { bindings.attributes[$0] } ?? bindings.subjectKey
-                guard let value, value != .null else { continue }
+                // A blank value (null, '', white space only) names no one: it matches nothing, never everyone
+                // whose value is blank too.
+                guard let value, !value.isBlank else { continue }
                 alternatives.append(path.condition())
                 parameters.append(value)
             }

@@ -12,6 +12,7 @@ struct MapCompiler {
         var unindexed: [String]
         var unindexedForSubjects: [String]
         var unindexedForTenants: [String]
+        var columnFindings: [ColumnFindings]
     }
 
     /// A mapped table with its columns resolved against the database.
@@ -21,6 +22,8 @@ struct MapCompiler {
         var sourceColumns: [String]
         var pseudonymize: [Bool]
         var primaryKey: [String]
+        /// What `map check` reports about the table's columns.
+        var findings: ColumnFindings
     }
 
     func fail(_ location: DatasetMap.Location, _ message: String) -> HandoverError {
@@ -176,7 +179,8 @@ struct MapCompiler {
         }
         return Output(
             plans: plans, subject: subjectPlan, tenant: tenantPlan, unindexed: unindexed,
-            unindexedForSubjects: unindexedFor["subject"] ?? [], unindexedForTenants: unindexedFor["tenant"] ?? [])
+            unindexedForSubjects: unindexedFor["subject"] ?? [], unindexedForTenants: unindexedFor["tenant"] ?? [],
+            columnFindings: order.map { resolved[$0]!.findings })
     }
 
     /// The column names of an anchor table and which of them hold integers.
@@ -220,14 +224,19 @@ struct MapCompiler {
         for excluded in table.exclude where byName[excluded] == nil {
             throw fail(table.location, "excluded column \(excluded) is not a column of table \(table.source)")
         }
+        for included in table.includeSecrets where byName[included] == nil {
+            throw fail(table.location, "included column \(included) is not a column of table \(table.source)")
+        }
         var fields: [Field] = []
         var sources: [String] = []
         var pseudonymize: [Bool] = []
+        var findings = ColumnFindings(table: table.name)
         if let columns = table.columns {
             for column in columns {
                 guard let database = byName[column.source] else {
                     throw fail(column.location, "unknown column '\(column.source)' in table \(table.source)")
                 }
+                if SecretNames.looksSecret(column.source) { findings.namedSecrets.append(column.source) }
                 let type = column.type ?? Self.inferType(database.declaredType)
                 fields.append(
                     Field(
@@ -238,6 +247,14 @@ struct MapCompiler {
             }
         } else {
             for column in info where !table.exclude.contains(column.name) {
+                // A column nobody listed that looks like a secret stays out unless the map names it.
+                if SecretNames.looksSecret(column.name) {
+                    guard table.includeSecrets.contains(column.name) else {
+                        findings.withheldSecrets.append(column.name)
+                        continue
+                    }
+                    findings.namedSecrets.append(column.name)
+                }
                 guard Identifier.isValid(column.name) else {
                     throw fail(
                         table.location,
@@ -245,6 +262,7 @@ struct MapCompiler {
                     )
                 }
                 fields.append(Field(column.name, Self.inferType(column.declaredType), required: column.notNull))
+                if !table.includeSecrets.contains(column.name) { findings.implicit.append(column.name) }
                 sources.append(column.name)
                 pseudonymize.append(false)
             }
@@ -266,7 +284,8 @@ struct MapCompiler {
         // Key fields are never null.
         for index in fields.indices where primaryKey.contains(fields[index].name) { fields[index].required = true }
         return Resolved(
-            table: table, fields: fields, sourceColumns: sources, pseudonymize: pseudonymize, primaryKey: primaryKey)
+            table: table, fields: fields, sourceColumns: sources, pseudonymize: pseudonymize, primaryKey: primaryKey,
+            findings: findings)
     }
 
     /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).

@@ -37,21 +37,26 @@ public struct BundleFulfiller: RequestFulfiller {
     /// Exports the request and publishes its archive, or takes the archive an earlier attempt published.
     public func fulfil(_ stored: StoredRequest) async throws -> String {
         let path = options.publishedPath(for: stored.request.id)
-        if let existing = try adopt(path, stored.request.id) { return existing }
+        if let existing = try adopt(path, stored) { return existing }
         let builder = BundleBuilder(exporters: try exporters(stored), options: options, logger: logger)
         do {
             return try await builder.build(for: stored.request).archivePath
         } catch let error as HandoverError where error.code == .outputExists {
             // Another worker published it while this one worked (this one's lease had lapsed).
-            if let existing = try adopt(path, stored.request.id) { return existing }
+            if let existing = try adopt(path, stored) { return existing }
             throw error
         }
     }
 
-    /// The archive at `path` when one is there, verifies, and is the bundle of request `id`; nil when none is
-    /// there. An archive there that fails verification or belongs to another request is never replaced.
-    private func adopt(_ path: String, _ id: RequestID) throws -> String? {
+    /// The archive at `path` when one is there, verifies, and is the answer to `stored`; nil when none is there.
+    ///
+    /// Answering means its manifest records this very request: the same id, purpose, receipt time and scope, the
+    /// subject's keyed pseudonym and the tenant included. A bundle that only carries the id (a manual export
+    /// given `--request-id` for somebody else, say) is not adopted. An archive there that is not the request's
+    /// answer is never replaced, and the request fails with a reason that says which.
+    private func adopt(_ path: String, _ stored: StoredRequest) throws -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let id = stored.request.id
         let report = BundleVerifier.verify(published: path)
         guard report.valid, report.request == id.rawValue else {
             throw HandoverError(
@@ -59,8 +64,31 @@ public struct BundleFulfiller: RequestFulfiller {
                 "'\(path)' exists and is not a valid bundle of request \(id); it is left alone"
                     + (report.problems.first.map { " (\($0.kind.rawValue))" } ?? ""))
         }
+        // Without the installation's key no subject's pseudonym can match (a random key makes sure of it).
+        let expected = BundleBuilder.requestRecord(
+            for: stored.request, pseudonymizer: options.pseudonymizer ?? KeyedPseudonymizer.random())
+        if let mismatch = Self.mismatch(report.requestRecord, expected: expected) {
+            throw HandoverError(
+                .outputExists,
+                "'\(path)' exists and is a bundle of request \(id), but its \(mismatch) differs from the stored "
+                    + "request's, so it answers another request; it is left alone")
+        }
         logger.debug("found the request's bundle published by an earlier attempt", metadata: ["request": "\(id)"])
         return path
+    }
+
+    /// What of a bundle's request record differs from the expected one (no values, only the names of the
+    /// parts), or nil when they are the same.
+    static func mismatch(_ found: Manifest.RequestRecord?, expected: Manifest.RequestRecord) -> String? {
+        guard let found else { return "request record" }
+        if found.id != expected.id { return "request id" }
+        if found.purpose != expected.purpose { return "purpose" }
+        if found.scope.kind != expected.scope.kind { return "kind of scope" }
+        if found.scope.tenant != expected.scope.tenant { return "tenant" }
+        if found.scope.subjectColumn != expected.scope.subjectColumn { return "subject column" }
+        if found.scope.subjectPseudonym != expected.scope.subjectPseudonym { return "subject pseudonym" }
+        if found.receivedAt != expected.receivedAt { return "receipt time" }
+        return nil
     }
 }
 

@@ -49,12 +49,14 @@ public struct RequestStore: Sendable {
     // MARK: - Submission and the caller's steps
 
     /// Records a new request as received, due one month after receipt.
-    /// - Throws: ``HandoverError/Code/conflict`` when a request with that id exists.
+    /// - Throws: ``HandoverError/Code/conflict`` when a request with that id exists, ``HandoverError/Code/invalidArgument``
+    ///   when the subject is selected by a blank value.
     public func submit(_ request: ExportRequest, actor: String, at now: Timestamp) async throws {
         var subjectColumn: String?
         var subjectValue: String?
         var subjectKey: String?
         if case .subject(let selector, _) = request.scope {
+            try selector.checkNotBlank()
             subjectColumn = selector.column
             subjectValue = selector.value
             subjectKey = pseudonymizer.pseudonym(for: selector.value, domain: "subject." + selector.column)

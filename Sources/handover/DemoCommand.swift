@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HandoverArchive
 import HandoverBundle
 import HandoverCore
 import HandoverDemo
@@ -27,11 +28,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.makeLogger()
         let result = try await reportingErrors {
-            do {
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            } catch {
-                throw HandoverError(.outputUnavailable, "cannot create the folder '\(out)'")
-            }
+            try AtomicFile.createPrivateFolder(at: out)
             let database = out + "/demo.sqlite"
             let mapPath = out + "/demo-map.yaml"
             let summary = try SalesDemo.createDatabase(at: database, scale: scale)

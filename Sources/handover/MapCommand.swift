@@ -18,8 +18,11 @@ struct MapCheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Check a dataset map against a database and list the lookups that need an index.",
         discussion: """
-            Exits 0 when the map matches the database (missing indexes are warnings, listed with the \
-            statement that creates them) and 65 when it does not.
+            Also lists, as warnings: every column exported only because the map does not exclude it, every \
+            column whose name looks like a secret (withheld unless the map names it), and every 'matches' \
+            comparison where many rows (or several subjects) share one value. Exits 0 when the map matches the \
+            database (missing indexes and the rest are warnings, listed with the statement that creates them) \
+            and 65 when it does not.
             """
     )
 
@@ -31,19 +34,47 @@ struct MapCheckCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @Option(name: .long, help: "How many rows sharing one value of a 'matches' column count as many.")
+    var sharedThreshold = 10
+
     struct Report: Encodable {
         var map: String
         var exporter: String
         var tables: [String]
         var unindexed: [String]
+        var columns: [ColumnFindings]
+        var sharedMatchValues: [SharedMatchValue]
+        var warnings: [String]
     }
 
     func run() async throws {
         let exporter = try await reportingErrors {
             try DatasetMapExporter(map: try readMap(map), databasePath: db)
         }
+        let threshold = max(sharedThreshold, 2)
+        let shared = try await reportingErrors { try exporter.sharedMatchValues(threshold: threshold) }
+        var warnings = exporter.unindexedLookups.map { "missing index: \($0) — \(createIndexStatement($0))" }
+        for table in exporter.columnFindings {
+            if !table.withheldSecrets.isEmpty {
+                warnings.append(
+                    "secret-looking columns withheld: \(table.table): \(table.withheldSecrets.joined(separator: ", "))"
+                        + " (name them under include-secrets to export them)")
+            }
+            if !table.namedSecrets.isEmpty {
+                warnings.append(
+                    "secret-looking columns exported because the map names them: \(table.table): "
+                        + table.namedSecrets.joined(separator: ", "))
+            }
+            if !table.implicit.isEmpty {
+                warnings.append(
+                    "exported without being named: \(table.table): \(table.implicit.joined(separator: ", "))"
+                        + " (list the columns to export only those)")
+            }
+        }
+        warnings += shared.map { "shared match value: " + $0.message }
         let report = Report(
-            map: map, exporter: exporter.id, tables: exporter.tables.map(\.name), unindexed: exporter.unindexedLookups)
+            map: map, exporter: exporter.id, tables: exporter.tables.map(\.name), unindexed: exporter.unindexedLookups,
+            columns: exporter.columnFindings, sharedMatchValues: shared, warnings: warnings)
         if common.json {
             try printJSON(report)
             return
@@ -52,9 +83,7 @@ struct MapCheckCommand: AsyncParsableCommand {
         if report.unindexed.isEmpty {
             print("every subject and tenant lookup is served by an index")
         }
-        for lookup in report.unindexed {
-            print("missing index: \(lookup) — \(createIndexStatement(lookup))")
-        }
+        for warning in warnings { print(warning) }
     }
 }
 

@@ -89,11 +89,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let options = try bundleOptions(
                 out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
                 pseudonymizer: pseudonymizer)
-            do {
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            } catch {
-                throw HandoverError(.outputUnavailable, "cannot create the folder '\(out)'")
-            }
+            try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)
             let fulfiller = BundleFulfiller(options: options, logger: logger) { _ in
                 try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database)])

@@ -110,6 +110,77 @@ func submitDemoRequests(_ store: RequestStore, _ emails: [(String, String)]) asy
         }
     }
 
+    /// A bundle that carries the request's id but answers somebody else, made the way a manual
+    /// `handover export --request-id` would make it, with the installation's own key.
+    struct Impostor: Sendable, CustomTestStringConvertible {
+        var name: String
+        var purpose: Purpose
+        var scope: ExportScope
+        var receivedLater: Bool
+        /// The part of the request record the failure reason must name.
+        var differs: String
+        var testDescription: String { name }
+    }
+
+    static let impostors = [
+        Impostor(
+            name: "another subject", purpose: .portability,
+            scope: .subject(SubjectSelector(column: "email", value: "user3@acme.example"), tenant: nil),
+            receivedLater: false, differs: "subject pseudonym"),
+        Impostor(
+            name: "another purpose", purpose: .access,
+            scope: .subject(SubjectSelector(column: "email", value: "user2@acme.example"), tenant: nil),
+            receivedLater: false, differs: "purpose"),
+        Impostor(
+            name: "a tenant", purpose: .portability, scope: .tenant("1"), receivedLater: false,
+            differs: "kind of scope"),
+        Impostor(
+            name: "the subject within a tenant", purpose: .portability,
+            scope: .subject(SubjectSelector(column: "email", value: "user2@acme.example"), tenant: "1"),
+            receivedLater: false, differs: "tenant"),
+        Impostor(
+            name: "another receipt", purpose: .portability,
+            scope: .subject(SubjectSelector(column: "email", value: "user2@acme.example"), tenant: nil),
+            receivedLater: true, differs: "receipt time"),
+    ]
+
+    @Test(arguments: [StoreKind.sqlite], impostors)
+    func aValidBundleUnderTheRequestsNameThatAnswersAnotherRequestIsNeverAdopted(
+        _ kind: StoreKind, _ impostor: Impostor
+    ) async throws {
+        try await withStore(kind) { store, _ in
+            try await withTemporaryDirectory { out in
+                try await submitDemoRequests(store, [("req-i", "user2@acme.example")])
+                let fulfiller = try demoFulfiller(out)
+                let stored = try #require(try await store.request(try RequestID("req-i")))
+                let receivedAt = Timestamp(
+                    millisecondsSince1970: stored.request.receivedAt.millisecondsSince1970
+                        + (impostor.receivedLater ? 1000 : 0))
+                let other = ExportRequest(
+                    id: stored.request.id, purpose: impostor.purpose, scope: impostor.scope, receivedAt: receivedAt)
+                let built = try await BundleBuilder(
+                    exporters: try fulfiller.exporters(stored), options: fulfiller.options, logger: quietLogger
+                ).build(for: other)
+                #expect(BundleVerifier.verify(archive: built.archivePath).valid)
+                let before = try Data(contentsOf: URL(fileURLWithPath: built.archivePath))
+
+                await RequestWorker(
+                    store: store, fulfiller: fulfiller, configuration: WorkerConfiguration(id: "w9"),
+                    logger: quietLogger
+                ).run(untilIdle: true)
+                let after = try #require(try await store.request(try RequestID("req-i")))
+                #expect(after.state == .failed)
+                #expect(after.archive == nil)
+                let reason = try #require(after.failureReason)
+                #expect(reason.contains("its \(impostor.differs) differs"), "\(reason)")
+                #expect(reason.contains("answers another request"))
+                #expect(!reason.contains("user2") && !reason.contains("user3"))
+                #expect(try Data(contentsOf: URL(fileURLWithPath: built.archivePath)) == before)
+                #expect(listFolder(out) == ["handover-req-i.zip"])
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func transientFailuresAreRetriedAndPermanentOnesAreNot(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
