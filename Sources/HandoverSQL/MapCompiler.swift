@@ -65,7 +65,7 @@ struct MapCompiler {
             var foreignKeys: [ForeignKey] = []
             for reference in table.references {
                 guard entry.fields.contains(where: { $0.name == reference.column }) else {
-                    throw fail(reference.location, "table \(name) has no exported column \(reference.column)")
+                    throw fail(reference.location, "table \(name) has no exported column \(reference.column)" + entry.withheldHint(reference.column))
                 }
                 guard let target = resolved[reference.table] else {
                     throw fail(
@@ -75,7 +75,8 @@ struct MapCompiler {
                 guard target.fields.contains(where: { $0.name == reference.referencedColumn }) else {
                     throw fail(
                         reference.location,
-                        "table \(reference.table) has no exported column \(reference.referencedColumn)")
+                        "table \(reference.table) has no exported column \(reference.referencedColumn)"
+                            + target.withheldHint(reference.referencedColumn))
                 }
                 references[reference.column] = (target, reference.referencedColumn)
                 foreignKeys.append(
@@ -90,7 +91,9 @@ struct MapCompiler {
                 var hops: [ResolvedPath.Hop] = []
                 for step in path.via {
                     guard let column = current.source(of: step) else {
-                        throw fail(path.location, "table \(current.table.name) has no exported column \(step)")
+                        throw fail(
+                            path.location,
+                            "table \(current.table.name) has no exported column \(step)" + current.withheldHint(step))
                     }
                     guard let (target, key) = currentReferences[step] else {
                         throw fail(
@@ -105,7 +108,8 @@ struct MapCompiler {
                 guard let column = current.source(of: path.column) else {
                     throw fail(
                         path.location,
-                        "table \(current.table.name) has no exported column \(path.column) for the \(kind) path")
+                        "table \(current.table.name) has no exported column \(path.column) for the \(kind) path"
+                            + current.withheldHint(path.column))
                 }
                 try noteLookup(table: current.table.source, column: column, kind: kind)
                 if let matches = path.matches {
@@ -271,7 +275,10 @@ struct MapCompiler {
         var primaryKey: [String]
         if let declared = table.primaryKey {
             for key in declared where !fields.contains(where: { $0.name == key }) {
-                throw fail(table.location, "primary key column \(key) is not an exported column of table \(table.name)")
+                throw fail(
+                    table.location,
+                    "primary key column \(key) is not an exported column of table \(table.name)"
+                        + findings.withheldHint(key))
             }
             primaryKey = declared
         } else {
@@ -306,7 +313,18 @@ struct MapCompiler {
     }
 }
 
+extension ColumnFindings {
+    /// A hint for an error about `column`, when it is missing because its name looks like a secret.
+    func withheldHint(_ column: String) -> String {
+        withheldSecrets.contains(column)
+            ? " (its name looks like a secret, so it is withheld; name it under include-secrets to export it)" : ""
+    }
+}
+
 extension MapCompiler.Resolved {
+    /// A hint for an error about `column`, when it is missing because its name looks like a secret.
+    func withheldHint(_ column: String) -> String { findings.withheldHint(column) }
+
     /// The source column of an exported column.
     func source(of exported: String) -> String? {
         fields.firstIndex { $0.name == exported }.map { sourceColumns[$0] }

@@ -174,6 +174,25 @@ func withChangedDemo<T>(_ sql: String, _ body: (String) async throws -> T) async
         #expect(error?.message.contains("'include-secrets' goes with 'exclude' only") == true, "\(error?.message ?? "")")
     }
 
+    @Test func aMapThatLeansOnAWithheldColumnSaysWhyItIsMissing() async throws {
+        try await withChangedDemo(Self.newSecrets) { db in
+            let yaml = """
+                handover-map: 1
+                exporter: {id: x, version: "1"}
+                subject: {table: users, key: id}
+                tables:
+                  users:
+                    exclude: [password_hash]
+                    subject: {column: password_reset_token, matches: email}
+                """
+            let error = #expect(throws: HandoverError.self) {
+                _ = try DatasetMapExporter(map: try DatasetMap(yaml: yaml), databasePath: db)
+            }
+            #expect(error?.message.contains("has no exported column password_reset_token") == true)
+            #expect(error?.message.contains("name it under include-secrets") == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func explicitlyListedSecretColumnsAreExportedAndReported() async throws {
         try await withChangedDemo(Self.newSecrets) { db in
             let yaml = """
