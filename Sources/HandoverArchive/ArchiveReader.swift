@@ -36,7 +36,6 @@ public struct ArchiveEntry: Sendable, Hashable {
 ///   one member), and after the tar's end-of-archive blocks only zero padding may follow.
 public final class ArchiveReader {
     fileprivate let archive: OpaquePointer
-    private let path: String
     /// For a zip: how many times each name the central directory lists is still to come.
     private var expectedNames: [String: Int]?
     /// For a tar: the decompressing reader the tar reader pulls from.
@@ -54,7 +53,6 @@ public final class ArchiveReader {
     }
 
     private init(path: String) throws {
-        self.path = path
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: errnoText())
@@ -296,7 +294,8 @@ private final class TarStream {
         if ended { return 0 }
         let count = archive_read_data(raw, buffer.baseAddress, buffer.count)
         guard count >= 0 else {
-            failure = "the compressed stream is damaged or truncated ("
+            failure =
+                "the compressed stream is damaged or truncated ("
                 + (archive_error_string(raw).map { String(cString: $0) } ?? "no detail") + ")"
             return Int(ARCHIVE_FATAL)
         }

@@ -64,7 +64,8 @@ struct ZipLayout {
         guard end.u32(0) == 0x0605_4b50, end.u16(20) == 0 else {
             // Say why: a comment (which readers look behind for the record), or bytes after the record.
             let tail = try file.read(at: fileSize - min(fileSize, 22 + 0xFFFF), count: Int(min(fileSize, 22 + 0xFFFF)))
-            if let found = stride(from: tail.count - 22, through: 0, by: -1).first(where: { tail.u32($0) == 0x0605_4b50 }),
+            let signatures = stride(from: tail.count - 22, through: 0, by: -1)
+            if let found = signatures.first(where: { tail.u32($0) == 0x0605_4b50 }),
                 found + 22 + Int(tail.u16(found + 20)) == tail.count
             {
                 throw corrupt("the archive carries a comment (Handover writes none)")
@@ -82,7 +83,9 @@ struct ZipLayout {
         // Zip64: a locator just before the end record points to the Zip64 end record just before it.
         if endPosition >= 20, try file.read(at: endPosition - 20, count: 4).u32(0) == 0x0706_4b50 {
             let locator = try file.read(at: endPosition - 20, count: 20)
-            guard locator.u32(4) == 0, locator.u32(16) == 1 else { throw corrupt("the Zip64 locator names other disks") }
+            guard locator.u32(4) == 0, locator.u32(16) == 1 else {
+                throw corrupt("the Zip64 locator names other disks")
+            }
             let recordOffset = locator.u64(8)
             guard recordOffset <= endPosition - 20, endPosition - 20 - recordOffset == 56 else {
                 throw corrupt("the Zip64 end record is not where its locator says, or has extra bytes")
@@ -110,12 +113,15 @@ struct ZipLayout {
             throw corrupt("the archive spans several disks")
         }
         guard directoryOffset <= directoryEnd, directoryEnd - directoryOffset == directorySize else {
-            throw corrupt("bytes lie between the central directory and the end record, or the directory's size is wrong")
+            throw corrupt(
+                "bytes lie between the central directory and the end record, or the directory's size is wrong")
         }
         guard directorySize <= UInt64(centralDirectoryLimit) else {
             throw corrupt("the central directory is larger than \(centralDirectoryLimit >> 20) MiB")
         }
-        guard entries <= directorySize / 46 else { throw corrupt("the entry count exceeds what the directory can hold") }
+        guard entries <= directorySize / 46 else {
+            throw corrupt("the entry count exceeds what the directory can hold")
+        }
 
         // The central directory.
         let directory = try file.read(at: directoryOffset, count: Int(directorySize))
@@ -320,7 +326,9 @@ struct ZipLayout {
                     pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
                 }
                 if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { throw HandoverError(.archiveCorrupt, "the zip cannot be read", underlying: errnoText()) }
+                guard got > 0 else {
+                    throw HandoverError(.archiveCorrupt, "the zip cannot be read", underlying: errnoText())
+                }
                 done += got
             }
             return bytes

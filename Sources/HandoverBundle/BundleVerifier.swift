@@ -183,7 +183,8 @@ public enum BundleVerifier {
         }
 
         mutating func indexManifest() {
-            fileRecords = Dictionary(manifest?.files.map { ($0.path, $0) } ?? [], uniquingKeysWith: { first, _ in first })
+            fileRecords = Dictionary(
+                manifest?.files.map { ($0.path, $0) } ?? [], uniquingKeysWith: { first, _ in first })
             schemaRecords = Dictionary(
                 manifest?.schemas.map { ($0.path, $0) } ?? [], uniquingKeysWith: { first, _ in first })
             documentPaths = Set(manifest?.documents.map(\.path) ?? [])
@@ -253,7 +254,9 @@ public enum BundleVerifier {
                     return
                 }
                 // A tag file: Handover's manifest, the BagIt files, datapackage.json.
-                guard let bytes = try readBounded(&source, limit: limit, path, path == "manifest.json" ? .manifest : .bagit)
+                guard
+                    let bytes = try readBounded(
+                        &source, limit: limit, path, path == "manifest.json" ? .manifest : .bagit)
                 else {
                     bags[part, default: BagItChecker()].addTagFile(
                         path: path, size: source.bytes, digests: source.digests)
@@ -278,8 +281,7 @@ public enum BundleVerifier {
                 // Held only when the manifest names it as a schema, or, before the manifest, within a budget.
                 let wanted =
                     manifest != nil ? schemaRecords[path] != nil : schemaBytesHeld < Limits.schemasBeforeManifest
-                if wanted, let bytes = try readBounded(&source, limit: Limits.schema, path, .schema)
-                {
+                if wanted, let bytes = try readBounded(&source, limit: Limits.schema, path, .schema) {
                     schemas[path] = bytes
                     schemaBytesHeld += bytes.count
                 } else {

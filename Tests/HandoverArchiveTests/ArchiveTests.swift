@@ -350,7 +350,9 @@ import Testing
                 flipped[flipped.count - 6] ^= 0xFF
                 let damaged = folder + "/crc.tar.gz"
                 try Data(flipped).write(to: URL(fileURLWithPath: damaged))
-                #expect(throws: HandoverError.self, "a gzip trailer with a wrong CRC-32") { _ = try readArchive(damaged) }
+                #expect(throws: HandoverError.self, "a gzip trailer with a wrong CRC-32") {
+                    _ = try readArchive(damaged)
+                }
             }
         }
     }

@@ -129,7 +129,8 @@ func peakResidentBytes() -> Int {
                     + "\(changed.count - missed.count); other flips refused: \(refusedUnchanged) of "
                     + "\(bytes.count - changed.count)")
             #expect(changed.count > bytes.count / 2, "the judge saw most flips")
-            #expect(missed.isEmpty, "flips at offsets \(missed.prefix(20)) change what zipfile reads, yet verify passes")
+            #expect(
+                missed.isEmpty, "flips at offsets \(missed.prefix(20)) change what zipfile reads, yet verify passes")
         }
     }
 
@@ -154,7 +155,9 @@ func peakResidentBytes() -> Int {
             let before = peakResidentBytes()
             let report = BundleVerifier.verify(archive: path)
             let growth = peakResidentBytes() - before
-            print("20 unlisted files of 60 MiB zeros in a \(size)-byte tar.zst: peak resident set grew \(growth >> 20) MiB")
+            print(
+                "20 unlisted files of 60 MiB zeros in a \(size)-byte tar.zst: "
+                    + "peak resident set grew \(growth >> 20) MiB")
             #expect(Set(report.problems.filter { $0.kind == .unlisted }.compactMap(\.path)) == Set(names))
             #expect(report.problems.allSatisfy { $0.kind == .unlisted || $0.kind == .bagit }, "\(report.problems)")
             // One file held whole would be 60 MiB.
