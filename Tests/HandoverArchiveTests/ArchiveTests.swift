@@ -311,6 +311,29 @@ import Testing
         }
     }
 
+    @Test func zipsWrittenByPythonReadIncludingZip64Records() async throws {
+        try await withTemporaryDirectory { folder in
+            // More than 65,535 entries need the Zip64 end record and locator; force_zip64 puts Zip64 sizes
+            // in a local header; the UTF-8 name sets the flag.
+            let script = """
+                import sys, zipfile
+                with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+                    for i in range(65537):
+                        z.writestr('b/data/f%d.txt' % i, b'x')
+                    with z.open('b/data/forced.txt', 'w', force_zip64=True) as f:
+                        f.write(b'hello')
+                    z.writestr('b/data/été.txt', b'accents')
+                """
+            let path = folder + "/python.zip"
+            let result = try run("/usr/bin/env", ["python3", "-c", script, path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let files = try readArchive(path)
+            #expect(files.count == 65_539)
+            #expect(files["b/data/forced.txt"] == Array("hello".utf8))
+            #expect(files["b/data/été.txt"] == Array("accents".utf8))
+        }
+    }
+
     /// A zip whose two entries carry the same name, written by libarchive.
     func duplicateNameZip(_ folder: String) throws -> [UInt8] {
         let path = folder + "/twice.zip"
