@@ -41,6 +41,8 @@ public final class ArchiveReader {
     /// For a tar: the decompressing reader the tar reader pulls from.
     private let stream: TarStream?
     private var finished = false
+    /// For a tar: where the last entry's data (padded to 512 bytes) ends in the decompressed stream.
+    private var tarDataEnd: UInt64 = 0
 
     /// Opens the archive at `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
@@ -138,6 +140,10 @@ public final class ArchiveReader {
             }
             expectedNames![key] = remaining - 1
         }
+        if stream != nil {
+            let size = UInt64(max(0, archive_entry_size(entry)))
+            tarDataEnd = UInt64(max(0, archive_filter_bytes(archive, 0))) + (size + 511) / 512 * 512
+        }
         let type = archive_entry_filetype(entry)
         return ArchiveEntry(
             name: name,
@@ -210,7 +216,14 @@ public final class ArchiveReader {
         if let expectedNames, expectedNames.values.contains(where: { $0 != 0 }) {
             throw HandoverError(.archiveCorrupt, "the zip's central directory lists entries that were not read")
         }
-        if let stream { try stream.finish(tarConsumed: UInt64(max(0, archive_filter_bytes(archive, 0)))) }
+        if let stream {
+            let consumed = UInt64(max(0, archive_filter_bytes(archive, 0)))
+            // A tar ends with zero blocks; one cut at an entry's end reads as shorter, not as damaged.
+            guard consumed >= tarDataEnd + 512 else {
+                throw HandoverError(.archiveCorrupt, "the tar has no end-of-archive blocks (truncated)")
+            }
+            try stream.finish(tarConsumed: consumed)
+        }
     }
 }
 

@@ -380,7 +380,7 @@ import Testing
         }
     }
 
-    @Test func dataAfterTheTarsEndIsRefused() async throws {
+    @Test func dataAfterTheTarsEndOrNoEndIsRefused() async throws {
         try await withTemporaryDirectory { folder in
             let path = folder + "/out.tar.gz"
             try ArchiveWriter.write(to: path, format: .tgz) { archive in
@@ -392,11 +392,18 @@ import Testing
                 data = gzip.decompress(open(sys.argv[1], 'rb').read())
                 open(sys.argv[2], 'wb').write(gzip.compress(data + b'\\0' * 1024 + b'hidden' * 100, mtime=0))
                 open(sys.argv[3], 'wb').write(gzip.compress(data + b'\\0' * 10240, mtime=0))
+                open(sys.argv[4], 'wb').write(gzip.compress(data[:-1024], mtime=0))
                 """
             let result = try run(
-                "/usr/bin/env", ["python3", "-c", script, path, folder + "/hidden.tar.gz", folder + "/padded.tar.gz"])
+                "/usr/bin/env",
+                [
+                    "python3", "-c", script, path, folder + "/hidden.tar.gz", folder + "/padded.tar.gz",
+                    folder + "/unended.tar.gz",
+                ])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(throws: HandoverError.self) { _ = try readArchive(folder + "/hidden.tar.gz") }
+            // Without its end-of-archive blocks, as if cut after the last entry.
+            #expect(throws: HandoverError.self) { _ = try readArchive(folder + "/unended.tar.gz") }
             #expect(try readArchive(folder + "/padded.tar.gz").count == 1, "zero padding after the end is a tar's norm")
         }
     }
