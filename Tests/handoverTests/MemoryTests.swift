@@ -80,7 +80,9 @@ func peakMemory(_ arguments: [String]) throws -> (kib: Int, result: ProcessResul
                 try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             let problems = report["problems"] as? [[String: Any]] ?? []
             #expect(problems.count == 20 && problems.allSatisfy { $0["kind"] as? String == "unlisted" })
-            print("verify peak RSS: bundle \(clean / 1024) MiB; with 20 unlisted files of 60 MiB zeros \(kib / 1024) MiB")
+            print(
+                "verify peak RSS: bundle \(clean / 1024) MiB; "
+                    + "with 20 unlisted files of 60 MiB zeros \(kib / 1024) MiB")
             #expect(clean > 0 && kib > 0)
             #expect(kib - clean < 16 * 1024, "verifying grew by \((kib - clean) / 1024) MiB")
         }
