@@ -21,43 +21,106 @@ public struct ArchiveEntry: Sendable, Hashable {
     public var modificationTime: Timestamp
 }
 
-/// Reads an archive of any format libarchive knows, one entry at a time.
+/// Reads a zip, or a tar (plain, gzip, xz or Zstandard), one entry at a time.
+///
+/// Every reader of one file must see the same archive, so the reader refuses files that tools
+/// could read differently (each refusal is ``HandoverError/Code/archiveCorrupt``):
+///
+/// - A zip is first checked structurally (see `ZipLayout`): its central directory, local headers,
+///   data descriptors and end records must agree and account for every byte of the file. libarchive
+///   then reads it through its central directory, and every name it reports must be one the
+///   central directory lists, each once, all of them by the end.
+/// - A tar's compressed stream must be whole: a stream without its end (a gzip member without its
+///   trailer, a cut xz or Zstandard frame) is truncated, bytes after the compressed stream are
+///   refused, a gzip trailer's CRC-32 and length must match what was decompressed (so a gzip is
+///   one member), and after the tar's end-of-archive blocks only zero padding may follow.
 public final class ArchiveReader {
     fileprivate let archive: OpaquePointer
+    /// For a zip: how many times each name the central directory lists is still to come.
+    private var expectedNames: [String: Int]?
+    /// For a tar: the decompressing reader the tar reader pulls from.
+    private let stream: TarStream?
+    private var finished = false
+    /// For a tar: where the last entry's data (padded to 512 bytes) ends in the decompressed stream.
+    private var tarDataEnd: UInt64 = 0
 
     /// Opens the archive at `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
     public static func read<T>(_ path: String, _ body: (ArchiveReader) throws -> T) throws -> T {
         try withUTF8Locale {
             let reader = try ArchiveReader(path: path)
-            defer { archive_read_free(reader.archive) }
+            defer { reader.free() }
             return try body(reader)
         }
     }
 
     private init(path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: errnoText())
+        }
+        defer { _ = close(descriptor) }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let got = magic.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 4, 0) }
+        let isZip = got == 4 && (magic == [0x50, 0x4B, 0x03, 0x04] || magic == [0x50, 0x4B, 0x05, 0x06])
+
         guard let archive = archive_read_new() else {
             throw HandoverError(.archiveCorrupt, "libarchive could not allocate a reader")
         }
         self.archive = archive
-        // Zip only through its central directory: the streaming zip reader would accept an
-        // archive whose end has been cut off.
-        archive_read_support_format_zip_seekable(archive)
-        archive_read_support_format_tar(archive)
-        archive_read_support_filter_all(archive)
-        guard archive_read_open_filename(archive, path, 256 * 1024) == ARCHIVE_OK else {
-            let text = archive_error_string(archive).map { String(cString: $0) }
-            archive_read_free(archive)
-            throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: text)
+        if isZip {
+            stream = nil
+            do {
+                expectedNames = Dictionary(
+                    try ZipLayout.check(descriptor: descriptor).names.map { ($0, 1) }, uniquingKeysWith: +)
+            } catch {
+                archive_read_free(archive)
+                throw error
+            }
+            // Zip only through its central directory: the streaming zip reader would accept an
+            // archive whose end has been cut off.
+            archive_read_support_format_zip_seekable(archive)
+            guard archive_read_open_filename(archive, path, 256 * 1024) == ARCHIVE_OK else {
+                let text = archive_error_string(archive).map { String(cString: $0) }
+                archive_read_free(archive)
+                throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: text)
+            }
+        } else {
+            let stream: TarStream
+            do {
+                stream = try TarStream(path: path, descriptor: descriptor)
+            } catch {
+                archive_read_free(archive)
+                throw error
+            }
+            self.stream = stream
+            archive_read_support_format_tar(archive)
+            let client = Unmanaged.passUnretained(stream).toOpaque()
+            guard archive_read_open(archive, client, nil, tarStreamRead, nil) == ARCHIVE_OK else {
+                let text = stream.failure ?? archive_error_string(archive).map { String(cString: $0) }
+                archive_read_free(archive)
+                stream.free()
+                throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: text)
+            }
         }
+    }
+
+    private func free() {
+        archive_read_free(archive)
+        stream?.free()
     }
 
     /// Moves to the next entry; nil at the end.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when the archive is damaged or truncated.
     public func nextEntry() throws -> ArchiveEntry? {
         var entry: OpaquePointer?
+        if finished { return nil }
         let status = archive_read_next_header(archive, &entry)
-        if status == ARCHIVE_EOF { return nil }
+        if status == ARCHIVE_EOF {
+            try finish()
+            finished = true
+            return nil
+        }
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
             throw HandoverError(.archiveCorrupt, "cannot read the next entry", underlying: errorText())
         }
@@ -68,6 +131,18 @@ public final class ArchiveReader {
             name = String(decoding: UnsafeRawBufferPointer(start: raw, count: strlen(raw)), as: UTF8.self)
         } else {
             name = ""
+        }
+        if expectedNames != nil {
+            // The name libarchive took from the local header must be one the central directory lists.
+            let key = expectedNames![name] != nil ? name : name + "/"
+            guard let remaining = expectedNames![key], remaining > 0 else {
+                throw HandoverError(.archiveCorrupt, "an entry's name is not one the zip's central directory lists")
+            }
+            expectedNames![key] = remaining - 1
+        }
+        if stream != nil {
+            let size = UInt64(max(0, archive_entry_size(entry)))
+            tarDataEnd = UInt64(max(0, archive_filter_bytes(archive, 0))) + (size + 511) / 512 * 512
         }
         let type = archive_entry_filetype(entry)
         return ArchiveEntry(
@@ -133,6 +208,183 @@ public final class ArchiveReader {
     }
 
     fileprivate func errorText() -> String? {
-        archive_error_string(archive).map { String(cString: $0) }
+        stream?.failure ?? archive_error_string(archive).map { String(cString: $0) }
+    }
+
+    /// The checks that can only be made once every entry has been read.
+    private func finish() throws {
+        if let expectedNames, expectedNames.values.contains(where: { $0 != 0 }) {
+            throw HandoverError(.archiveCorrupt, "the zip's central directory lists entries that were not read")
+        }
+        if let stream {
+            let consumed = UInt64(max(0, archive_filter_bytes(archive, 0)))
+            // A tar ends with zero blocks; one cut at an entry's end reads as shorter, not as damaged.
+            guard consumed >= tarDataEnd + 512 else {
+                throw HandoverError(.archiveCorrupt, "the tar has no end-of-archive blocks (truncated)")
+            }
+            try stream.finish(tarConsumed: consumed)
+        }
+    }
+}
+
+/// The decompressed stream of a tar, pulled by libarchive's tar reader through ``tarStreamRead``.
+///
+/// A second libarchive reader (the raw format with the gzip, xz and Zstandard filters) decompresses
+/// the file; keeping it separate lets the stream be read to its very end once the tar reader has
+/// found the end of the archive, so that a truncated stream cannot pass.
+private final class TarStream {
+    let raw: OpaquePointer
+    let path: String
+    let fileSize: UInt64
+    let buffer: UnsafeMutableRawBufferPointer
+    /// What went wrong in the decompressing reader, for the tar reader's error.
+    var failure: String?
+    /// The bytes handed to the tar reader so far.
+    var handed: UInt64 = 0
+    /// The position just after the last non-zero byte handed to the tar reader.
+    var lastNonZeroEnd: UInt64 = 0
+    var crc = CRC32()
+    /// Whether the stream is gzip, whose trailer libarchive does not check.
+    var isGzip = false
+    var ended = false
+    private var freed = false
+
+    init(path: String, descriptor: Int32) throws {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: errnoText())
+        }
+        fileSize = UInt64(info.st_size)
+        self.path = path
+        guard let raw = archive_read_new() else {
+            throw HandoverError(.archiveCorrupt, "libarchive could not allocate a reader")
+        }
+        self.raw = raw
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        archive_read_support_filter_gzip(raw)
+        archive_read_support_filter_xz(raw)
+        archive_read_support_filter_zstd(raw)
+        archive_read_support_format_raw(raw)
+        var entry: OpaquePointer?
+        guard archive_read_open_filename(raw, path, 256 * 1024) == ARCHIVE_OK,
+            archive_read_next_header(raw, &entry) == ARCHIVE_OK
+        else {
+            let text = archive_error_string(raw).map { String(cString: $0) }
+            free()
+            throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: text)
+        }
+        guard archive_filter_count(raw) <= 2 else {
+            free()
+            throw HandoverError(.archiveCorrupt, "'\(path)' is compressed more than once")
+        }
+        isGzip = archive_filter_code(raw, 0) == ARCHIVE_FILTER_GZIP
+    }
+
+    /// The index of the last non-zero byte, scanning back eight bytes at a time.
+    static func lastNonZero(_ block: UnsafeRawBufferPointer) -> Int? {
+        var end = block.count
+        while end % 8 != 0 {
+            if block[end - 1] != 0 { return end - 1 }
+            end -= 1
+        }
+        while end >= 8, block.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 { end -= 8 }
+        while end > 0 {
+            if block[end - 1] != 0 { return end - 1 }
+            end -= 1
+        }
+        return nil
+    }
+
+    func free() {
+        guard !freed else { return }
+        freed = true
+        archive_read_free(raw)
+        buffer.deallocate()
+    }
+
+    /// The next block of decompressed bytes, or 0 at the end, or `ARCHIVE_FATAL` with ``failure`` set.
+    func next() -> Int {
+        if ended { return 0 }
+        let count = archive_read_data(raw, buffer.baseAddress, buffer.count)
+        guard count >= 0 else {
+            failure =
+                "the compressed stream is damaged or truncated ("
+                + (archive_error_string(raw).map { String(cString: $0) } ?? "no detail") + ")"
+            return Int(ARCHIVE_FATAL)
+        }
+        if count == 0 {
+            ended = true
+            return 0
+        }
+        let block = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        if isGzip { crc.update(block) }
+        if let last = Self.lastNonZero(block) { lastNonZeroEnd = handed + UInt64(last) + 1 }
+        handed += UInt64(count)
+        return count
+    }
+
+    /// Reads the stream to its end after the tar reader found the end of the archive at `tarConsumed`.
+    func finish(tarConsumed: UInt64) throws {
+        guard lastNonZeroEnd <= tarConsumed else {
+            throw HandoverError(.archiveCorrupt, "data follows the tar's end-of-archive blocks")
+        }
+        while true {
+            let count = next()
+            if count == 0 { break }
+            guard count > 0 else { throw HandoverError(.archiveCorrupt, failure ?? "the compressed stream is damaged") }
+            guard lastNonZeroEnd <= tarConsumed else {
+                throw HandoverError(.archiveCorrupt, "data follows the tar's end-of-archive blocks")
+            }
+        }
+        guard UInt64(max(0, archive_filter_bytes(raw, -1))) == fileSize else {
+            throw HandoverError(.archiveCorrupt, "bytes follow the end of the compressed stream")
+        }
+        if isGzip {
+            // libarchive does not check the gzip trailer: CRC-32 and length (mod 2^32) of the whole stream.
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            defer { if descriptor >= 0 { _ = close(descriptor) } }
+            var trailer = [UInt8](repeating: 0, count: 8)
+            guard descriptor >= 0, fileSize >= 8,
+                trailer.withUnsafeMutableBytes({ pread(descriptor, $0.baseAddress, 8, off_t(fileSize - 8)) }) == 8
+            else { throw HandoverError(.archiveCorrupt, "the gzip trailer cannot be read", underlying: errnoText()) }
+            func word(_ at: Int) -> UInt32 {
+                (0..<4).reduce(UInt32(0)) { $0 | UInt32(trailer[at + $1]) << (8 * $1) }
+            }
+            guard word(0) == crc.value, word(4) == UInt32(truncatingIfNeeded: handed) else {
+                throw HandoverError(
+                    .archiveCorrupt, "the gzip trailer does not match the stream (damaged, or several gzip members)")
+            }
+        }
+    }
+}
+
+/// libarchive's read callback for the tar reader: the next block of the decompressed stream.
+private let tarStreamRead:
+    @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> la_ssize_t =
+        { _, client, out in
+            let stream = Unmanaged<TarStream>.fromOpaque(client!).takeUnretainedValue()
+            let count = stream.next()
+            if count > 0 { out?.pointee = UnsafeRawPointer(stream.buffer.baseAddress) }
+            return la_ssize_t(count)
+        }
+
+/// CRC-32 (ISO-HDLC, as gzip and zip use it).
+struct CRC32 {
+    private static let table: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 != 0 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+    private var state: UInt32 = 0xFFFF_FFFF
+
+    /// The CRC of everything given so far.
+    var value: UInt32 { state ^ 0xFFFF_FFFF }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        var crc = state
+        Self.table.withUnsafeBufferPointer { table in
+            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        }
+        state = crc
     }
 }

@@ -154,8 +154,16 @@ public enum BundleVerifier {
         var tagFiles: [Int: [String: [UInt8]]] = [:]
         /// Each part is a BagIt bag of its own.
         var bags: [Int: BagItChecker] = [:]
-        var manifest: Manifest?
+        var manifest: Manifest? {
+            didSet { indexManifest() }
+        }
+        /// The manifest's files, schemas and documents by path, so that each entry is looked up once.
+        var fileRecords: [String: Manifest.FileRecord] = [:]
+        var schemaRecords: [String: Manifest.SchemaRecord] = [:]
+        var documentPaths: Set<String> = []
         var schemas: [String: [UInt8]] = [:]
+        /// The bytes of the schema files held (each at most ``Limits/schema``).
+        var schemaBytesHeld = 0
         var validators: [String: PayloadValidator] = [:]
         /// Every payload file seen: its size, SHA-256, part and, when validated, its record count.
         var seen: [String: (bytes: Int64, sha256: String, records: Int?, part: Int)] = [:]
@@ -176,6 +184,35 @@ public enum BundleVerifier {
 
         mutating func problem(_ kind: VerificationReport.Problem.Kind, _ path: String?, _ message: String) {
             problems.append(.init(kind: kind, path: path, message: message))
+        }
+
+        mutating func indexManifest() {
+            fileRecords = Dictionary(
+                manifest?.files.map { ($0.path, $0) } ?? [], uniquingKeysWith: { first, _ in first })
+            schemaRecords = Dictionary(
+                manifest?.schemas.map { ($0.path, $0) } ?? [], uniquingKeysWith: { first, _ in first })
+            documentPaths = Set(manifest?.documents.map(\.path) ?? [])
+        }
+
+        /// Reads a file whole when it holds at most `limit` bytes; otherwise reads it through (so that its
+        /// digests are complete) without keeping it, reports it, and returns nil.
+        mutating func readBounded(
+            _ source: inout DigestingSource<ArchiveReader.EntrySource>, limit: Int, _ path: String,
+            _ kind: VerificationReport.Problem.Kind
+        ) throws -> [UInt8]? {
+            var bytes: [UInt8] = []
+            var block = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = try block.withUnsafeMutableBytes { try source.read(into: $0) }
+                if count == 0 { return bytes }
+                guard bytes.count + count <= limit else {
+                    bytes = []
+                    try source.drain()
+                    problem(kind, path, "is larger than \(limit >> 10) KiB, more than verify reads")
+                    return nil
+                }
+                bytes.append(contentsOf: block[0..<count])
+            }
         }
 
         mutating func consume(_ entry: ArchiveEntry, _ reader: ArchiveReader) throws {
@@ -199,19 +236,38 @@ public enum BundleVerifier {
                 problem(.path, path, "is not a regular file")
                 return
             }
-            var bag = bags[part] ?? BagItChecker()
-            defer { bags[part] = bag }
-            var source = DigestingSource(reader.entrySource(), bag.algorithmsNeeded.union([.sha256]))
+            // The checker is changed in place: a copy taken out of the dictionary would copy everything it
+            // holds at each entry, which made verify quadratic in the number of files.
+            let part = self.part
+            var source = DigestingSource(
+                reader.entrySource(), (bags[part] ?? BagItChecker()).algorithmsNeeded.union([.sha256]))
             defer {
                 if path.hasPrefix("data/") {
-                    bag.addPayloadFile(path: path, size: source.bytes, digests: source.digests)
+                    bags[part, default: BagItChecker()].addPayloadFile(
+                        path: path, size: source.bytes, digests: source.digests)
                 }
             }
             if !path.hasPrefix("data/") {
+                guard let limit = Limits.tagFile(path) else {
+                    // Not a file Handover writes outside data/, such as a page or a script beside the bag's files:
+                    // hashed as it streams by, never held.
+                    try source.drain()
+                    bags[part, default: BagItChecker()].addTagFile(
+                        path: path, size: source.bytes, digests: source.digests)
+                    problem(.unlisted, path, "in the archive but neither a tag file Handover writes nor in data/")
+                    return
+                }
                 // A tag file: Handover's manifest, the BagIt files, datapackage.json.
-                let bytes = try source.readAll(limit: 64 << 20)
+                guard
+                    let bytes = try readBounded(
+                        &source, limit: limit, path, path == "manifest.json" ? .manifest : .bagit)
+                else {
+                    bags[part, default: BagItChecker()].addTagFile(
+                        path: path, size: source.bytes, digests: source.digests)
+                    return
+                }
                 tagFiles[part, default: [:]][path] = bytes
-                bag.addTagFile(path: path, bytes: bytes)
+                bags[part, default: BagItChecker()].addTagFile(path: path, bytes: bytes)
                 if path == "manifest.json" {
                     if let first = manifestDigest {
                         if first != source.sha256 { problem(.manifest, path, "differs between parts") }
@@ -226,10 +282,17 @@ public enum BundleVerifier {
                 problem(.part, path, "appears in part \(earlier.part) and again in part \(part)")
             }
             if path.hasPrefix("data/schemas/") {
-                let bytes = try source.readAll(limit: 16 << 20)
+                // Held only when the manifest names it as a schema, or, before the manifest, within a budget.
+                let wanted =
+                    manifest != nil ? schemaRecords[path] != nil : schemaBytesHeld < Limits.schemasBeforeManifest
+                if wanted, let bytes = try readBounded(&source, limit: Limits.schema, path, .schema) {
+                    schemas[path] = bytes
+                    schemaBytesHeld += bytes.count
+                } else {
+                    try source.drain()
+                }
                 seen[path] = (source.bytes, source.sha256, nil, part)
-                schemas[path] = bytes
-            } else if let record = manifest?.files.first(where: { $0.path == path }), let schemaPath = record.schema,
+            } else if let record = fileRecords[path], let schemaPath = record.schema,
                 let validator = validator(for: schemaPath)
             {
                 let records = try validate(path, validator, &source)
@@ -238,7 +301,7 @@ public enum BundleVerifier {
             } else {
                 try source.drain()
                 seen[path] = (source.bytes, source.sha256, nil, part)
-                if manifest?.documents.contains(where: { $0.path == path }) != true { deferred.insert(path) }
+                if !documentPaths.contains(path) { deferred.insert(path) }
             }
         }
 
@@ -246,7 +309,7 @@ public enum BundleVerifier {
         mutating func validator(for schemaPath: String) -> PayloadValidator? {
             if let validator = validators[schemaPath] { return validator }
             guard let bytes = schemas[schemaPath],
-                let record = manifest?.schemas.first(where: { $0.path == schemaPath }),
+                let record = schemaRecords[schemaPath],
                 let kind = SchemaKind(rawValue: record.kind)
             else { return nil }
             do {
@@ -352,16 +415,15 @@ public enum BundleVerifier {
                 deferred.remove(path)
             }
             // Files whose checksum already failed need no schema check to be known bad.
-            deferred = deferred.filter { path in
-                !problems.contains { $0.path == path && ($0.kind == .checksum || $0.kind == .size) }
-            }
+            let failed = Set(problems.filter { $0.kind == .checksum || $0.kind == .size }.compactMap(\.path))
+            deferred.subtract(failed)
         }
 
         mutating func validateDeferred(_ entry: ArchiveEntry, _ reader: ArchiveReader) throws {
             guard let name = SafePath.normalise(entry.name), let root, name.hasPrefix(root + "/") else { return }
             let path = String(name.dropFirst(root.count + 1))
             guard deferred.contains(path), seen[path]?.part == part,
-                let record = manifest?.files.first(where: { $0.path == path }),
+                let record = fileRecords[path],
                 let schemaPath = record.schema
             else { return }
             guard let validator = validator(for: schemaPath) else {
@@ -371,6 +433,33 @@ public enum BundleVerifier {
             var source = reader.entrySource()
             if let counted = try validate(path, validator, &source), counted != record.records {
                 problem(.records, path, "holds \(counted) records where the manifest says \(record.records)")
+            }
+        }
+    }
+}
+
+/// How much of a bundle verify holds in memory at once.
+enum Limits {
+    /// The largest schema file read (each is held, compiled, while the files that use it are checked).
+    static let schema = 4 << 20
+    /// The schema bytes held before the manifest says which files are schemas (Handover writes the manifest first).
+    static let schemasBeforeManifest = 64 << 20
+
+    /// The most bytes read of a tag file Handover writes; nil for any other file outside `data/`.
+    ///
+    /// The manifests grow with the number of files (about 100 bytes a file in a BagIt manifest, 300
+    /// in `manifest.json`), so their limits allow some hundred thousand files; `bagit.txt` and
+    /// `bag-info.txt` are a few lines. A part holds at most about 250 MiB of tag files.
+    static func tagFile(_ path: String) -> Int? {
+        switch path {
+        case "bagit.txt", "bag-info.txt": return 1 << 20
+        case "manifest.json": return 32 << 20
+        case "datapackage.json": return 16 << 20
+        default:
+            switch TagFileKind(path) {
+            case .payloadManifest(let name), .tagManifest(let name):
+                return BagItAlgorithm(rawValue: name) != nil ? 16 << 20 : nil
+            default: return nil
             }
         }
     }

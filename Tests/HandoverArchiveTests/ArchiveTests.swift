@@ -204,3 +204,207 @@ import Testing
         }
     }
 }
+
+/// Byte-level changes to archives that tools would read differently, each of which the reader must refuse.
+@Suite struct ArchiveConsistencyTests {
+    let time = Timestamp(iso8601: "2026-01-02T03:04:05Z")!
+    static let honest = "bundle/data/aaaaaaaaaaaaaaaaaa/users.csv"
+    static let evil = "../../../../tmp/pwned/users.csv"
+
+    /// A zip of three small files, one with a name as long as ``evil`` padded.
+    func smallZip(at path: String) throws -> [UInt8] {
+        try ArchiveWriter.write(to: path, format: .zip) { archive in
+            try archive.addFile(bytes: Array("{}\n".utf8), as: "bundle/manifest.json", modificationTime: time)
+            try archive.addFile(bytes: Array("a,b\r\n1,2\r\n".utf8), as: Self.honest, modificationTime: time)
+            try archive.addFile(bytes: Array("été".utf8), as: "bundle/data/été.txt", modificationTime: time)
+        }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Where `needle` occurs in `bytes`, in order.
+    func occurrences(of needle: [UInt8], in bytes: [UInt8]) -> [Int] {
+        guard bytes.count >= needle.count else { return [] }
+        return (0...(bytes.count - needle.count)).filter { Array(bytes[$0..<($0 + needle.count)]) == needle }
+    }
+
+    func expectRefused(_ bytes: [UInt8], _ folder: String, _ what: String, mentioning word: String? = nil) throws {
+        let path = folder + "/changed-\(UUID().uuidString).zip"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: HandoverError.self, "\(what)") { _ = try readArchive(path) }
+        do {
+            _ = try readArchive(path)
+        } catch let error as HandoverError {
+            #expect(error.code == .archiveCorrupt, "\(what)")
+            if let word { #expect(error.message.contains(word), "\(what): \(error.message)") }
+        }
+    }
+
+    @Test func aCentralDirectoryNameThatDiffersFromTheLocalHeaderIsRefused() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/good.zip"
+            var bytes = try smallZip(at: path)
+            #expect(try readArchive(path).count == 3)
+            let honest = Array(Self.honest.utf8)
+            let evil = Array((Self.evil + String(repeating: "x", count: honest.count - Self.evil.utf8.count)).utf8)
+            let evilName = String(decoding: evil, as: UTF8.self)
+            let places = occurrences(of: honest, in: bytes)
+            #expect(places.count == 2, "the name in the local header and in the central directory")
+            // Only the central directory's copy changes: what unzip and Python read.
+            bytes.replaceSubrange(places[1]..<(places[1] + evil.count), with: evil)
+            let changed = folder + "/traversal.zip"
+            try Data(bytes).write(to: URL(fileURLWithPath: changed))
+            let python = try run(
+                "/usr/bin/env",
+                ["python3", "-c", "import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).namelist())", changed])
+            #expect(python.stdout.contains(evilName), "Python reads the climbing name: \(python.stdout)")
+            try expectRefused(bytes, folder, "a climbing name in the central directory", mentioning: "name")
+        }
+    }
+
+    /// Each change, applied to the small zip, and a word its refusal names.
+    static let zipChanges: [(String, String)] = [
+        ("bytes after the end record", "end"),
+        ("an archive comment", "comment"),
+        ("bytes before the first entry", "central directory"),
+        ("an entry count one too high", "count"),
+        ("a CRC-32 in the local header", "CRC"),
+        ("a size in the data descriptor", "descriptor"),
+        ("the same name twice", "same name"),
+        ("a non-ASCII name without the UTF-8 flag", "UTF-8"),
+    ]
+
+    @Test(arguments: zipChanges)
+    func everyDisagreementBetweenRecordsIsRefused(change: String, word: String) async throws {
+        try await withTemporaryDirectory { folder in
+            var bytes = try smallZip(at: folder + "/good.zip")
+            let end = bytes.count - 22
+            switch change {
+            case "bytes after the end record":
+                bytes += [0, 0, 0, 0]
+            case "an archive comment":
+                bytes[end + 20] = 4
+                bytes += Array("note".utf8)
+            case "bytes before the first entry":
+                // As a self-extracting archive would: Python shifts every offset and still reads it.
+                bytes = [0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 60) + bytes
+            case "an entry count one too high":
+                bytes[end + 8] += 1
+                bytes[end + 10] += 1
+            case "a CRC-32 in the local header":
+                bytes[14] ^= 0x01
+            case "a size in the data descriptor":
+                let descriptor = occurrences(of: [0x50, 0x4B, 0x07, 0x08], in: bytes)[0]
+                bytes[descriptor + 8] ^= 0x01
+            case "the same name twice":
+                bytes = try duplicateNameZip(folder)
+            case "a non-ASCII name without the UTF-8 flag":
+                for place in occurrences(of: Array("bundle/data/été.txt".utf8), in: bytes) {
+                    // The flags sit 20 bytes (central directory: 38) before a name; clear bit 11 in both.
+                    let isLocal = bytes[place - 30] == 0x50 && bytes[place - 29] == 0x4B && bytes[place - 28] == 0x03
+                    let flags = isLocal ? place - 30 + 7 : place - 46 + 9
+                    bytes[flags] &= ~0x08
+                }
+            default:
+                Issue.record("unknown change \(change)")
+            }
+            try expectRefused(bytes, folder, change, mentioning: word)
+        }
+    }
+
+    @Test func zipsWrittenByPythonReadIncludingZip64Records() async throws {
+        try await withTemporaryDirectory { folder in
+            // More than 65,535 entries need the Zip64 end record and locator; force_zip64 puts Zip64 sizes
+            // in a local header; the UTF-8 name sets the flag.
+            let script = """
+                import sys, zipfile
+                with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+                    for i in range(65537):
+                        z.writestr('b/data/f%d.txt' % i, b'x')
+                    with z.open('b/data/forced.txt', 'w', force_zip64=True) as f:
+                        f.write(b'hello')
+                    z.writestr('b/data/été.txt', b'accents')
+                """
+            let path = folder + "/python.zip"
+            let result = try run("/usr/bin/env", ["python3", "-c", script, path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let files = try readArchive(path)
+            #expect(files.count == 65_539)
+            #expect(files["b/data/forced.txt"] == Array("hello".utf8))
+            #expect(files["b/data/été.txt"] == Array("accents".utf8))
+        }
+    }
+
+    /// A zip whose two entries carry the same name, written by libarchive.
+    func duplicateNameZip(_ folder: String) throws -> [UInt8] {
+        let path = folder + "/twice.zip"
+        try ArchiveWriter.write(to: path, format: .zip) { archive in
+            try archive.addFile(bytes: Array("one".utf8), as: "bundle/data/a.txt", modificationTime: time)
+            try archive.addFile(bytes: Array("two".utf8), as: "bundle/data/a.txt", modificationTime: time)
+        }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    @Test(arguments: [ArchiveFormat.tgz, .txz, .tzst])
+    func aCompressedTarCutAnywhereOrFollowedByBytesIsRefused(format: ArchiveFormat) async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/out." + format.fileExtension
+            try ArchiveWriter.write(to: path, format: format) { archive in
+                try archive.addFile(bytes: Array("{}\n".utf8), as: "bundle/manifest.json", modificationTime: time)
+                try archive.addFile(
+                    bytes: (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }, as: "bundle/data/x.bin",
+                    modificationTime: time)
+            }
+            #expect(try readArchive(path).count == 2)
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            // Cutting only the gzip trailer (8 bytes) leaves every entry readable: it must still be refused.
+            for cut in [1, 4, 8, 12] {
+                let damaged = folder + "/cut-\(cut)." + format.fileExtension
+                try Data(bytes.dropLast(cut)).write(to: URL(fileURLWithPath: damaged))
+                #expect(throws: HandoverError.self, "\(format) without its last \(cut) bytes") {
+                    _ = try readArchive(damaged)
+                }
+            }
+            let trailing = folder + "/trailing." + format.fileExtension
+            try Data(bytes + Array("more".utf8)).write(to: URL(fileURLWithPath: trailing))
+            #expect(throws: HandoverError.self, "\(format) followed by bytes") { _ = try readArchive(trailing) }
+            if format == .tgz {
+                // The trailer's CRC-32, which libarchive does not check.
+                var flipped = bytes
+                flipped[flipped.count - 6] ^= 0xFF
+                let damaged = folder + "/crc.tar.gz"
+                try Data(flipped).write(to: URL(fileURLWithPath: damaged))
+                #expect(throws: HandoverError.self, "a gzip trailer with a wrong CRC-32") {
+                    _ = try readArchive(damaged)
+                }
+            }
+        }
+    }
+
+    @Test func dataAfterTheTarsEndOrNoEndIsRefused() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/out.tar.gz"
+            try ArchiveWriter.write(to: path, format: .tgz) { archive in
+                try archive.addFile(bytes: Array("{}\n".utf8), as: "bundle/manifest.json", modificationTime: time)
+            }
+            // Decompress, append a second tar's worth of non-zero bytes after the end-of-archive blocks, recompress.
+            let script = """
+                import gzip, sys
+                data = gzip.decompress(open(sys.argv[1], 'rb').read())
+                open(sys.argv[2], 'wb').write(gzip.compress(data + b'\\0' * 1024 + b'hidden' * 100, mtime=0))
+                open(sys.argv[3], 'wb').write(gzip.compress(data + b'\\0' * 10240, mtime=0))
+                open(sys.argv[4], 'wb').write(gzip.compress(data[:-1024], mtime=0))
+                """
+            let result = try run(
+                "/usr/bin/env",
+                [
+                    "python3", "-c", script, path, folder + "/hidden.tar.gz", folder + "/padded.tar.gz",
+                    folder + "/unended.tar.gz",
+                ])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(throws: HandoverError.self) { _ = try readArchive(folder + "/hidden.tar.gz") }
+            // Without its end-of-archive blocks, as if cut after the last entry.
+            #expect(throws: HandoverError.self) { _ = try readArchive(folder + "/unended.tar.gz") }
+            #expect(try readArchive(folder + "/padded.tar.gz").count == 1, "zero padding after the end is a tar's norm")
+        }
+    }
+}

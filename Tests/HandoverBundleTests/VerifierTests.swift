@@ -90,6 +90,10 @@ func replaceKeepingManifest(
         ("entry outside the bundle folder", .path, "escape.txt"),
         ("BagIt manifest that lies", .bagit, "*"),
         ("wrong Payload-Oxum", .bagit, "*"),
+        ("page beside the bag's files", .unlisted, "index.html"),
+        ("script at the bag's top level", .unlisted, "run.sh"),
+        ("fetch.txt, which Handover never writes", .unlisted, "fetch.txt"),
+        ("file in a folder beside data", .unlisted, "docs/readme.txt"),
     ]
 
     @Test(arguments: damages)
@@ -129,6 +133,10 @@ func replaceKeepingManifest(
                         $0.replacingOccurrences(of: "<score>", with: "<grade>").replacingOccurrences(
                             of: "</score>", with: "</grade>")
                     }
+                case "page beside the bag's files", "script at the bag's top level",
+                    "fetch.txt, which Handover never writes", "file in a folder beside data":
+                    let root = entries[0].name.components(separatedBy: "/")[0]
+                    entries.append((root + "/" + path, Array("<p>hi</p>\n".utf8)))
                 case "entry outside the bundle folder":
                     entries.append(("escape.txt", Array("x".utf8)))
                 case "BagIt manifest that lies":
