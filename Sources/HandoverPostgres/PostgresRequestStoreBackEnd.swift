@@ -1,6 +1,7 @@
 public import HandoverCore
 public import HandoverService
 public import Logging
+internal import Foundation
 internal import NIOSSL
 internal import PostgresNIO
 
@@ -179,11 +180,15 @@ extension RequestStore {
         _ configuration: PostgresStoreConfiguration, pseudonymizer: any Pseudonymizer, logger: Logger,
         _ body: (RequestStore) async throws -> T
     ) async throws -> T {
+        // A password never goes where it could travel unencrypted (unless the operator said so): checked before
+        // any connection is opened.
+        try configuration.checkPasswordProtection()
+        let tlsConfiguration = try tlsConfiguration(configuration)
         let tls: PostgresClient.Configuration.TLS =
             switch configuration.tls {
             case .disable: .disable
-            case .prefer: .prefer(.makeClientConfiguration())
-            case .require: .require(.makeClientConfiguration())
+            case .prefer: .prefer(tlsConfiguration)
+            case .require, .verifyCA, .verifyFull: .require(tlsConfiguration)
             }
         var clientConfiguration = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
@@ -204,7 +209,7 @@ extension RequestStore {
         var direct = PostgresConnection.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database,
-            tls: try connectionTLS(configuration.tls))
+            tls: try connectionTLS(configuration.tls, tlsConfiguration))
         direct.options.connectTimeout = .seconds(5)
         direct.options.additionalStartupParameters = [("search_path", configuration.schema)]
         let connection: PostgresConnection
@@ -228,14 +233,35 @@ extension RequestStore {
         }
     }
 
-    private static func connectionTLS(_ mode: PostgresStoreConfiguration.TLSMode) throws
-        -> PostgresConnection.Configuration.TLS
-    {
+    /// NIOSSL's client configuration for `configuration`'s sslmode: no certificate verification for prefer and
+    /// require (as libpq), the chain for verify-ca (and for require with a root certificate file), the chain and
+    /// the host name for verify-full.
+    private static func tlsConfiguration(_ configuration: PostgresStoreConfiguration) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch configuration.tls {
+        case .disable, .prefer: tls.certificateVerification = .none
+        case .require:
+            tls.certificateVerification = configuration.sslRootCert == nil ? .none : .noHostnameVerification
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        if let rootCert = configuration.sslRootCert {
+            guard FileManager.default.isReadableFile(atPath: rootCert) else {
+                throw HandoverError(.sourceUnavailable, "cannot read the root certificate file '\(rootCert)'")
+            }
+            tls.trustRoots = .file(rootCert)
+        }
+        return tls
+    }
+
+    private static func connectionTLS(
+        _ mode: PostgresStoreConfiguration.TLSMode, _ configuration: TLSConfiguration
+    ) throws -> PostgresConnection.Configuration.TLS {
         do {
             switch mode {
             case .disable: return .disable
-            case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .prefer: return .prefer(try NIOSSLContext(configuration: configuration))
+            case .require, .verifyCA, .verifyFull: return .require(try NIOSSLContext(configuration: configuration))
             }
         } catch {
             throw HandoverError(.internalError, "cannot set up TLS for PostgreSQL")
