@@ -181,36 +181,31 @@ public struct AuditCheck: Sendable, Hashable {
     public var head: (chain: Int64, hash: String)? {
         headChain.map { ($0, headHash ?? "") }
     }
-    /// The damage found; empty when the log is intact.
+    /// The damage found (at most ``RequestStore/auditProblemLimit``); empty when the log is intact.
     public var problems: [AuditProblem]
+    /// How many further problems were found but not listed.
+    public var omittedProblems: Int = 0
 
     var headChain: Int64?
     var headHash: String?
 
     /// Whether no problem was found.
     public var isIntact: Bool { problems.isEmpty }
-
-    /// Compares the counts, head and problems.
-    public static func == (lhs: AuditCheck, rhs: AuditCheck) -> Bool {
-        lhs.rows == rhs.rows && lhs.headChain == rhs.headChain && lhs.headHash == rhs.headHash
-            && lhs.problems == rhs.problems
-    }
-
-    /// Hashes the counts, head and problems.
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(rows)
-        hasher.combine(headChain)
-        hasher.combine(headHash)
-        hasher.combine(problems)
-    }
 }
 
 extension RequestStore {
+    /// The most problems ``checkAudit()`` lists; it counts the rest in ``AuditCheck/omittedProblems``.
+    public static let auditProblemLimit = 1000
+
+    /// Rows ``checkAudit()`` reads at a time.
+    static let auditPage = 5000
+
     /// Verifies the whole audit log: the chain of hashes (no gap, no edited row, no row outside it), that the
     /// table exists, and that each request's log starts with its submission and ends in the state the request
     /// is in.
     ///
-    /// Reads every audit row; the cost grows with the log (see the README for a figure).
+    /// Reads every audit row, a page at a time in one read transaction, so its time grows with the log and its
+    /// memory with the number of requests.
     /// - Returns: What was found; ``AuditCheck/isIntact`` when nothing.
     /// - Throws: When the store cannot be read.
     public func checkAudit() async throws -> AuditCheck {
@@ -220,92 +215,113 @@ extension RequestStore {
                     rows: 0,
                     problems: [AuditProblem(kind: .missingTable, message: "the audit table is missing (dropped)")])
             }
-            let rows = try await tx.rows(
-                "SELECT \(AuditChain.columns) FROM audit ORDER BY chain, seq", []
-            ).map(AuditChain.Row.init)
-            let states = try await tx.rows("SELECT id, state FROM requests", [])
+            var checker = AuditChecker()
+            var after: Int64 = .min
+            while true {
+                let page = try await tx.rows(
+                    "SELECT \(AuditChain.columns) FROM audit WHERE chain > ? ORDER BY chain LIMIT \(Self.auditPage)",
+                    [.integer(after)]
+                ).map(AuditChain.Row.init)
+                for row in page { checker.add(row) }
+                guard page.count == Self.auditPage, let last = page.last?.chain else { break }
+                after = last
+            }
+            var afterSeq: Int64 = .min
+            while true {
+                let page = try await tx.rows(
+                    "SELECT \(AuditChain.columns) FROM audit WHERE chain IS NULL AND seq > ? ORDER BY seq LIMIT \(Self.auditPage)",
+                    [.integer(afterSeq)]
+                ).map(AuditChain.Row.init)
+                for row in page { checker.add(row) }
+                guard page.count == Self.auditPage, let last = page.last?.seq else { break }
+                afterSeq = last
+            }
             var requests: [String: String] = [:]
-            for row in states { if let id = row[0].text, let state = row[1].text { requests[id] = state } }
-            return Self.check(rows, requests: requests)
+            for row in try await tx.rows("SELECT id, state FROM requests", []) {
+                if case .text(let id) = row[0], case .text(let state) = row[1] { requests[id] = state }
+            }
+            return checker.finish(requests: requests)
         }
     }
+}
 
-    /// The checks of ``checkAudit()`` over rows already read (ordered by chain, then seq) and the requests'
-    /// states by id.
-    static func check(_ rows: [AuditChain.Row], requests: [String: String]) -> AuditCheck {
-        var problems: [AuditProblem] = []
-        var expected: Int64 = 1
-        var previous = AuditChain.genesis
-        var head: (Int64, String)?
-        var first: [String: AuditChain.Row] = [:]
-        var last: [String: AuditChain.Row] = [:]
-        for row in rows {
-            let id = try? RequestID(row.request)
-            if first[row.request] == nil { first[row.request] = row }
-            last[row.request] = row
-            guard let chain = row.chain, let hash = row.hash else {
-                problems.append(
-                    AuditProblem(
-                        kind: .unchained, seq: row.seq, request: id,
-                        message: "audit row seq \(row.seq) is outside the chain (no position or hash)"))
-                continue
-            }
-            if chain > expected {
-                problems.append(
-                    AuditProblem(
-                        kind: .gap, chain: chain, seq: row.seq, request: id,
-                        message: expected == chain - 1
-                            ? "audit row \(expected) of the chain is missing (deleted)"
-                            : "audit rows \(expected) to \(chain - 1) of the chain are missing (deleted)"))
-                // The row after a gap cannot be checked against its predecessor; the chain resumes from it.
-                previous = hash
-            } else if chain < expected {
-                problems.append(
-                    AuditProblem(
-                        kind: .edited, chain: chain, seq: row.seq, request: id,
-                        message: "audit row seq \(row.seq) repeats position \(chain) of the chain"))
-                continue
-            } else if AuditChain.hash(row, chain: chain, previous: previous) != hash {
-                problems.append(
-                    AuditProblem(
-                        kind: .edited, chain: chain, seq: row.seq, request: id,
-                        message: "audit row \(chain) of the chain (seq \(row.seq)) does not match its hash (edited)"))
-                previous = hash
-            } else {
-                previous = hash
-            }
-            expected = chain + 1
-            head = (chain, hash)
+/// The checks of ``RequestStore/checkAudit()``, fed the chained rows in chain order, then the unchained ones.
+struct AuditChecker {
+    private var problems: [AuditProblem] = []
+    private var omitted = 0
+    private var rows = 0
+    private var expected: Int64 = 1
+    private var previous = AuditChain.genesis
+    private var head: (Int64, String)?
+    private var first: [String: AuditChain.Row] = [:]
+    private var last: [String: AuditChain.Row] = [:]
+
+    private mutating func report(_ problem: AuditProblem) {
+        if problems.count < RequestStore.auditProblemLimit { problems.append(problem) } else { omitted += 1 }
+    }
+
+    mutating func add(_ row: AuditChain.Row) {
+        rows += 1
+        let id = try? RequestID(row.request)
+        guard let chain = row.chain, let hash = row.hash else {
+            report(
+                AuditProblem(
+                    kind: .unchained, seq: row.seq, request: id,
+                    message: "audit row seq \(row.seq) is outside the chain (no position or hash)"))
+            return
         }
+        if first[row.request] == nil { first[row.request] = row }
+        last[row.request] = row
+        if chain > expected {
+            report(
+                AuditProblem(
+                    kind: .gap, chain: chain, seq: row.seq, request: id,
+                    message: expected == chain - 1
+                        ? "audit row \(expected) of the chain is missing (deleted)"
+                        : "audit rows \(expected) to \(chain - 1) of the chain are missing (deleted)"))
+            // The row after a gap cannot be checked against its predecessor; the chain resumes from it.
+        } else if AuditChain.hash(row, chain: chain, previous: previous) != hash {
+            report(
+                AuditProblem(
+                    kind: .edited, chain: chain, seq: row.seq, request: id,
+                    message: "audit row \(chain) of the chain (seq \(row.seq)) does not match its hash (edited)"))
+        }
+        previous = hash
+        expected = chain + 1
+        head = (chain, hash)
+    }
+
+    mutating func finish(requests: [String: String]) -> AuditCheck {
         for (request, state) in requests.sorted(by: { $0.key < $1.key }) {
+            let name = (try? RequestID(request))?.rawValue ?? "?"
             let id = try? RequestID(request)
             guard let firstRow = first[request], let lastRow = last[request] else {
-                problems.append(
+                report(
                     AuditProblem(
-                        kind: .historyMismatch, request: id,
-                        message: "request \(id?.rawValue ?? "?") has no audit rows (deleted)"))
+                        kind: .historyMismatch, request: id, message: "request \(name) has no audit rows (deleted)"))
                 continue
             }
             if firstRow.from != nil || firstRow.to != RequestState.received.rawValue {
-                problems.append(
+                report(
                     AuditProblem(
                         kind: .historyMismatch, seq: firstRow.seq, request: id,
-                        message: "the audit log of request \(id?.rawValue ?? "?") does not start with its submission"))
+                        message: "the audit log of request \(name) does not start with its submission"))
             }
             if lastRow.to != state {
-                problems.append(
+                report(
                     AuditProblem(
                         kind: .historyMismatch, seq: lastRow.seq, request: id,
-                        message:
-                            "the audit log of request \(id?.rawValue ?? "?") does not end in the state the request is in"))
+                        message: "the audit log of request \(name) does not end in the state the request is in"))
             }
         }
         for request in Set(first.keys).subtracting(requests.keys).sorted() {
-            problems.append(
+            let name = (try? RequestID(request))?.rawValue ?? "?"
+            report(
                 AuditProblem(
                     kind: .missingRequest, request: try? RequestID(request),
-                    message: "audit rows name request \((try? RequestID(request))?.rawValue ?? "?"), which is not in the store"))
+                    message: "audit rows name request \(name), which is not in the store"))
         }
-        return AuditCheck(rows: rows.count, problems: problems, headChain: head?.0, headHash: head?.1)
+        return AuditCheck(
+            rows: rows, problems: problems, omittedProblems: omitted, headChain: head?.0, headHash: head?.1)
     }
 }

@@ -191,11 +191,13 @@ struct RequestsCommand: AsyncParsableCommand {
                 try printJSON(
                     AuditCheckJSON(
                         intact: result.isIntact, rows: result.rows, headChain: result.head?.chain,
-                        headHash: result.head?.hash, problems: result.problems.map(AuditProblemJSON.init)))
+                        headHash: result.head?.hash, problems: result.problems.map(AuditProblemJSON.init),
+                        omittedProblems: result.omittedProblems))
             } else {
                 let head = result.head.map { "head \($0.chain) \($0.hash)" } ?? "no chained rows"
                 print("audit log: \(result.rows) rows, \(head), " + (result.isIntact ? "intact" : "\(result.problems.count) problems"))
                 for problem in result.problems { print("  " + safe(problem.description)) }
+                if result.omittedProblems > 0 { print("  … and \(result.omittedProblems) more problems") }
             }
             try RequestsCommand.failUnlessIntact(result)
         }
@@ -205,6 +207,7 @@ struct RequestsCommand: AsyncParsableCommand {
     static func failUnlessIntact(_ check: AuditCheck) throws {
         guard !check.isIntact else { return }
         for problem in check.problems { printError("audit log: " + safe(problem.description)) }
+        if check.omittedProblems > 0 { printError("audit log: … and \(check.omittedProblems) more problems") }
         throw ExitCode(ExitStatus.dataError)
     }
 
@@ -349,6 +352,7 @@ struct AuditCheckJSON: Encodable {
     var headChain: Int64?
     var headHash: String?
     var problems: [AuditProblemJSON]
+    var omittedProblems: Int
 }
 
 /// Parses `7d`, `36h`, `90m` or `45s` into whole seconds.
