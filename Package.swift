@@ -78,6 +78,7 @@ let package = Package(
             name: "HandoverService",
             dependencies: [
                 "HandoverCore", "HandoverSQL", "HandoverBundle", "HandoverArchive",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 public import HandoverCore
 public import HandoverService
 public import Logging
+internal import Foundation
 internal import NIOSSL
 internal import PostgresNIO
 
@@ -21,20 +22,34 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
     public var lockRowsSkippingLocked: String { " FOR UPDATE SKIP LOCKED" }
     /// The URL without the password.
     public var location: String { configuration.redacted }
+    /// A transaction-level advisory lock, one per schema: appends to the audit chain wait for each other (only
+    /// at the append, which is each change's last statement), so that no two transactions link to one head.
+    public var lockAuditChain: String {
+        "SELECT pg_advisory_xact_lock(723901, hashtext('\(configuration.schema)'))"
+    }
+    /// Looks the table up in `pg_tables`, in the store's schema.
+    public var tableExistsQuery: String {
+        "SELECT 1 FROM pg_tables WHERE schemaname = '\(configuration.schema)' AND tablename = ?"
+    }
 
     /// Runs `body` in a transaction on a pooled connection.
     public func write<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
         try await transaction(body)
     }
 
-    /// Runs `body` in a transaction on a pooled connection.
+    /// Runs `body` in a read-only transaction on a pooled connection, on one snapshot (repeatable read), so
+    /// that reads of several tables (the audit check's) agree with each other.
     public func read<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
-        try await transaction(body)
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
     }
 
-    private func transaction<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T {
+    private func transaction<T: Sendable>(
+        begin: String = "BEGIN", _ body: (any StoreTransaction) async throws -> T
+    ) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await transaction(on: connection, body) }
+            return try await client.withConnection { connection in
+                try await transaction(on: connection, begin: begin, body)
+            }
         } catch {
             throw describe(error)
         }
@@ -43,10 +58,10 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
     /// Runs `body` in a transaction on `connection`: committed when it returns, rolled back when it throws.
     /// (Runs on its caller's executor, as postgres-nio's connection closures do.)
     nonisolated(nonsending) private func transaction<T: Sendable>(
-        on connection: PostgresConnection, _ body: (any StoreTransaction) async throws -> T
+        on connection: PostgresConnection, begin: String = "BEGIN", _ body: (any StoreTransaction) async throws -> T
     ) async throws -> T {
         let tx = Transaction(connection: connection, backEnd: self)
-        try await tx.run("BEGIN", [])
+        try await tx.run(begin, [])
         do {
             let result = try await body(tx)
             try await tx.run("COMMIT", [])
@@ -128,15 +143,43 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
     }
 
     /// Creates the schema, tables and triggers when missing, on `connection`; one process at a time (an
-    /// advisory lock held until the transaction ends).
+    /// advisory lock held until the transaction ends). Migrates an audit table made before the hash chain
+    /// existed (adds the columns and chains the rows it has, oldest first, with its append-only trigger off for
+    /// that one transaction). An audit table that is missing while the requests table exists was dropped: it is
+    /// not created again (an empty log would hide the loss); ``RequestStore/checkAudit()`` reports it.
     func setUp(on connection: PostgresConnection) async throws {
+        let schema = configuration.schema
         try await transaction(on: connection) { tx in
             try await tx.run("SELECT pg_advisory_xact_lock(7239017414)", [])
-            for statement in Self.schema(configuration.schema) { try await tx.run(statement, []) }
+            let tables = Set(
+                try await tx.rows("SELECT tablename FROM pg_tables WHERE schemaname = ?", [.text(schema)])
+                    .compactMap { row -> String? in
+                        if case .text(let name) = row.first { name } else { nil }
+                    })
+            for statement in Self.requestsSchema(schema) { try await tx.run(statement, []) }
+            if tables.contains("requests") && !tables.contains("audit") { return }
+            let chained = try await tx.rows(
+                """
+                SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = 'audit'
+                AND column_name = 'hash'
+                """, [.text(schema)])
+            if tables.contains("audit") && chained.isEmpty {
+                try await tx.run("ALTER TABLE \(schema).audit ADD COLUMN chain BIGINT, ADD COLUMN hash TEXT", [])
+                try await tx.run("ALTER TABLE \(schema).audit DISABLE TRIGGER audit_append_only", [])
+                let rows = try await tx.rows("SELECT \(AuditChain.columns) FROM \(schema).audit ORDER BY seq", [])
+                    .map(AuditChain.Row.init)
+                for (row, (chain, hash)) in zip(rows, AuditChain.link(rows, after: nil)) {
+                    try await tx.run(
+                        "UPDATE \(schema).audit SET chain = ?, hash = ? WHERE seq = ?",
+                        [.integer(chain), .text(hash), .integer(row.seq)])
+                }
+                try await tx.run("ALTER TABLE \(schema).audit ENABLE TRIGGER audit_append_only", [])
+            }
+            for statement in Self.auditSchema(schema) { try await tx.run(statement, []) }
         }
     }
 
-    static func schema(_ schema: String) -> [String] {
+    static func requestsSchema(_ schema: String) -> [String] {
         [
             "CREATE SCHEMA IF NOT EXISTS \(schema)",
             """
@@ -148,12 +191,19 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
                 failure_reason TEXT)
             """,
             "CREATE INDEX IF NOT EXISTS requests_by_state ON \(schema).requests(state, not_before, due)",
+        ]
+    }
+
+    static func auditSchema(_ schema: String) -> [String] {
+        [
             """
             CREATE TABLE IF NOT EXISTS \(schema).audit (
                 seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, request TEXT NOT NULL,
-                subject_key TEXT, from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT)
+                subject_key TEXT, from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT,
+                chain BIGINT, hash TEXT)
             """,
             "CREATE INDEX IF NOT EXISTS audit_by_request ON \(schema).audit(request, seq)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS audit_by_chain ON \(schema).audit(chain)",
             """
             CREATE OR REPLACE FUNCTION \(schema).audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
             'BEGIN RAISE EXCEPTION ''the audit log is append-only''; END'
@@ -179,11 +229,15 @@ extension RequestStore {
         _ configuration: PostgresStoreConfiguration, pseudonymizer: any Pseudonymizer, logger: Logger,
         _ body: (RequestStore) async throws -> T
     ) async throws -> T {
+        // A password never goes where it could travel unencrypted (unless the operator said so): checked before
+        // any connection is opened.
+        try configuration.checkPasswordProtection()
+        let tlsConfiguration = try tlsConfiguration(configuration)
         let tls: PostgresClient.Configuration.TLS =
             switch configuration.tls {
             case .disable: .disable
-            case .prefer: .prefer(.makeClientConfiguration())
-            case .require: .require(.makeClientConfiguration())
+            case .prefer: .prefer(tlsConfiguration)
+            case .require, .verifyCA, .verifyFull: .require(tlsConfiguration)
             }
         var clientConfiguration = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
@@ -204,7 +258,7 @@ extension RequestStore {
         var direct = PostgresConnection.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database,
-            tls: try connectionTLS(configuration.tls))
+            tls: try connectionTLS(configuration.tls, tlsConfiguration))
         direct.options.connectTimeout = .seconds(5)
         direct.options.additionalStartupParameters = [("search_path", configuration.schema)]
         let connection: PostgresConnection
@@ -228,14 +282,35 @@ extension RequestStore {
         }
     }
 
-    private static func connectionTLS(_ mode: PostgresStoreConfiguration.TLSMode) throws
-        -> PostgresConnection.Configuration.TLS
-    {
+    /// NIOSSL's client configuration for `configuration`'s sslmode: no certificate verification for prefer and
+    /// require (as libpq), the chain for verify-ca (and for require with a root certificate file), the chain and
+    /// the host name for verify-full.
+    private static func tlsConfiguration(_ configuration: PostgresStoreConfiguration) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch configuration.tls {
+        case .disable, .prefer: tls.certificateVerification = .none
+        case .require:
+            tls.certificateVerification = configuration.sslRootCert == nil ? .none : .noHostnameVerification
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        if let rootCert = configuration.sslRootCert {
+            guard FileManager.default.isReadableFile(atPath: rootCert) else {
+                throw HandoverError(.sourceUnavailable, "cannot read the root certificate file '\(rootCert)'")
+            }
+            tls.trustRoots = .file(rootCert)
+        }
+        return tls
+    }
+
+    private static func connectionTLS(
+        _ mode: PostgresStoreConfiguration.TLSMode, _ configuration: TLSConfiguration
+    ) throws -> PostgresConnection.Configuration.TLS {
         do {
             switch mode {
             case .disable: return .disable
-            case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .prefer: return .prefer(try NIOSSLContext(configuration: configuration))
+            case .require, .verifyCA, .verifyFull: return .require(try NIOSSLContext(configuration: configuration))
             }
         } catch {
             throw HandoverError(.internalError, "cannot set up TLS for PostgreSQL")

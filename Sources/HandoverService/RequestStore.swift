@@ -49,9 +49,13 @@ public struct RequestStore: Sendable {
     // MARK: - Submission and the caller's steps
 
     /// Records a new request as received, due one month after receipt.
+    ///
+    /// Here and in every other change, an actor, worker id or reason holding a control or bidirectional-override
+    /// character is refused (``HandoverError/Code/invalidArgument``): it would forge lines of a printed log.
     /// - Throws: ``HandoverError/Code/conflict`` when a request with that id exists, ``HandoverError/Code/invalidArgument``
     ///   when the subject is selected by a blank value.
     public func submit(_ request: ExportRequest, actor: String, at now: Timestamp) async throws {
+        try ControlCharacters.require(actor, "actor")
         var subjectColumn: String?
         var subjectValue: String?
         var subjectKey: String?
@@ -105,6 +109,8 @@ public struct RequestStore: Sendable {
         guard reason.contains(where: { !$0.isWhitespace }) else {
             throw HandoverError(.invalidArgument, "an extension needs a reason")
         }
+        try ControlCharacters.require(reason, "reason")
+        try ControlCharacters.require(actor, "actor")
         try await backEnd.write { tx in
             let stored = try await find(id, tx, lock: true)
             guard !stored.state.isFinal else {
@@ -135,7 +141,8 @@ public struct RequestStore: Sendable {
     public func claim(worker: String, leaseSeconds: Int64, retry: RetryPolicy = RetryPolicy(), at now: Timestamp)
         async throws -> StoredRequest?
     {
-        try await backEnd.write { tx in
+        try ControlCharacters.require(worker, "worker id")
+        return try await backEnd.write { tx in
             let lapsed = try await tx.rows(
                 "SELECT \(Self.columns) FROM requests WHERE state = 'running' AND lease_until < ? ORDER BY id"
                     + backEnd.lockRowsSkippingLocked, [StoreValue(now)])
@@ -202,6 +209,7 @@ public struct RequestStore: Sendable {
     ) async throws {
         try await backEnd.write { tx in
             let stored = try await requireLease(id, worker, now, tx)
+            try ControlCharacters.require(worker, "worker id")
             try await tx.run(
                 """
                 UPDATE requests SET state = 'completed', archive = ?, expires_at = ?, worker = NULL, lease_until = NULL,
@@ -220,6 +228,8 @@ public struct RequestStore: Sendable {
         at now: Timestamp
     ) async throws -> RequestState {
         try await backEnd.write { tx in
+            try ControlCharacters.require(worker, "worker id")
+            try ControlCharacters.require(reason, "reason")
             let stored = try await requireLease(id, worker, now, tx)
             if transient && stored.attempts < retry.maxAttempts {
                 let delay = retry.backoff(afterAttempt: stored.attempts)
@@ -249,6 +259,8 @@ public struct RequestStore: Sendable {
     /// - Throws: ``HandoverError/Code/conflict`` when the worker no longer holds the lease.
     public func release(_ id: RequestID, worker: String, reason: String, at now: Timestamp) async throws {
         try await backEnd.write { tx in
+            try ControlCharacters.require(worker, "worker id")
+            try ControlCharacters.require(reason, "reason")
             let stored = try await requireLease(id, worker, now, tx)
             try await tx.run(
                 "UPDATE requests SET state = 'queued', worker = NULL, lease_until = NULL, attempts = ? WHERE id = ?",
@@ -350,6 +362,8 @@ public struct RequestStore: Sendable {
         _ id: RequestID, to target: RequestState, actor: String, at now: Timestamp, detail: String? = nil,
         set extra: [(String, StoreValue)] = []
     ) async throws {
+        try ControlCharacters.require(actor, "actor")
+        try ControlCharacters.require(detail, "reason")
         try await backEnd.write { tx in
             let stored = try await find(id, tx, lock: true)
             guard stored.state.successors.contains(target) else {
@@ -378,11 +392,22 @@ public struct RequestStore: Sendable {
         _ tx: any StoreTransaction, _ id: RequestID, _ subjectKey: String?, from: RequestState?, to: RequestState,
         _ actor: String, _ detail: String?, _ now: Timestamp
     ) async throws {
+        if !backEnd.lockAuditChain.isEmpty { try await tx.run(backEnd.lockAuditChain, []) }
+        let head = try await tx.rows(
+            "SELECT chain, hash FROM audit WHERE chain IS NOT NULL ORDER BY chain DESC LIMIT 1", [])
+        let chain = (head.first?[0].integer ?? 0) + 1
+        let row = AuditChain.Row(
+            seq: 0, chain: chain, hash: nil, at: now.millisecondsSince1970, request: id.rawValue,
+            subjectKey: subjectKey, from: from?.rawValue, to: to.rawValue, actor: actor, detail: detail)
+        let hash = AuditChain.hash(row, chain: chain, previous: head.first?[1].text ?? AuditChain.genesis)
         try await tx.run(
-            "INSERT INTO audit (at, request, subject_key, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT INTO audit (at, request, subject_key, from_state, to_state, actor, detail, chain, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 StoreValue(now), .text(id.rawValue), StoreValue(subjectKey), StoreValue(from?.rawValue),
-                .text(to.rawValue), .text(actor), StoreValue(detail),
+                .text(to.rawValue), .text(actor), StoreValue(detail), .integer(chain), .text(hash),
             ])
     }
 }

@@ -228,7 +228,8 @@ public struct RequestWorker: Sendable {
                 try await store.release(id, worker: configuration.id, reason: "the worker stopped", at: now)
                 return event(.handedBack, id, "the worker stopped")
             case .failed(let error):
-                let reason = error.code.description + ": " + error.message
+                // Error messages may hold line breaks; the store refuses control characters, so they are escaped.
+                let reason = ControlCharacters.escaped(error.code.description + ": " + error.message)
                 let state = try await store.fail(
                     id, worker: configuration.id, reason: reason, transient: error.isTransient,
                     retry: configuration.retry, at: now)

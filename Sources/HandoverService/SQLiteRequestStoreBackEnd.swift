@@ -18,6 +18,10 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
     public var lockRowsSkippingLocked: String { "" }
     /// The file's path.
     public var location: String { path }
+    /// SQLite's write transactions are exclusive: appends to the audit chain are serialised already.
+    public var lockAuditChain: String { "" }
+    /// Looks the table up in `sqlite_schema`.
+    public var tableExistsQuery: String { "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?" }
 
     /// Opens (creating when missing, and setting up) the store at `path`.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the file cannot be opened or set up.
@@ -32,11 +36,50 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
         }
         try SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { db in
             try db.execute("PRAGMA journal_mode = WAL")
-            try db.execute(Self.schema)
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                try Self.setUp(db)
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
         }
     }
 
-    static let schema = """
+    /// Creates the tables when missing, and migrates an audit table made before the hash chain existed.
+    ///
+    /// An audit table that is missing while the requests table exists was dropped: it is not created again (an
+    /// empty log would hide the loss); ``RequestStore/checkAudit()`` reports it, and changes fail until it is
+    /// restored.
+    static func setUp(_ db: SQLiteConnection) throws {
+        let tables = Set(try db.tableNames())
+        try db.execute(requestsSchema)
+        if tables.contains("requests") && !tables.contains("audit") { return }
+        if let columns = try db.columns(of: "audit"), !columns.contains(where: { $0.name == "hash" }) {
+            // A store from before the chain: add the columns and chain the rows it has, oldest first. The
+            // chain then attests that these rows are unchanged from now on, not that they were before.
+            try db.execute(
+                """
+                DROP TRIGGER IF EXISTS audit_append_only_update;
+                ALTER TABLE audit ADD COLUMN chain INTEGER;
+                ALTER TABLE audit ADD COLUMN hash TEXT;
+                """)
+            let select = try db.prepare("SELECT \(AuditChain.columns) FROM audit ORDER BY seq")
+            var rows: [AuditChain.Row] = []
+            while try select.step() {
+                rows.append(try AuditChain.Row((0..<10).map { try StoreValue(try select.value(at: $0)) }))
+            }
+            let update = try db.prepare("UPDATE audit SET chain = ?, hash = ? WHERE seq = ?")
+            for (row, (chain, hash)) in zip(rows, AuditChain.link(rows, after: nil)) {
+                update.reset()
+                try update.run([.integer(chain), .text(hash), .integer(row.seq)])
+            }
+        }
+        try db.execute(auditSchema)
+    }
+
+    static let requestsSchema = """
         CREATE TABLE IF NOT EXISTS requests (
             id TEXT PRIMARY KEY, purpose TEXT NOT NULL, scope_kind TEXT NOT NULL, tenant TEXT,
             subject_column TEXT, subject_value TEXT, subject_key TEXT, received_at INTEGER NOT NULL,
@@ -44,10 +87,14 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
             not_before INTEGER, worker TEXT, lease_until INTEGER, archive TEXT, expires_at INTEGER,
             failure_reason TEXT);
         CREATE INDEX IF NOT EXISTS requests_by_state ON requests(state, not_before, due);
+        """
+
+    static let auditSchema = """
         CREATE TABLE IF NOT EXISTS audit (
             seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, request TEXT NOT NULL, subject_key TEXT,
-            from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT);
+            from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT, chain INTEGER, hash TEXT);
         CREATE INDEX IF NOT EXISTS audit_by_request ON audit(request, seq);
+        CREATE UNIQUE INDEX IF NOT EXISTS audit_by_chain ON audit(chain);
         CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
@@ -91,17 +138,20 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
                 })
             var rows: [[StoreValue]] = []
             while try statement.step() {
-                rows.append(
-                    try (0..<statement.columnCount).map { index -> StoreValue in
-                        switch try statement.value(at: index) {
-                        case .integer(let number): .integer(number)
-                        case .text(let text): .text(text)
-                        case .real(let number): .integer(Int64(number))
-                        case .null, .blob: .null
-                        }
-                    })
+                rows.append(try (0..<statement.columnCount).map { StoreValue(try statement.value(at: $0)) })
             }
             return rows
+        }
+    }
+}
+
+extension StoreValue {
+    init(_ value: SQLiteValue) {
+        switch value {
+        case .integer(let number): self = .integer(number)
+        case .text(let text): self = .text(text)
+        case .real(let number): self = .integer(Int64(number))
+        case .null, .blob: self = .null
         }
     }
 }

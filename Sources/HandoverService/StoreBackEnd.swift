@@ -28,9 +28,15 @@ public protocol RequestStoreBackEnd: Sendable {
     /// The clause that locks the rows a `SELECT` reads and skips rows another transaction has locked:
     /// `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that workers claim different requests without waiting.
     var lockRowsSkippingLocked: String { get }
+    /// A statement that serialises appends to the audit log's hash chain until the transaction ends, run before
+    /// the chain's head is read: a transaction-level advisory lock on PostgreSQL, empty where the whole
+    /// transaction is already exclusive (SQLite).
+    var lockAuditChain: String { get }
+    /// A query with one `?` (a table name) that returns a row when the store's schema holds that table.
+    var tableExistsQuery: String { get }
     /// Runs `body` in one transaction that may write; commits when it returns, rolls back when it throws.
     func write<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T
-    /// Runs `body` in one transaction that only reads.
+    /// Runs `body` in one transaction that only reads, on one snapshot of the database.
     func read<T: Sendable>(_ body: (any StoreTransaction) async throws -> T) async throws -> T
     /// A description of where the store is, without secrets (no password), for messages.
     var location: String { get }

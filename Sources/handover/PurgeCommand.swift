@@ -43,8 +43,8 @@ struct PurgeCommand: AsyncParsableCommand {
         } else {
             for outcome in outcomes {
                 print(
-                    "\(outcome.request)  \(outcome.result.rawValue)  \(outcome.archive ?? "-")"
-                        + (outcome.reason.map { "  (\($0))" } ?? ""))
+                    "\(outcome.request)  \(outcome.result.rawValue)  \(safe(outcome.archive ?? "-"))"
+                        + (outcome.reason.map { "  (\(safe($0)))" } ?? ""))
             }
             if !common.quiet {
                 printNote(

@@ -13,7 +13,7 @@ struct RequestsCommand: AsyncParsableCommand {
             The store is a SQLite file (--store sqlite:PATH) or a PostgreSQL database (--store postgres://…). \
             Listings show the subject's selecting column and keyed pseudonym, never its value. Deadlines follow GDPR Art. 12(3): one month after receipt, extendable by two more.
             """,
-        subcommands: [Submit.self, Verify.self, List.self, Show.self, Cancel.self, Extend.self]
+        subcommands: [Submit.self, Verify.self, List.self, Show.self, Cancel.self, Extend.self, Audit.self]
     )
 
     /// Applies `change` to request `id` and returns the request as it then stands; errors become exit codes.
@@ -128,35 +128,87 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let (stored, log) = try await reportingErrors {
+            let (stored, log, check) = try await reportingErrors {
                 let id = try RequestID(id)
                 return try await store.withStore(logger: common.makeLogger()) { db in
                     guard let stored = try await db.request(id) else {
                         throw HandoverError(.notFound, "no request \(id)")
                     }
-                    return (stored, try await db.audit(of: id))
+                    // The log shown is worth only as much as the chain it belongs to: the whole chain is checked.
+                    let check = try await db.checkAudit()
+                    let log = check.problems.contains { $0.kind == .missingTable } ? [] : try await db.audit(of: id)
+                    return (stored, log, check)
                 }
             }
             if common.json {
-                try printJSON(ShowJSON(request: RequestJSON(stored), audit: log.map(AuditJSON.init)))
-                return
+                try printJSON(
+                    ShowJSON(
+                        request: RequestJSON(stored), audit: log.map(AuditJSON.init),
+                        auditIntact: check.isIntact, auditProblems: check.problems.map(AuditProblemJSON.init)))
+            } else {
+                try RequestsCommand.show([stored], json: false)
+                var facts: [(String, String?)] = [
+                    ("subject key", stored.subjectKey), ("attempts", String(stored.attempts)),
+                    ("extended because", stored.extensionReason), ("worker", stored.worker),
+                    ("lease until", stored.leaseUntil?.iso8601), ("not before", stored.notBefore?.iso8601),
+                    ("archive", stored.archive), ("expires", stored.expiresAt?.iso8601),
+                ]
+                facts.append((stored.state == .failed ? "failed because" : "last failure", stored.failureReason))
+                for case let (label, value?) in facts { print("  \(label): \(safe(value))") }
+                print("  audit log:")
+                for event in log {
+                    print(
+                        "  \(event.at.iso8601)  \(event.from?.rawValue ?? "-") → \(event.to.rawValue)  by \(safe(event.actor))"
+                            + (event.detail.map { "  (\(safe($0)))" } ?? ""))
+                }
             }
-            try RequestsCommand.show([stored], json: false)
-            var facts: [(String, String?)] = [
-                ("subject key", stored.subjectKey), ("attempts", String(stored.attempts)),
-                ("extended because", stored.extensionReason), ("worker", stored.worker),
-                ("lease until", stored.leaseUntil?.iso8601), ("not before", stored.notBefore?.iso8601),
-                ("archive", stored.archive), ("expires", stored.expiresAt?.iso8601),
-            ]
-            facts.append((stored.state == .failed ? "failed because" : "last failure", stored.failureReason))
-            for case let (label, value?) in facts { print("  \(label): \(value)") }
-            print("  audit log:")
-            for event in log {
-                print(
-                    "  \(event.at.iso8601)  \(event.from?.rawValue ?? "-") → \(event.to.rawValue)  by \(event.actor)"
-                        + (event.detail.map { "  (\($0))" } ?? ""))
-            }
+            try RequestsCommand.failUnlessIntact(check)
         }
+    }
+
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the whole audit log: its hash chain, its table, and each request's history.",
+            discussion: """
+                Exit 0 when the log is intact; 65 when a row is missing (a gap in the chain), edited, outside the \
+                chain, when the audit table is missing, or when a request's log does not match the request. \
+                Problems name rows by position and request ids, never values. The chain's head (position and \
+                hash) is printed: recorded elsewhere, it shows later whether the log was rewritten since.
+                """)
+        @OptionGroup var store: StoreOptions
+        @Flag(name: .long, help: "Verify the log (the only action; required).") var check = false
+        @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            guard check else { throw ValidationError("Give --check.") }
+        }
+
+        func run() async throws {
+            let result = try await reportingErrors {
+                try await store.withStore(logger: common.makeLogger()) { db in try await db.checkAudit() }
+            }
+            if common.json {
+                try printJSON(
+                    AuditCheckJSON(
+                        intact: result.isIntact, rows: result.rows, headChain: result.head?.chain,
+                        headHash: result.head?.hash, problems: result.problems.map(AuditProblemJSON.init),
+                        omittedProblems: result.omittedProblems))
+            } else {
+                let head = result.head.map { "head \($0.chain) \($0.hash)" } ?? "no chained rows"
+                print("audit log: \(result.rows) rows, \(head), " + (result.isIntact ? "intact" : "\(result.problems.count) problems"))
+                for problem in result.problems { print("  " + safe(problem.description)) }
+                if result.omittedProblems > 0 { print("  … and \(result.omittedProblems) more problems") }
+            }
+            try RequestsCommand.failUnlessIntact(result)
+        }
+    }
+
+    /// Reports a broken audit log on standard error and exits 65.
+    static func failUnlessIntact(_ check: AuditCheck) throws {
+        guard !check.isIntact else { return }
+        for problem in check.problems { printError("audit log: " + safe(problem.description)) }
+        if check.omittedProblems > 0 { printError("audit log: … and \(check.omittedProblems) more problems") }
+        throw ExitCode(ExitStatus.dataError)
     }
 
     struct Cancel: AsyncParsableCommand {
@@ -202,7 +254,7 @@ struct RequestsCommand: AsyncParsableCommand {
         for stored in requests {
             let late = !stored.state.isFinal && stored.due < now ? "  OVERDUE" : ""
             print(
-                "\(stored.request.id)  \(stored.state.rawValue)  \(stored.request.purpose.rawValue)  \(RequestJSON.scope(stored))  due \(stored.due.iso8601)\(late)"
+                "\(stored.request.id)  \(stored.state.rawValue)  \(stored.request.purpose.rawValue)  \(safe(RequestJSON.scope(stored)))  due \(stored.due.iso8601)\(late)"
             )
         }
     }
@@ -274,6 +326,33 @@ struct AuditJSON: Encodable {
 struct ShowJSON: Encodable {
     var request: RequestJSON
     var audit: [AuditJSON]
+    var auditIntact: Bool
+    var auditProblems: [AuditProblemJSON]
+}
+
+struct AuditProblemJSON: Encodable {
+    var kind: String
+    var chain: Int64?
+    var seq: Int64?
+    var request: String?
+    var message: String
+
+    init(_ problem: AuditProblem) {
+        kind = problem.kind.rawValue
+        chain = problem.chain
+        seq = problem.seq
+        request = problem.request?.rawValue
+        message = problem.message
+    }
+}
+
+struct AuditCheckJSON: Encodable {
+    var intact: Bool
+    var rows: Int
+    var headChain: Int64?
+    var headHash: String?
+    var problems: [AuditProblemJSON]
+    var omittedProblems: Int
 }
 
 /// Parses `7d`, `36h`, `90m` or `45s` into whole seconds.

@@ -13,10 +13,19 @@ enum StoreLocation {
     /// A PostgreSQL database: `postgres://…` or `postgresql://…`.
     case postgres(PostgresStoreConfiguration)
 
-    init(parsing text: String) throws {
+    /// Parses `--store`; a PostgreSQL store's password comes from `passwordFile`, the URL, `PGPASSWORD` or the
+    /// `.pgpass` file, in that order.
+    init(parsing text: String, passwordFile: String? = nil) throws {
         if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            self = .postgres(try PostgresStoreConfiguration(url: text))
-        } else if text.hasPrefix("sqlite:") {
+            self = .postgres(
+                try PostgresStoreConfiguration(url: text).resolvingPassword(
+                    passwordFile: passwordFile, environment: ProcessInfo.processInfo.environment))
+            return
+        }
+        guard passwordFile == nil else {
+            throw HandoverError(.invalidArgument, "--store-password-file is for a PostgreSQL store")
+        }
+        if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw HandoverError(.invalidArgument, "give a file after sqlite:") }
             self = .sqlite(path)
@@ -47,9 +56,21 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The request store: sqlite:PATH (created when missing) or postgres://USER:PASSWORD@HOST:PORT/DATABASE.",
-            discussion: "A PostgreSQL URL may add ?schema=NAME (default handover) and sslmode=disable|prefer|require.",
+            discussion: """
+                A PostgreSQL URL may add ?schema=NAME (default handover), \
+                sslmode=disable|prefer|require|verify-ca|verify-full (default prefer on loopback, require elsewhere), \
+                sslrootcert=PATH and plaintext_password=allow. Keep the password out of the URL (it shows in ps): \
+                use --store-password-file, PGPASSWORD or ~/.pgpass.
+                """,
             valueName: "store"))
     var store: String
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file holding the PostgreSQL store's password on its first line (mode 600 or stricter).",
+            valueName: "file"))
+    var storePasswordFile: String?
 
     @Option(name: .long, help: "Who is acting, for the audit log.")
     var actor = NSUserName()
@@ -67,7 +88,7 @@ struct StoreOptions: ParsableArguments {
     func withStore<T: Sendable>(
         pseudonymizer: KeyedPseudonymizer? = nil, logger: Logger, _ body: (RequestStore) async throws -> T
     ) async throws -> T {
-        let location = try StoreLocation(parsing: store)
+        let location = try StoreLocation(parsing: store, passwordFile: storePasswordFile)
         let pseudonymizer = try pseudonymizer ?? loadPseudonymizer(pseudonymKeyFile)
         return try await location.withStore(pseudonymizer: pseudonymizer, logger: logger, body)
     }

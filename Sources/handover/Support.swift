@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HandoverBundle
 import HandoverCore
+import HandoverService
 import Logging
 
 /// Options every command shares.
@@ -65,13 +66,29 @@ func printWarning(_ text: String) {
     FileHandle.standardError.write(Data(("handover: warning: " + text + "\n").utf8))
 }
 
-/// Prints a value as one line of JSON on standard output.
+/// Prints a value as one line of JSON on standard output. C1 controls and bidirectional overrides, which JSON
+/// allows raw, are written as `\uXXXX` escapes (the same value), so that the line is safe on a terminal too.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    var text = String(decoding: try encoder.encode(value), as: UTF8.self)
+    if !ControlCharacters.isSafe(text) {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            if ControlCharacters.isUnsafe(scalar) {
+                let hex = String(scalar.value, radix: 16)
+                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+        text = escaped
+    }
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
+
+/// Stored text made safe to print on a terminal: control and bidirectional-override characters as `\u{…}`.
+func safe(_ text: String) -> String { ControlCharacters.escaped(text) }
 
 /// The JSON report of an export.
 struct ExportReport: Encodable {

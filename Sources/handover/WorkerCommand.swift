@@ -78,6 +78,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 id: workerID ?? (ProcessInfo.processInfo.hostName + ":" + String(getpid())),
                 leaseSeconds: try parseDuration(lease), retry: retry, retentionSeconds: try parseDuration(retention),
                 idleSeconds: try parseInterval(idle))
+            try ControlCharacters.require(configuration.id, "worker id")
             guard FileManager.default.fileExists(atPath: db) else {
                 throw HandoverError(.sourceUnavailable, "no database at '\(db)'")
             }
@@ -119,7 +120,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     } else if !quiet {
                         printNote(
                             "\(event.at.iso8601) \(event.kind.rawValue) \(event.request?.rawValue ?? "-")"
-                                + (event.detail.map { ": " + $0 } ?? ""))
+                                + (event.detail.map { ": " + safe($0) } ?? ""))
                     }
                 }
                 return WorkerSummaryJSON(

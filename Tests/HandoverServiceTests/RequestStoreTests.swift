@@ -288,6 +288,8 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
             }
             #expect(claims.sorted() == ids.sorted())
             #expect(try await store.list(state: .completed).count == 40)
+            let check = try await store.checkAudit()
+            #expect(check.isIntact, "concurrent claims keep one audit chain: \(check.problems)")
         }
     }
 }

@@ -64,6 +64,19 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// ``run(_:_:environment:)`` on a thread of its own, so that waiting for the program does not hold one of the
+/// few threads Swift's concurrency runs on: a program that waits for a lock held by a task of this test process
+/// (a PostgreSQL store being set up) would otherwise wait for ever once every such thread is waiting too.
+public func runOffThread(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
+    async throws -> ProcessResult
+{
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try run(executable, arguments, environment: environment) })
+        }
+    }
+}
+
 /// Runs the `handover` binary.
 public func handover(_ arguments: String...) throws -> ProcessResult {
     try run(handoverBinary, arguments)
