@@ -252,14 +252,14 @@ public struct RequestWorker: Sendable {
     /// (the store says so, or the lease has run out by this worker's clock) or when told to hand back.
     private func keepLease(_ claimed: StoredRequest, _ control: WorkerControl) async -> WorkEnding? {
         var leaseUntil = claimed.leaseUntil ?? Timestamp.now()
-        let interval = Double(configuration.leaseSeconds) / 3
+        let interval = Duration.seconds(Double(configuration.leaseSeconds) / 3)
+        let clock = ContinuousClock()
         while !Task.isCancelled {
-            // Wake often enough to notice a hand-back promptly.
-            let slice = min(interval, 0.1)
-            var waited = 0.0
-            while waited < interval && !Task.isCancelled && !control.handingBack {
-                try? await Task.sleep(for: .seconds(slice))
-                waited += slice
+            // Renew by the clock, not by counting sleeps: on a busy machine a 0.1 s sleep can take far longer,
+            // and counting them would renew too late. Wake often enough to notice a hand-back promptly.
+            let due = clock.now.advanced(by: interval)
+            while clock.now < due && !Task.isCancelled && !control.handingBack {
+                try? await Task.sleep(for: min(.milliseconds(100), clock.now.duration(to: due)))
             }
             if Task.isCancelled { return nil }
             if control.handingBack { return .handBack }

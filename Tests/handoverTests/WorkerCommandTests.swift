@@ -132,7 +132,8 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                 #expect(kills >= 5, "the requests were done after \(kills) kills")
                 #expect(lapsed >= 2, "only \(lapsed) kills landed while a request was held")
                 // One archive per request and nothing else, once a new worker has cleared the dead ones' files.
-                let sweep = try run(handoverBinary, ["worker", "--until-idle", "--quiet", "--store", spec] + data)
+                let sweep = try await runOffThread(
+                    handoverBinary, ["worker", "--until-idle", "--quiet", "--store", spec] + data)
                 #expect(sweep.status == 0, "\(sweep.stderr)")
                 #expect(listFolder(out) == scopes.map { "handover-\($0.0).zip" }.sorted())
             }
