@@ -45,7 +45,7 @@ struct VerifyCommand: AsyncParsableCommand {
         } else if report.valid {
             print("valid: \(archive): \(report.files) files, \(report.records ?? 0) records")
         } else {
-            for problem in report.problems { print(problem.description) }
+            for problem in report.problems { print(safe(problem.description)) }
             print("invalid: \(archive): \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")")
         }
         if !report.valid { throw ExitCode(1) }
@@ -60,7 +60,7 @@ extension VerifyCommand {
         if common.json {
             try printJSON(BagReport(archive: path, valid: errors.isEmpty, problems: found.map(\.description)))
         } else {
-            for problem in found { print(problem.description) }
+            for problem in found { print(safe(problem.description)) }
             print((errors.isEmpty ? "valid: " : "invalid: ") + path + " (BagIt bag)")
         }
         if !errors.isEmpty { throw ExitCode(1) }

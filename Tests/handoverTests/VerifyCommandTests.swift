@@ -112,3 +112,35 @@ func demoArchive(in folder: String) throws -> String {
         #expect(passed >= 40)
     }
 }
+
+@Suite struct VerifyOutputSafetyTests {
+    /// Entry names holding a C1 control or a bidirectional override are unsafe names; nothing of them reaches
+    /// the terminal raw, in the text report or in the JSON one.
+    @Test(arguments: ["\u{202E}vsc.exe", "a\u{85}b", "x\u{2066}y", "\u{1B}[31mred"])
+    func entryNamesThatWouldReorderOrForgeTheReportAreRefusedAndNeverPrintedRaw(name: String) async throws {
+        try await withTemporaryDirectory { folder in
+            let archive = try demoArchive(in: folder)
+            let bundle = URL(fileURLWithPath: archive).deletingPathExtension().lastPathComponent
+            let hostile = folder + "/hostile.zip"
+            try FileManager.default.copyItem(atPath: archive, toPath: hostile)
+            let added = try run(
+                "/usr/bin/python3",
+                [
+                    "-c",
+                    "import sys, zipfile; zipfile.ZipFile(sys.argv[1], 'a').writestr(sys.argv[2], 'x')", hostile,
+                    bundle + "/data/" + name,
+                ])
+            #expect(added.status == 0, "\(added.stderr)")
+            for arguments in [["verify", hostile], ["verify", hostile, "--json"]] {
+                let result = try run(handoverBinary, arguments)
+                #expect(result.status == 1)
+                #expect(result.stdout.contains("unsafe name"), "\(result.stdout)")
+                let raw = result.stdout.unicodeScalars.filter {
+                    (0x80...0x9F).contains($0.value) || (0x202A...0x202E).contains($0.value)
+                        || (0x2066...0x2069).contains($0.value) || $0.value == 0x1B
+                }
+                #expect(raw.isEmpty, "\(arguments)")
+            }
+        }
+    }
+}
