@@ -83,7 +83,7 @@ struct MapCheckCommand: AsyncParsableCommand {
         if report.unindexed.isEmpty {
             print("every subject and tenant lookup is served by an index")
         }
-        for warning in warnings { print(warning) }
+        for warning in warnings { print(safe(warning)) }
     }
 }
 

@@ -56,14 +56,15 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error, control and bidirectional-override characters escaped (a message can
+/// name a file or a database column, and those can hold anything).
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data(("handover: error: " + text + "\n").utf8))
+    FileHandle.standardError.write(Data(("handover: error: " + safe(text) + "\n").utf8))
 }
 
-/// Writes a warning to standard error.
+/// Writes a warning to standard error, escaped as ``printError(_:)`` does.
 func printWarning(_ text: String) {
-    FileHandle.standardError.write(Data(("handover: warning: " + text + "\n").utf8))
+    FileHandle.standardError.write(Data(("handover: warning: " + safe(text) + "\n").utf8))
 }
 
 /// Prints a value as one line of JSON on standard output. C1 controls and bidirectional overrides, which JSON

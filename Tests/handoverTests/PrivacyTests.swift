@@ -115,6 +115,37 @@ func mode(_ path: String) throws -> Int {
         }
     }
 
+    @Test func hostileColumnNamesReachTheTerminalEscaped() async throws {
+        try await withTemporaryDirectory { folder in
+            let (db, map) = try makeDemo(in: folder)
+            let secret = try run(
+                "/usr/bin/python3",
+                [
+                    "-c",
+                    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('ALTER TABLE users ADD COLUMN \"' + sys.argv[2] + '\" TEXT'); c.commit()",
+                    db, "token\u{1B}[2J\nvalid: forged",
+                ])
+            #expect(secret.status == 0, "\(secret.stderr)")
+            let check = try handover("map", "check", "--db", db, "--map", map)
+            #expect(check.status == 0, "\(check.stderr)")
+            #expect(check.stdout.contains("withheld: users: token\\u{1B}[2J\\u{A}valid: forged"), "\(check.stdout)")
+            #expect(!check.stdout.contains("\u{1B}"))
+
+            let plain = try run(
+                "/usr/bin/python3",
+                [
+                    "-c",
+                    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('ALTER TABLE contacts ADD COLUMN \"' + sys.argv[2] + '\" TEXT'); c.commit()",
+                    db, "note\u{202E}txt",
+                ])
+            #expect(plain.status == 0, "\(plain.stderr)")
+            let refused = try handover("map", "check", "--db", db, "--map", map)
+            #expect(refused.status == 65)
+            #expect(refused.stderr.contains("note\\u{202E}txt"), "\(refused.stderr)")
+            #expect(!refused.stderr.unicodeScalars.contains { $0.value == 0x202E })
+        }
+    }
+
     @Test func anExportOrRequestForABlankSubjectIsRefused() async throws {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
