@@ -65,16 +65,19 @@ public struct JSONSchema: Sendable {
     /// Every error of `instance` against the schema; empty when it is valid.
     public func validate(_ instance: JSONValue) -> [JSONSchemaError] {
         var evaluator = Evaluator(reporting: true)
+        evaluator.startBudget(for: instance)
         var annotations = Annotations()
         _ = evaluator.evaluate(store.root, instance, collect: false, &annotations)
+        evaluator.reportExhaustion()
         return evaluator.errors
     }
 
     /// Whether `instance` is valid against the schema (faster than ``validate(_:)``: stops at the first failure).
     public func isValid(_ instance: JSONValue) -> Bool {
         var evaluator = Evaluator(reporting: false)
+        evaluator.startBudget(for: instance)
         var annotations = Annotations()
-        return evaluator.evaluate(store.root, instance, collect: false, &annotations)
+        return evaluator.evaluate(store.root, instance, collect: false, &annotations) && !evaluator.exhausted
     }
 
     /// Parses a whole JSON document from `source` and validates it.
@@ -124,7 +127,9 @@ public struct JSONSchema: Sendable {
         var count = 0
         while let element = try reader.nextTopLevelElement(index: count) {
             if let items, evaluator.reporting {
+                evaluator.startBudget(for: element)
                 _ = evaluator.evaluateItem(items, element, index: count)
+                evaluator.reportExhaustion()
             }
             count += 1
         }
