@@ -88,19 +88,15 @@ struct Evaluator {
         budget = Self.budget(forNodes: value.nodeCount)
     }
 
-    /// The error that says the budget ran out.
-    var tooComplexError: JSONSchemaError {
-        JSONSchemaError(
-            instanceLocation: Self.pointer(instancePath), keywordLocation: "",
-            message: "schema too complex: evaluating this value took more than \(budget) steps")
-    }
-
-    /// Adds the "schema too complex" error when the budget ran out (in place of the last error when the list is
-    /// full).
-    mutating func reportExhaustion() {
+    /// Adds the "schema too complex" error for the value at `location` when the budget ran out (in place of the
+    /// last error when the list is full), and stops reporting.
+    mutating func reportExhaustion(at location: [InstanceStep] = []) {
         guard exhausted else { return }
         if errors.count >= maxErrors && !errors.isEmpty { errors.removeLast() }
-        errors.append(tooComplexError)
+        errors.append(
+            JSONSchemaError(
+                instanceLocation: Self.pointer(location), keywordLocation: "",
+                message: "schema too complex: evaluating this value took more than \(budget) steps"))
         reporting = false
     }
 

@@ -129,7 +129,7 @@ public struct JSONSchema: Sendable {
             if let items, evaluator.reporting {
                 evaluator.startBudget(for: element)
                 _ = evaluator.evaluateItem(items, element, index: count)
-                evaluator.reportExhaustion()
+                evaluator.reportExhaustion(at: [.index(count)])
             }
             count += 1
         }
