@@ -41,70 +41,100 @@ package struct LinearPattern: Sendable {
     }
 
     private func run(_ input: String.UnicodeScalarView, whole: Bool) -> Bool {
-        let count = program.count
-        var marks = [Int](repeating: -1, count: count)
-        var current: [Int32] = []
-        var next: [Int32] = []
-        var stack: [Int32] = []
-        current.reserveCapacity(count)
-        next.reserveCapacity(count)
-        var generation = 0
-        var iterator = input.makeIterator()
-        var ahead = iterator.next()
-        var previous: UInt32? = nil
+        program.withUnsafeBufferPointer { code in
+            sets.withUnsafeBufferPointer { sets in
+                Self.simulate(code, sets, input, whole: whole)
+            }
+        }
+    }
+
+    /// The NFA simulation: the threads alive before each scalar, each program position at most once.
+    private static func simulate(
+        _ code: UnsafeBufferPointer<Instruction>, _ sets: UnsafeBufferPointer<ScalarSet>,
+        _ input: String.UnicodeScalarView, whole: Bool
+    ) -> Bool {
+        let count = code.count
+        // The generation in which each position was last added; a thread list per step; the epsilon-closure stack
+        // (each position is expanded once per generation and pushes at most two more).
+        let marks = UnsafeMutablePointer<Int>.allocate(capacity: count)
+        marks.initialize(repeating: -1, count: count)
+        var current = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+        var next = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+        let stack = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * count + 1)
+        defer {
+            marks.deallocate()
+            current.deallocate()
+            next.deallocate()
+            stack.deallocate()
+        }
+        var currentCount = 0
+        var nextCount = 0
 
         // Adds the thread at `start` and every thread it reaches without input to `list`; true when one matches.
-        func add(_ start: Int32, to list: inout [Int32]) -> Bool {
+        func add(
+            _ start: Int32, _ list: UnsafeMutablePointer<Int32>, _ listCount: inout Int, _ generation: Int,
+            _ previous: UInt32?, _ ahead: UInt32?
+        ) -> Bool {
             var matched = false
-            stack.append(start)
-            while let pc = stack.popLast() {
+            var depth = 1
+            stack[0] = start
+            while depth > 0 {
+                depth -= 1
+                let pc = stack[depth]
                 let index = Int(pc)
                 if marks[index] == generation { continue }
                 marks[index] = generation
-                let instruction = program[index]
+                let instruction = code[index]
                 switch instruction.op {
                 case .jump:
-                    stack.append(instruction.x)
+                    stack[depth] = instruction.x
+                    depth += 1
                 case .split:
-                    stack.append(instruction.y)
-                    stack.append(instruction.x)
+                    stack[depth] = instruction.y
+                    stack[depth + 1] = instruction.x
+                    depth += 2
                 case .assert:
-                    if holds(PatternAssertion(rawValue: instruction.x)!, previous, ahead?.value) {
-                        stack.append(pc + 1)
+                    if holds(PatternAssertion(rawValue: instruction.x)!, previous, ahead) {
+                        stack[depth] = pc + 1
+                        depth += 1
                     }
                 case .match:
                     matched = true
                 case .scalar, .set:
-                    list.append(pc)
+                    list[listCount] = pc
+                    listCount += 1
                 }
             }
             return matched
         }
 
-        if add(0, to: &current), !whole || ahead == nil { return true }
-        while let scalar = ahead {
-            let value = scalar.value
-            ahead = iterator.next()
-            previous = value
+        var generation = 0
+        var iterator = input.makeIterator()
+        var ahead = iterator.next()?.value
+        if add(0, current, &currentCount, generation, nil, ahead), !whole || ahead == nil { return true }
+        while let value = ahead {
+            ahead = iterator.next()?.value
             generation += 1
-            next.removeAll(keepingCapacity: true)
+            nextCount = 0
             var matched = false
-            for pc in current {
-                let instruction = program[Int(pc)]
+            for position in 0..<currentCount {
+                let pc = current[position]
+                let instruction = code[Int(pc)]
                 let accepts =
                     instruction.op == .scalar
                     ? instruction.x == Int32(bitPattern: value) : sets[Int(instruction.x)].contains(value)
-                if accepts && add(pc + 1, to: &next) { matched = true }
+                if accepts && add(pc + 1, next, &nextCount, generation, value, ahead) { matched = true }
             }
-            if !whole && add(0, to: &next) { matched = true }
+            if !whole && add(0, next, &nextCount, generation, value, ahead) { matched = true }
             if matched && (!whole || ahead == nil) { return true }
-            if next.isEmpty { return false }
+            if nextCount == 0 { return false }
             swap(&current, &next)
+            currentCount = nextCount
         }
         return false
     }
 
-    private func holds(_ assertion: PatternAssertion, _ previous: UInt32?, _ next: UInt32?) -> Bool {
+    private static func holds(_ assertion: PatternAssertion, _ previous: UInt32?, _ next: UInt32?) -> Bool {
         switch assertion {
         case .start: return previous == nil
         case .end: return next == nil
