@@ -59,7 +59,7 @@ import Testing
         let schema = try schema(Self.doubling(levels: levels))
         #expect(!schema.isValid(.string("x")))
         let errors = schema.validate(.string("x"))
-        #expect(errors.contains { $0.message.contains("schema too complex") }, "\(errors)")
+        #expect(errors.map(\.message) == ["schema too complex: evaluating this value took more than 101000 steps"])
         // The same schema still accepts what it accepts: the first path succeeds at once.
         #expect(schema.isValid(1 as JSONValue))
         // Streaming: each element gets its own budget; the first too complex one is reported, once.
@@ -69,6 +69,7 @@ import Testing
         #expect(count == 3)
         let tooComplex = arrayErrors.filter { $0.message.contains("schema too complex") }
         #expect(tooComplex.map(\.instanceLocation) == ["/0"], "\(arrayErrors)")
+        #expect(arrayErrors.count == 1)
     }
 
     @Test func ordinarySchemasStayFarBelowTheBudget() throws {

@@ -70,6 +70,8 @@ struct Evaluator {
     private var budget = Evaluator.budget(forNodes: 1)
     /// Whether the budget ran out: evaluation then stops, and the value is invalid ("schema too complex").
     private(set) var exhausted = false
+    /// How many errors there were when the budget ran out: those reported while evaluation unwound are not kept.
+    private var errorsBeforeExhaustion = 0
 
     /// Steps allowed whatever the value's size.
     static var baseBudget: Int { 100_000 }
@@ -89,9 +91,11 @@ struct Evaluator {
     }
 
     /// Adds the "schema too complex" error for the value at `location` when the budget ran out (in place of the
-    /// last error when the list is full), and stops reporting.
+    /// errors reported while evaluation unwound, and of the last error when the list is full), and stops reporting.
     mutating func reportExhaustion(at location: [InstanceStep] = []) {
         guard exhausted else { return }
+        // What failed as evaluation stopped failed because it stopped, not because of the value.
+        errors.removeSubrange(min(errorsBeforeExhaustion, errors.count)...)
         if errors.count >= maxErrors && !errors.isEmpty { errors.removeLast() }
         errors.append(
             JSONSchemaError(
@@ -156,6 +160,7 @@ struct Evaluator {
         }
         steps += 1
         guard steps <= budget, !exhausted else {
+            if !exhausted { errorsBeforeExhaustion = errors.count }
             exhausted = true
             return false
         }
