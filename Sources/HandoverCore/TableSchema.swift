@@ -52,6 +52,17 @@ public struct Constraints: Sendable, Hashable {
 }
 
 extension Constraints {
+    /// Why Handover's linear-time pattern engine cannot run `pattern` (a syntax error, a construct it refuses, a
+    /// program too large); nil when it can.
+    package static func patternProblem(_ pattern: String) -> String? {
+        do throws(PatternError) {
+            _ = try LinearPattern(pattern)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
     /// Whether a pattern keeps to what XML Schema, ECMAScript and Table Schema read alike.
     public static func isPortablePattern(_ pattern: String) -> Bool {
         guard !pattern.isEmpty else { return false }
@@ -196,6 +207,10 @@ public struct TableSchema: Sendable, Hashable {
                     .invalidSchema,
                     "table \(name), field \(field.name): a pattern may not use anchors, lookaround, back-references or flags"
                 )
+            }
+            if let pattern = c.pattern, let problem = Constraints.patternProblem(pattern) {
+                throw HandoverError(
+                    .invalidSchema, "table \(name), field \(field.name): the pattern cannot be used: \(problem)")
             }
         }
         for key in primaryKey where !seen.contains(key) {

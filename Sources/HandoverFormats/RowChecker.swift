@@ -3,25 +3,28 @@ public import HandoverCore
 /// Checks rows against everything their table declares: value count, types, required fields and
 /// constraints (enum, pattern, bounds, lengths).
 ///
-/// Patterns are compiled once. A failure names the table, the row's key and the field, never the value.
+/// Patterns are compiled once, for Handover's linear-time engine (``LinearPattern``), and must match the whole value.
+/// A failure names the table, the row's key and the field, never the value.
 public struct RowChecker {
     private let schema: TableSchema
     private let enumerations: [Set<String>?]
-    private let patterns: [Regex<AnyRegexOutput>?]
+    private let patterns: [LinearPattern?]
     private let constrained: [Int]
 
     /// Prepares the checks of `schema`.
-    /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile.
+    /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile or uses what the linear-time
+    ///   engine cannot run (back-references, lookaround, a program too large).
     public init(schema: TableSchema) throws {
         self.schema = schema
         enumerations = schema.fields.map { $0.constraints.enumeration.map(Set.init) }
         patterns = try schema.fields.map { field in
             guard let pattern = field.constraints.pattern else { return nil }
-            do {
-                return try Regex(pattern)
+            do throws(PatternError) {
+                return try LinearPattern(pattern)
             } catch {
                 throw HandoverError(
-                    .invalidSchema, "table \(schema.name), field \(field.name): the pattern does not compile")
+                    .invalidSchema,
+                    "table \(schema.name), field \(field.name): the pattern cannot be used: \(error.message)")
             }
         }
         constrained = schema.fields.indices.filter { !schema.fields[$0].constraints.isEmpty }
@@ -56,7 +59,7 @@ public struct RowChecker {
                     if let min = c.minLength, length < min { return (field.name, "shorter than \(min) characters") }
                     if let max = c.maxLength, length > max { return (field.name, "longer than \(max) characters") }
                 }
-                if let pattern = patterns[index], (try? pattern.wholeMatch(in: text)) == nil {
+                if let pattern = patterns[index], !pattern.matchesWhole(text) {
                     return (field.name, "does not match the pattern")
                 }
             case .integer(let value):

@@ -71,6 +71,12 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     }
 
     /// Validates one document read from `source`.
+    ///
+    /// The document goes through libxml2's push parser with its limits in force (no `XML_PARSE_HUGE`), entities
+    /// not substituted and no DTD loaded; the schema validates the stream of SAX events as it comes, without a
+    /// tree. Its prolog is read before libxml2 sees it: a DOCTYPE is refused before any entity is declared, let
+    /// alone expanded. Text is handed to the schema one whole text node at a time, so that a long text node costs
+    /// time linear in its length (libxml2 appends each piece of a text node to the whole, which is quadratic).
     /// - Parameters:
     ///   - source: The document's bytes.
     ///   - maxErrors: Stop collecting after this many problems.
@@ -79,63 +85,214 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     public func validate<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws
         -> XMLValidationResult
     {
-        let input = InputBox(source)
-        defer { if let typed = input.source as? Source { source = typed } }
-        let collector = ErrorCollector(limit: maxErrors)
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_HUGE.rawValue)
-        guard
-            let reader = xmlReaderForIO(
-                readInput, nil, Unmanaged.passUnretained(input).toOpaque(), "document.xml", nil, options)
-        else {
-            throw HandoverError(.internalError, "libxml2 could not create a reader")
+        let state = ParseState(limit: maxErrors)
+        let box = Unmanaged.passUnretained(state).toOpaque()
+        guard let validation = xmlSchemaNewValidCtxt(schema) else {
+            throw HandoverError(.internalError, "libxml2 could not create a validation context")
         }
-        defer { xmlFreeTextReader(reader) }
-        xmlTextReaderSetStructuredErrorHandler(reader, collectError, Unmanaged.passUnretained(collector).toOpaque())
-        guard xmlTextReaderSetSchema(reader, schema) == 0 else {
+        defer { xmlSchemaFreeValidCtxt(validation) }
+        xmlSchemaSetValidStructuredErrors(validation, collectError, Unmanaged.passUnretained(state.collector).toOpaque())
+
+        // The handler under the schema's plug: counts rows and depth.
+        var bottom = xmlSAXHandler()
+        bottom.initialized = XML_SAX2_MAGIC
+        bottom.startElementNs = { context, _, _, _, _, _, _, _, _ in
+            guard let context else { return }
+            let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+            state.depth += 1
+            if state.depth == 2 { state.rows += 1 }
+        }
+        bottom.endElementNs = { context, _, _, _ in
+            guard let context else { return }
+            Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue().depth -= 1
+        }
+        guard let parser = xmlCreatePushParserCtxt(&bottom, box, nil, 0, "document.xml") else {
+            throw HandoverError(.internalError, "libxml2 could not create a parser")
+        }
+        defer { xmlFreeParserCtxt(parser) }
+        // libxml2's own limits stay in force: no XML_PARSE_HUGE; entities are not substituted (no XML_PARSE_NOENT).
+        xmlCtxtUseOptions(parser, Int32(XML_PARSE_NONET.rawValue))
+        state.parser = parser
+
+        // The schema's plug takes the parser's handler; a buffering handler goes in front of it.
+        // The plug keeps the addresses of the parser's two fields, to restore them when it is unplugged.
+        let fields = UnsafeMutableRawPointer(parser)
+        let saxField = (fields + MemoryLayout<xmlParserCtxt>.offset(of: \xmlParserCtxt.sax)!)
+            .assumingMemoryBound(to: xmlSAXHandlerPtr?.self)
+        let userDataField = (fields + MemoryLayout<xmlParserCtxt>.offset(of: \xmlParserCtxt.userData)!)
+            .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+        guard let plug = xmlSchemaSAXPlug(validation, saxField, userDataField),
+            let plugged = parser.pointee.sax
+        else {
             throw HandoverError(.internalError, "libxml2 could not attach the schema")
         }
-        var rows = 0
-        while true {
-            let status = xmlTextReaderRead(reader)
-            if status <= 0 {
-                // The reader stops with an error only for a document that is not well-formed; libxml2
-                // does not always pass that error to the handler (a premature end after a schema error).
-                if status < 0 && !collector.errors.contains(where: { $0.message.hasPrefix("not well-formed") }) {
-                    collector.errors.append(
-                        XMLValidationError(
-                            line: Int(xmlTextReaderGetParserLineNumber(reader)), element: nil,
-                            message: "not well-formed XML (truncated or damaged)"))
+        state.next = plugged
+        state.nextContext = parser.pointee.userData
+        xmlSchemaValidateSetLocator(
+            validation,
+            { context, _, line in
+                guard let context, let line else { return -1 }
+                let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+                line.pointee = UInt(state.line)
+                return 0
+            }, box)
+        let front = UnsafeMutablePointer<xmlSAXHandler>.allocate(capacity: 1)
+        front.initialize(to: Self.front(over: plugged.pointee))
+        parser.pointee.sax = front
+        parser.pointee.userData = box
+        defer {
+            parser.pointee.sax = plugged
+            parser.pointee.userData = state.nextContext
+            xmlSchemaSAXUnplug(plug)
+            front.deallocate()
+        }
+
+        var block = [UInt8](repeating: 0, count: 65536)
+        var finished = false
+        while !finished && !state.stopped {
+            let count = try block.withUnsafeMutableBytes { try source.read(into: $0) }
+            block.withUnsafeBytes { bytes in
+                let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                if !state.prolog.isDone {
+                    state.prolog.scan(chunk)
+                    // Nothing of a refused document goes to libxml2.
+                    if state.prolog.refusal != nil { return }
                 }
+                finished = count == 0
+                _ = xmlParseChunk(
+                    parser, chunk.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(count), finished ? 1 : 0)
+            }
+            if let refusal = state.prolog.refusal {
+                return XMLValidationResult(
+                    rows: 0, errors: [XMLValidationError(line: state.prolog.line, element: nil, message: refusal)])
+            }
+            if parser.pointee.wellFormed == 0 || state.collector.isFull || parser.pointee.disableSAX != 0 {
                 break
             }
-            let type = xmlTextReaderNodeType(reader)
-            if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
+        }
+        let collector = state.collector
+        if parser.pointee.wellFormed == 0 || (!finished && !collector.isFull && !state.stopped) {
+            // libxml2 does not always pass a well-formedness error to the handler (a premature end after a schema
+            // error); the document is reported not well-formed all the same.
+            if !collector.errors.contains(where: { $0.message.hasPrefix("not well-formed") }) {
                 collector.add(
                     XMLValidationError(
-                        line: Int(xmlTextReaderGetParserLineNumber(reader)), element: nil,
-                        message: "a DOCTYPE is not allowed"))
-                break
+                        line: state.line, element: nil, message: "not well-formed XML (truncated or damaged)"))
             }
-            if type == Int32(XML_READER_TYPE_ELEMENT.rawValue), xmlTextReaderDepth(reader) == 1 {
-                rows += 1
-            }
-            if collector.isFull { break }
         }
-        if let failure = input.failure { throw failure }
-        if collector.errors.isEmpty && xmlTextReaderIsValid(reader) != 1 {
+        if collector.errors.isEmpty && xmlSchemaIsValid(validation) != 1 {
             collector.add(XMLValidationError(line: 0, element: nil, message: "does not match the schema"))
         }
-        return XMLValidationResult(rows: rows, errors: collector.errors)
+        return XMLValidationResult(rows: state.rows, errors: collector.errors)
+    }
+
+    /// The handler in front of the schema's plug: it gathers each text node's pieces (character data, CDATA
+    /// sections) into one, passed on before the next other event, and refuses a DOCTYPE should one get past the
+    /// prolog scan.
+    private static func front(over next: xmlSAXHandler) -> xmlSAXHandler {
+        var front = xmlSAXHandler()
+        front.initialized = XML_SAX2_MAGIC
+        front.serror = { context, error in
+            guard let context else { return }
+            let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+            collectError(Unmanaged.passUnretained(state.collector).toOpaque(), error)
+        }
+        let text: charactersSAXFunc = { context, characters, length in
+            guard let context, let characters, length > 0 else { return }
+            let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+            state.text.append(contentsOf: UnsafeBufferPointer(start: characters, count: Int(length)))
+        }
+        front.characters = text
+        front.ignorableWhitespace = text
+        front.cdataBlock = text
+        front.startElementNs = { context, name, prefix, uri, namespaceCount, namespaces, defaulted, count, attributes in
+            guard let state = ParseState.flushed(context) else { return }
+            state.next?.pointee.startElementNs?(
+                state.nextContext, name, prefix, uri, namespaceCount, namespaces, defaulted, count, attributes)
+        }
+        front.endElementNs = { context, name, prefix, uri in
+            guard let state = ParseState.flushed(context) else { return }
+            state.next?.pointee.endElementNs?(state.nextContext, name, prefix, uri)
+        }
+        if next.comment != nil {
+            front.comment = { context, value in
+                guard let state = ParseState.flushed(context) else { return }
+                state.next?.pointee.comment?(state.nextContext, value)
+            }
+        }
+        if next.processingInstruction != nil {
+            front.processingInstruction = { context, target, data in
+                guard let state = ParseState.flushed(context) else { return }
+                state.next?.pointee.processingInstruction?(state.nextContext, target, data)
+            }
+        }
+        if next.startDocument != nil {
+            front.startDocument = { context in
+                guard let state = ParseState.flushed(context) else { return }
+                state.next?.pointee.startDocument?(state.nextContext)
+            }
+        }
+        if next.endDocument != nil {
+            front.endDocument = { context in
+                guard let state = ParseState.flushed(context) else { return }
+                state.next?.pointee.endDocument?(state.nextContext)
+            }
+        }
+        // A DOCTYPE that got past the prolog scan stops the parse; no entity is ever declared, looked up or loaded
+        // (the other callbacks stay empty).
+        front.internalSubset = { context, _, _, _ in
+            guard let state = ParseState.flushed(context) else { return }
+            state.collector.add(XMLValidationError(line: state.line, element: nil, message: "a DOCTYPE is not allowed"))
+            state.stopped = true
+            xmlStopParser(state.parser)
+        }
+        return front
     }
 }
 
-/// Holds the source a libxml2 read callback pulls from, and what it threw.
-private final class InputBox {
-    var source: any ByteSource
-    var failure: (any Error)?
+/// What one validation keeps while libxml2 parses: the handler behind the front one, the text being gathered, the
+/// row count and the errors.
+private final class ParseState {
+    let collector: ErrorCollector
+    var prolog = PrologScanner()
+    var parser: xmlParserCtxtPtr?
+    /// The schema's plug, which the front handler passes events on to, and its context.
+    var next: UnsafeMutablePointer<xmlSAXHandler>?
+    var nextContext: UnsafeMutableRawPointer?
+    /// The text node being gathered.
+    var text: [xmlChar] = []
+    var depth = 0
+    var rows = 0
+    /// Whether the parse was stopped (a DOCTYPE).
+    var stopped = false
 
-    init(_ source: any ByteSource) {
-        self.source = source
+    init(limit: Int) {
+        collector = ErrorCollector(limit: limit)
+    }
+
+    /// The line libxml2 has reached.
+    var line: Int {
+        guard let input = parser?.pointee.input else { return 0 }
+        return Int(input.pointee.line)
+    }
+
+    /// The state behind `context`, once the text gathered so far has gone to the schema as one piece.
+    static func flushed(_ context: UnsafeMutableRawPointer?) -> ParseState? {
+        guard let context else { return nil }
+        let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+        if !state.text.isEmpty {
+            let characters = state.next?.pointee.characters
+            state.text.withUnsafeBufferPointer { buffer in
+                var start = 0
+                while start < buffer.count {
+                    let length = min(buffer.count - start, Int(Int32.max))
+                    characters?(state.nextContext, buffer.baseAddress! + start, Int32(length))
+                    start += length
+                }
+            }
+            state.text.removeAll(keepingCapacity: state.text.count <= 65536)
+        }
+        return state
     }
 }
 
@@ -151,19 +308,6 @@ private final class ErrorCollector {
 
     func add(_ error: XMLValidationError) {
         if errors.count < limit { errors.append(error) }
-    }
-}
-
-private func readInput(_ context: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ length: Int32)
-    -> Int32
-{
-    guard let context, let buffer, length > 0 else { return -1 }
-    let box = Unmanaged<InputBox>.fromOpaque(context).takeUnretainedValue()
-    do {
-        return Int32(try box.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(length))))
-    } catch {
-        box.failure = error
-        return -1
     }
 }
 
@@ -199,5 +343,88 @@ private func describe(_ error: xmlError) -> String {
     case XML_SCHEMAV_CVC_ELT_5_2_2_1, XML_SCHEMAV_CVC_ELT_5_2_2_2_1, XML_SCHEMAV_CVC_ELT_5_2_2_2_2:
         return "value differs from the fixed value"
     default: return "does not match the schema (libxml2 error \(error.code))"
+    }
+}
+
+/// Reads the prolog of a document (what comes before the root element: an XML declaration, comments, processing
+/// instructions, white space) byte by byte, and refuses a DOCTYPE before libxml2 sees it, so that no entity is ever
+/// declared, let alone expanded.
+///
+/// Only documents in UTF-8 (or an encoding that writes ASCII as UTF-8 does) are read: a UTF-8 byte-order mark is
+/// skipped, and a NUL byte or a UTF-16/UTF-32 byte-order mark is refused, as is a prolog that holds anything but
+/// markup and white space (a document in EBCDIC, or text before the root), since each could hide a DOCTYPE from
+/// this scan.
+struct PrologScanner {
+    private enum State {
+        case between, open, bang, bangDash, comment, commentDash, commentDashDash, instruction, instructionQuestion
+    }
+
+    private var state = State.between
+    /// Whether the root element has started: the rest of the document is libxml2's.
+    private(set) var isDone = false
+    /// Why the document is refused, when it is.
+    private(set) var refusal: String?
+    /// The line reached, from 1.
+    private(set) var line = 1
+
+    mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes {
+            if isDone || refusal != nil { return }
+            step(byte)
+        }
+    }
+
+    /// Bytes read so far.
+    private var offset = 0
+
+    private mutating func step(_ byte: UInt8) {
+        offset += 1
+        if offset <= 3 && byte == [0xEF, 0xBB, 0xBF][offset - 1] && (offset == 1 || state == .between) { return }
+        if byte == 0 || byte == 0xFE || byte == 0xFF {
+            refusal = "not well-formed XML (only UTF-8 documents are accepted)"
+            return
+        }
+        if byte == 0x0A { line += 1 }
+        switch state {
+        case .between:
+            switch byte {
+            case UInt8(ascii: "<"): state = .open
+            case 0x20, 0x09, 0x0A, 0x0D: break
+            default: refusal = "not well-formed XML (the document does not start with markup)"
+            }
+        case .open:
+            switch byte {
+            case UInt8(ascii: "?"): state = .instruction
+            case UInt8(ascii: "!"): state = .bang
+            default: isDone = true
+            }
+        case .bang:
+            switch byte {
+            case UInt8(ascii: "-"): state = .bangDash
+            case UInt8(ascii: "D"), UInt8(ascii: "d"): refusal = "a DOCTYPE is not allowed"
+            default: refusal = "not well-formed XML (markup before the root element)"
+            }
+        case .bangDash:
+            state = byte == UInt8(ascii: "-") ? .comment : .between
+            if state == .between { refusal = "not well-formed XML (markup before the root element)" }
+        case .comment:
+            if byte == UInt8(ascii: "-") { state = .commentDash }
+        case .commentDash:
+            state = byte == UInt8(ascii: "-") ? .commentDashDash : .comment
+        case .commentDashDash:
+            if byte == UInt8(ascii: ">") {
+                state = .between
+            } else if byte != UInt8(ascii: "-") {
+                state = .comment
+            }
+        case .instruction:
+            if byte == UInt8(ascii: "?") { state = .instructionQuestion }
+        case .instructionQuestion:
+            if byte == UInt8(ascii: ">") {
+                state = .between
+            } else if byte != UInt8(ascii: "?") {
+                state = .instruction
+            }
+        }
     }
 }

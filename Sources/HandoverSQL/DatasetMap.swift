@@ -295,6 +295,9 @@ extension DatasetMap {
                 throw node.error(
                     "a pattern may not use anchors (the whole value must match), lookaround, back-references or flags")
             }
+            if let problem = Constraints.patternProblem(pattern) {
+                throw node.error("the pattern cannot be used: \(problem)")
+            }
             constraints.pattern = pattern
         }
         constraints.minimum = try fields["minimum"]?.number()

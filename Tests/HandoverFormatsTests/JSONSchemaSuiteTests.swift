@@ -93,6 +93,18 @@ struct JSONSchemaSuiteTests {
         #expect(failed == 0)
     }
 
+    @Test("the optional regular-expression tests pass (ECMA-262 semantics, non-BMP characters)")
+    func regexSuite() throws {
+        let folder = jsonSchemaSuiteRoot + "/tests/draft2020-12/optional"
+        let files = ["ecmascript-regex", "non-bmp-regex"].map { folder + "/" + $0 + ".json" }
+        let outcome = try runSuite(files: files, formatAssertion: false)
+        let (passed, failed) = (outcome.passed, outcome.failures.count)
+        print("JSON Schema draft 2020-12 optional regex suite: \(passed) passed, \(failed) failed")
+        for failure in outcome.failures { print("  FAILED: \(failure)") }
+        #expect(passed > 60)
+        #expect(failed == 0)
+    }
+
     @Test("the optional format tests pass with format assertion")
     func formatSuite() throws {
         let folder = jsonSchemaSuiteRoot + "/tests/draft2020-12/optional/format"

@@ -107,6 +107,16 @@ let shopMap = """
             ["both listed and excluded"]
         ),
         ("handover-map: 1\nexporter: {id: shop}\ntables: {}", ["no tables"]),
+        (
+            "handover-map: 1\nexporter: {id: shop}\ntables:\n  customers:\n    columns:\n"
+                + "      name: {type: string, pattern: \"(a{1000}){1000}\"}\n",
+            ["columns.name", "line 6", "pattern cannot be used", "too complex"]
+        ),
+        (
+            "handover-map: 1\nexporter: {id: shop}\ntables:\n  customers:\n    columns:\n"
+                + "      name: {type: string, pattern: \"[z-a]+\"}\n",
+            ["columns.name", "line 6", "out of order"]
+        ),
         ("- a\n- b", ["expected a mapping"]),
     ]
 

@@ -64,6 +64,45 @@ struct Evaluator {
     static var maximumDepth: Int { 1600 }
     /// References being followed, with the instance depth at which each was followed, to stop infinite loops.
     private var references: [(node: ObjectIdentifier, depth: Int)] = []
+    /// Schemas evaluated so far under the current budget.
+    private var steps = 0
+    /// The most schemas that may be evaluated for the current value (see ``startBudget(for:)``).
+    private var budget = Evaluator.budget(forNodes: 1)
+    /// Whether the budget ran out: evaluation then stops, and the value is invalid ("schema too complex").
+    private(set) var exhausted = false
+    /// How many errors there were when the budget ran out: those reported while evaluation unwound are not kept.
+    private var errorsBeforeExhaustion = 0
+
+    /// Steps allowed whatever the value's size.
+    static var baseBudget: Int { 100_000 }
+    /// Steps allowed for each node (value, member, item) of the value.
+    static var budgetPerNode: Int { 1_000 }
+
+    /// The budget for a value of `nodes` nodes: proportional to its size, so that evaluation stays linear in the
+    /// instance whatever the schema (nested `anyOf`/`$ref` levels would otherwise double the work at each level).
+    static func budget(forNodes nodes: Int) -> Int {
+        baseBudget + budgetPerNode * nodes
+    }
+
+    /// Starts a new budget, sized for `value`.
+    mutating func startBudget(for value: JSONValue) {
+        steps = 0
+        budget = Self.budget(forNodes: value.nodeCount)
+    }
+
+    /// Adds the "schema too complex" error for the value at `location` when the budget ran out (in place of the
+    /// errors reported while evaluation unwound, and of the last error when the list is full), and stops reporting.
+    mutating func reportExhaustion(at location: [InstanceStep] = []) {
+        guard exhausted else { return }
+        // What failed as evaluation stopped failed because it stopped, not because of the value.
+        errors.removeSubrange(min(errorsBeforeExhaustion, errors.count)...)
+        if errors.count >= maxErrors && !errors.isEmpty { errors.removeLast() }
+        errors.append(
+            JSONSchemaError(
+                instanceLocation: Self.pointer(location), keywordLocation: "",
+                message: "schema too complex: evaluating this value took more than \(budget) steps"))
+        reporting = false
+    }
 
     init(reporting: Bool, maxErrors: Int = .max) {
         self.reporting = reporting && maxErrors > 0
@@ -118,6 +157,12 @@ struct Evaluator {
             return false
         case .keywords:
             break
+        }
+        steps += 1
+        guard steps <= budget, !exhausted else {
+            if !exhausted { errorsBeforeExhaustion = errors.count }
+            exhausted = true
+            return false
         }
         guard depth < Self.maximumDepth else {
             report(nil, "the instance is nested too deeply to validate")
@@ -652,5 +697,22 @@ struct Evaluator {
         let rounded = quotient.rounded()
         // Allow for the rounding of decimal fractions in binary (0.0075 / 0.0001).
         return abs(quotient - rounded) <= 4 * quotient.ulp
+    }
+}
+
+extension JSONValue {
+    /// The number of values in this one: itself, and every member and item at any depth.
+    var nodeCount: Int {
+        var count = 0
+        var pending: [JSONValue] = [self]
+        while let value = pending.popLast() {
+            count += 1
+            switch value {
+            case .array(let items): pending.append(contentsOf: items)
+            case .object(let object): for (_, member) in object { pending.append(member) }
+            default: break
+            }
+        }
+        return count
     }
 }

@@ -63,18 +63,26 @@ public struct JSONSchema: Sendable {
     }
 
     /// Every error of `instance` against the schema; empty when it is valid.
+    ///
+    /// Evaluation has a budget of steps (schemas evaluated) proportional to the instance's size: 100,000 plus 1,000
+    /// for each value in it. A schema that would take more (nested `anyOf`/`$ref` levels that double the work at
+    /// each level) makes the instance invalid, with the one error "schema too complex".
     public func validate(_ instance: JSONValue) -> [JSONSchemaError] {
         var evaluator = Evaluator(reporting: true)
+        evaluator.startBudget(for: instance)
         var annotations = Annotations()
         _ = evaluator.evaluate(store.root, instance, collect: false, &annotations)
+        evaluator.reportExhaustion()
         return evaluator.errors
     }
 
-    /// Whether `instance` is valid against the schema (faster than ``validate(_:)``: stops at the first failure).
+    /// Whether `instance` is valid against the schema (faster than ``validate(_:)``: stops at the first failure);
+    /// false when evaluation runs past its budget (see ``validate(_:)``).
     public func isValid(_ instance: JSONValue) -> Bool {
         var evaluator = Evaluator(reporting: false)
+        evaluator.startBudget(for: instance)
         var annotations = Annotations()
-        return evaluator.evaluate(store.root, instance, collect: false, &annotations)
+        return evaluator.evaluate(store.root, instance, collect: false, &annotations) && !evaluator.exhausted
     }
 
     /// Parses a whole JSON document from `source` and validates it.
@@ -98,6 +106,9 @@ public struct JSONSchema: Sendable {
     /// When the root schema needs the whole array (`prefixItems`, `contains`, `uniqueItems`, `unevaluatedItems`,
     /// `enum`, `const`, `$ref`, `allOf` and the other applicators), or when the document's top level is not an
     /// array, the whole document is parsed into memory and checked with ``validate(_:)`` instead.
+    ///
+    /// Each element has its own budget of steps (see ``validate(_:)``); the first element past it is reported as
+    /// "schema too complex" and validation stops there.
     ///
     /// Once `maxErrors` errors are found, elements are still parsed (to count them and to check that the document
     /// is well formed) but no longer validated.
@@ -124,7 +135,9 @@ public struct JSONSchema: Sendable {
         var count = 0
         while let element = try reader.nextTopLevelElement(index: count) {
             if let items, evaluator.reporting {
+                evaluator.startBudget(for: element)
                 _ = evaluator.evaluateItem(items, element, index: count)
+                evaluator.reportExhaustion(at: [.index(count)])
             }
             count += 1
         }

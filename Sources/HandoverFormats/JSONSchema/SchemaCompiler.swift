@@ -330,12 +330,12 @@ final class SchemaCompiler {
 
     private func pattern(_ source: String, at location: String) throws -> Pattern {
         if let cached = patterns[source] { return cached }
-        do {
+        do throws(PatternError) {
             let compiled = try Pattern(source)
             patterns[source] = compiled
             return compiled
         } catch {
-            throw invalid("the regular expression at \(location) is not supported")
+            throw invalid("the regular expression at \(location) cannot be used: \(error.message)")
         }
     }
 

@@ -1,3 +1,5 @@
+import HandoverCore
+
 /// A compiled schema (an object or a boolean): its keywords, ready to evaluate.
 ///
 /// Nodes are created and filled by ``SchemaCompiler`` and never change afterwards, so sharing them between threads
@@ -61,64 +63,21 @@ struct Child {
     let path: String
 }
 
-/// A compiled regular expression (`pattern`, `patternProperties`).
-final class Pattern: @unchecked Sendable {
+/// A compiled regular expression (`pattern`, `patternProperties`), run on Handover's linear-time engine.
+final class Pattern: Sendable {
     let source: String
-    private let regex: Regex<AnyRegexOutput>
+    private let compiled: LinearPattern
 
-    init(_ source: String) throws {
+    /// - Throws: ``PatternError`` naming what the engine cannot run (back-references, lookaround, a program too
+    ///   large).
+    init(_ source: String) throws(PatternError) {
         self.source = source
-        // ECMA-262: match Unicode scalars (not grapheme clusters); \d and \w are ASCII-only.
-        self.regex = try Regex(Self.translated(source)).matchingSemantics(.unicodeScalar).asciiOnlyDigits()
-            .asciiOnlyWordCharacters()
-        // Match once now, so that the regex's lazily built program exists before threads share it.
-        _ = try? regex.firstMatch(in: "")
+        self.compiled = try LinearPattern(source)
     }
 
-    /// Rewrites the ECMA-262 escapes that Swift's regex syntax lacks or reads differently: `\cX` (a control
-    /// character) and `\s`/`\S` (which in ECMA-262 include U+FEFF).
-    static func translated(_ source: String) -> String {
-        guard source.contains("\\") else { return source }
-        var result = ""
-        var inClass = false
-        var characters = source.unicodeScalars.makeIterator()
-        while let character = characters.next() {
-            switch character {
-            case "\\":
-                guard let escaped = characters.next() else {
-                    result += "\\"
-                    break
-                }
-                switch escaped {
-                case "c":
-                    guard let letter = characters.next() else {
-                        result += "\\c"
-                        break
-                    }
-                    if ("a"..."z").contains(letter) || ("A"..."Z").contains(letter) {
-                        result += "\\u{" + String(letter.value & 31, radix: 16) + "}"
-                    } else {
-                        result += "\\c" + String(letter)
-                    }
-                case "s": result += inClass ? "\\s\\u{FEFF}" : "[\\s\\u{FEFF}]"
-                case "S" where !inClass: result += "[^\\s\\u{FEFF}]"
-                default: result += "\\" + String(escaped)
-                }
-            case "[" where !inClass:
-                inClass = true
-                result.unicodeScalars.append(character)
-            case "]" where inClass:
-                inClass = false
-                result.unicodeScalars.append(character)
-            default:
-                result.unicodeScalars.append(character)
-            }
-        }
-        return result
-    }
-
+    /// Whether some part of `string` matches (ECMA-262 patterns are not anchored).
     func matches(_ string: String) -> Bool {
-        (try? regex.firstMatch(in: string)) != nil
+        compiled.matches(in: string)
     }
 }
 
