@@ -23,11 +23,16 @@ package enum ControlCharacters {
 
     /// `text` with each of them written as `\u{…}` (hexadecimal), so that it prints on one line as stored.
     package static func escaped(_ text: String) -> String {
+        escaped(text) { "\\u{" + String($0.value, radix: 16, uppercase: true) + "}" }
+    }
+
+    /// `text` with each of them replaced by what `escape` makes of it.
+    package static func escaped(_ text: String, _ escape: (Unicode.Scalar) -> String) -> String {
         guard !isSafe(text) else { return text }
         var result = ""
         for scalar in text.unicodeScalars {
             if isUnsafe(scalar) {
-                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                result += escape(scalar)
             } else {
                 result.unicodeScalars.append(scalar)
             }

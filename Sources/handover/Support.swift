@@ -72,18 +72,9 @@ func printWarning(_ text: String) {
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    var text = String(decoding: try encoder.encode(value), as: UTF8.self)
-    if !ControlCharacters.isSafe(text) {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            if ControlCharacters.isUnsafe(scalar) {
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                escaped.unicodeScalars.append(scalar)
-            }
-        }
-        text = escaped
+    let text = ControlCharacters.escaped(String(decoding: try encoder.encode(value), as: UTF8.self)) { scalar in
+        let hex = String(scalar.value, radix: 16)
+        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
