@@ -7,17 +7,36 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+
 let package = Package(
     name: "Handover",
     platforms: [.macOS(.v15)],
     products: [
-        /// The library that request workers embed.
-        .library(
-            name: "Handover",
-            targets: [
-                "HandoverCore", "HandoverFormats", "HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverService",
-                "HandoverPostgres",
-            ]),
+        // One library product per public module, so that a third-party exporter can depend on HandoverCore alone.
+        /// The model: requests, scopes, table schemas, values, the `Exporter` protocol, the manifest. No I/O.
+        .library(name: "HandoverCore", targets: ["HandoverCore"]),
+        /// A JSON parser and a JSON Schema 2020-12 validator that know nothing of bundles.
+        .library(name: "HandoverJSONSchema", targets: ["HandoverJSONSchema"]),
+        /// A BagIt (RFC 8493) checker that knows nothing of bundles.
+        .library(name: "HandoverBagIt", targets: ["HandoverBagIt"]),
+        /// Streaming JSON, CSV and XML writers, schema generation, the XSD and Table Schema validators.
+        .library(name: "HandoverFormats", targets: ["HandoverFormats"]),
+        /// Archives through libarchive: atomic publication, consistent reading.
+        .library(name: "HandoverArchive", targets: ["HandoverArchive"]),
+        /// Runs exporters into a bundle, packs and verifies it.
+        .library(name: "HandoverBundle", targets: ["HandoverBundle"]),
+        /// The dataset map and its exporter over SQLite.
+        .library(name: "HandoverSQL", targets: ["HandoverSQL"]),
+        /// The request store: lifecycle, leases, deadlines, the audit log; SQLite back end.
+        .library(name: "HandoverStore", targets: ["HandoverStore"]),
+        /// The request store's PostgreSQL back end.
+        .library(name: "HandoverPostgres", targets: ["HandoverPostgres"]),
+        /// Request workers: claim, export, publish, retention.
+        .library(name: "HandoverWorker", targets: ["HandoverWorker"]),
+        /// The demo product's database and dataset map.
+        .library(name: "HandoverDemo", targets: ["HandoverDemo"]),
         /// The command-line tool.
         .executable(name: "handover", targets: ["handover"]),
     ],
@@ -25,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
@@ -40,114 +60,121 @@ let package = Package(
             name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
 
-        // The model: requests, scopes, table schemas, values, exporters, the manifest. No I/O.
+        // The model: requests, scopes, table schemas, values, exporters, the manifest, patterns. No I/O.
+        .target(name: "HandoverCore", dependencies: [logging], swiftSettings: swiftSettings),
+
+        // General engines that know nothing of bundles.
+        // sqlite3, wrapped once (as GRDBSQLite sits under GRDB): the dataset-map source and the store use it.
+        .target(name: "HandoverSQLite", dependencies: ["HandoverCore", "CSQLite"], swiftSettings: swiftSettings),
+        // A streaming JSON parser and a JSON Schema 2020-12 validator.
+        .target(name: "HandoverJSONSchema", dependencies: ["HandoverCore"], swiftSettings: swiftSettings),
+        // A BagIt (RFC 8493) checker.
+        .target(name: "HandoverBagIt", dependencies: ["HandoverCore", crypto], swiftSettings: swiftSettings),
+
+        // Streaming JSON, CSV and XML writers, schema generation, XSD and Table Schema validation (libxml2 here only).
         .target(
-            name: "HandoverCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings),
-        // Streaming JSON, CSV and XML writers (libxml2 lives here and nowhere else).
-        .target(
-            name: "HandoverFormats",
-            dependencies: ["HandoverCore", "CLibXML2"],
+            name: "HandoverFormats", dependencies: ["HandoverCore", "HandoverJSONSchema", "CLibXML2"],
             swiftSettings: swiftSettings),
         // Archives through libarchive: the writer with atomic publication, and the reader.
-        .target(
-            name: "HandoverArchive",
-            dependencies: ["HandoverCore", "CArchive"],
-            swiftSettings: swiftSettings),
-        // SQLite: the connection wrapper, the dataset map and the exporter it describes.
-        .target(
-            name: "HandoverSQL",
-            dependencies: [
-                "HandoverCore", "CSQLite", "Yams",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings),
-        // Runs the exporters into a staged bundle, writes the manifest and publishes the archive.
+        .target(name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive"], swiftSettings: swiftSettings),
+        // Runs the exporters into a staged bundle, writes the manifest, publishes and verifies archives.
         .target(
             name: "HandoverBundle",
             dependencies: [
-                "HandoverCore", "HandoverFormats", "HandoverArchive",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                "HandoverCore", "HandoverFormats", "HandoverJSONSchema", "HandoverArchive", "HandoverBagIt", crypto,
+                logging,
             ],
             swiftSettings: swiftSettings),
-        // Requests over time: the request store (core and the SQLite back end), lifecycle, leases, deadlines,
-        // the audit log, and the worker that turns queued requests into published bundles.
+
+        // Sources: the dataset map and the exporter it describes, over SQLite.
         .target(
-            name: "HandoverService",
-            dependencies: [
-                "HandoverCore", "HandoverSQL", "HandoverBundle", "HandoverArchive",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            name: "HandoverSQL", dependencies: ["HandoverCore", "HandoverSQLite", "Yams", logging],
+            swiftSettings: swiftSettings),
+
+        // Requests over time: lifecycle, leases, deadlines, the audit log; the back-end protocol and SQLite back end.
+        // Knows nothing of bundles.
+        .target(
+            name: "HandoverStore", dependencies: ["HandoverCore", "HandoverSQLite", crypto, logging],
             swiftSettings: swiftSettings),
         // The request store's PostgreSQL back end, for workers on many machines (postgres-nio).
         .target(
             name: "HandoverPostgres",
             dependencies: [
-                "HandoverCore", "HandoverService",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "HandoverCore", "HandoverStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), logging,
             ],
             swiftSettings: swiftSettings),
+        // Workers: claim queued requests, export them into bundles, publish, and retention.
+        .target(
+            name: "HandoverWorker",
+            dependencies: ["HandoverCore", "HandoverStore", "HandoverBundle", "HandoverArchive", logging],
+            swiftSettings: swiftSettings),
+
         // The demo product: a generated sales-enablement database and its dataset map.
         .target(
-            name: "HandoverDemo",
-            dependencies: ["HandoverCore", "HandoverSQL"],
+            name: "HandoverDemo", dependencies: ["HandoverCore", "HandoverSQLite", "HandoverSQL"],
             swiftSettings: swiftSettings),
         // The command-line tool.
         .executableTarget(
             name: "handover",
             dependencies: [
-                "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverService",
-                "HandoverPostgres",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverBagIt",
+                "HandoverStore", "HandoverWorker", "HandoverPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
             swiftSettings: swiftSettings),
 
         // One test target per module.
         .testTarget(name: "HandoverCoreTests", dependencies: ["HandoverCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "TestSupport"],
+            name: "HandoverJSONSchemaTests", dependencies: ["HandoverJSONSchema", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverServiceTests",
-            dependencies: [
-                "HandoverService", "HandoverPostgres", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            name: "HandoverBagItTests",
+            dependencies: ["HandoverBagIt", "HandoverBundle", "HandoverDemo", "TestSupport", crypto],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverPostgresTests", dependencies: ["HandoverPostgres", "HandoverService", "TestSupport"],
+            name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "HandoverJSONSchema", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverArchiveTests",
-            dependencies: ["HandoverArchive", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings),
-        .testTarget(
-            name: "HandoverSQLTests", dependencies: ["HandoverSQL", "HandoverDemo", "TestSupport"],
+            name: "HandoverArchiveTests", dependencies: ["HandoverArchive", "TestSupport", crypto],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverBundleTests",
             dependencies: [
-                "HandoverBundle", "HandoverFormats", "HandoverSQL", "HandoverDemo", "HandoverArchive", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "HandoverBundle", "HandoverFormats", "HandoverJSONSchema", "HandoverSQL", "HandoverSQLite", "HandoverDemo",
+                "HandoverArchive", "TestSupport", crypto,
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverSQLTests", dependencies: ["HandoverSQL", "HandoverSQLite", "HandoverDemo", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverStoreTests", dependencies: ["HandoverStore", "HandoverPostgres", "TestSupport", logging],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverPostgresTests", dependencies: ["HandoverPostgres", "HandoverStore", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverWorkerTests",
+            dependencies: [
+                "HandoverWorker", "HandoverStore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport",
+                logging,
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "handoverTests",
             dependencies: [
-                "HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverService", "TestSupport",
+                "HandoverArchive", "HandoverBundle", "HandoverSQL", "HandoverSQLite", "HandoverDemo", "HandoverStore",
+                "TestSupport",
             ],
             swiftSettings: swiftSettings),
-        // Helpers shared by the tests: temporary directories, running the built binary.
+        // Helpers shared by the tests: temporary directories, running the built binary, stores, the demo.
         .target(
             name: "TestSupport",
             dependencies: [
-                "HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverDemo", "HandoverBundle", "HandoverService",
-                "HandoverPostgres", .product(name: "Logging", package: "swift-log"),
+                "HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverSQLite", "HandoverDemo", "HandoverBundle",
+                "HandoverStore", "HandoverPostgres", logging,
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings),

@@ -398,10 +398,3 @@ struct BundleRowSink: RowSink {
         }
     }
 }
-
-extension Timestamp {
-    /// The current time.
-    public static func now() -> Timestamp {
-        Timestamp(millisecondsSince1970: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
-    }
-}

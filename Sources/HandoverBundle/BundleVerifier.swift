@@ -2,6 +2,8 @@ internal import Foundation
 import HandoverArchive
 public import HandoverCore
 import HandoverFormats
+internal import HandoverBagIt
+internal import HandoverJSONSchema
 
 /// What `verify` found in a bundle.
 public struct VerificationReport: Sendable, Codable {

@@ -56,20 +56,3 @@ final class FileSink: ByteSink {
         return hasher.finalize().hexString
     }
 }
-
-extension Sequence<UInt8> {
-    /// Lowercase hexadecimal.
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension Digest {
-    var hexString: String { Array(self).hexString }
-}

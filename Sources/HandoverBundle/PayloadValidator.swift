@@ -1,6 +1,7 @@
 internal import Foundation
 public import HandoverCore
 public import HandoverFormats
+internal import HandoverJSONSchema
 
 /// Validates one payload file against its schema file, as a stream.
 ///

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
 /// A point in time in UTC with millisecond precision, printed as ISO 8601.
 ///
 /// Handover's core has no Foundation dependency; this type carries the few calendar
@@ -213,4 +219,13 @@ extension Int64 {
 func pad(_ value: Int, _ width: Int) -> String {
     let digits = String(value)
     return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+extension Timestamp {
+    /// The current time, by the system's real-time clock, to the millisecond (rounded down).
+    public static func now() -> Timestamp {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Timestamp(millisecondsSince1970: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
+    }
 }

@@ -1,6 +1,7 @@
 internal import Foundation
 public import HandoverCore
 internal import HandoverSQL
+internal import HandoverSQLite
 
 /// The demo product: a sales-enablement SaaS whose companies (tenants) have sales reps and
 /// managers (users) who record pitch videos, share documents, coach each other and talk to

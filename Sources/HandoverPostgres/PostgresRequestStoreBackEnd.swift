@@ -1,5 +1,5 @@
 public import HandoverCore
-public import HandoverService
+public import HandoverStore
 public import Logging
 internal import Foundation
 internal import NIOSSL

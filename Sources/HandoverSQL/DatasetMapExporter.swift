@@ -1,4 +1,5 @@
 public import HandoverCore
+internal import HandoverSQLite
 internal import Logging
 
 /// An exporter described by a ``DatasetMap`` over one SQLite database.

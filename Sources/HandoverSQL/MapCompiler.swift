@@ -1,4 +1,5 @@
 internal import HandoverCore
+internal import HandoverSQLite
 
 /// Checks a ``DatasetMap`` against a database and turns it into query plans.
 struct MapCompiler {

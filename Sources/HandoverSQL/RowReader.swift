@@ -1,4 +1,4 @@
-internal import CSQLite
+internal import HandoverSQLite
 internal import HandoverCore
 
 /// Turns the rows of one table's query into ``Row`` values, checking each against its field.
@@ -45,13 +45,13 @@ struct RowReader {
     private func value(at index: Int) throws -> Value {
         let column = Int32(index)
         let storage = statement.type(at: column)
-        if storage == SQLITE_NULL { return .null }
+        if storage == .null { return .null }
         if let domain = plan.pseudonymDomains[index] {
             let text: String
             switch storage {
-            case SQLITE_INTEGER: text = String(statement.int64(at: column))
-            case SQLITE_TEXT: text = try self.text(at: index)
-            case SQLITE_FLOAT: text = String(statement.double(at: column))
+            case .integer: text = String(statement.int64(at: column))
+            case .text: text = try self.text(at: index)
+            case .float: text = String(statement.double(at: column))
             default: throw mismatch(index, expected: "a reference", found: storage)
             }
             if !pseudonymize || (plan.referencesSubject[index] && text == subjectKeyText) { return .string(text) }
@@ -60,33 +60,33 @@ struct RowReader {
         switch types[index] {
         case .string:
             switch storage {
-            case SQLITE_TEXT: return .string(try text(at: index))
-            case SQLITE_INTEGER: return .string(String(statement.int64(at: column)))
-            case SQLITE_FLOAT: return .string(String(statement.double(at: column)))
+            case .text: return .string(try text(at: index))
+            case .integer: return .string(String(statement.int64(at: column)))
+            case .float: return .string(String(statement.double(at: column)))
             default: throw mismatch(index, expected: "text", found: storage)
             }
         case .integer:
-            if storage == SQLITE_INTEGER { return .integer(statement.int64(at: column)) }
-            if storage == SQLITE_FLOAT {
+            if storage == .integer { return .integer(statement.int64(at: column)) }
+            if storage == .float {
                 let number = statement.double(at: column)
                 if number.rounded() == number, let exact = Int64(exactly: number) { return .integer(exact) }
             }
             throw mismatch(index, expected: "an integer", found: storage)
         case .number:
-            if storage == SQLITE_FLOAT || storage == SQLITE_INTEGER {
+            if storage == .float || storage == .integer {
                 let number = statement.double(at: column)
                 guard number.isFinite else { throw mismatch(index, expected: "a finite number", found: storage) }
                 return .number(number)
             }
             throw mismatch(index, expected: "a number", found: storage)
         case .boolean:
-            if storage == SQLITE_INTEGER {
+            if storage == .integer {
                 switch statement.int64(at: column) {
                 case 0: return .boolean(false)
                 case 1: return .boolean(true)
                 default: break
                 }
-            } else if storage == SQLITE_TEXT {
+            } else if storage == .text {
                 switch try text(at: index) {
                 case "true", "TRUE", "1": return .boolean(true)
                 case "false", "FALSE", "0": return .boolean(false)
@@ -95,7 +95,7 @@ struct RowReader {
             }
             throw mismatch(index, expected: "a boolean (0 or 1)", found: storage)
         case .date:
-            if storage == SQLITE_TEXT {
+            if storage == .text {
                 let text = try text(at: index)
                 if let (year, month, day) = ISO8601Parser.date(Array(text.utf8)) {
                     return .date(CivilDate.format(year: year, month: month, day: day))
@@ -104,11 +104,11 @@ struct RowReader {
             throw mismatch(index, expected: "a date (YYYY-MM-DD)", found: storage)
         case .datetime:
             switch storage {
-            case SQLITE_TEXT:
+            case .text:
                 if let time = Timestamp(iso8601: try text(at: index)) { return .datetime(time) }
-            case SQLITE_INTEGER:
+            case .integer:
                 return .datetime(Timestamp(secondsSince1970: statement.int64(at: column)))
-            case SQLITE_FLOAT:
+            case .float:
                 let seconds = statement.double(at: column)
                 if seconds.isFinite, abs(seconds) < 1e14 {
                     return .datetime(Timestamp(millisecondsSince1970: Int64((seconds * 1000).rounded())))
@@ -118,8 +118,8 @@ struct RowReader {
             throw mismatch(index, expected: "a date-time (ISO 8601 or Unix seconds)", found: storage)
         case .binary:
             switch storage {
-            case SQLITE_BLOB: return .binary(statement.blob(at: column))
-            case SQLITE_TEXT: return .binary(statement.blob(at: column))
+            case .blob: return .binary(statement.blob(at: column))
+            case .text: return .binary(statement.blob(at: column))
             default: throw mismatch(index, expected: "bytes", found: storage)
             }
         }
@@ -135,13 +135,13 @@ struct RowReader {
         return text
     }
 
-    private func mismatch(_ index: Int, expected: String, found storage: Int32) -> HandoverError {
+    private func mismatch(_ index: Int, expected: String, found storage: SQLiteStorage) -> HandoverError {
         let found =
             switch storage {
-            case SQLITE_INTEGER: "an integer"
-            case SQLITE_FLOAT: "a real number"
-            case SQLITE_TEXT: "text"
-            case SQLITE_BLOB: "a blob"
+            case .integer: "an integer"
+            case .float: "a real number"
+            case .text: "text"
+            case .blob: "a blob"
             default: "null"
             }
         return HandoverError(
@@ -156,8 +156,8 @@ struct RowReader {
             guard let index = plan.schema.index(of: name) else { return nil }
             let column = Int32(index)
             switch statement.type(at: column) {
-            case SQLITE_INTEGER: return "\(name)=\(statement.int64(at: column))"
-            case SQLITE_NULL: return "\(name)=null"
+            case .integer: return "\(name)=\(statement.int64(at: column))"
+            case .null: return "\(name)=null"
             default: return "\(name)=<\(plan.schema.fields[index].type.rawValue)>"
             }
         }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import HandoverCore
-import HandoverService
+import HandoverStore
+import HandoverWorker
 
 /// `handover purge`: deletes archives whose retention period has ended.
 struct PurgeCommand: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import HandoverBundle
 import HandoverCore
-import HandoverService
+import HandoverStore
 
 /// `handover requests`: the request store, from the command line.
 struct RequestsCommand: AsyncParsableCommand {

@@ -3,7 +3,7 @@ import Foundation
 import HandoverBundle
 import HandoverCore
 import HandoverPostgres
-import HandoverService
+import HandoverStore
 import Logging
 
 /// Where the request store is, as `--store` names it.

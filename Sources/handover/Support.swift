@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import HandoverBundle
 import HandoverCore
-import HandoverService
+import HandoverStore
 import Logging
 
 /// Options every command shares.

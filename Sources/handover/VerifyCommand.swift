@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HandoverBundle
 import HandoverCore
+internal import HandoverBagIt
 
 /// `handover verify`: check a received bundle with nothing but the bundle.
 struct VerifyCommand: AsyncParsableCommand {

@@ -4,7 +4,8 @@ import HandoverArchive
 import HandoverBundle
 import HandoverCore
 import HandoverSQL
-import HandoverService
+import HandoverStore
+import HandoverWorker
 
 /// `handover worker`: fulfils queued requests from a store until stopped.
 struct WorkerCommand: AsyncParsableCommand {

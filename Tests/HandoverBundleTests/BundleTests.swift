@@ -6,6 +6,7 @@ import HandoverCore
 import HandoverDemo
 import HandoverFormats
 import HandoverSQL
+import HandoverSQLite
 import Logging
 import TestSupport
 import Testing

@@ -4,6 +4,7 @@ import HandoverBundle
 import HandoverCore
 import HandoverDemo
 import HandoverFormats
+import HandoverJSONSchema
 import TestSupport
 import Testing
 

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import HandoverFormats
+@testable import HandoverJSONSchema
 
 /// Hostile input: patterns that make a backtracking engine run for ever, schemas whose evaluation doubles at each
 /// level, XML entity bombs. Each finishes in seconds with bounded memory.

@@ -1,7 +1,7 @@
 import Foundation
 import HandoverCore
 import HandoverPostgres
-import HandoverService
+import HandoverStore
 import Logging
 import TestSupport
 import Testing

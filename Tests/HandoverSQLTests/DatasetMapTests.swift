@@ -1,6 +1,7 @@
 import Foundation
 import HandoverCore
 import HandoverSQL
+import HandoverSQLite
 import TestSupport
 import Testing
 

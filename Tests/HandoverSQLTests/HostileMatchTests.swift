@@ -2,6 +2,7 @@ import Foundation
 import HandoverCore
 import HandoverDemo
 import HandoverSQL
+import HandoverSQLite
 import TestSupport
 import Testing
 

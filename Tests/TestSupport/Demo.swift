@@ -1,6 +1,7 @@
 import Foundation
 import HandoverDemo
 public import HandoverSQL
+package import HandoverSQLite
 
 /// What each table holds for subject `S`, written by hand against the demo schema.
 public let ownedBySubject: [String: String] = [
@@ -21,7 +22,7 @@ public let ownedBySubject: [String: String] = [
 ]
 
 /// Integers from a hand-written query.
-public func query(_ path: String, _ sql: String, _ parameters: [SQLiteValue] = []) throws -> [Int64] {
+package func query(_ path: String, _ sql: String, _ parameters: [SQLiteValue] = []) throws -> [Int64] {
     try SQLiteConnection.withConnection(path: path, mode: .readOnly) { connection in
         let statement = try connection.prepare(sql)
         try statement.bind(parameters)

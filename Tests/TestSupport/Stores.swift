@@ -2,7 +2,7 @@ import Foundation
 public import HandoverBundle
 public import HandoverCore
 import HandoverPostgres
-public import HandoverService
+public import HandoverStore
 import Logging
 
 /// The request store's two back ends; store tests run against each.

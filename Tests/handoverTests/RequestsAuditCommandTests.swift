@@ -1,6 +1,6 @@
 import Foundation
 import HandoverCore
-import HandoverService
+import HandoverStore
 import TestSupport
 import Testing
 

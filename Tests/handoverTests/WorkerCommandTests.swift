@@ -2,7 +2,8 @@ import Foundation
 import HandoverBundle
 import HandoverCore
 import HandoverDemo
-import HandoverService
+import HandoverStore
+import HandoverWorker
 import TestSupport
 import Testing
 

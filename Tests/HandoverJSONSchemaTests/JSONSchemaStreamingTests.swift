@@ -1,5 +1,5 @@
 import HandoverCore
-import HandoverFormats
+import HandoverJSONSchema
 import Testing
 
 /// A schema for the records of a typical export: an array of people.

@@ -1,7 +1,7 @@
 import HandoverCore
 import Testing
 
-@testable import HandoverFormats
+@testable import HandoverJSONSchema
 
 /// Parses text with the parser under test.
 func parseJSON(_ text: String) throws -> JSONValue {

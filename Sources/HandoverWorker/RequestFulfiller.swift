@@ -1,6 +1,7 @@
 internal import Foundation
 public import HandoverBundle
 public import HandoverCore
+public import HandoverStore
 public import Logging
 
 /// What a worker does with a claimed request: publish its archive and say where it is.

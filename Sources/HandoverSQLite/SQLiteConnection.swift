@@ -7,8 +7,22 @@ internal import HandoverCore
     internal import Darwin
 #endif
 
+/// The storage class of a value in a result row.
+package enum SQLiteStorage: Sendable {
+    /// NULL.
+    case null
+    /// A 64-bit integer.
+    case integer
+    /// A double.
+    case float
+    /// UTF-8 text.
+    case text
+    /// Bytes.
+    case blob
+}
+
 /// A value as SQLite stores it.
-public enum SQLiteValue: Sendable, Hashable {
+package enum SQLiteValue: Sendable, Hashable {
     /// NULL.
     case null
     /// A 64-bit integer.
@@ -24,9 +38,9 @@ public enum SQLiteValue: Sendable, Hashable {
 /// A connection to one SQLite database; the only place Handover calls sqlite3.
 ///
 /// Not thread-safe: use a connection from one task at a time, inside ``withConnection(path:mode:_:)``.
-public final class SQLiteConnection {
+package final class SQLiteConnection {
     /// How to open the file.
-    public enum Mode: Sendable {
+    package enum Mode: Sendable {
         /// Read only; the file must exist.
         case readOnly
         /// Read and write, creating the file when missing.
@@ -35,11 +49,11 @@ public final class SQLiteConnection {
 
     let handle: OpaquePointer
     /// The file's path, for error messages.
-    public let path: String
+    package let path: String
 
     /// Opens `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened, or what `body` throws.
-    public static func withConnection<T>(path: String, mode: Mode, _ body: (SQLiteConnection) throws -> T) throws -> T {
+    package static func withConnection<T>(path: String, mode: Mode, _ body: (SQLiteConnection) throws -> T) throws -> T {
         let connection = try SQLiteConnection(path: path, mode: mode)
         defer { sqlite3_close_v2(connection.handle) }
         return try body(connection)
@@ -47,7 +61,7 @@ public final class SQLiteConnection {
 
     /// Opens `path` for the duration of `body`, asynchronously.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened, or what `body` throws.
-    public static func withConnection<T>(
+    package static func withConnection<T>(
         path: String, mode: Mode, _ body: (SQLiteConnection) async throws -> T
     ) async throws -> T {
         let connection = try SQLiteConnection(path: path, mode: mode)
@@ -91,7 +105,7 @@ public final class SQLiteConnection {
 
     /// Runs SQL without results (several statements allowed); no values may be spliced into it.
     /// - Throws: ``HandoverError/Code/sourceFailed``.
-    public func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
         let status = sqlite3_exec(handle, sql, nil, nil, &message)
         defer { sqlite3_free(message) }
@@ -103,7 +117,7 @@ public final class SQLiteConnection {
 
     /// Compiles one statement.
     /// - Throws: ``HandoverError/Code/sourceFailed`` when the SQL does not compile.
-    public func prepare(_ sql: String) throws -> SQLiteStatement {
+    package func prepare(_ sql: String) throws -> SQLiteStatement {
         var statement: OpaquePointer?
         let status = sqlite3_prepare_v3(handle, sql, -1, 0, &statement, nil)
         guard status == SQLITE_OK, let statement else {
@@ -114,7 +128,7 @@ public final class SQLiteConnection {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     /// - Throws: What `body` throws, or ``HandoverError/Code/sourceFailed``.
-    public func withTransaction<T>(_ body: () throws -> T) throws -> T {
+    package func withTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")
         do {
             let result = try body()
@@ -128,14 +142,14 @@ public final class SQLiteConnection {
 
     /// Runs `body` in a read transaction, so that every query sees the same snapshot.
     /// - Throws: What `body` throws, or ``HandoverError/Code/sourceFailed``.
-    public func withReadTransaction<T>(_ body: () async throws -> T) async throws -> T {
+    package func withReadTransaction<T>(_ body: () async throws -> T) async throws -> T {
         try execute("BEGIN")
         defer { try? execute("ROLLBACK") }
         return try await body()
     }
 
     /// The names of the tables in the database.
-    public func tableNames() throws -> [String] {
+    package func tableNames() throws -> [String] {
         let statement = try prepare("SELECT name FROM sqlite_schema WHERE type IN ('table','view') ORDER BY name")
         var names: [String] = []
         while try statement.step() {
@@ -145,19 +159,19 @@ public final class SQLiteConnection {
     }
 
     /// One column as `PRAGMA table_info` reports it.
-    public struct ColumnInfo: Sendable, Hashable {
+    package struct ColumnInfo: Sendable, Hashable {
         /// The column's name.
-        public var name: String
+        package var name: String
         /// Its declared type, as written in CREATE TABLE.
-        public var declaredType: String
+        package var declaredType: String
         /// Whether it is declared NOT NULL.
-        public var notNull: Bool
+        package var notNull: Bool
         /// Its position in the primary key, from 1; 0 when not part of it.
-        public var primaryKeyPosition: Int
+        package var primaryKeyPosition: Int
     }
 
     /// The columns of `table`, or nil when there is no such table.
-    public func columns(of table: String) throws -> [ColumnInfo]? {
+    package func columns(of table: String) throws -> [ColumnInfo]? {
         let statement = try prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)")
         try statement.bind(.text(table), at: 1)
         var columns: [ColumnInfo] = []
@@ -172,7 +186,7 @@ public final class SQLiteConnection {
     }
 
     /// The columns that lead some index of `table` (the first column of each index, and the primary key).
-    public func leadingIndexedColumns(of table: String) throws -> Set<String> {
+    package func leadingIndexedColumns(of table: String) throws -> Set<String> {
         var result = Set<String>()
         let indexes = try prepare("SELECT name FROM pragma_index_list(?)")
         try indexes.bind(.text(table), at: 1)
@@ -197,7 +211,7 @@ public final class SQLiteConnection {
 }
 
 /// A compiled statement; finalised when released.
-public final class SQLiteStatement {
+package final class SQLiteStatement {
     let statement: OpaquePointer
     let connection: SQLiteConnection
 
@@ -212,7 +226,7 @@ public final class SQLiteStatement {
 
     /// Binds a parameter (1-based).
     /// - Throws: ``HandoverError/Code/sourceFailed``.
-    public func bind(_ value: SQLiteValue, at index: Int32) throws {
+    package func bind(_ value: SQLiteValue, at index: Int32) throws {
         let status: Int32
         switch value {
         case .null: status = sqlite3_bind_null(statement, index)
@@ -232,14 +246,14 @@ public final class SQLiteStatement {
 
     /// Binds every parameter in order, starting at 1.
     /// - Throws: ``HandoverError/Code/sourceFailed``.
-    public func bind(_ values: [SQLiteValue]) throws {
+    package func bind(_ values: [SQLiteValue]) throws {
         for (index, value) in values.enumerated() { try bind(value, at: Int32(index + 1)) }
     }
 
     /// Steps to the next row; false when done.
     /// - Throws: ``HandoverError/Code/sourceFailed``.
     @inline(__always)
-    public func step() throws -> Bool {
+    package func step() throws -> Bool {
         let status = sqlite3_step(statement)
         if status == SQLITE_ROW { return true }
         if status == SQLITE_DONE { return false }
@@ -248,43 +262,52 @@ public final class SQLiteStatement {
     }
 
     /// Resets the statement to run again, keeping its bindings.
-    public func reset() {
+    package func reset() {
         sqlite3_reset(statement)
     }
 
     /// Runs the statement to completion (for INSERT and the like).
     /// - Throws: ``HandoverError/Code/sourceFailed``.
-    public func run(_ values: [SQLiteValue]) throws {
+    package func run(_ values: [SQLiteValue]) throws {
         sqlite3_reset(statement)
         try bind(values)
         while try step() {}
     }
 
     /// The number of result columns.
-    public var columnCount: Int { Int(sqlite3_column_count(statement)) }
+    package var columnCount: Int { Int(sqlite3_column_count(statement)) }
 
     /// The storage class of a result column in the current row.
     @inline(__always)
-    func type(at index: Int32) -> Int32 {
-        sqlite3_column_type(statement, index)
+    package func type(at index: Int32) -> SQLiteStorage {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer
+        case SQLITE_FLOAT: .float
+        case SQLITE_BLOB: .blob
+        default: .text
+        }
     }
 
+    /// An integer column of the current row.
     @inline(__always)
-    func int64(at index: Int32) -> Int64 { sqlite3_column_int64(statement, index) }
+    package func int64(at index: Int32) -> Int64 { sqlite3_column_int64(statement, index) }
 
+    /// A real column of the current row.
     @inline(__always)
-    func double(at index: Int32) -> Double { sqlite3_column_double(statement, index) }
+    package func double(at index: Int32) -> Double { sqlite3_column_double(statement, index) }
 
     /// The text of a column, or nil when it is not valid UTF-8.
     @inline(__always)
-    func text(at index: Int32) -> String? {
+    package func text(at index: Int32) -> String? {
         guard let pointer = sqlite3_column_text(statement, index) else { return "" }
         let count = Int(sqlite3_column_bytes(statement, index))
         return String(validating: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
+    /// The bytes of a column of the current row.
     @inline(__always)
-    func blob(at index: Int32) -> [UInt8] {
+    package func blob(at index: Int32) -> [UInt8] {
         let pointer = sqlite3_column_blob(statement, index)
         let count = Int(sqlite3_column_bytes(statement, index))
         guard let pointer, count > 0 else { return [] }
@@ -293,14 +316,14 @@ public final class SQLiteStatement {
 
     /// A column of the current row as SQLite stores it (0-based).
     /// - Throws: ``HandoverError/Code/invalidData`` for text that is not valid UTF-8.
-    public func value(at index: Int) throws -> SQLiteValue {
+    package func value(at index: Int) throws -> SQLiteValue {
         let column = Int32(index)
         switch type(at: column) {
-        case SQLITE_NULL: return .null
-        case SQLITE_INTEGER: return .integer(int64(at: column))
-        case SQLITE_FLOAT: return .real(double(at: column))
-        case SQLITE_BLOB: return .blob(blob(at: column))
-        default:
+        case .null: return .null
+        case .integer: return .integer(int64(at: column))
+        case .float: return .real(double(at: column))
+        case .blob: return .blob(blob(at: column))
+        case .text:
             guard let text = text(at: column) else {
                 throw HandoverError(.invalidData, "column \(index + 1) of a result holds text that is not valid UTF-8")
             }
@@ -310,7 +333,7 @@ public final class SQLiteStatement {
 }
 
 /// SQL identifier quoting: `"name"` with inner quotes doubled. Only for names checked against the database.
-func quoted(_ identifier: String) -> String {
+package func quoted(_ identifier: String) -> String {
     "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
 }
 

@@ -1,6 +1,7 @@
 internal import Foundation
 internal import HandoverArchive
 public import HandoverCore
+public import HandoverStore
 
 /// What purging did with one expired request's archive.
 public struct PurgeOutcome: Sendable {

@@ -1,4 +1,5 @@
 public import HandoverCore
+public import HandoverStore
 public import Logging
 internal import Synchronization
 

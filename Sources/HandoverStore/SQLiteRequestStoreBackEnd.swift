@@ -1,6 +1,6 @@
 internal import Foundation
 public import HandoverCore
-internal import HandoverSQL
+internal import HandoverSQLite
 
 /// The request store's back end on one machine: a SQLite database in WAL mode.
 ///

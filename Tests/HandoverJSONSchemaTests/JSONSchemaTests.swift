@@ -1,6 +1,6 @@
 import Foundation
 import HandoverCore
-import HandoverFormats
+import HandoverJSONSchema
 import Testing
 
 /// The code of the ``HandoverError`` that `body` throws, or nil.

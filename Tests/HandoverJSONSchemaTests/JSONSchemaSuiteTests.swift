@@ -1,5 +1,5 @@
 import Foundation
-import HandoverFormats
+import HandoverJSONSchema
 import Testing
 
 /// The official JSON Schema Test Suite, next to the repository: `<package root>/../shared/testsuites/…`.

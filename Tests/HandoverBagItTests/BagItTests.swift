@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HandoverBagIt
 import HandoverBundle
 import HandoverDemo
 import TestSupport

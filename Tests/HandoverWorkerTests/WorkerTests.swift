@@ -3,7 +3,8 @@ import HandoverBundle
 import HandoverCore
 import HandoverDemo
 import HandoverSQL
-import HandoverService
+import HandoverStore
+import HandoverWorker
 import Logging
 import Synchronization
 import TestSupport

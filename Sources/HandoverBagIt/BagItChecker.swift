@@ -136,7 +136,8 @@ public struct BagItChecker: Sendable {
 }
 
 /// What a tag file is, by its path.
-enum TagFileKind: Equatable {
+/// What a file at the top of a bag is, by its name.
+package enum TagFileKind: Equatable {
     case bagDeclaration
     case bagInfo
     case fetch
@@ -146,7 +147,8 @@ enum TagFileKind: Equatable {
     case tagManifest(String)
     case other
 
-    init(_ path: String) {
+    /// The kind of the top-level file `path`.
+    package init(_ path: String) {
         switch path {
         case "bagit.txt": self = .bagDeclaration
         case "bag-info.txt": self = .bagInfo

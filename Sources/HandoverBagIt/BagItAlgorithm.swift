@@ -1,4 +1,5 @@
 internal import Crypto
+internal import HandoverCore
 
 /// A digest algorithm BagIt manifests use.
 ///
@@ -192,4 +193,9 @@ struct SHA224: Sendable {
 @inline(__always)
 private func rotate(_ value: UInt32, _ count: UInt32) -> UInt32 {
     (value >> count) | (value << (32 - count))
+}
+
+extension Digest {
+    /// Lowercase hexadecimal.
+    package var hexString: String { Array(self).hexString }
 }
