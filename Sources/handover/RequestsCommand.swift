@@ -228,6 +228,11 @@ struct RequestsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Why the request needs longer (recorded; no personal data).") var reason: String
         @OptionGroup var common: CommonOptions
 
+        func validate() throws {
+            // Art. 12(3) allows two further months at most; whether this request still may have them is the store's.
+            guard (1...2).contains(months) else { throw ValidationError("--months is 1 or 2") }
+        }
+
         func run() async throws {
             let stored = try await RequestsCommand.change(store, common, id) {
                 [actor = store.actor, months, reason] db, id in

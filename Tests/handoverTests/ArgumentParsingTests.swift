@@ -122,6 +122,18 @@ import Testing
         }
     }
 
+    @Test(arguments: ["0", "3", "-1"])
+    func anExtensionOfOtherThanOneOrTwoMonthsIsRefusedBeforeTheStoreIsOpened(months: String) async throws {
+        try await withTemporaryDirectory { folder in
+            let result = try handover(
+                "requests", "extend", "req-1", "--months=" + months, "--reason", "many systems", "--store",
+                "sqlite:" + folder + "/store.sqlite")
+            #expect(result.status == 64, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("handover: error: --months is 1 or 2"), "\(result.stderr)")
+            #expect(listFolder(folder).isEmpty)
+        }
+    }
+
     /// A level outside each archive format's range, and that range.
     static let badLevels: [(String, String, String)] = [
         ("zip", "10", "0 to 9"), ("tgz", "10", "0 to 9"), ("txz", "10", "0 to 9"), ("tzst", "0", "1 to 19"),
