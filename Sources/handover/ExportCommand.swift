@@ -31,8 +31,8 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The tenant's id.")
     var tenant: String?
 
-    @Option(name: .long, help: "The formats to write, comma-separated: json, csv, xml.")
-    var formats = "json,csv,xml"
+    @Option(name: .long, help: "The formats to write, as a comma-separated list such as json,csv.")
+    var formats = FormatList.all
 
     @Option(name: .long, help: "The folder the archive is written to (created when missing).")
     var out = "."
@@ -42,10 +42,8 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help:
-            "access, portability or controller-transfer; by default access for a subject, controller-transfer for a tenant."
-    )
-    var purpose: String?
+        help: "Why the bundle is made; by default access for a subject, controller-transfer for a tenant.")
+    var purpose: Purpose?
 
     @Option(
         name: .long,
@@ -55,8 +53,8 @@ struct ExportCommand: AsyncParsableCommand {
             """)
     var pseudonymKeyFile: String?
 
-    @Option(name: .long, help: "The archive format: zip, tgz, txz or tzst.")
-    var archive = "zip"
+    @Option(name: .long, help: "The archive format: zip, or a pax tar with gzip, xz or Zstandard.")
+    var archive = ArchiveFormat.zip
 
     @Option(name: .long, help: "The compression level: 0-9 (zip, tgz, txz) or 1-19 (tzst).")
     var compressionLevel: Int?
@@ -78,6 +76,8 @@ struct ExportCommand: AsyncParsableCommand {
         if subject == nil && tenant == nil {
             throw ValidationError("Give --subject COLUMN=VALUE, --tenant ID, or both.")
         }
+        // Checked here, before the database is opened, rather than by the archive writer after the export.
+        try archive.validate(compressionLevel: compressionLevel)
     }
 
     func run() async throws {
@@ -89,7 +89,7 @@ struct ExportCommand: AsyncParsableCommand {
             } else {
                 scope = .tenant(tenant!)
             }
-            let purpose = try purpose.map(parsePurpose) ?? (subject != nil ? .access : .controllerTransfer)
+            let purpose = purpose ?? (subject != nil ? .access : .controllerTransfer)
             let pinnedTime = try generatedAt.map(parseTime)
             let request = ExportRequest(
                 id: try requestID.map(RequestID.init) ?? .random(), purpose: purpose, scope: scope,
@@ -127,11 +127,11 @@ func readMap(_ path: String) throws -> DatasetMap {
 
 /// The options `export` and `worker` share: where, which formats, which archive, parts, sender and pseudonyms.
 func bundleOptions(
-    out: String, formats: String, archive: String, splitSize: String?, organization: String,
+    out: String, formats: FormatList, archive: ArchiveFormat, splitSize: String?, organization: String,
     pseudonymizer: KeyedPseudonymizer
 ) throws -> BundleOptions {
-    var options = BundleOptions(outputDirectory: out, formats: try TableFormat.parseList(formats))
-    options.archiveFormat = try ArchiveFormat(parsing: archive)
+    var options = BundleOptions(outputDirectory: out, formats: formats.formats)
+    options.archiveFormat = archive
     options.splitSize = try splitSize.map(parseSize)
     options.sourceOrganization = organization
     options.pseudonymizer = pseudonymizer
@@ -202,11 +202,4 @@ func parseTime(_ text: String) throws -> Timestamp {
         throw HandoverError(.invalidArgument, "a time is ISO 8601, such as 2026-11-25T10:00:00Z")
     }
     return time
-}
-
-func parsePurpose(_ text: String) throws -> Purpose {
-    guard let purpose = Purpose(rawValue: text) else {
-        throw HandoverError(.invalidArgument, "unknown purpose; use access, portability or controller-transfer")
-    }
-    return purpose
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import HandoverService
 
 /// The `handover` command-line tool.
 @main
@@ -17,4 +19,32 @@ struct HandoverCommand: AsyncParsableCommand {
             PurgeCommand.self, DemoCommand.self,
         ]
     )
+
+    /// Usage errors start as the tool's own errors do.
+    static var _errorPrefix: String { "handover: error: " }
+
+    /// Parses and runs a command as `AsyncParsableCommand.main()` does, except that a usage error (exit 64),
+    /// which quotes the value it refuses, is printed with control and bidirectional characters escaped.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            // Help, version and the tool's own exit codes (their message is already printed) go the usual way.
+            guard code != .success, !(error is ExitCode) else { exit(withError: error) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map {
+                    ControlCharacters.escaped(String($0))
+                }
+                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

@@ -36,7 +36,9 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
         @Option(name: .long, help: "The data subject, as COLUMN=VALUE.") var subject: String?
         @Option(name: .long, help: "The tenant's id.") var tenant: String?
-        @Option(name: .long, help: "access, portability or controller-transfer.") var purpose: String?
+        @Option(
+            name: .long, help: "Why it is asked; by default access for a subject, controller-transfer for a tenant.")
+        var purpose: Purpose?
         @Option(name: .long, help: "The request id; random when not given.") var requestID: String?
         @Option(name: .long, help: "When it was received (ISO 8601); now when not given.") var receivedAt: String?
         @OptionGroup var common: CommonOptions
@@ -55,7 +57,7 @@ struct RequestsCommand: AsyncParsableCommand {
                     }
                 let request = ExportRequest(
                     id: try requestID.map(RequestID.init) ?? .random(),
-                    purpose: try purpose.map(parsePurpose) ?? (subject != nil ? .access : .controllerTransfer),
+                    purpose: purpose ?? (subject != nil ? .access : .controllerTransfer),
                     scope: scope,
                     receivedAt: try receivedAt.map(parseTime) ?? .now())
                 return try await store.withStore(logger: common.makeLogger()) { db in
@@ -90,22 +92,13 @@ struct RequestsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List requests, the most urgent first.")
         @OptionGroup var store: StoreOptions
-        @Option(name: .long, help: "Only requests in this state.") var state: String?
+        @Option(name: .long, help: "Only requests in this state.") var state: RequestState?
         @Option(name: .long, help: "Only open requests due within this long, such as 7d or 36h.") var dueWithin: String?
         @Flag(name: .long, help: "Only open requests past their deadline.") var overdue = false
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
             let found = try await reportingErrors {
-                let state = try state.map { text -> RequestState in
-                    guard let state = RequestState(rawValue: text) else {
-                        throw HandoverError(
-                            .invalidArgument,
-                            "unknown state; use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", ")
-                        )
-                    }
-                    return state
-                }
                 let now = Timestamp.now()
                 var before: Timestamp?
                 if overdue { before = now }
@@ -234,6 +227,11 @@ struct RequestsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "1 or 2.") var months: Int
         @Option(name: .long, help: "Why the request needs longer (recorded; no personal data).") var reason: String
         @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            // Art. 12(3) allows two further months at most; whether this request still may have them is the store's.
+            guard (1...2).contains(months) else { throw ValidationError("--months is 1 or 2") }
+        }
 
         func run() async throws {
             let stored = try await RequestsCommand.change(store, common, id) {

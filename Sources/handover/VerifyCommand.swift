@@ -12,14 +12,27 @@ struct VerifyCommand: AsyncParsableCommand {
         discussion: """
             Exits 0 when the bundle is valid and 1 when it is not, printing one line per problem \
             (or, with --json, one JSON report). A file that cannot be opened at all exits 66. A folder \
-            holding bagit.txt is checked as an unpacked BagIt bag.
+            holding bagit.txt is checked as an unpacked BagIt bag, on its own: given with other arguments, \
+            it is refused (exit 64). The JSON report has the same keys for a bag folder as for an archive.
             """
     )
 
-    @Argument(help: "The archive to check; for a split bundle, every part in order, or the folder holding them.")
+    @Argument(
+        help: """
+            The archive to check; for a split bundle, every part in order, or the folder holding them; or one \
+            unpacked bag folder.
+            """)
     var archives: [String]
 
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        // Several arguments are the parts of one bundle; a bag folder is a whole bag, so it cannot be one of them.
+        if archives.count > 1, let bag = archives.first(where: Self.isBagFolder) {
+            throw ValidationError(
+                "'\(bag)' is an unpacked bag folder, which is checked on its own: give it as the only argument")
+        }
+    }
 
     func run() async throws {
         var parts: [String] = []
@@ -29,7 +42,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 printError("source unavailable: '\(path)' does not exist")
                 throw ExitCode(ExitStatus.noInput)
             }
-            if isFolder.boolValue && FileManager.default.fileExists(atPath: path + "/bagit.txt") {
+            if Self.isBagFolder(path) {
                 try verifyUnpackedBag(path)
                 return
             }
@@ -51,6 +64,13 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         if !report.valid { throw ExitCode(1) }
     }
+
+    /// Whether `path` is a folder holding `bagit.txt`: an unpacked bag rather than a folder of parts.
+    static func isBagFolder(_ path: String) -> Bool {
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+            && FileManager.default.fileExists(atPath: path + "/bagit.txt")
+    }
 }
 
 extension VerifyCommand {
@@ -59,23 +79,50 @@ extension VerifyCommand {
         let found = BagItValidator.validate(directory: path)
         let errors = found.filter { $0.severity == .error }
         if common.json {
-            try printJSON(BagReport(archive: path, valid: errors.isEmpty, problems: found.map(\.description)))
+            try printJSON(VerifyJSON(bag: path, found: found, files: Self.regularFiles(in: path)))
         } else {
             for problem in found { print(safe(problem.description)) }
-            print((errors.isEmpty ? "valid: " : "invalid: ") + path + " (BagIt bag)")
+            print((errors.isEmpty ? "valid: " : "invalid: ") + safe(path) + " (BagIt bag)")
         }
         if !errors.isEmpty { throw ExitCode(1) }
     }
 
-    struct BagReport: Encodable {
-        var archive: String
-        var valid: Bool
-        var problems: [String]
+    /// The regular files in the bag (tag files and payload), symbolic links neither counted nor followed.
+    static func regularFiles(in path: String) -> Int {
+        guard let walk = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var count = 0
+        while walk.nextObject() != nil {
+            if walk.fileAttributes?[.type] as? FileAttributeType == .typeRegular { count += 1 }
+        }
+        return count
     }
 }
 
-/// The JSON form of a verification report.
+/// The JSON form of a verification report: the same keys for an archive, a split bundle and an unpacked bag
+/// folder, absent values written as `null`.
+///
+/// `{"archive", "parts", "valid", "bundle", "request", "files", "records", "problems": [{kind, path, message}],
+/// "warnings": [{kind, path, message}]}`. `valid` is true when `problems` is empty; `warnings` are irregularities
+/// that do not make a bag invalid (only a bag folder has them). For a bag folder, `bundle` is the folder's
+/// name, `parts` is the folder, `files` counts its regular files, and `request` and `records` are null (a bag
+/// of any origin has neither).
 struct VerifyJSON: Encodable {
+    /// One problem or warning.
+    struct Problem: Encodable {
+        var kind: String
+        var path: String?
+        var message: String
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(path, forKey: .path)
+            try container.encode(message, forKey: .message)
+        }
+
+        enum CodingKeys: String, CodingKey { case kind, path, message }
+    }
+
     var archive: String
     var parts: [String]
     var valid: Bool
@@ -83,7 +130,8 @@ struct VerifyJSON: Encodable {
     var request: String?
     var files: Int
     var records: Int?
-    var problems: [VerificationReport.Problem]
+    var problems: [Problem]
+    var warnings: [Problem]
 
     init(_ report: VerificationReport) {
         archive = report.archive
@@ -93,6 +141,42 @@ struct VerifyJSON: Encodable {
         request = report.request
         files = report.files
         records = report.records
-        problems = report.problems
+        problems = report.problems.map { Problem(kind: $0.kind.rawValue, path: $0.path, message: $0.message) }
+        warnings = []
+    }
+
+    init(bag path: String, found: [BagItProblem], files: Int) {
+        archive = path
+        parts = [path]
+        bundle = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
+        request = nil
+        self.files = files
+        records = nil
+        let kind = VerificationReport.Problem.Kind.bagit.rawValue
+        problems = found.filter { $0.severity == .error }.map {
+            Problem(kind: kind, path: $0.path, message: $0.message)
+        }
+        warnings = found.filter { $0.severity == .warning }.map {
+            Problem(kind: kind, path: $0.path, message: $0.message)
+        }
+        valid = problems.isEmpty
+    }
+
+    /// Every key, `null` for what is absent, so that the shape does not depend on what was found.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(archive, forKey: .archive)
+        try container.encode(parts, forKey: .parts)
+        try container.encode(valid, forKey: .valid)
+        try container.encode(bundle, forKey: .bundle)
+        try container.encode(request, forKey: .request)
+        try container.encode(files, forKey: .files)
+        try container.encode(records, forKey: .records)
+        try container.encode(problems, forKey: .problems)
+        try container.encode(warnings, forKey: .warnings)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case archive, parts, valid, bundle, request, files, records, problems, warnings
     }
 }

@@ -33,11 +33,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The folder archives are published in (created when missing).")
     var out: String
 
-    @Option(name: .long, help: "The formats to write, comma-separated: json, csv, xml.")
-    var formats = "json,csv,xml"
+    @Option(name: .long, help: "The formats to write, as a comma-separated list such as json,csv.")
+    var formats = FormatList.all
 
-    @Option(name: .long, help: "The archive format: zip, tgz, txz or tzst.")
-    var archive = "zip"
+    @Option(name: .long, help: "The archive format: zip, or a pax tar with gzip, xz or Zstandard.")
+    var archive = ArchiveFormat.zip
 
     @Option(name: .long, help: "Split large bundles into parts no larger than SIZE (such as 2G).")
     var splitSize: String?

@@ -112,7 +112,7 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
         ("missing map", ["--map", "{folder}/nope.yaml"], 66, ["nope.yaml"]),
         ("missing database", ["--db", "{folder}/missing.sqlite"], 66, ["missing.sqlite", "does not exist"]),
         ("output is a file", ["--out", "{map}"], 73, ["is not a folder"]),
-        ("unknown format", ["--formats", "json,pdf"], 64, ["unknown format"]),
+        ("unknown format", ["--formats", "json,pdf"], 64, ["--formats", "'json', 'csv' or 'xml'"]),
         ("hostile request id", ["--request-id", "../../escape"], 64, ["request id"]),
         ("ambiguous subject", ["--subject", "role=rep"], 65, ["more than one row"]),
         ("unknown tenant", ["--tenant", "77", "--subject", ""], 64, ["no tenant"]),

@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--archive", "rar"], "unknown archive format"),
+        (["--archive", "rar"], "'zip', 'tgz', 'txz' or 'tzst'"),
         (["--archive", "zip", "--compression-level", "12"], "compression level"),
         (["--split-size", "lots"], "split size"),
         (["--split-size", "1K"], "split size"),

@@ -144,3 +144,79 @@ func demoArchive(in folder: String) throws -> String {
         }
     }
 }
+
+/// Unpacks `archive` under `folder` and returns the bag folder it holds.
+func unpackedBag(_ archive: String, in folder: String) throws -> String {
+    let root = folder + "/unpacked"
+    for (name, bytes) in try readArchive(archive) {
+        let path = root + "/" + name
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+    return root + "/" + (listFolder(root).first ?? "")
+}
+
+@Suite struct VerifyBagFolderTests {
+    /// The keys of a verify report, as the README documents them.
+    static let reportKeys: Set<String> = [
+        "archive", "parts", "valid", "bundle", "request", "files", "records", "problems", "warnings",
+    ]
+
+    @Test func aBagFolderWithOtherArgumentsIsRefusedWith64() async throws {
+        try await withTemporaryDirectory { folder in
+            let archive = try demoArchive(in: folder)
+            let bag = try unpackedBag(archive, in: folder)
+            for arguments in [[bag, archive], [archive, bag], [bag, bag], [bag, folder + "/nothing.zip"]] {
+                let result = try run(handoverBinary, ["verify"] + arguments + ["--json"])
+                #expect(result.status == 64, "\(arguments): \(result.stderr)")
+                #expect(
+                    result.stderr.hasPrefix(
+                        "handover: error: '\(bag)' is an unpacked bag folder, which is checked on its own"),
+                    "\(result.stderr)")
+                #expect(result.stdout.isEmpty)
+            }
+            // On its own it is checked.
+            #expect(try handover("verify", bag).status == 0)
+        }
+    }
+
+    @Test func aBagFolderAndAnArchiveGiveReportsOfTheSameShape() async throws {
+        try await withTemporaryDirectory { folder in
+            let archive = try demoArchive(in: folder)
+            let bag = try unpackedBag(archive, in: folder)
+
+            let archiveReport = try jsonObject(try handover("verify", archive, "--json").stdout)
+            let bagReport = try jsonObject(try handover("verify", bag, "--json").stdout)
+            #expect(Set(archiveReport.keys) == Self.reportKeys)
+            #expect(Set(bagReport.keys) == Self.reportKeys)
+            #expect(bagReport["valid"] as? Bool == true)
+            #expect(bagReport["archive"] as? String == bag)
+            #expect(bagReport["parts"] as? [String] == [bag])
+            #expect(bagReport["bundle"] as? String == archiveReport["bundle"] as? String)
+            #expect(bagReport["request"] is NSNull)
+            #expect(bagReport["records"] is NSNull)
+            // Every file of the bag is counted; the archive's report counts the manifest's files and the manifest.
+            #expect(bagReport["files"] as? Int == (try readArchive(archive)).count)
+
+            // Damaged, each lists its problems as objects of the same keys.
+            let data = bag + "/data/sales/users.json"
+            try Data("[]".utf8).write(to: URL(fileURLWithPath: data))
+            let damagedBag = try handover("verify", bag, "--json")
+            #expect(damagedBag.status == 1)
+            let bagProblems = try #require(try jsonObject(damagedBag.stdout)["problems"] as? [[String: Any]])
+            let cut = folder + "/cut.zip"
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+            try bytes.prefix(bytes.count - 40).write(to: URL(fileURLWithPath: cut))
+            let damagedArchive = try handover("verify", cut, "--json")
+            #expect(damagedArchive.status == 1)
+            let archiveProblems = try #require(try jsonObject(damagedArchive.stdout)["problems"] as? [[String: Any]])
+            #expect(!bagProblems.isEmpty && !archiveProblems.isEmpty)
+            for problem in bagProblems + archiveProblems {
+                #expect(Set(problem.keys) == ["kind", "path", "message"], "\(problem)")
+            }
+            #expect(bagProblems.allSatisfy { $0["kind"] as? String == "bagit" })
+            #expect(bagProblems.contains { $0["path"] as? String == "data/sales/users.json" }, "\(bagProblems)")
+        }
+    }
+}
