@@ -4,7 +4,7 @@ public import ArgumentParser
 public import HandoverArchive
 public import HandoverCore
 import HandoverFormats
-public import HandoverService
+public import HandoverStore
 
 // The command line parses its closed sets of values itself: `--help` lists them, and a bad value is refused
 // with the valid ones listed (exit 64) before a command starts any work. The conformances are declared here,

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HandoverService
+import HandoverStore
 
 /// The `handover` command-line tool.
 @main
