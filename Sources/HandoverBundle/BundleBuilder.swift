@@ -108,6 +108,11 @@ public struct BundleBuilder: Sendable {
     /// - Throws: ``HandoverError``: the output folder cannot be used, an archive of that name exists,
     ///   an exporter fails (the error names the exporter and table), or the archive cannot be written.
     public func build(for request: ExportRequest) async throws -> BundleResult {
+        // Everything here blocks (the source, file writes, validation, libarchive): off Swift's cooperative pool.
+        try await withTaskExecutorPreference(ThreadPoolExecutor.blocking) { try await buildOffPool(request) }
+    }
+
+    private func buildOffPool(_ request: ExportRequest) async throws -> BundleResult {
         let folder = try prepareOutputFolder()
         let name = Self.bundleName(for: request.id)
         let finalPath = options.publishedPath(for: request.id)

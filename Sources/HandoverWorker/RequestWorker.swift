@@ -142,6 +142,14 @@ public struct RequestWorker: Sendable {
         control: WorkerControl = WorkerControl(), untilIdle: Bool = false,
         observe: @Sendable (WorkerEvent) -> Void = { _ in }
     ) async -> Int {
+        // The worker's own steps (claim, renew, record) run on a thread of their own, so that blocking work
+        // elsewhere in the process (an export, a validation, a test) cannot delay them until a lease runs out.
+        await withTaskExecutorPreference(ThreadPoolExecutor.leases) {
+            await work(control: control, untilIdle: untilIdle, observe: observe)
+        }
+    }
+
+    private func work(control: WorkerControl, untilIdle: Bool, observe: @Sendable (WorkerEvent) -> Void) async -> Int {
         var completed = 0
         var outage = 0
         while !control.stopping && !Task.isCancelled {
@@ -175,7 +183,8 @@ public struct RequestWorker: Sendable {
         let id = claimed.request.id
         // The export runs in a task of its own, so that a hand-back (from a signal handler's thread) or a lost
         // lease cancels it at once, whatever the cooperative pool is busy with.
-        let export = Task { [fulfiller] () -> WorkEnding in
+        // Exports block (SQLite, files, libarchive, validation): they run on threads of their own.
+        let export = Task(executorPreference: ThreadPoolExecutor.blocking) { [fulfiller] () -> WorkEnding in
             do {
                 return .published(try await fulfiller.fulfil(claimed))
             } catch let error as HandoverError {
@@ -191,7 +200,7 @@ public struct RequestWorker: Sendable {
         let ending: WorkEnding = await withTaskCancellationHandler {
             await withTaskGroup(of: WorkEnding?.self) { group in
                 group.addTask { await export.value }
-                group.addTask { await keepLease(claimed, control) }
+                group.addTask(executorPreference: ThreadPoolExecutor.leases) { await keepLease(claimed, control) }
                 var first: WorkEnding? = nil
                 while let next = await group.next() {
                     if let next {

@@ -137,7 +137,7 @@ func peakResidentBytes() -> Int {
     @Test func unlistedFilesOfZerosAreStreamedAndReportedWherever() async throws {
         try await withTemporaryDirectory { folder in
             let good = try await smallBundle(in: folder + "/good", format: .tzst)
-            var files = try entries(of: good)
+            let files = try entries(of: good)
             let root = files[0].name.components(separatedBy: "/")[0]
             // 60 MiB of zeros, sparse on disk; 20 copies compress to almost nothing.
             let zeros = folder + "/zeros"

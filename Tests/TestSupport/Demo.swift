@@ -1,6 +1,6 @@
 import Foundation
 import HandoverDemo
-public import HandoverSQL
+import HandoverSQL
 package import HandoverSQLite
 
 /// What each table holds for subject `S`, written by hand against the demo schema.
