@@ -9,6 +9,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "Handover",
@@ -45,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
@@ -107,7 +109,7 @@ let package = Package(
         // Workers: claim queued requests, export them into bundles, publish, and retention.
         .target(
             name: "HandoverWorker",
-            dependencies: ["HandoverCore", "HandoverStore", "HandoverBundle", "HandoverArchive", logging],
+            dependencies: ["HandoverCore", "HandoverStore", "HandoverBundle", "HandoverArchive", serviceLifecycle, logging],
             swiftSettings: swiftSettings),
 
         // The demo product: a generated sales-enablement database and its dataset map.
@@ -119,7 +121,8 @@ let package = Package(
             name: "handover",
             dependencies: [
                 "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverBagIt",
-                "HandoverStore", "HandoverWorker", "HandoverPostgres",
+                "HandoverStore", "HandoverWorker", "HandoverPostgres", serviceLifecycle,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
             swiftSettings: swiftSettings),

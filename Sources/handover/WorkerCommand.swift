@@ -6,6 +6,8 @@ import HandoverCore
 import HandoverSQL
 import HandoverStore
 import HandoverWorker
+import ServiceLifecycle
+import UnixSignals
 
 /// `handover worker`: fulfils queued requests from a store until stopped.
 struct WorkerCommand: AsyncParsableCommand {
@@ -97,7 +99,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database)])
             }
             let control = WorkerControl()
-            let signals = StopSignals(control: control, handBackAtOnce: handBackOnStop)
+            // Our own listener is in place before "started" is printed: the first SIGINT or SIGTERM stops after
+            // the request in hand (or hands it back, with --hand-back-on-stop), a second hands it back.
+            let signals = await StopSignals(control: control, handBackAtOnce: handBackOnStop)
             defer { signals.cancel() }
             let json = common.json
             let quiet = common.quiet
@@ -114,7 +118,9 @@ struct WorkerCommand: AsyncParsableCommand {
                     printNote("worker \(configuration.id) on \(requests.backEnd.location), publishing in \(out)")
                 }
                 let counter = EventCounter()
-                let completed = await worker.run(control: control, untilIdle: untilIdle) { event in
+                let service = WorkerService(
+                    worker: worker, control: control, untilIdle: untilIdle, handBackOnShutdown: handBackOnStop
+                ) { event in
                     counter.add(event.kind)
                     if json {
                         try? printJSON(WorkerEventJSON(event))
@@ -124,9 +130,18 @@ struct WorkerCommand: AsyncParsableCommand {
                                 + (event.detail.map { ": " + safe($0) } ?? ""))
                     }
                 }
+                // The worker runs in a service group, as the HTTP service will beside it; the group's graceful
+                // shutdown on SIGINT or SIGTERM asks the worker what the first signal asks.
+                let group = ServiceGroup(
+                    configuration: ServiceGroupConfiguration(
+                        services: [
+                            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+                        ],
+                        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await group.run()
                 return WorkerSummaryJSON(
-                    worker: configuration.id, completed: completed, counts: counter.counts,
-                    stoppedBy: signals.received)
+                    worker: configuration.id, completed: counter.counts[WorkerEvent.Kind.completed.rawValue] ?? 0,
+                    counts: counter.counts, stoppedBy: signals.received)
             }
         }
         if common.json {
@@ -142,16 +157,17 @@ struct WorkerCommand: AsyncParsableCommand {
 /// SIGINT and SIGTERM, turned into requests to a ``WorkerControl``: the first stops after the current
 /// request (or hands it back at once), the second hands it back.
 final class StopSignals: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
     private let lock = NSLock()
     private var names: [String] = []
+    private var listener: Task<Void, Never>?
 
-    init(control: WorkerControl, handBackAtOnce: Bool) {
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
+    /// Starts listening; returns once the signals are trapped.
+    init(control: WorkerControl, handBackAtOnce: Bool) async {
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        listener = Task { [weak self] in
+            for await signal in signals {
                 guard let self else { return }
+                let name = signal == .sigint ? "SIGINT" : "SIGTERM"
                 let first = self.lock.withLock {
                     self.names.append(name)
                     return self.names.count == 1
@@ -164,8 +180,6 @@ final class StopSignals: @unchecked Sendable {
                     control.handBack()
                 }
             }
-            source.resume()
-            sources.append(source)
         }
     }
 
@@ -173,7 +187,7 @@ final class StopSignals: @unchecked Sendable {
     var received: String? { lock.withLock { names.first } }
 
     func cancel() {
-        for source in sources { source.cancel() }
+        listener?.cancel()
     }
 }
 

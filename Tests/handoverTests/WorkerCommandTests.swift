@@ -164,6 +164,17 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                 let back = try #require(try await store.request(try RequestID("req-back")))
                 #expect(back.state == .queued)
                 #expect(back.attempts == 0)
+
+                // A second signal while the first is being honoured hands the request back.
+                let twice = try WorkerProcess(["--store", spec, "--json"] + data)
+                #expect(twice.waitFor("\"claimed\""))
+                kill(twice.process.processIdentifier, SIGTERM)
+                usleep(20_000)
+                kill(twice.process.processIdentifier, SIGTERM)
+                #expect(twice.wait() == 0)
+                #expect(twice.stdout.contains("\"handedBack\""), "\(twice.stdout)")
+                #expect(twice.stdout.contains("\"stoppedBy\":\"SIGTERM\""))
+                #expect(try await store.list(state: .queued).count == 2)
                 #expect(listFolder(folder + "/out") == ["handover-req-finish.zip"])
             }
         }
