@@ -79,6 +79,29 @@ func replaceKeepingManifest(
         }
     }
 
+    @Test func aDeclaredForeignKeyThatDoesNotHoldIsReportedByKindTableAndField() async throws {
+        try await withTemporaryDirectory { folder in
+            var replaced = ""
+            let path = try await damagedBundle(in: folder) { entries in
+                try replaceKeepingManifest(&entries, "/data/sales/contacts.csv") { text in
+                    // The first contact's owner_id (third field) now names a user the bundle does not hold.
+                    var lines = text.components(separatedBy: "\r\n")
+                    var fields = lines[1].components(separatedBy: ",")
+                    replaced = fields[2] == "7" ? "8" : String(repeating: "7", count: fields[2].count)
+                    fields[2] = replaced
+                    lines[1] = fields.joined(separator: ",")
+                    return lines.joined(separator: "\r\n")
+                }
+            }
+            let report = BundleVerifier.verify(archive: path)
+            #expect(report.problems.map(\.kind) == [.reference], "\(report.problems)")
+            let problem = try #require(report.problems.first)
+            #expect(problem.path == "data/sales/contacts.csv")
+            #expect(problem.message.contains("owner_id") && problem.message.contains("users"))
+            #expect(!problem.message.contains(replaced))
+        }
+    }
+
     static let damages: [(String, VerificationReport.Problem.Kind, String)] = [
         ("flipped byte in a data file", .checksum, "data/sales/comments.csv"),
         ("missing file", .missing, "data/sales/users.xml"),
