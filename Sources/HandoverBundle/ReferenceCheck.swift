@@ -7,6 +7,8 @@ extension Limits {
     /// The most key values `verify` holds at once to check the foreign keys `datapackage.json` declares
     /// (8-byte keys in sets, some 16 bytes each: about 64 MiB).
     static let referenceKeys = 4 << 20
+    /// The most declared foreign keys checked (each costs a look-up per row of its file).
+    static let foreignKeys = 4096
 }
 
 /// The foreign keys of `datapackage.json`, checked against the CSV files they describe.
@@ -101,6 +103,14 @@ struct ReferenceCheck {
                                 "a foreign key of field \(fields.joined(separator: ",").prefix(64)) names resource \(targetName.prefix(64)), which the package does not describe as a CSV file"
                         ))
                     continue
+                }
+                guard keys.count < Limits.foreignKeys else {
+                    problems.append(
+                        .init(
+                            kind: .reference, path: "datapackage.json",
+                            message: "declares more than \(Limits.foreignKeys) foreign keys; verify checks the first \(Limits.foreignKeys)"
+                        ))
+                    return
                 }
                 let targetTypes = fieldTypes(target)
                 let slot =
