@@ -37,6 +37,8 @@ struct ReferenceCheck {
     var targets: [Target] = []
     var keys: [Key] = []
     var problems: [VerificationReport.Problem] = []
+    /// Files whose schema check failed already: that they cannot be read again is not reported twice.
+    var schemaFailures: Set<String> = []
 
     /// The declared foreign keys of CSV resources in `descriptor`; problems for those that name what the
     /// package does not describe.
@@ -159,6 +161,12 @@ struct ReferenceCheck {
                 }
             }
         }
+        if read == nil && !schemaFailures.contains(path) {
+            problems.append(
+                .init(
+                    kind: .reference, path: path,
+                    message: "lacks a key column a foreign key names, or is not well-formed CSV; its references are not checked"))
+        }
         for slot in slots {
             targets[slot].read = read != nil
             if targets[slot].overflow && limitHit {
@@ -197,6 +205,12 @@ struct ReferenceCheck {
                 }
             }
         }
+        if read == nil && !schemaFailures.contains(path) {
+            problems.append(
+                .init(
+                    kind: .reference, path: path,
+                    message: "lacks a column its foreign keys name, or is not well-formed CSV; they are not checked"))
+        }
         for number in numbers {
             keys[number].checked = read != nil
             guard keys[number].broken > 0 else { continue }
@@ -222,6 +236,7 @@ extension BundleVerifier.State {
             let descriptor = tagFiles.keys.sorted().compactMap({ tagFiles[$0]?["datapackage.json"] }).first
         else { return }
         var check = ReferenceCheck(descriptor: descriptor)
+        check.schemaFailures = Set(problems.filter { $0.kind == .schema }.compactMap(\.path))
         let damaged = Set(
             problems.filter { [.checksum, .size, .missing].contains($0.kind) }.compactMap(\.path))
         let wantedTargets = Set(check.targets.map(\.path)).subtracting(damaged)
