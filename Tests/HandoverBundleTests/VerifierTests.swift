@@ -102,6 +102,31 @@ func replaceKeepingManifest(
         }
     }
 
+    @Test func aForeignKeyToAResourceThePackageLacksIsReported() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = try await damagedBundle(in: folder) { entries in
+                func index(_ name: String) -> Int { entries.firstIndex { $0.name.hasSuffix(name) }! }
+                let package = index("/datapackage.json")
+                let text = String(decoding: entries[package].bytes, as: UTF8.self)
+                #expect(text.contains("\"resource\": \"users\""))
+                entries[package].bytes = Array(
+                    text.replacingOccurrences(of: "\"resource\": \"users\"", with: "\"resource\": \"nobody\"").utf8)
+                var tags = ""
+                for line in String(decoding: entries[index("/tagmanifest-sha256.txt")].bytes, as: UTF8.self).split(
+                    separator: "\n")
+                {
+                    let name = String(line.split(separator: " ").last!)
+                    tags += sha256(entries[index("/" + name)].bytes) + "  " + name + "\n"
+                }
+                entries[index("/tagmanifest-sha256.txt")].bytes = Array(tags.utf8)
+            }
+            let report = BundleVerifier.verify(archive: path)
+            #expect(!report.problems.isEmpty)
+            #expect(report.problems.allSatisfy { $0.kind == .reference }, "\(report.problems)")
+            #expect(report.problems.allSatisfy { $0.message.contains("names resource nobody") })
+        }
+    }
+
     static let damages: [(String, VerificationReport.Problem.Kind, String)] = [
         ("flipped byte in a data file", .checksum, "data/sales/comments.csv"),
         ("missing file", .missing, "data/sales/users.xml"),
