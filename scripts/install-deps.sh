@@ -39,6 +39,18 @@ if ! python3 -c "import jsonschema, yaml" >/dev/null 2>&1; then
     fi
 fi
 
+# ... and check bundles as their receivers would: frictionless-py (`frictionless validate`) and bagit-python.
+if ! python3 -c "import frictionless, bagit" >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] || [[ -n "${VIRTUAL_ENV:-}" ]] || python3 -c "import sys; sys.exit(sys.prefix == '/usr')"; then
+        python3 -m pip install --quiet "frictionless>=5,<6" bagit \
+            || python3 -m pip install --quiet --break-system-packages "frictionless>=5,<6" bagit
+    else
+        echo "The tests need frictionless-py 5 and bagit-python:" >&2
+        echo "  python3 -m pip install --user 'frictionless>=5,<6' bagit" >&2
+        exit 1
+    fi
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
     echo "Handover needs a Swift 6 toolchain on PATH (swift.org/install); none was found." >&2
     exit 1

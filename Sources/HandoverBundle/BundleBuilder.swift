@@ -131,6 +131,7 @@ public struct BundleBuilder: Sendable {
             var files: [Manifest.FileRecord] = []
             var schemas: [Manifest.SchemaRecord] = []
             var samples: [IndexPage.Sample] = []
+            var references: [String: [[ReferenceOutcome]]] = [:]
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             for exporter in exporters.exporters {
                 try Self.checkCancellation()
@@ -139,6 +140,7 @@ public struct BundleBuilder: Sendable {
                 files += outcome.files
                 schemas += outcome.schemas
                 samples += outcome.samples
+                references[exporter.id] = outcome.references
             }
             let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
             let page = IndexPage.render(
@@ -160,7 +162,7 @@ public struct BundleBuilder: Sendable {
             try Self.checkCancellation()
             let packager = BundlePackager(
                 root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
-            try packager.writeDataPackage(manifest: manifest, tables: exporters.exporters)
+            try packager.writeDataPackage(manifest: manifest, tables: exporters.exporters, references: references)
             let parts = try packager.assignParts(&manifest)
             try Data(try ManifestCoding.encode(manifest)).write(to: URL(fileURLWithPath: root + "/manifest.json"))
             let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
@@ -186,7 +188,7 @@ public struct BundleBuilder: Sendable {
         _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
     ) async throws -> (
         record: Manifest.ExporterRecord, files: [Manifest.FileRecord], schemas: [Manifest.SchemaRecord],
-        samples: [IndexPage.Sample]
+        samples: [IndexPage.Sample], references: [[ReferenceOutcome]]
     ) {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
@@ -217,6 +219,7 @@ public struct BundleBuilder: Sendable {
                 BundleRowSink.Table(
                     schema: table, checker: try RowChecker(schema: table), writers: writers, total: totals[index]))
         }
+        sink.references = ReferenceTracker(tables: exporter.tables, included: sink.tables.map { $0 != nil })
         do {
             try await exporter.export(scope, into: &sink, context: context)
         } catch let error as HandoverError {
@@ -229,6 +232,7 @@ public struct BundleBuilder: Sendable {
         }
 
         sink.reportFinal()
+        let references = sink.references.finish()
         options.progress?(ExportProgress(phase: .validating, exporter: exporter.id, item: "files", rows: 0, total: nil))
         var files: [Manifest.FileRecord] = []
         var tables: [Manifest.TableRecord] = []
@@ -258,7 +262,7 @@ public struct BundleBuilder: Sendable {
         try await checkFiles(root: root, files)
         let record = Manifest.ExporterRecord(
             id: exporter.id, version: exporter.version, status: .complete, tables: tables)
-        return (record, files, schemas, samples)
+        return (record, files, schemas, samples, references)
     }
 
     /// Validates written files against their schema files, as many at a time as there are cores.
@@ -377,6 +381,8 @@ struct BundleRowSink: RowSink {
     }
 
     var tables: [Table?] = []
+    /// Checks which references hold among the rows written.
+    var references = ReferenceTracker(tables: [], included: [])
 
     mutating func write(_ row: Row, table index: Int) async throws {
         guard index >= 0, index < tables.count, tables[index] != nil else {
@@ -390,6 +396,7 @@ struct BundleRowSink: RowSink {
             try table.writers[position].write(row)
         }
         table.records += 1
+        references.note(row, table: index)
         if let progress, index != current || table.records & 4095 == 0 {
             if index != current { reportFinal() }
             current = index

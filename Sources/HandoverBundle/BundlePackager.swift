@@ -21,22 +21,46 @@ struct BundlePackager {
 
     /// Writes `datapackage.json`: a Frictionless Data Package describing every CSV table (the JSON ones when
     /// no CSV was written).
-    func writeDataPackage(manifest: Manifest, tables: [any Exporter]) throws {
+    ///
+    /// Resource names are the table names in lower case, prefixed with the exporter's id where two exporters'
+    /// tables would share one. A reference is declared as a foreign key, naming the referenced resource, only
+    /// where `references` (per exporter, per table, in `foreignKeys` order) says it held for every row written,
+    /// and only between CSV resources (the ones `verify` checks); every reference is described under
+    /// `x-handover-references`.
+    func writeDataPackage(manifest: Manifest, tables: [any Exporter], references: [String: [[ReferenceOutcome]]])
+        throws
+    {
         let format: TableFormat = options.formats.contains(.csv) ? .csv : .json
         let described = manifest.files.filter { $0.format == format.rawValue }
         let names = described.map { $0.table.lowercased() }
+        var resourceNames: [String: String] = [:]
+        for file in described {
+            let lower = file.table.lowercased()
+            resourceNames[file.exporter + "\u{0}" + file.table] =
+                names.filter { $0 == lower }.count > 1 ? file.exporter + "." + lower : lower
+        }
         var resources: [DataPackage.Resource] = []
         for file in described {
-            guard
-                let schema = tables.first(where: { $0.id == file.exporter })?.tables.first(where: {
-                    $0.name == file.table
-                })
+            guard let exporter = tables.first(where: { $0.id == file.exporter }),
+                let position = exporter.tables.firstIndex(where: { $0.name == file.table })
             else { continue }
-            let lower = file.table.lowercased()
-            let name = names.filter { $0 == lower }.count > 1 ? file.exporter + "." + lower : lower
+            let schema = exporter.tables[position]
+            let outcomes = references[file.exporter].flatMap { position < $0.count ? $0[position] : nil } ?? []
+            let described = schema.foreignKeys.enumerated().map { number, key in
+                let resource = resourceNames[file.exporter + "\u{0}" + key.table]
+                var outcome = number < outcomes.count ? outcomes[number] : .unchecked
+                if outcome == .held && resource == nil { outcome = .notInBundle }
+                let declared = outcome == .held && format == .csv
+                return DataPackage.Reference(
+                    key: key, resource: resource, declared: declared,
+                    note: outcome == .held && !declared
+                        ? "not declared as a foreign key: foreign keys are declared between CSV resources only"
+                        : outcome.note)
+            }
             resources.append(
                 DataPackage.Resource(
-                    name: name, path: file.path, format: format, bytes: file.bytes, sha256: file.sha256, schema: schema)
+                    name: resourceNames[file.exporter + "\u{0}" + file.table]!, path: file.path, format: format,
+                    bytes: file.bytes, sha256: file.sha256, schema: schema, references: described)
             )
         }
         let descriptor = DataPackage.descriptor(

@@ -33,6 +33,8 @@ public struct VerificationReport: Sendable, Codable {
             case part
             /// The BagIt bag is incomplete or invalid.
             case bagit
+            /// A foreign key that `datapackage.json` declares does not hold: rows refer to rows the bundle lacks.
+            case reference
         }
 
         /// What kind of problem.
@@ -137,6 +139,7 @@ public enum BundleVerifier {
                 }
             }
         }
+        state.checkReferences(paths)
         return state.report
     }
 

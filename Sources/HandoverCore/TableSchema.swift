@@ -128,12 +128,16 @@ public struct ForeignKey: Sendable, Hashable {
     public var table: String
     /// The referenced fields in that table.
     public var referencedFields: [String]
+    /// Whether the referencing values are pseudonyms in subject exports (and so typed as strings): such a
+    /// reference is described to readers but never declared as a Table Schema foreign key.
+    public var pseudonymized: Bool
 
     /// Creates a reference.
-    public init(fields: [String], table: String, referencedFields: [String]) {
+    public init(fields: [String], table: String, referencedFields: [String], pseudonymized: Bool = false) {
         self.fields = fields
         self.table = table
         self.referencedFields = referencedFields
+        self.pseudonymized = pseudonymized
     }
 }
 

@@ -100,12 +100,17 @@ public enum SchemaGenerator {
     /// A Frictionless Table Schema (v2) for the table's CSV file.
     ///
     /// An empty unquoted field is null (`missingValues: [""]`); required string fields set their own
-    /// `missingValues: []`, so that an empty string written as `""` stays a value.
+    /// `missingValues: []`, so that an empty string written as `""` stays a value. The table's references
+    /// are described under `x-handover-references` (a property Frictionless readers ignore), not declared as
+    /// `foreignKeys`: a schema file on its own names no resources to refer to; `datapackage.json` declares
+    /// those that hold within the bundle.
     public static func tableSchema(for table: TableSchema) -> [UInt8] {
-        tableSchemaTree(for: table).render()
+        tableSchemaTree(for: table, references: nil).render()
     }
 
-    static func tableSchemaTree(for table: TableSchema) -> Tree {
+    /// The Table Schema as a tree; `references` (for a resource of a Data Package) says which references are
+    /// declared as `foreignKeys`, and under what resource names; nil for a schema file on its own.
+    static func tableSchemaTree(for table: TableSchema, references: [DataPackage.Reference]?) -> Tree {
         var fields: [Tree] = []
         for field in table.fields {
             var entry: [(String, Tree)] = [("name", .string(field.name))]
@@ -140,22 +145,45 @@ public enum SchemaGenerator {
             ("missingValues", .array([.string("")])),
         ]
         if !table.primaryKey.isEmpty { root.append(("primaryKey", .array(table.primaryKey.map(Tree.string)))) }
-        if !table.foreignKeys.isEmpty {
+        let described =
+            references.flatMap { $0.isEmpty ? nil : $0 } ?? table.foreignKeys.map { DataPackage.Reference(key: $0) }
+        let declared = described.filter(\.declared)
+        if !declared.isEmpty {
             root.append(
                 (
                     "foreignKeys",
                     .array(
-                        table.foreignKeys.map { key in
+                        declared.map { reference in
                             .object([
-                                ("fields", .array(key.fields.map(Tree.string))),
+                                ("fields", .array(reference.key.fields.map(Tree.string))),
                                 (
                                     "reference",
                                     .object([
-                                        ("resource", .string(key.table)),
-                                        ("fields", .array(key.referencedFields.map(Tree.string))),
+                                        ("resource", .string(reference.resource ?? reference.key.table)),
+                                        ("fields", .array(reference.key.referencedFields.map(Tree.string))),
                                     ])
                                 ),
                             ])
+                        })
+                ))
+        }
+        if !described.isEmpty {
+            root.append(
+                (
+                    "x-handover-references",
+                    .array(
+                        described.map { reference in
+                            var target: [(String, Tree)] = [("table", .string(reference.key.table))]
+                            if let resource = reference.resource { target.append(("resource", .string(resource))) }
+                            target.append(("fields", .array(reference.key.referencedFields.map(Tree.string))))
+                            var entry: [(String, Tree)] = [
+                                ("fields", .array(reference.key.fields.map(Tree.string))),
+                                ("reference", .object(target)),
+                            ]
+                            if reference.key.pseudonymized { entry.append(("pseudonymized", .bool(true))) }
+                            if references != nil { entry.append(("foreignKey", .bool(reference.declared))) }
+                            if let note = reference.note { entry.append(("note", .string(note))) }
+                            return .object(entry)
                         })
                 ))
         }
@@ -276,16 +304,42 @@ public enum DataPackage {
         public var sha256: String
         /// The table it holds.
         public var schema: TableSchema
+        /// How each of the table's references is described (in `schema.foreignKeys` order); none declared when empty.
+        public var references: [Reference]
 
         /// Creates a resource.
-        public init(name: String, path: String, format: TableFormat, bytes: Int64, sha256: String, schema: TableSchema)
-        {
+        public init(
+            name: String, path: String, format: TableFormat, bytes: Int64, sha256: String, schema: TableSchema,
+            references: [Reference] = []
+        ) {
             self.name = name
             self.path = path
             self.format = format
             self.bytes = bytes
             self.sha256 = sha256
             self.schema = schema
+            self.references = references
+        }
+    }
+
+    /// One reference of a resource's table: declared as a foreign key when it holds for every row of the
+    /// package, otherwise only described, under `x-handover-references`, with why.
+    public struct Reference: Sendable, Hashable {
+        /// The reference, with the referenced table's own name.
+        public var key: ForeignKey
+        /// The referenced resource's name in the package; nil when the table is not in it.
+        public var resource: String?
+        /// Whether it is declared in `foreignKeys`.
+        public var declared: Bool
+        /// Why it is not declared; nil when it is.
+        public var note: String?
+
+        /// Creates a description; by default an undeclared reference to no resource.
+        public init(key: ForeignKey, resource: String? = nil, declared: Bool = false, note: String? = nil) {
+            self.key = key
+            self.resource = resource
+            self.declared = declared
+            self.note = note
         }
     }
 
@@ -310,7 +364,8 @@ public enum DataPackage {
                         ])
                     ))
             }
-            entry.append(("schema", SchemaGenerator.tableSchemaTree(for: resource.schema)))
+            entry.append(
+                ("schema", SchemaGenerator.tableSchemaTree(for: resource.schema, references: resource.references)))
             return .object(entry)
         }
         return Tree.object([

@@ -80,10 +80,13 @@ struct MapCompiler {
                             + target.withheldHint(reference.referencedColumn))
                 }
                 references[reference.column] = (target, reference.referencedColumn)
+                let pseudonymized = entry.fields.firstIndex { $0.name == reference.column }.map {
+                    entry.pseudonymize[$0]
+                } ?? false
                 foreignKeys.append(
                     ForeignKey(
                         fields: [reference.column], table: reference.table,
-                        referencedFields: [reference.referencedColumn]))
+                        referencedFields: [reference.referencedColumn], pseudonymized: pseudonymized))
             }
 
             func resolvePath(_ path: DatasetMap.Path, kind: String) throws -> ResolvedPath {

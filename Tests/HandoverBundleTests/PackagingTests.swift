@@ -171,8 +171,65 @@ func pinnedBuild(
             }
             let comments = try #require(
                 resources.first { $0["name"] as? String == "comments" }?["schema"] as? [String: Any])
-            #expect((comments["foreignKeys"] as? [Any])?.count == 2)
+            // In a tenant's bundle, a comment's content is the tenant's; its pseudonymised author is described only.
+            #expect((comments["foreignKeys"] as? [Any])?.count == 1)
+            #expect((comments["x-handover-references"] as? [Any])?.count == 2)
         }
+    }
+
+    @Test func onlyReferencesThatHoldAreDeclaredWhateverTheOrderOfRows() async throws {
+        try await withTemporaryDirectory { folder in
+            let result = try await pinnedBuild(.tenant("x"), into: folder, registry: try ExporterRegistry([Linked()]))
+            let bytes = try readArchive(result.archivePath)["handover-req-pinned/datapackage.json"]!
+            let package = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+            let resources = try #require(package["resources"] as? [[String: Any]])
+            func declared(_ name: String) -> [String] {
+                let schema = resources.first { $0["name"] as? String == name }?["schema"] as? [String: Any]
+                return (schema?["foreignKeys"] as? [[String: Any]] ?? []).map {
+                    (($0["fields"] as? [String]) ?? []).joined() + "->"
+                        + (($0["reference"] as? [String: Any])?["resource"] as? String ?? "?")
+                }
+            }
+            #expect(resources.map { $0["name"] as? String } == ["child", "orphan", "parent"])
+            // Children come before their parents and name later siblings: checked at the end, they hold.
+            #expect(declared("child") == ["parent->parent", "Sibling->child"])
+            // An orphan names a parent that is not there.
+            #expect(declared("orphan") == [])
+            let orphan = resources.first { $0["name"] as? String == "orphan" }?["schema"] as? [String: Any]
+            let note = (orphan?["x-handover-references"] as? [[String: Any]])?.first?["note"] as? String
+            #expect(note?.contains("leaves out") == true)
+            #expect(BundleVerifier.verify(archive: result.archivePath).problems == [])
+        }
+    }
+}
+
+/// Tables whose rows refer forward: children before parents, a sibling named before it is written, an orphan.
+struct Linked: Exporter {
+    var id = "linked"
+    var version = "1"
+    var tables = [
+        TableSchema(
+            name: "Child",
+            fields: [Field("id", .integer, required: true), Field("parent", .integer), Field("Sibling", .integer)],
+            primaryKey: ["id"],
+            foreignKeys: [
+                ForeignKey(fields: ["parent"], table: "Parent", referencedFields: ["id"]),
+                ForeignKey(fields: ["Sibling"], table: "Child", referencedFields: ["id"]),
+            ]),
+        TableSchema(
+            name: "Parent", fields: [Field("id", .integer, required: true), Field("code", .string)],
+            primaryKey: ["id"]),
+        TableSchema(
+            name: "Orphan", fields: [Field("id", .integer, required: true), Field("parent", .integer)],
+            primaryKey: ["id"], foreignKeys: [ForeignKey(fields: ["parent"], table: "Parent", referencedFields: ["id"])]),
+    ]
+
+    func export(_ scope: ExportScope, into sink: inout some RowSink, context: ExportContext) async throws {
+        try await sink.write(Row([.integer(1), .integer(10), .integer(2)]), table: 0)
+        try await sink.write(Row([.integer(2), .integer(11), .null]), table: 0)
+        try await sink.write(Row([.integer(10), .string("a")]), table: 1)
+        try await sink.write(Row([.integer(11), .string("b")]), table: 1)
+        try await sink.write(Row([.integer(1), .integer(12)]), table: 2)
     }
 }
 

@@ -80,6 +80,54 @@ func replaceKeepingManifest(
         }
     }
 
+    @Test func aDeclaredForeignKeyThatDoesNotHoldIsReportedByKindTableAndField() async throws {
+        try await withTemporaryDirectory { folder in
+            var replaced = ""
+            let path = try await damagedBundle(in: folder) { entries in
+                try replaceKeepingManifest(&entries, "/data/sales/contacts.csv") { text in
+                    // The first contact's owner_id (third field) now names a user the bundle does not hold.
+                    var lines = text.components(separatedBy: "\r\n")
+                    var fields = lines[1].components(separatedBy: ",")
+                    replaced = fields[2] == "7" ? "8" : String(repeating: "7", count: fields[2].count)
+                    fields[2] = replaced
+                    lines[1] = fields.joined(separator: ",")
+                    return lines.joined(separator: "\r\n")
+                }
+            }
+            let report = BundleVerifier.verify(archive: path)
+            #expect(report.problems.map(\.kind) == [.reference], "\(report.problems)")
+            let problem = try #require(report.problems.first)
+            #expect(problem.path == "data/sales/contacts.csv")
+            #expect(problem.message.contains("owner_id") && problem.message.contains("users"))
+            #expect(!problem.message.contains(replaced))
+        }
+    }
+
+    @Test func aForeignKeyToAResourceThePackageLacksIsReported() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = try await damagedBundle(in: folder) { entries in
+                func index(_ name: String) -> Int { entries.firstIndex { $0.name.hasSuffix(name) }! }
+                let package = index("/datapackage.json")
+                let text = String(decoding: entries[package].bytes, as: UTF8.self)
+                #expect(text.contains("\"resource\": \"users\""))
+                entries[package].bytes = Array(
+                    text.replacingOccurrences(of: "\"resource\": \"users\"", with: "\"resource\": \"nobody\"").utf8)
+                var tags = ""
+                for line in String(decoding: entries[index("/tagmanifest-sha256.txt")].bytes, as: UTF8.self).split(
+                    separator: "\n")
+                {
+                    let name = String(line.split(separator: " ").last!)
+                    tags += sha256(entries[index("/" + name)].bytes) + "  " + name + "\n"
+                }
+                entries[index("/tagmanifest-sha256.txt")].bytes = Array(tags.utf8)
+            }
+            let report = BundleVerifier.verify(archive: path)
+            #expect(!report.problems.isEmpty)
+            #expect(report.problems.allSatisfy { $0.kind == .reference }, "\(report.problems)")
+            #expect(report.problems.allSatisfy { $0.message.contains("names resource nobody") })
+        }
+    }
+
     static let damages: [(String, VerificationReport.Problem.Kind, String)] = [
         ("flipped byte in a data file", .checksum, "data/sales/comments.csv"),
         ("missing file", .missing, "data/sales/users.xml"),
