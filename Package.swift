@@ -36,6 +36,8 @@ let package = Package(
         .library(name: "HandoverPostgres", targets: ["HandoverPostgres"]),
         /// Request workers: claim, export, publish, retention.
         .library(name: "HandoverWorker", targets: ["HandoverWorker"]),
+        /// Helpers for testing exporters and what surrounds them: an in-memory exporter, export-and-verify.
+        .library(name: "HandoverTesting", targets: ["HandoverTesting"]),
         /// The demo product's database and dataset map.
         .library(name: "HandoverDemo", targets: ["HandoverDemo"]),
         /// The command-line tool.
@@ -112,6 +114,10 @@ let package = Package(
             dependencies: ["HandoverCore", "HandoverStore", "HandoverBundle", "HandoverArchive", serviceLifecycle, logging],
             swiftSettings: swiftSettings),
 
+        // Testing helpers for operators: an in-memory exporter, a helper that exports and verifies.
+        .target(
+            name: "HandoverTesting", dependencies: ["HandoverCore", "HandoverBundle", "HandoverArchive", logging],
+            swiftSettings: swiftSettings),
         // The demo product: a generated sales-enablement database and its dataset map.
         .target(
             name: "HandoverDemo", dependencies: ["HandoverCore", "HandoverSQLite", "HandoverSQL"],
@@ -164,6 +170,9 @@ let package = Package(
                 "HandoverWorker", "HandoverStore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport",
                 logging,
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverTestingTests", dependencies: ["HandoverTesting", "HandoverBundle", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "handoverTests",
