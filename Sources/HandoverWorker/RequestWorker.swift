@@ -3,6 +3,12 @@ public import HandoverStore
 public import Logging
 internal import Synchronization
 
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
 /// How a worker works: its name, its lease, retries, retention and how often it looks for work.
 public struct WorkerConfiguration: Sendable {
     /// The worker's name in the store and the audit log (such as `host:pid`); unique among running workers.
@@ -142,14 +148,19 @@ public struct RequestWorker: Sendable {
         control: WorkerControl = WorkerControl(), untilIdle: Bool = false,
         observe: @Sendable (WorkerEvent) -> Void = { _ in }
     ) async -> Int {
-        // The worker's own steps (claim, renew, record) run on a thread of their own, so that blocking work
-        // elsewhere in the process (an export, a validation, a test) cannot delay them until a lease runs out.
-        await withTaskExecutorPreference(ThreadPoolExecutor.leases) {
-            await work(control: control, untilIdle: untilIdle, observe: observe)
+        // The worker's own steps (claim, renew, record) run on a thread of this worker's own, so that blocking
+        // work elsewhere in the process (an export, a validation, another worker's store, a test) cannot delay
+        // them until a lease runs out.
+        let own = ThreadPoolExecutor(threads: 1)
+        defer { own.shutdown() }
+        return await withTaskExecutorPreference(own) {
+            await work(control: control, untilIdle: untilIdle, steps: own, observe: observe)
         }
     }
 
-    private func work(control: WorkerControl, untilIdle: Bool, observe: @Sendable (WorkerEvent) -> Void) async -> Int {
+    private func work(
+        control: WorkerControl, untilIdle: Bool, steps: ThreadPoolExecutor, observe: @Sendable (WorkerEvent) -> Void
+    ) async -> Int {
         var completed = 0
         var outage = 0
         while !control.stopping && !Task.isCancelled {
@@ -171,7 +182,7 @@ public struct RequestWorker: Sendable {
                 continue
             }
             observe(event(.claimed, claimed.request.id, "attempt \(claimed.attempts)"))
-            let outcome = await process(claimed, control: control)
+            let outcome = await process(claimed, control: control, steps: steps)
             if outcome.kind == .completed { completed += 1 }
             observe(outcome)
         }
@@ -180,6 +191,13 @@ public struct RequestWorker: Sendable {
 
     /// Fulfils one claimed request while renewing its lease, and records the outcome in the store.
     public func process(_ claimed: StoredRequest, control: WorkerControl = WorkerControl()) async -> WorkerEvent {
+        await process(claimed, control: control, steps: ThreadPoolExecutor.leases)
+    }
+
+    /// ``process(_:control:)`` with the lease renewed on `steps`.
+    private func process(_ claimed: StoredRequest, control: WorkerControl, steps: ThreadPoolExecutor) async
+        -> WorkerEvent
+    {
         let id = claimed.request.id
         // The export runs in a task of its own, so that a hand-back (from a signal handler's thread) or a lost
         // lease cancels it at once, whatever the cooperative pool is busy with.
@@ -200,7 +218,7 @@ public struct RequestWorker: Sendable {
         let ending: WorkEnding = await withTaskCancellationHandler {
             await withTaskGroup(of: WorkEnding?.self) { group in
                 group.addTask { await export.value }
-                group.addTask(executorPreference: ThreadPoolExecutor.leases) { await keepLease(claimed, control) }
+                group.addTask(executorPreference: steps) { await keepLease(claimed, control) }
                 var first: WorkEnding? = nil
                 while let next = await group.next() {
                     if let next {
@@ -269,7 +287,12 @@ public struct RequestWorker: Sendable {
             // and counting them would renew too late. Wake often enough to notice a hand-back promptly.
             let due = clock.now.advanced(by: interval)
             while clock.now < due && !Task.isCancelled && !control.handingBack {
-                try? await Task.sleep(for: min(.milliseconds(100), clock.now.duration(to: due)))
+                // This runs on the worker's own thread: wait on it, then let the worker's other steps run.
+                // (Task.sleep's timers fire on shared threads, which a loaded process can hold for seconds.)
+                let wait = min(Duration.milliseconds(100), clock.now.duration(to: due))
+                let micros = wait.components.seconds * 1_000_000 + wait.components.attoseconds / 1_000_000_000_000
+                if micros > 0 { usleep(useconds_t(micros)) }
+                await Task.yield()
             }
             if Task.isCancelled { return nil }
             if control.handingBack { return .handBack }

@@ -1,5 +1,3 @@
-public import HandoverCore
-public import Logging
 public import ServiceLifecycle
 
 /// A ``RequestWorker`` as a swift-service-lifecycle `Service`, to run in a `ServiceGroup` beside the other
