@@ -58,11 +58,13 @@ public struct DatasetMapExporter: Exporter {
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` or ``HandoverError/Code/sourceFailed``.
     public func sharedMatchValues(threshold: Int = 10) throws -> [SharedMatchValue] {
         guard let subjectPlan else { return [] }
+        // The same scalars SubjectSelector.isBlank allows, so that what is counted blank is what matches no one.
+        let blankCharacters = SubjectSelector.blankScalars.sorted().map(String.init).joined(separator: ", ")
         return try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
             /// The largest group of rows sharing one non-blank value, and the blank rows, of `table.column`.
             func counts(_ table: String, _ column: String) throws -> (largest: Int, blank: Int) {
                 let value = "t0." + quoted(column)
-                let blankTest = "trim(\(value), char(32, 9, 10, 11, 12, 13, 160, 8203, 12288, 65279)) = ''"
+                let blankTest = "trim(\(value), char(\(blankCharacters))) = ''"
                 let largestSQL =
                     "SELECT count(*) AS n FROM " + quoted(table) + " AS t0 WHERE " + value + " IS NOT NULL AND NOT ("
                     + blankTest + ") GROUP BY " + value + " ORDER BY n DESC LIMIT 1"

@@ -96,3 +96,17 @@ import Testing
         #expect(row.keyDescription(in: schema) == "email=<string>,n=3")
     }
 }
+
+@Suite struct BlankValueTests {
+    /// The one list of blank scalars is Unicode's White_Space plus the invisible format characters, no more.
+    @Test func theBlankScalarsAreWhiteSpaceAndTheInvisibleCharacters() {
+        let invisible: Set<UInt32> = [0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let expected = scalar.properties.isWhitespace || invisible.contains(value)
+            #expect(SubjectSelector.blankScalars.contains(value) == expected, "U+\(String(value, radix: 16))")
+        }
+        #expect(SubjectSelector.isBlank("\u{2003}\u{205F}\u{200B}"))
+        #expect(!SubjectSelector.isBlank(" a "))
+    }
+}
