@@ -111,7 +111,9 @@ let package = Package(
         // Workers: claim queued requests, export them into bundles, publish, and retention.
         .target(
             name: "HandoverWorker",
-            dependencies: ["HandoverCore", "HandoverStore", "HandoverBundle", "HandoverArchive", serviceLifecycle, logging],
+            dependencies: [
+                "HandoverCore", "HandoverSQLite", "HandoverStore", "HandoverBundle", "HandoverArchive", serviceLifecycle, logging,
+            ],
             swiftSettings: swiftSettings),
 
         // Testing helpers for operators: an in-memory exporter, a helper that exports and verifies.
@@ -167,8 +169,8 @@ let package = Package(
         .testTarget(
             name: "HandoverWorkerTests",
             dependencies: [
-                "HandoverWorker", "HandoverStore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "TestSupport",
-                logging,
+                "HandoverWorker", "HandoverStore", "HandoverBundle", "HandoverArchive", "HandoverSQL", "HandoverSQLite",
+                "HandoverPostgres", "HandoverDemo", "TestSupport", logging,
             ],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -57,7 +57,7 @@ public final class ArchiveReader {
     private init(path: String) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: errnoText())
+            throw HandoverError(errno: errno, .archiveCorrupt, "cannot open '\(path)' as an archive")
         }
         defer { _ = close(descriptor) }
         var magic = [UInt8](repeating: 0, count: 4)
@@ -122,7 +122,8 @@ public final class ArchiveReader {
             return nil
         }
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
-            throw HandoverError(.archiveCorrupt, "cannot read the next entry", underlying: errorText())
+            throw HandoverError(
+                .archiveCorrupt, "cannot read the next entry", underlying: errorText(), cause: libarchiveErrno(archive))
         }
         let name: String
         if let utf8 = archive_entry_pathname_utf8(entry) {
@@ -165,7 +166,9 @@ public final class ArchiveReader {
             let count = archive_read_data(archive, buffer.baseAddress, blockSize)
             if count == 0 { return }
             guard count > 0 else {
-                throw HandoverError(.archiveCorrupt, "cannot read an entry's data", underlying: errorText())
+                throw HandoverError(
+                    .archiveCorrupt, "cannot read an entry's data", underlying: errorText(),
+                    cause: libarchiveErrno(archive))
             }
             try consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
@@ -186,7 +189,9 @@ public final class ArchiveReader {
             try withUTF8Locale {
                 let count = archive_read_data(reader.archive, buffer.baseAddress, buffer.count)
                 guard count >= 0 else {
-                    throw HandoverError(.archiveCorrupt, "cannot read an entry's data", underlying: reader.errorText())
+                    throw HandoverError(
+                        .archiveCorrupt, "cannot read an entry's data", underlying: reader.errorText(),
+                        cause: libarchiveErrno(reader.archive))
                 }
                 return count
             }
@@ -252,7 +257,7 @@ private final class TarStream {
     init(path: String, descriptor: Int32) throws {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
-            throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: errnoText())
+            throw HandoverError(errno: errno, .archiveCorrupt, "cannot open '\(path)' as an archive")
         }
         fileSize = UInt64(info.st_size)
         self.path = path
@@ -344,9 +349,16 @@ private final class TarStream {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             defer { if descriptor >= 0 { _ = close(descriptor) } }
             var trailer = [UInt8](repeating: 0, count: 8)
-            guard descriptor >= 0, fileSize >= 8,
-                trailer.withUnsafeMutableBytes({ pread(descriptor, $0.baseAddress, 8, off_t(fileSize - 8)) }) == 8
-            else { throw HandoverError(.archiveCorrupt, "the gzip trailer cannot be read", underlying: errnoText()) }
+            guard descriptor >= 0 else {
+                throw HandoverError(errno: errno, .archiveCorrupt, "the gzip trailer cannot be read")
+            }
+            let got =
+                fileSize < 8
+                ? 0 : trailer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 8, off_t(fileSize - 8)) }
+            guard got == 8 else {
+                if got < 0 { throw HandoverError(errno: errno, .archiveCorrupt, "the gzip trailer cannot be read") }
+                throw HandoverError(.archiveCorrupt, "the gzip trailer cannot be read")
+            }
             func word(_ at: Int) -> UInt32 {
                 (0..<4).reduce(UInt32(0)) { $0 | UInt32(trailer[at + $1]) << (8 * $1) }
             }

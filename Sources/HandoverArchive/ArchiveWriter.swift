@@ -118,12 +118,12 @@ public final class ArchiveWriter {
     public func addFile(from source: String, as name: String, modificationTime: Timestamp) throws {
         let descriptor = open(source, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw HandoverError(.archiveFailed, "cannot read '\(source)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")
         }
         defer { _ = Glibc.close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            throw HandoverError(.archiveFailed, "cannot stat '\(source)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .archiveFailed, "cannot stat '\(source)'")
         }
         try writeHeader(name: name, size: Int64(status.st_size), modificationTime: modificationTime)
         let blockSize = 256 * 1024
@@ -134,7 +134,7 @@ public final class ArchiveWriter {
             let count = read(descriptor, buffer.baseAddress, blockSize)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw HandoverError(.archiveFailed, "cannot read '\(source)'", underlying: errnoText())
+                throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")
             }
             if count == 0 { break }
             try writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), entry: name)
@@ -166,7 +166,8 @@ public final class ArchiveWriter {
     }
 
     private func setCommon(_ entry: OpaquePointer, _ time: Timestamp) {
-        let (seconds, millis) = (time.millisecondsSince1970 / 1000, time.millisecondsSince1970 % 1000)
+        // Rounded down, so that the nanoseconds stay in 0..<1e9 before 1970 too.
+        let (seconds, millis) = time.millisecondsSince1970.floorDivided(by: 1000)
         archive_entry_set_mtime(entry, time_t(seconds), Int(millis) * 1_000_000)
         archive_entry_set_uid(entry, 0)
         archive_entry_set_gid(entry, 0)
@@ -178,7 +179,9 @@ public final class ArchiveWriter {
             // archive_write_data returns the bytes taken, or a negative status; check every call.
             let written = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
             guard written > 0 else {
-                throw HandoverError(.archiveFailed, "cannot write entry \(name)", underlying: libarchiveText())
+                throw HandoverError(
+                    .archiveFailed, "cannot write entry \(name)", underlying: libarchiveText(),
+                    cause: libarchiveCause())
             }
             offset += written
         }
@@ -186,15 +189,23 @@ public final class ArchiveWriter {
 
     private func check(_ status: Int32, _ what: String) throws {
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
-            throw HandoverError(.archiveFailed, "libarchive could not \(what)", underlying: libarchiveText())
+            throw HandoverError(
+                .archiveFailed, "libarchive could not \(what)", underlying: libarchiveText(), cause: libarchiveCause())
         }
     }
 
     private func libarchiveText() -> String? {
         archive_error_string(archive).map { String(cString: $0) }
     }
+
+    private func libarchiveCause() -> HandoverError.Cause? {
+        libarchiveErrno(archive)
+    }
 }
 
-func errnoText() -> String {
-    String(cString: strerror(errno))
+/// The `errno` libarchive recorded with its last error, as a cause; nil when it recorded none of its own
+/// (`ARCHIVE_ERRNO_MISC` is -1).
+func libarchiveErrno(_ archive: OpaquePointer) -> HandoverError.Cause? {
+    let number = archive_errno(archive)
+    return number > 0 ? .errno(number) : nil
 }

@@ -37,7 +37,7 @@ public enum AtomicFile {
         let temporary = folder + "/" + temporaryName(for: name)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
         guard descriptor >= 0 else {
-            throw HandoverError(.outputUnavailable, "cannot create a file in '\(folder)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot create a file in '\(folder)'")
         }
         var linked = false
         defer {
@@ -46,15 +46,15 @@ public enum AtomicFile {
         }
         // The umask can only take bits away; this makes the mode exact.
         guard fchmod(descriptor, fileMode) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot make '\(temporary)' private", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot make '\(temporary)' private")
         }
         let result = try body(descriptor, temporary)
         guard fsync(descriptor) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot flush '\(temporary)' to disk", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot flush '\(temporary)' to disk")
         }
         guard link(temporary, destination) == 0 else {
             if errno == EEXIST { throw HandoverError(.outputExists, "'\(destination)' already exists") }
-            throw HandoverError(.outputUnavailable, "cannot name the file '\(destination)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot name the file '\(destination)'")
         }
         linked = true
         unlink(temporary)
@@ -92,12 +92,11 @@ public enum AtomicFile {
     {
         let path = folder + "/" + temporaryName(for: name + ".d")
         guard mkdir(path, folderMode) == 0 else {
-            throw HandoverError(
-                .outputUnavailable, "cannot create a working folder in '\(folder)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot create a working folder in '\(folder)'")
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         guard chmod(path, folderMode) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot make '\(path)' private", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot make '\(path)' private")
         }
         return try await body(path)
     }
@@ -110,12 +109,12 @@ public enum AtomicFile {
         let (folder, name) = split(destination)
         let temporary = folder + "/" + temporaryName(for: name)
         guard mkdir(temporary, folderMode) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot create a folder in '\(folder)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot create a folder in '\(folder)'")
         }
         var published = false
         defer { if !published { try? FileManager.default.removeItem(atPath: temporary) } }
         guard chmod(temporary, folderMode) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot make '\(temporary)' private", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot make '\(temporary)' private")
         }
         let result = try body(temporary)
         syncFolder(temporary)
@@ -123,7 +122,7 @@ public enum AtomicFile {
             throw HandoverError(.outputExists, "'\(destination)' already exists")
         }
         guard rename(temporary, destination) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot name the folder '\(destination)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot name the folder '\(destination)'")
         }
         published = true
         syncFolder(folder)
@@ -146,10 +145,10 @@ public enum AtomicFile {
             if errno == EEXIST, FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
                 return
             }
-            throw HandoverError(.outputUnavailable, "cannot create the folder '\(path)'", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot create the folder '\(path)'")
         }
         guard chmod(path, folderMode) == 0 else {
-            throw HandoverError(.outputUnavailable, "cannot make '\(path)' private", underlying: errnoText())
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot make '\(path)' private")
         }
     }
 

@@ -327,7 +327,8 @@ struct ZipLayout {
                 }
                 if got < 0 && errno == EINTR { continue }
                 guard got > 0 else {
-                    throw HandoverError(.archiveCorrupt, "the zip cannot be read", underlying: errnoText())
+                    if got < 0 { throw HandoverError(errno: errno, .archiveCorrupt, "the zip cannot be read") }
+                    throw HandoverError(.archiveCorrupt, "the zip cannot be read", underlying: "unexpected end of file")
                 }
                 done += got
             }

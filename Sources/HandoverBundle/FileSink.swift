@@ -21,8 +21,7 @@ final class FileSink: ByteSink {
         self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, AtomicFile.fileMode)
         guard descriptor >= 0, fchmod(descriptor, AtomicFile.fileMode) == 0 else {
-            throw HandoverError(
-                .outputUnavailable, "cannot create '\(path)'", underlying: String(cString: strerror(errno)))
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot create '\(path)'")
         }
     }
 
@@ -37,8 +36,7 @@ final class FileSink: ByteSink {
             let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw HandoverError(
-                    .outputUnavailable, "cannot write '\(path)'", underlying: String(cString: strerror(errno)))
+                throw HandoverError(errno: errno, .outputUnavailable, "cannot write '\(path)'")
             }
             offset += written
         }
@@ -50,8 +48,7 @@ final class FileSink: ByteSink {
         let result = Glibc.close(descriptor)
         descriptor = -1
         guard result == 0 else {
-            throw HandoverError(
-                .outputUnavailable, "cannot close '\(path)'", underlying: String(cString: strerror(errno)))
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot close '\(path)'")
         }
         return hasher.finalize().hexString
     }

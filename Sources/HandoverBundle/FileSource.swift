@@ -17,8 +17,7 @@ final class FileSource: ByteSource {
         self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw HandoverError(
-                .outputUnavailable, "cannot read '\(path)'", underlying: String(cString: strerror(errno)))
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot read '\(path)'")
         }
     }
 
@@ -31,8 +30,7 @@ final class FileSource: ByteSource {
             let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
             if errno != EINTR {
-                throw HandoverError(
-                    .outputUnavailable, "cannot read '\(path)'", underlying: String(cString: strerror(errno)))
+                throw HandoverError(errno: errno, .outputUnavailable, "cannot read '\(path)'")
             }
         }
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
 /// An error raised anywhere in Handover.
 ///
 /// The `description` names only the kind of failure. The `message` carries the detail: names of
@@ -87,22 +93,102 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What failed underneath, as data rather than text: a SQLite result code, an `errno`, a SQLSTATE.
+    ///
+    /// A cause holds only a number or a code, never a value from the data, so it is as safe to log as the
+    /// ``Code``. Whether trying again may help is decided from it (a busy database, yes; a corrupt one, no).
+    /// New kinds of cause can be added without breaking callers.
+    public struct Cause: Hashable, Sendable, CustomStringConvertible {
+        enum Base: Hashable, Sendable {
+            case sqlite(Int32)
+            case errno(Int32)
+            case sqlstate(String)
+            case connectionLost
+            case authenticationFailed
+            case transient
+        }
+
+        let base: Base
+
+        /// A result code SQLite returned: the extended code where extended codes are on (its low byte is the
+        /// primary code, such as `SQLITE_BUSY` or `SQLITE_CORRUPT`).
+        public static func sqlite(_ resultCode: Int32) -> Cause { Cause(base: .sqlite(resultCode)) }
+        /// An `errno` value a system call set (such as `EIO` or `ENOSPC`).
+        public static func errno(_ number: Int32) -> Cause { Cause(base: .errno(number)) }
+        /// A SQLSTATE a database server reported (five characters, such as `40001` or `23505`).
+        public static func sqlstate(_ state: String) -> Cause { Cause(base: .sqlstate(state)) }
+        /// The connection to a database server failed or was closed without the server's saying why (no SQLSTATE).
+        public static let connectionLost = Cause(base: .connectionLost)
+        /// The client could not or would not authenticate to a server, which gave no SQLSTATE (an authentication
+        /// method it does not support, a password it needs and lacks, a server proof that does not check out).
+        public static let authenticationFailed = Cause(base: .authenticationFailed)
+        /// No lower-level code, but whoever raised the error knows that the condition passes (a resource that is
+        /// briefly unavailable): trying again later may succeed.
+        public static let transient = Cause(base: .transient)
+
+        /// The SQLite result code (extended where available), when SQLite reported this cause.
+        public var sqliteResultCode: Int32? {
+            if case .sqlite(let code) = base { return code }
+            return nil
+        }
+
+        /// The primary SQLite result code (the extended code's low byte), when SQLite reported this cause.
+        public var sqlitePrimaryResultCode: Int32? { sqliteResultCode.map { $0 & 0xFF } }
+
+        /// The `errno` value, when a system call reported this cause.
+        public var errno: Int32? {
+            if case .errno(let number) = base { return number }
+            return nil
+        }
+
+        /// The SQLSTATE, when a database server reported this cause.
+        public var sqlstate: String? {
+            if case .sqlstate(let state) = base { return state }
+            return nil
+        }
+
+        /// Whether the connection to a database server was lost without a SQLSTATE.
+        public var isConnectionLost: Bool { base == .connectionLost }
+
+        /// Whether authentication to a server failed on the client's side (``authenticationFailed``).
+        public var isAuthenticationFailure: Bool { base == .authenticationFailed }
+
+        /// Whether the error was marked transient by whoever raised it (``transient``).
+        public var isMarkedTransient: Bool { base == .transient }
+
+        /// The cause as a short phrase: `SQLite result code 5`, `errno 28`, `SQLSTATE 40001`.
+        public var description: String {
+            switch base {
+            case .sqlite(let code): "SQLite result code \(code)"
+            case .errno(let number): "errno \(number)"
+            case .sqlstate(let state): "SQLSTATE \(state)"
+            case .connectionLost: "connection lost"
+            case .authenticationFailed: "authentication failed"
+            case .transient: "transient"
+            }
+        }
+    }
+
     /// The kind of failure.
     public var code: Code
     /// The detail: what failed and where. Never contains exported data values.
     public var message: String
     /// A short, data-free description of the underlying error, if any (a C library's message).
     public var underlying: String?
+    /// What failed underneath, as data (a SQLite result code, an `errno`, a SQLSTATE), when known.
+    public var cause: Cause?
 
     /// Creates an error.
     /// - Parameters:
     ///   - code: The kind of failure.
     ///   - message: The detail, naming tables, columns or files but no data values.
     ///   - underlying: A data-free description of the cause.
-    public init(_ code: Code, _ message: String, underlying: String? = nil) {
+    ///   - cause: The cause as data, when a library or the system reported one.
+    public init(_ code: Code, _ message: String, underlying: String? = nil, cause: Cause? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.cause = cause
     }
 
     /// The kind of failure only; use ``message`` for the detail.
@@ -111,7 +197,20 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
     /// The code, the message and the underlying cause, as one line for a person to read.
     public var localizedMessage: String {
         var text = "\(code): \(message)"
-        if let underlying { text += " (\(underlying))" }
+        switch (underlying, cause) {
+        case (let underlying?, let cause?): text += " (\(underlying); \(cause))"
+        case (let underlying?, nil): text += " (\(underlying))"
+        case (nil, let cause?): text += " (\(cause))"
+        case (nil, nil): break
+        }
         return text
+    }
+}
+
+extension HandoverError {
+    /// An error for a failed system call: `number` as the cause and the system's text for it as ``underlying``.
+    /// Pass `errno` first thing, before anything else can change it.
+    package init(errno number: Int32, _ code: Code, _ message: String) {
+        self.init(code, message, underlying: String(cString: strerror(number)), cause: .errno(number))
     }
 }

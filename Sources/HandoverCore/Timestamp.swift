@@ -203,10 +203,13 @@ public enum ISO8601Parser {
 }
 
 extension Int64 {
-    /// Division rounding towards negative infinity, with a non-negative remainder.
-    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
-        var q = self / divisor
-        var r = self % divisor
+    /// Division rounding towards negative infinity, with a remainder in `0..<divisor`: what splitting a time
+    /// into seconds and milliseconds, or days and the time of day, needs before 1970 as after (`/` and `%`
+    /// round towards zero, giving -1 s and -500 ms for -1.5 s). The one helper for this in Handover.
+    /// - Precondition: `divisor > 0`.
+    package func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        precondition(divisor > 0, "floor division needs a positive divisor")
+        var (q, r) = quotientAndRemainder(dividingBy: divisor)
         if r < 0 {
             q -= 1
             r += divisor

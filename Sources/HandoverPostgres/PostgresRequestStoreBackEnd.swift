@@ -72,8 +72,10 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
         }
     }
 
-    /// A ``HandoverError`` for a PostgreSQL error: its SQLSTATE and primary message. The server's `detail`
-    /// field, which quotes a row's values, is left out; the primary messages the store's statements can
+    /// A ``HandoverError`` for a PostgreSQL error: its SQLSTATE and primary message, with the SQLSTATE as the
+    /// error's ``HandoverError/cause`` (or the `errno` of a failed connection, or
+    /// ``HandoverError/Cause/connectionLost``), from which ``HandoverError/isTransient`` decides. The server's
+    /// `detail` field, which quotes a row's values, is left out; the primary messages the store's statements can
     /// raise (constraints, locks, connections, authentication) name objects, not values, because every
     /// value is bound to a column of its own type.
     func describe(_ error: any Error) -> HandoverError {
@@ -83,13 +85,35 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
         }
         if let state = error.serverInfo?[.sqlState] {
             let message = error.serverInfo?[.message] ?? ""
-            // 40001 serialization failure, 40P01 deadlock, 57P01 admin shutdown, 08xxx connection: worth a retry.
-            let code: HandoverError.Code =
-                state.hasPrefix("28") || state.hasPrefix("3D") ? .sourceUnavailable : .sourceFailed
-            return HandoverError(code, "PostgreSQL at \(location) refused: \(state) \(message)")
+            let unavailable = state.hasPrefix("28") || state.hasPrefix("3D") || state.hasPrefix("08")
+            return HandoverError(
+                unavailable ? .sourceUnavailable : .sourceFailed,
+                "PostgreSQL at \(location) refused: \(state) \(message)", cause: .sqlstate(state))
         }
-        let cause = error.underlying.map { String(describing: $0) } ?? String(describing: error.code)
-        return HandoverError(.sourceUnavailable, "cannot reach PostgreSQL at \(location): \(cause)")
+        let text = error.underlying.map { String(describing: $0) } ?? String(describing: error.code)
+        return HandoverError(
+            .sourceUnavailable, "cannot reach PostgreSQL at \(location): \(text)", cause: Self.cause(of: error))
+    }
+
+    /// The cause of an error postgres-nio raised without a SQLSTATE: the `errno` of a failed connection
+    /// attempt where NIO kept it, a lost connection, or an authentication the client could not complete.
+    static func cause(of error: PSQLError) -> HandoverError.Cause? {
+        switch error.code {
+        case .connectionError:
+            if let io = error.underlying as? IOError { return .errno(io.errnoCode) }
+            if let attempts = error.underlying as? NIOConnectionError,
+                let io = attempts.connectionErrors.lazy.compactMap({ $0.error as? IOError }).first
+            {
+                return .errno(io.errnoCode)
+            }
+            return .connectionLost
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return .connectionLost
+        case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:
+            return .authenticationFailed
+        default:
+            return nil
+        }
     }
 
     struct Transaction: StoreTransaction {
@@ -102,7 +126,9 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
                 switch parameter {
                 case .null: bindings.appendNull()
                 case .integer(let number): bindings.append(number)
+                case .real(let number): bindings.append(number)
                 case .text(let text): bindings.append(text)
+                case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
                 }
             }
             do {
@@ -115,6 +141,8 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
                             guard cell.bytes != nil else { return .null }
                             switch cell.dataType {
                             case .int8, .int4, .int2: return .integer(try cell.decode(Int64.self))
+                            case .float8, .float4: return .real(try cell.decode(Double.self))
+                            case .bytea: return .blob(Array(try cell.decode(ByteBuffer.self).readableBytesView))
                             default: return .text(try cell.decode(String.self))
                             }
                         })

@@ -87,8 +87,10 @@ package final class SQLiteConnection {
         let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let text = handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+            let code = handle.map { sqlite3_extended_errcode($0) } ?? status
             sqlite3_close_v2(handle)
-            throw HandoverError(.sourceUnavailable, "cannot open database '\(path)'", underlying: text)
+            throw HandoverError(
+                .sourceUnavailable, "cannot open database '\(path)'", underlying: text, cause: .sqlite(code))
         }
         self.handle = handle
         sqlite3_extended_result_codes(handle, 1)
@@ -99,7 +101,8 @@ package final class SQLiteConnection {
         } catch let error as HandoverError {
             sqlite3_close_v2(handle)
             throw HandoverError(
-                .sourceUnavailable, "'\(path)' is not a readable SQLite database", underlying: error.underlying)
+                .sourceUnavailable, "'\(path)' is not a readable SQLite database", underlying: error.underlying,
+                cause: error.cause)
         }
     }
 
@@ -111,7 +114,8 @@ package final class SQLiteConnection {
         defer { sqlite3_free(message) }
         guard status == SQLITE_OK else {
             throw HandoverError(
-                .sourceFailed, "database '\(path)' failed a statement", underlying: message.map { String(cString: $0) })
+                .sourceFailed, "database '\(path)' failed a statement", underlying: message.map { String(cString: $0) },
+                cause: .sqlite(status))
         }
     }
 
@@ -121,7 +125,9 @@ package final class SQLiteConnection {
         var statement: OpaquePointer?
         let status = sqlite3_prepare_v3(handle, sql, -1, 0, &statement, nil)
         guard status == SQLITE_OK, let statement else {
-            throw HandoverError(.sourceFailed, "database '\(path)' cannot prepare a query", underlying: errorText())
+            throw HandoverError(
+                .sourceFailed, "database '\(path)' cannot prepare a query", underlying: errorText(),
+                cause: .sqlite(status))
         }
         return SQLiteStatement(statement: statement, connection: self)
     }
@@ -208,6 +214,63 @@ package final class SQLiteConnection {
     func errorText() -> String {
         String(cString: sqlite3_errmsg(handle))
     }
+
+    /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY` (5 s when
+    /// opened).
+    package func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+}
+
+/// SQLite's primary result codes that Handover reasons about; compare them with
+/// ``HandoverError/Cause/sqlitePrimaryResultCode`` (an extended code's low byte).
+package enum SQLiteResultCode {
+    /// `SQLITE_ERROR`: a generic error (SQL that does not compile, a missing table).
+    package static let error = SQLITE_ERROR
+    /// `SQLITE_INTERNAL`: a bug in SQLite.
+    package static let internalError = SQLITE_INTERNAL
+    /// `SQLITE_PERM`: access permission denied.
+    package static let permission = SQLITE_PERM
+    /// `SQLITE_ABORT`: an operation was aborted.
+    package static let abort = SQLITE_ABORT
+    /// `SQLITE_BUSY`: another connection holds a lock on the file.
+    package static let busy = SQLITE_BUSY
+    /// `SQLITE_LOCKED`: a table is locked by another statement of the same connection or shared cache.
+    package static let locked = SQLITE_LOCKED
+    /// `SQLITE_NOMEM`: out of memory.
+    package static let noMemory = SQLITE_NOMEM
+    /// `SQLITE_READONLY`: an attempt to write a read-only database.
+    package static let readOnly = SQLITE_READONLY
+    /// `SQLITE_INTERRUPT`: interrupted by `sqlite3_interrupt`.
+    package static let interrupt = SQLITE_INTERRUPT
+    /// `SQLITE_IOERR`: the operating system reported an I/O error.
+    package static let ioError = SQLITE_IOERR
+    /// `SQLITE_CORRUPT`: the database file is malformed.
+    package static let corrupt = SQLITE_CORRUPT
+    /// `SQLITE_FULL`: the disk is full.
+    package static let full = SQLITE_FULL
+    /// `SQLITE_CANTOPEN`: the file cannot be opened.
+    package static let cannotOpen = SQLITE_CANTOPEN
+    /// `SQLITE_PROTOCOL`: a locking protocol race (WAL), worth another try.
+    package static let lockProtocol = SQLITE_PROTOCOL
+    /// `SQLITE_SCHEMA`: the schema changed under a statement.
+    package static let schema = SQLITE_SCHEMA
+    /// `SQLITE_TOOBIG`: a string or blob is too large.
+    package static let tooBig = SQLITE_TOOBIG
+    /// `SQLITE_CONSTRAINT`: a constraint (unique, not null, check, a trigger's RAISE) was violated.
+    package static let constraint = SQLITE_CONSTRAINT
+    /// `SQLITE_MISMATCH`: a datatype mismatch.
+    package static let mismatch = SQLITE_MISMATCH
+    /// `SQLITE_MISUSE`: the library was used wrongly.
+    package static let misuse = SQLITE_MISUSE
+    /// `SQLITE_AUTH`: an authorizer refused the statement.
+    package static let authorization = SQLITE_AUTH
+    /// `SQLITE_RANGE`: a parameter index out of range.
+    package static let range = SQLITE_RANGE
+    /// `SQLITE_NOTADB`: the file is not a database.
+    package static let notADatabase = SQLITE_NOTADB
+    /// `SQLITE_IOERR_CORRUPTFS`: the file system reported corruption (an extended code).
+    package static let ioErrorCorruptFileSystem = handover_sqlite_ioerr_corruptfs()
 }
 
 /// A compiled statement; finalised when released.
@@ -240,7 +303,8 @@ package final class SQLiteStatement {
         }
         guard status == SQLITE_OK else {
             throw HandoverError(
-                .sourceFailed, "cannot bind query parameter \(index)", underlying: connection.errorText())
+                .sourceFailed, "cannot bind query parameter \(index)", underlying: connection.errorText(),
+                cause: .sqlite(status))
         }
     }
 
@@ -258,7 +322,8 @@ package final class SQLiteStatement {
         if status == SQLITE_ROW { return true }
         if status == SQLITE_DONE { return false }
         throw HandoverError(
-            .sourceFailed, "database '\(connection.path)' failed a query", underlying: connection.errorText())
+            .sourceFailed, "database '\(connection.path)' failed a query", underlying: connection.errorText(),
+            cause: .sqlite(status))
     }
 
     /// Resets the statement to run again, keeping its bindings.

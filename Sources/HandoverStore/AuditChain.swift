@@ -47,7 +47,11 @@ package enum AuditChain {
     }
 
     /// The columns ``Row/init(_:)`` reads, in its order.
-    package static let columns = "seq, chain, hash, at, request, subject_key, from_state, to_state, actor, detail"
+    package static let columnNames = [
+        "seq", "chain", "hash", "at", "request", "subject_key", "from_state", "to_state", "actor", "detail",
+    ]
+    /// ``columnNames`` as a `SELECT` list.
+    package static let columns = columnNames.joined(separator: ", ")
 
     /// The hash of `row` at position `chain` after a row whose hash is `previous` (hex).
     package static func hash(_ row: Row, chain: Int64, previous: String) -> String {
@@ -116,13 +120,18 @@ package enum AuditChain {
 
 extension AuditChain.Row {
     /// A row read with ``AuditChain/columns``.
+    /// - Throws: ``HandoverError/Code/invalidData`` naming the column when one the store always fills is NULL
+    ///   or a value is of the wrong kind (a real number where the time was, say): the row was edited by hand, and
+    ///   reading it as something else could make an edit pass the hash check.
     package init(_ values: [StoreValue]) throws {
-        guard values.count == 10, let seq = values[0].integer, let at = values[3].integer,
-            let request = values[4].text, let to = values[7].text, let actor = values[8].text
-        else { throw HandoverError(.internalError, "an audit row of the store is malformed") }
+        var columns = try RowDecoder(values, columns: AuditChain.columnNames, name: "audit row")
+        let seq = try columns.integer(0)
+        columns = try RowDecoder(values, columns: AuditChain.columnNames, name: "audit row seq \(seq)")
         self.init(
-            seq: seq, chain: values[1].integer, hash: values[2].text, at: at, request: request,
-            subjectKey: values[5].text, from: values[6].text, to: to, actor: actor, detail: values[9].text)
+            seq: seq, chain: try columns.optionalInteger(1), hash: try columns.optionalText(2),
+            at: try columns.integer(3), request: try columns.text(4), subjectKey: try columns.optionalText(5),
+            from: try columns.optionalText(6), to: try columns.text(7), actor: try columns.text(8),
+            detail: try columns.optionalText(9))
     }
 }
 

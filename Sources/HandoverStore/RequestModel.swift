@@ -92,7 +92,7 @@ public struct AuditEvent: Sendable, Hashable {
 public enum Deadline {
     /// The instant `months` calendar months after `time` (the day clamped to the month's last day).
     public static func adding(months: Int, to time: Timestamp) -> Timestamp {
-        let (days, millisOfDay) = time.millisecondsSince1970.quotientAndRemainderFloor(86_400_000)
+        let (days, millisOfDay) = time.millisecondsSince1970.floorDivided(by: 86_400_000)
         let (year, month, day) = CivilDate.fromDays(days)
         let total = Int(year) * 12 + (month - 1) + months
         let newYear = Int64(total / 12)
@@ -112,16 +112,5 @@ public enum Deadline {
     /// The latest a deadline may be extended to: three months after receipt.
     public static func latest(receivedAt receipt: Timestamp) -> Timestamp {
         adding(months: 3, to: receipt)
-    }
-}
-
-extension Int64 {
-    fileprivate func quotientAndRemainderFloor(_ divisor: Int64) -> (Int64, Int64) {
-        var (q, r) = quotientAndRemainder(dividingBy: divisor)
-        if r < 0 {
-            q -= 1
-            r += divisor
-        }
-        return (q, r)
     }
 }

@@ -318,37 +318,68 @@ public struct RequestStore: Sendable {
                 "SELECT at, from_state, to_state, actor, detail, subject_key FROM audit WHERE request = ? ORDER BY seq",
                 [.text(id.rawValue)]
             ).map { row in
-                AuditEvent(
-                    at: row[0].time ?? Timestamp(millisecondsSince1970: 0), request: id,
-                    from: row[1].text.flatMap(RequestState.init(rawValue:)),
-                    to: RequestState(rawValue: row[2].text ?? "") ?? .received, actor: row[3].text ?? "",
-                    detail: row[4].text, subjectKey: row[5].text)
+                let columns = try RowDecoder(
+                    row, columns: ["at", "from_state", "to_state", "actor", "detail", "subject_key"],
+                    name: "audit row of request \(id)")
+                return AuditEvent(
+                    at: try columns.time(0), request: id,
+                    from: try columns.optionalValue(1, RequestState.self, "state"),
+                    to: try columns.value(2, RequestState.self, "state"), actor: try columns.text(3),
+                    detail: try columns.optionalText(4), subjectKey: try columns.optionalText(5))
             }
         }
     }
 
     // MARK: - Helpers
 
-    static let columns = """
-        id, purpose, scope_kind, tenant, subject_column, subject_value, subject_key, received_at, state, due, \
-        extension_reason, attempts, not_before, worker, lease_until, archive, expires_at, failure_reason
-        """
+    static let columnNames = [
+        "id", "purpose", "scope_kind", "tenant", "subject_column", "subject_value", "subject_key", "received_at",
+        "state", "due", "extension_reason", "attempts", "not_before", "worker", "lease_until", "archive", "expires_at",
+        "failure_reason",
+    ]
+    static let columns = columnNames.joined(separator: ", ")
 
+    /// A request row, refused (``HandoverError/Code/invalidData``, naming the column) when a column the store
+    /// always fills is NULL, or holds a value of the wrong kind or one the store never writes (an unknown
+    /// purpose, state or kind of scope): such a row was edited by hand, and reading a default in its place
+    /// (a purpose, a receipt time in 1970) would export or date the request wrongly.
     static func decode(_ row: [StoreValue]) throws -> StoredRequest {
-        guard row.count == 18, let idText = row[0].text, let state = row[8].text.flatMap(RequestState.init(rawValue:))
-        else { throw HandoverError(.internalError, "a request row of the store is malformed") }
-        let scope: ExportScope =
-            row[2].text == "subject"
-            ? .subject(SubjectSelector(column: row[4].text ?? "", value: row[5].text ?? ""), tenant: row[3].text)
-            : .tenant(row[3].text ?? "")
+        var columns = try RowDecoder(row, columns: columnNames, name: "request row")
+        let id: RequestID
+        do {
+            id = try RequestID(try columns.text(0))
+        } catch let error as HandoverError where error.code == .invalidArgument {
+            throw columns.refuse(0, "holds an id that is not a valid request id")
+        }
+        columns = try RowDecoder(row, columns: columnNames, name: "request row \(id)")
+        let state = try columns.value(8, RequestState.self, "state")
+        let scope: ExportScope
+        switch try columns.text(2) {
+        case "subject":
+            // The selector's value is erased when the request fails, is cancelled or expires.
+            let erased = state == .failed || state == .cancelled || state == .expired
+            let value = erased ? try columns.optionalText(5) ?? "" : try columns.text(5)
+            scope = .subject(
+                SubjectSelector(column: try columns.text(4), value: value), tenant: try columns.optionalText(3))
+        case "tenant":
+            scope = .tenant(try columns.text(3))
+        default:
+            throw columns.refuse(2, "holds an unknown kind of scope")
+        }
+        let attempts = try columns.integer(11)
+        guard attempts >= 0, let attemptCount = Int(exactly: attempts) else {
+            throw columns.refuse(11, "holds a negative or too large number of attempts")
+        }
         return StoredRequest(
             request: ExportRequest(
-                id: try RequestID(idText), purpose: row[1].text.flatMap(Purpose.init(rawValue:)) ?? .access,
-                scope: scope, receivedAt: row[7].time ?? Timestamp(millisecondsSince1970: 0)),
-            subjectKey: row[6].text, state: state, due: row[9].time ?? Timestamp(millisecondsSince1970: 0),
-            extensionReason: row[10].text, attempts: Int(row[11].integer ?? 0), notBefore: row[12].time,
-            worker: row[13].text, leaseUntil: row[14].time, archive: row[15].text, expiresAt: row[16].time,
-            failureReason: row[17].text)
+                id: id, purpose: try columns.value(1, Purpose.self, "purpose"), scope: scope,
+                receivedAt: try columns.time(7)),
+            subjectKey: try columns.optionalText(6), state: state, due: try columns.time(9),
+            extensionReason: try columns.optionalText(10), attempts: attemptCount,
+            notBefore: try columns.optionalTime(12), worker: try columns.optionalText(13),
+            leaseUntil: try columns.optionalTime(14),
+            archive: try columns.optionalText(15), expiresAt: try columns.optionalTime(16),
+            failureReason: try columns.optionalText(17))
     }
 
     private func find(_ id: RequestID, _ tx: any StoreTransaction, lock: Bool) async throws -> StoredRequest {

@@ -133,7 +133,9 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
                     switch value {
                     case .null: .null
                     case .integer(let number): .integer(number)
+                    case .real(let number): .real(number)
                     case .text(let text): .text(text)
+                    case .blob(let bytes): .blob(bytes)
                     }
                 })
             var rows: [[StoreValue]] = []
@@ -146,12 +148,14 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
 }
 
 extension StoreValue {
+    /// The value exactly as SQLite holds it.
     init(_ value: SQLiteValue) {
         switch value {
+        case .null: self = .null
         case .integer(let number): self = .integer(number)
+        case .real(let number): self = .real(number)
         case .text(let text): self = .text(text)
-        case .real(let number): self = .integer(Int64(number))
-        case .null, .blob: self = .null
+        case .blob(let bytes): self = .blob(bytes)
         }
     }
 }

@@ -1,6 +1,7 @@
 internal import Foundation
 public import HandoverBundle
 public import HandoverCore
+internal import HandoverSQLite
 public import HandoverStore
 public import Logging
 
@@ -94,15 +95,93 @@ public struct BundleFulfiller: RequestFulfiller {
 }
 
 extension HandoverError {
-    /// Whether trying again later may succeed: the database, the disk or the archive failed, or the work was
-    /// interrupted. A wrong dataset map, bad data, an unknown subject or tenant, an archive already there
-    /// that is not the request's own: the same again, so the request fails at once.
+    /// Whether trying again later may succeed.
+    ///
+    /// Decided from the ``HandoverError/cause`` first, where there is one: a busy or locked database, an I/O
+    /// error, a full disk (an operator or the retention purge frees space; the retry policy bounds the
+    /// attempts), a serialization failure, a deadlock, a lost connection or a server shutting down pass with
+    /// time; a corrupt database, a violated constraint, a failed authentication, SQL the server rejects, a
+    /// permission the file system refuses do not, and the request fails at once. Without a cause, or with one
+    /// that does not say: the database, the disk or the archive failed, or the work was interrupted, is worth
+    /// a retry; a wrong dataset map, bad data, an unknown subject or tenant, an archive already there that is
+    /// not the request's own, or a bug in Handover (``HandoverError/Code/internalError``, unless its cause is
+    /// ``HandoverError/Cause/transient``) is the same again.
     public var isTransient: Bool {
+        if let cause, let transient = RetryRules.transience(of: cause) { return transient }
         switch code {
-        case .sourceUnavailable, .sourceFailed, .outputUnavailable, .archiveFailed, .internalError, .cancelled:
-            true
+        case .sourceUnavailable, .sourceFailed, .outputUnavailable, .archiveFailed, .cancelled:
+            return true
         default:
-            false
+            return false
+        }
+    }
+}
+
+/// Which causes pass with time (true), which do not (false), and which do not say (nil: the code decides).
+enum RetryRules {
+    static func transience(of cause: HandoverError.Cause) -> Bool? {
+        if let code = cause.sqliteResultCode { return sqlite(code) }
+        if let number = cause.errno { return errno(number) }
+        if let state = cause.sqlstate { return sqlstate(state) }
+        if cause.isConnectionLost || cause.isMarkedTransient { return true }
+        if cause.isAuthenticationFailure { return false }
+        return nil
+    }
+
+    /// SQLite result codes (extended, or primary).
+    static func sqlite(_ code: Int32) -> Bool? {
+        if code == SQLiteResultCode.ioErrorCorruptFileSystem { return false }
+        switch code & 0xFF {
+        case SQLiteResultCode.busy, SQLiteResultCode.locked, SQLiteResultCode.ioError, SQLiteResultCode.full,
+            SQLiteResultCode.lockProtocol, SQLiteResultCode.noMemory, SQLiteResultCode.interrupt,
+            SQLiteResultCode.schema:
+            return true
+        case SQLiteResultCode.corrupt, SQLiteResultCode.notADatabase, SQLiteResultCode.constraint,
+            SQLiteResultCode.authorization, SQLiteResultCode.permission, SQLiteResultCode.readOnly,
+            SQLiteResultCode.error, SQLiteResultCode.internalError, SQLiteResultCode.misuse,
+            SQLiteResultCode.mismatch, SQLiteResultCode.range, SQLiteResultCode.tooBig:
+            return false
+        default:
+            return nil
+        }
+    }
+
+    /// `errno` values: I/O, space, memory, descriptors, the network pass; permissions and wrong paths do not;
+    /// a missing file may be a mount not there yet, so the code decides.
+    static func errno(_ number: Int32) -> Bool? {
+        switch number {
+        case EIO, EINTR, EAGAIN, EWOULDBLOCK, ENOSPC, EDQUOT, EBUSY, ENOMEM, EMFILE, ENFILE, ETIMEDOUT, ESTALE,
+            ECONNREFUSED, ECONNRESET, ECONNABORTED, EPIPE, ENETDOWN, ENETUNREACH, ENETRESET, EHOSTUNREACH,
+            EHOSTDOWN:
+            return true
+        case EACCES, EPERM, EROFS, ENOTDIR, EISDIR, ENAMETOOLONG, ELOOP, EINVAL, EXDEV, EBADF, EFBIG:
+            return false
+        default:
+            return nil
+        }
+    }
+
+    /// PostgreSQL's SQLSTATEs (appendix A of its manual).
+    static func sqlstate(_ state: String) -> Bool? {
+        switch state {
+        // Serialization failure, deadlock, rollback, completion unknown; lock not available, object in use.
+        case "40000", "40001", "40P01", "40003", "55P03", "55006": return true
+        // Admin, crash and idle-session shutdown, cannot connect now, a cancelled statement (a timeout).
+        case "57P01", "57P02", "57P03", "57P05", "57014": return true
+        // I/O and system errors on the server.
+        case "58000", "58030": return true
+        // Data or an index corrupted; an internal error; a constraint checked at commit.
+        case "XX000", "XX001", "XX002", "40002": return false
+        default: break
+        }
+        switch state.prefix(2) {
+        // Connection exceptions; insufficient resources (disk full, out of memory, too many connections).
+        case "08": return true
+        case "53": return state != "53400"  // a configuration limit does not pass
+        // Integrity constraints, authorization, syntax and access rules, data exceptions, unsupported features,
+        // no such database or schema, a PL/pgSQL RAISE (the audit log's append-only trigger).
+        case "23", "28", "42", "22", "0A", "3D", "3F", "P0": return false
+        default: return nil
         }
     }
 }

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import HandoverArchive
+internal import HandoverBundle
 public import HandoverCore
 public import HandoverStore
 
@@ -78,7 +79,7 @@ extension RequestStore {
 
     static func isBundleName(_ path: String, of id: RequestID) -> Bool {
         let name = (path as NSString).lastPathComponent
-        let stem = "handover-" + id.rawValue + "."
+        let stem = BundleBuilder.bundleName(for: id) + "."
         guard name.hasPrefix(stem) else { return false }
         let suffix = name.dropFirst(stem.count)
         return suffix == "parts" || ArchiveFormat.allCases.contains { $0.fileExtension == suffix }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HandoverBundle
 import HandoverStore
 
 /// The `handover` command-line tool.
@@ -13,7 +14,7 @@ struct HandoverCommand: AsyncParsableCommand {
             that cannot be opened; 70 internal error; 73 an output that cannot be created; 74 an \
             archive that cannot be written.
             """,
-        version: "0.1.0",
+        version: HandoverVersion.current,
         subcommands: [
             ExportCommand.self, VerifyCommand.self, MapCommand.self, RequestsCommand.self, WorkerCommand.self,
             PurgeCommand.self, DemoCommand.self,

@@ -48,6 +48,27 @@ import Testing
         }
     }
 
+    /// Before 1970 the seconds round down and the nanoseconds stay positive (truncating gave -1 s and -500 ms for
+    /// -1.5 s, a negative nanosecond count, which this libarchive happens to normalise: the test pins the result,
+    /// it did not fail before). A time before 1970 takes a pax header, which keeps the milliseconds; after 1970
+    /// tar keeps whole seconds.
+    @Test(arguments: [ArchiveFormat.tgz, .txz, .tzst], [Int64(-1500), -1, -14_182_939_750, 2_000])
+    func entryTimesBefore1970ReadBackExactly(format: ArchiveFormat, milliseconds: Int64) async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/old." + format.fileExtension
+            let old = Timestamp(millisecondsSince1970: milliseconds)
+            try ArchiveWriter.write(to: path, format: format) { archive in
+                try archive.addFile(bytes: Array("x".utf8), as: "bundle/x.txt", modificationTime: old)
+            }
+            let times = try ArchiveReader.read(path) { reader in
+                var times: [Timestamp] = []
+                while let entry = try reader.nextEntry() { times.append(entry.modificationTime) }
+                return times
+            }
+            #expect(times == [old])
+        }
+    }
+
     @Test func pythonsZipfileReadsUTF8NamesAndContent() async throws {
         try await withTemporaryDirectory { folder in
             let path = folder + "/out.zip"

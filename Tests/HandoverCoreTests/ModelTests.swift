@@ -82,6 +82,25 @@ import Testing
         #expect(error.localizedMessage.contains("field email"))
     }
 
+    @Test func aCauseIsDataOutsideTheDescription() {
+        let error = HandoverError(
+            .sourceFailed, "database 'x.sqlite' failed a query", underlying: "database is locked", cause: .sqlite(517))
+        #expect("\(error)" == "HandoverError(data source failed)")
+        #expect(error.cause?.sqliteResultCode == 517)
+        #expect(error.cause?.sqlitePrimaryResultCode == 5)
+        #expect(error.cause?.errno == nil && error.cause?.sqlstate == nil)
+        #expect(error.localizedMessage.hasSuffix("(database is locked; SQLite result code 517)"))
+
+        let server = HandoverError(.sourceFailed, "refused", cause: .sqlstate("40001"))
+        #expect(server.cause?.sqlstate == "40001" && server.cause?.sqliteResultCode == nil)
+        #expect(server.localizedMessage == "data source failed: refused (SQLSTATE 40001)")
+        #expect(HandoverError.Cause.errno(28).errno == 28)
+        #expect(HandoverError.Cause.connectionLost.isConnectionLost)
+        #expect(HandoverError.Cause.transient.isMarkedTransient && !HandoverError.Cause.transient.isConnectionLost)
+        #expect(HandoverError.Cause.authenticationFailed.isAuthenticationFailure)
+        #expect(HandoverError(.internalError, "x").cause == nil)
+    }
+
     @Test func statusIsCompleteOnlyWhenEveryPartIs() {
         #expect(ExportStatus.combined([.complete, .complete]) == .complete)
         #expect(ExportStatus.combined([.complete, .failed]) == .partial)

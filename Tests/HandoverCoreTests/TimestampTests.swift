@@ -22,10 +22,29 @@ import Testing
         #expect(Timestamp(iso8601: text) == nil)
     }
 
+    /// The one floor division every time split uses: before 1970 the quotient rounds down and the remainder
+    /// stays in 0..<divisor (`/` and `%` would give -1 s and -500 ms for -1.5 s).
+    @Test(arguments: [
+        (Int64(-1), Int64(1000), Int64(-1), Int64(999)),
+        (-1500, 1000, -2, 500),
+        (-1000, 1000, -1, 0),
+        (1500, 1000, 1, 500),
+        (0, 1000, 0, 0),
+        (-86_400_001, 86_400_000, -2, 86_399_999),
+        (-14_182_940_000, 86_400_000, -165, 73_060_000),  // 1969-07-20T20:17:40Z
+        (Int64.min, 1000, Int64.min / 1000 - 1, 192),
+    ])
+    func floorDivisionRoundsDownBefore1970(value: Int64, divisor: Int64, quotient: Int64, remainder: Int64) {
+        let result = value.floorDivided(by: divisor)
+        #expect(result.quotient == quotient && result.remainder == remainder)
+        #expect(result.quotient &* divisor &+ result.remainder == value)  // wrapping: Int64.min rounds below it
+    }
+
     @Test func printsCanonicalUTC() {
         #expect(Timestamp(millisecondsSince1970: 0).iso8601 == "1970-01-01T00:00:00Z")
         #expect(Timestamp(millisecondsSince1970: 1_709_251_199_500).iso8601 == "2024-02-29T23:59:59.500Z")
         #expect(Timestamp(millisecondsSince1970: -1).iso8601 == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp(millisecondsSince1970: -14_182_939_750).iso8601 == "1969-07-20T20:17:40.250Z")
     }
 
     @Test func civilDatesRoundTripOverFourCenturies() {

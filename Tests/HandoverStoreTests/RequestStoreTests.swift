@@ -30,6 +30,10 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         ("2026-12-15T23:59:59Z", 1, "2027-01-15T23:59:59Z"),
         ("2026-03-31T00:00:00Z", 3, "2026-06-30T00:00:00Z"),
         ("2026-11-25T08:30:00Z", 2, "2027-01-25T08:30:00Z"),
+        // Before 1970: days and the time of day split by the same floor division as after.
+        ("1969-12-31T23:00:00.500Z", 1, "1970-01-31T23:00:00.500Z"),
+        ("1969-01-31T10:00:00Z", 1, "1969-02-28T10:00:00Z"),
+        ("1969-11-30T00:00:00.001Z", 3, "1970-02-28T00:00:00.001Z"),
     ])
     func monthsAreCalendarMonths(from: String, months: Int, expected: String) {
         #expect(Deadline.adding(months: months, to: at(from)) == at(expected))
