@@ -118,7 +118,8 @@ let package = Package(
 
         // Testing helpers for operators: an in-memory exporter, a helper that exports and verifies.
         .target(
-            name: "HandoverTesting", dependencies: ["HandoverCore", "HandoverBundle", "HandoverArchive", logging],
+            name: "HandoverTesting",
+            dependencies: ["HandoverCore", "HandoverBundle", "HandoverArchive", "HandoverStore", "HandoverSQLite", logging],
             swiftSettings: swiftSettings),
         // The demo product: a generated sales-enablement database and its dataset map.
         .target(
@@ -174,7 +175,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverTestingTests", dependencies: ["HandoverTesting", "HandoverBundle", "TestSupport"],
+            name: "HandoverTestingTests",
+            dependencies: ["HandoverTesting", "HandoverBundle", "HandoverStore", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "handoverTests",
@@ -188,7 +190,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverSQLite", "HandoverDemo", "HandoverBundle",
-                "HandoverStore", "HandoverPostgres", logging,
+                "HandoverStore", "HandoverPostgres", "HandoverTesting", logging,
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import HandoverArchive
+internal import HandoverBagIt
 internal import HandoverCore
 internal import HandoverFormats
 internal import Logging
@@ -173,7 +174,7 @@ struct BundlePackager {
 extension Array where Element == UInt8 {
     /// The SHA-256 of these bytes in lowercase hexadecimal.
     var sha256Hex: String {
-        var sink = HashingSource(MemorySource(self))
+        var sink = DigestingSource(MemorySource(self), [.sha256])
         try? sink.drain()
         return sink.sha256
     }

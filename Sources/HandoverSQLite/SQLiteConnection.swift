@@ -50,6 +50,9 @@ package final class SQLiteConnection {
     let handle: OpaquePointer
     /// The file's path, for error messages.
     package let path: String
+    /// Whether the connection closes itself when released (one opened by ``inMemory()``); the scoped ones close
+    /// when their scope ends.
+    private var closesWhenReleased = false
 
     /// Opens `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened, or what `body` throws.
@@ -67,6 +70,19 @@ package final class SQLiteConnection {
         let connection = try SQLiteConnection(path: path, mode: mode)
         defer { sqlite3_close_v2(connection.handle) }
         return try await body(connection)
+    }
+
+    /// A connection to a new, empty database held in memory, open (and the database alive) until the connection
+    /// is released. The caller runs one statement at a time on it (the connection has no mutex of its own).
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when SQLite cannot open it (out of memory).
+    package static func inMemory() throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: ":memory:", mode: .readWriteCreate)
+        connection.closesWhenReleased = true
+        return connection
+    }
+
+    deinit {
+        if closesWhenReleased { sqlite3_close_v2(handle) }
     }
 
     private init(path: String, mode: Mode) throws {

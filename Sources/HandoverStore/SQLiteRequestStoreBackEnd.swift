@@ -1,6 +1,6 @@
 internal import Foundation
 public import HandoverCore
-internal import HandoverSQLite
+package import HandoverSQLite
 
 /// The request store's back end on one machine: a SQLite database in WAL mode.
 ///
@@ -52,7 +52,7 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
     /// An audit table that is missing while the requests table exists was dropped: it is not created again (an
     /// empty log would hide the loss); ``RequestStore/checkAudit()`` reports it, and changes fail until it is
     /// restored.
-    static func setUp(_ db: SQLiteConnection) throws {
+    package static func setUp(_ db: SQLiteConnection) throws {
         let tables = Set(try db.tableNames())
         try db.execute(requestsSchema)
         if tables.contains("requests") && !tables.contains("audit") { return }
@@ -123,10 +123,15 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
         }
     }
 
-    struct Transaction: StoreTransaction {
+    /// A transaction's statements on a connection that is in a transaction already.
+    package struct Transaction: StoreTransaction {
         let db: SQLiteConnection
 
-        func rows(_ sql: String, _ parameters: [StoreValue]) async throws -> [[StoreValue]] {
+        /// Statements on `db`.
+        package init(db: SQLiteConnection) { self.db = db }
+
+        /// Runs one statement and returns its rows.
+        package func rows(_ sql: String, _ parameters: [StoreValue]) async throws -> [[StoreValue]] {
             let statement = try db.prepare(sql)
             try statement.bind(
                 parameters.map { value -> SQLiteValue in

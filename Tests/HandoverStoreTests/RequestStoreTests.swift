@@ -53,7 +53,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
 
 /// The request store's contract, run against both back ends: SQLite and PostgreSQL.
 @Suite struct RequestStoreTests {
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func aRequestGoesThroughItsLifecycleAndTheAuditLogTellsWhoDidWhat(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-1"])
@@ -95,7 +95,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func theLifecycleRefusesWhatItDoesNotAllow(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             let id = try RequestID("req-2")
@@ -119,7 +119,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func aLapsedLeaseGoesToAnotherWorkerAndTheFirstCannotComplete(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-3"])
@@ -147,7 +147,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func aRequestWhoseWorkersKeepDyingFailsAfterTheLastAttempt(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-poison"])
@@ -164,7 +164,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func transientFailuresAreRetriedWithBackoffThenFailForGood(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-4", "req-4b"])
@@ -203,7 +203,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func aPermanentFailureIsNotRetried(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-8"])
@@ -216,7 +216,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func deadlinesExtendWithAReasonByAtMostTwoMonths(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-5", "req-6"], received: "2026-11-25T08:00:00Z")
@@ -255,7 +255,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func theAuditLogIsAppendOnly(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await queued(store, ["req-7"])
@@ -270,7 +270,7 @@ func isCode(_ code: HandoverError.Code) -> @Sendable (any Error) -> Bool {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func concurrentWorkersClaimEachRequestExactlyOnce(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             let ids = (1...40).map { "req-c\($0)" }

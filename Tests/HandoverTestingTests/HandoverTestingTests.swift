@@ -1,6 +1,7 @@
 import Foundation
 import HandoverBundle
 import HandoverCore
+import HandoverStore
 import HandoverTesting
 import TestSupport
 import Testing
@@ -52,5 +53,79 @@ import Testing
         let ana = try await Self.exporter.estimatedRows(
             in: .subject(SubjectSelector(column: "id", value: "1"), tenant: nil))
         #expect(ana == [0: 1, 1: 2])
+    }
+}
+
+/// The in-memory store back end: the store's own rules, a database per back end, gone with it.
+@Suite struct InMemoryStoreTests {
+    static let key = try! KeyedPseudonymizer(key: Array(repeating: 3, count: 32))
+
+    static func request(_ id: String) throws -> ExportRequest {
+        ExportRequest(
+            id: try RequestID(id), purpose: .access,
+            scope: .subject(SubjectSelector(column: "email", value: "\(id)@example.com"), tenant: nil),
+            receivedAt: Timestamp(millisecondsSince1970: 1_780_000_000_000))
+    }
+
+    @Test func aRequestGoesThroughItsLifecycleWithAnIntactAuditChain() async throws {
+        let store = try RequestStore.inMemory(pseudonymizer: Self.key)
+        let now = Timestamp(millisecondsSince1970: 1_780_000_000_000)
+        let id = try RequestID("mem-1")
+        try await store.submit(try Self.request("mem-1"), actor: "test", at: now)
+        #expect(try await store.claim(worker: "w1", leaseSeconds: 60, at: now) == nil, "not queued yet")
+        try await store.verify(id, by: "test", at: now)
+        try await store.enqueue(id, actor: "test", at: now)
+        let claimed = try #require(try await store.claim(worker: "w1", leaseSeconds: 60, at: now))
+        #expect(claimed.request.id.rawValue == "mem-1")
+        #expect(try await store.claim(worker: "w2", leaseSeconds: 60, at: now) == nil, "claimed once")
+        try await store.complete(claimed.request.id, worker: "w1", archive: "a.zip", retentionSeconds: 60, at: now)
+        #expect(try await store.request(claimed.request.id)?.state == .completed)
+        let check = try await store.checkAudit()
+        #expect(check.isIntact, "\(check.problems)")
+        #expect(check.rows == (try await store.audit(of: claimed.request.id)).count)
+        #expect(store.backEnd.location == "memory")
+    }
+
+    @Test func twoStoresAreIndependentAndCopiesOfOneShareIt() async throws {
+        let now = Timestamp(millisecondsSince1970: 1_780_000_000_000)
+        let backEnd = try InMemoryStoreBackEnd()
+        let one = RequestStore(backEnd: backEnd, pseudonymizer: Self.key)
+        let copy = RequestStore(backEnd: backEnd, pseudonymizer: Self.key)
+        let other = try RequestStore.inMemory(pseudonymizer: Self.key)
+        try await one.submit(try Self.request("mem-2"), actor: "test", at: now)
+        #expect(try await copy.list().map(\.request.id.rawValue) == ["mem-2"])
+        #expect(try await other.list().isEmpty)
+    }
+
+    @Test func aFailedTransactionLeavesNothingAndTheNextOneRuns() async throws {
+        let store = try RequestStore.inMemory(pseudonymizer: Self.key)
+        let now = Timestamp(millisecondsSince1970: 1_780_000_000_000)
+        await #expect(throws: HandoverError.self) {
+            try await store.backEnd.write { tx in
+                try await tx.run(
+                    """
+                    INSERT INTO requests (id, purpose, scope_kind, tenant, received_at, state, due)
+                    VALUES ('half', 'access', 'tenant', '1', 0, 'received', 0)
+                    """, [])
+                try await tx.run("INSERT INTO no_such_table VALUES (1)", [])
+            }
+        }
+        #expect(try await store.request(try RequestID("half")) == nil, "rolled back")
+        try await store.submit(try Self.request("mem-3"), actor: "test", at: now)
+        #expect(try await store.list().count == 1)
+    }
+
+    @Test func manyTasksAtOnceEachGetTheirOwnTransaction() async throws {
+        let store = try RequestStore.inMemory(pseudonymizer: Self.key)
+        let now = Timestamp(millisecondsSince1970: 1_780_000_000_000)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...30 {
+                group.addTask { try await store.submit(try Self.request("mem-c\(index)"), actor: "test", at: now) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.list().count == 30)
+        let check = try await store.checkAudit()
+        #expect(check.isIntact && check.head?.chain == Int64(check.rows), "\(check.problems)")
     }
 }

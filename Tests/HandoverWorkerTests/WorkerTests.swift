@@ -55,7 +55,7 @@ func submitDemoRequests(_ store: RequestStore, _ emails: [(String, String)]) asy
 }
 
 @Suite struct WorkerTests {
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func aWorkerPublishesOneVerifiedBundlePerRequest(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await withTemporaryDirectory { out in
@@ -182,7 +182,7 @@ func submitDemoRequests(_ store: RequestStore, _ emails: [(String, String)]) asy
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.everyBackEnd)
     func transientFailuresAreRetriedAndPermanentOnesAreNot(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             try await submitDemoRequests(store, [("req-t", "a@example.com")])

@@ -2,15 +2,23 @@ import Foundation
 public import HandoverBundle
 public import HandoverCore
 import HandoverPostgres
+import HandoverTesting
 public import HandoverStore
 import Logging
 
-/// The request store's two back ends; store tests run against each.
+/// The request store's back ends; store tests run against each.
 public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// A SQLite file in a temporary folder.
     case sqlite
     /// A fresh schema in the PostgreSQL server `scripts/start-postgres.sh` starts on loopback.
     case postgres
+    /// HandoverTesting's in-memory back end (no `--store` argument: the CLI cannot reach it).
+    case memory
+
+    /// The back ends a `handover` command can open too (they have a `--store` argument).
+    public static let allCases: [StoreKind] = [.sqlite, .postgres]
+    /// Every back end, for tests that use the store through the library only.
+    public static let everyBackEnd: [StoreKind] = [.sqlite, .postgres, .memory]
 
     public var description: String { rawValue }
 }
@@ -34,6 +42,8 @@ public func withStore<T: Sendable>(
             return try await body(
                 try RequestStore.sqlite(path: path, pseudonymizer: testPseudonymizer), "sqlite:" + path)
         }
+    case .memory:
+        return try await body(try RequestStore.inMemory(pseudonymizer: testPseudonymizer), "memory")
     case .postgres:
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
         let url = testPostgresURL + (testPostgresURL.contains("?") ? "&" : "?") + "schema=" + schema

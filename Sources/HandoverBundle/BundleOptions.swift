@@ -1,0 +1,58 @@
+public import HandoverArchive
+public import HandoverCore
+public import HandoverFormats
+
+/// How a bundle is written.
+public struct BundleOptions: Sendable {
+    /// The formats each table is written in.
+    public var formats: [TableFormat]
+    /// The folder the archive is published in.
+    public var outputDirectory: String
+    /// The archive's container format.
+    public var archiveFormat: ArchiveFormat
+    /// The compression level, 0 to 9, or nil for the format's default.
+    public var compressionLevel: Int?
+    /// Pseudonymises references to other people and the subject in the manifest; nil for a random key per bundle.
+    public var pseudonymizer: (any Pseudonymizer)?
+    /// The generation time to record; nil for now.
+    public var generatedAt: Timestamp?
+    /// The program recorded as the generator.
+    public var generator: Manifest.Generator
+    /// Split the bundle into parts no larger than this many bytes; nil for one archive.
+    public var splitSize: Int64?
+    /// The organisation sending the bundle, for `bag-info.txt`.
+    public var sourceOrganization: String
+    /// Told how the export progresses; nil for no reports (and no row counting beforehand).
+    public var progress: ExportProgressObserver?
+
+    /// Creates options; every format, zip, default compression.
+    public init(
+        outputDirectory: String, formats: [TableFormat] = TableFormat.allCases, archiveFormat: ArchiveFormat = .zip,
+        compressionLevel: Int? = nil, pseudonymizer: (any Pseudonymizer)? = nil, generatedAt: Timestamp? = nil,
+        generator: Manifest.Generator = Manifest.Generator(name: "handover", version: HandoverVersion.current),
+        splitSize: Int64? = nil, sourceOrganization: String = "Handover"
+    ) {
+        self.splitSize = splitSize
+        self.sourceOrganization = sourceOrganization
+        self.outputDirectory = outputDirectory
+        self.formats = formats
+        self.archiveFormat = archiveFormat
+        self.compressionLevel = compressionLevel
+        self.pseudonymizer = pseudonymizer
+        self.generatedAt = generatedAt
+        self.generator = generator
+    }
+
+    /// The output folder as given, without a trailing slash.
+    var outputFolder: String {
+        outputDirectory.hasSuffix("/") && outputDirectory.count > 1
+            ? String(outputDirectory.dropLast()) : outputDirectory
+    }
+
+    /// Where the bundle of request `id` is published: `<folder>/handover-<id>.<format>`, or
+    /// `<folder>/handover-<id>.parts` when split.
+    public func publishedPath(for id: RequestID) -> String {
+        outputFolder + "/" + BundleBuilder.bundleName(for: id)
+            + (splitSize != nil ? ".parts" : "." + archiveFormat.fileExtension)
+    }
+}

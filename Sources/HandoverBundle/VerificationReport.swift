@@ -1,0 +1,68 @@
+public import HandoverCore
+
+/// What `verify` found in a bundle.
+public struct VerificationReport: Sendable, Codable {
+    /// One thing wrong with the bundle.
+    public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
+        /// What kind of problem.
+        public enum Kind: String, Sendable, Codable, Hashable {
+            /// The archive cannot be read: damaged or truncated.
+            case archive
+            /// An entry's name is unsafe or lies outside the bundle's folder.
+            case path
+            /// The manifest is missing, unreadable or breaks its schema.
+            case manifest
+            /// A file the manifest lists is not in the archive.
+            case missing
+            /// A file in the archive is not in the manifest.
+            case unlisted
+            /// A file's size differs from the manifest's.
+            case size
+            /// A file's SHA-256 differs from the manifest's.
+            case checksum
+            /// A file breaks its schema, or its schema is unusable.
+            case schema
+            /// A file's record count differs from the manifest's.
+            case records
+            /// A file is in another part than the manifest says, or the set of parts is wrong.
+            case part
+            /// The BagIt bag is incomplete or invalid.
+            case bagit
+            /// A foreign key that `datapackage.json` declares does not hold: rows refer to rows the bundle lacks.
+            case reference
+        }
+
+        /// What kind of problem.
+        public var kind: Kind
+        /// The file concerned, relative to the bundle's folder, when there is one.
+        public var path: String?
+        /// What is wrong, without any data value.
+        public var message: String
+
+        /// `data/sales/users.csv: checksum: …`.
+        public var description: String {
+            (path.map { $0 + ": " } ?? "") + kind.rawValue + ": " + message
+        }
+    }
+
+    /// The archive checked, or the first of its parts.
+    public var archive: String
+    /// Every archive checked: the one archive, or each part.
+    public var parts: [String]
+    /// The bundle's folder inside the archive.
+    public var bundle: String?
+    /// The request the manifest names.
+    public var request: String?
+    /// The request as the manifest records it (id, purpose, receipt, scope with the subject as a pseudonym),
+    /// when the manifest could be read; compare it with what was asked before trusting the bundle as an answer.
+    public var requestRecord: Manifest.RequestRecord?
+    /// The number of files checked (manifest, schemas and data).
+    public var files: Int
+    /// The records the data files hold, by the manifest.
+    public var records: Int?
+    /// Everything wrong; empty when the bundle is valid.
+    public var problems: [Problem]
+
+    /// Whether the bundle is valid.
+    public var valid: Bool { problems.isEmpty }
+}
