@@ -60,15 +60,36 @@ public struct BundleBuilder: Sendable {
             var samples: [IndexPage.Sample] = []
             var references: [String: [[ReferenceOutcome]]] = [:]
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
+            var written: [any Exporter] = []
+            var firstFailure: HandoverError?
             for exporter in exporters.exporters {
                 try Self.checkCancellation()
-                let outcome = try await run(exporter, scope: request.scope, root: root, context: context)
+                let outcome: Outcome
+                do {
+                    outcome = try await run(exporter, scope: request.scope, root: root, context: context)
+                } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
+                    // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
+                    try removeTree(root + "/data/" + exporter.id)
+                    try removeTree(root + "/data/schemas/" + exporter.id)
+                    firstFailure = firstFailure ?? error
+                    exporterRecords.append(
+                        Manifest.ExporterRecord(
+                            id: exporter.id, version: exporter.version, status: .failed, reason: "\(error.code): \(error.message)",
+                            tables: []))
+                    logger.warning(
+                        "exporter failed; its files are left out of the bundle",
+                        metadata: ["exporter": "\(exporter.id)", "code": "\(error.code)"])
+                    continue
+                }
+                written.append(exporter)
                 exporterRecords.append(outcome.record)
                 files += outcome.files
                 schemas += outcome.schemas
                 samples += outcome.samples
                 references[exporter.id] = outcome.references
             }
+            // A bundle of nothing is not an answer.
+            if written.isEmpty, let firstFailure { throw firstFailure }
             let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
             let page = IndexPage.render(
                 request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples)
@@ -83,13 +104,13 @@ public struct BundleBuilder: Sendable {
                 request: requestRecord, generatedAt: generatedAt, generator: options.generator,
                 exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
                 schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
-            guard manifest.status == .complete else {
+            guard manifest.status == .complete || options.onExporterFailure == .record else {
                 throw HandoverError(.exporterFailed, "the bundle is not complete")
             }
             try Self.checkCancellation()
             let packager = BundlePackager(
                 root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
-            try packager.writeDataPackage(manifest: manifest, tables: exporters.exporters, references: references)
+            try packager.writeDataPackage(manifest: manifest, tables: written, references: references)
             let parts = try packager.assignParts(&manifest)
             try Data(try ManifestCoding.encode(manifest)).write(to: URL(fileURLWithPath: root + "/manifest.json"))
             let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
@@ -109,14 +130,39 @@ public struct BundleBuilder: Sendable {
         if Task.isCancelled { throw HandoverError(.cancelled, "the export was cancelled") }
     }
 
+    /// Whether `error`, thrown while running one exporter, leaves that exporter out under `policy` rather than
+    /// failing the export: a failure of the exporter's source or data, never a cancellation or a failure of the
+    /// output or of Handover itself.
+    static func mayRecord(_ error: HandoverError, _ policy: ExporterFailurePolicy) -> Bool {
+        guard policy == .record else { return false }
+        switch error.code {
+        case .sourceUnavailable, .sourceFailed, .exporterFailed, .invalidData, .invalidSchema, .ambiguousSubject, .formatFailed:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private func removeTree(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw HandoverError(.outputUnavailable, "cannot remove the working folder '\(path)'")
+        }
+    }
+
+    /// What one exporter wrote.
+    typealias Outcome = (
+        record: Manifest.ExporterRecord, files: [Manifest.FileRecord], schemas: [Manifest.SchemaRecord],
+        samples: [IndexPage.Sample], references: [[ReferenceOutcome]]
+    )
+
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
     /// then validates every file it wrote against its schema.
     private func run(
         _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
-    ) async throws -> (
-        record: Manifest.ExporterRecord, files: [Manifest.FileRecord], schemas: [Manifest.SchemaRecord],
-        samples: [IndexPage.Sample], references: [[ReferenceOutcome]]
-    ) {
+    ) async throws -> Outcome {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
         try makeFolder(root + "/" + folder)

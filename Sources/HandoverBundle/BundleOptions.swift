@@ -2,6 +2,17 @@ public import HandoverArchive
 public import HandoverCore
 public import HandoverFormats
 
+/// What a bundle of several exporters does when one of them fails.
+public enum ExporterFailurePolicy: String, Sendable, Hashable, CaseIterable {
+    /// The export fails and nothing is published (the default): a bundle either holds everything or is not made.
+    case failBundle = "fail"
+    /// The failed exporter's files are left out, the manifest records it as `failed` with the reason (an error
+    /// description, which holds no data values) and the bundle's status as `partial`, the bundle's page says so,
+    /// and the bundle is published. When every exporter fails, the export fails as with ``failBundle``. A
+    /// cancellation, or a failure of the output (disk, archive), always fails the export.
+    case record
+}
+
 /// How a bundle is written.
 public struct BundleOptions: Sendable {
     /// The formats each table is written in.
@@ -24,6 +35,8 @@ public struct BundleOptions: Sendable {
     public var sourceOrganization: String
     /// Told how the export progresses; nil for no reports (and no row counting beforehand).
     public var progress: ExportProgressObserver?
+    /// What happens when one of several exporters fails; by default the export fails.
+    public var onExporterFailure: ExporterFailurePolicy = .failBundle
 
     /// Creates options; every format, zip, default compression.
     public init(

@@ -117,6 +117,10 @@ public enum BundleVerifier {
             return VerificationReport(
                 archive: parts.first ?? "", parts: parts, bundle: root, request: manifest?.request.id.rawValue,
                 requestRecord: manifest?.request, files: seen.count + tags, records: manifest?.records,
+                status: manifest?.status,
+                unfinished: manifest?.exporters.filter { $0.status != .complete }.map {
+                    "exporter \($0.id): \($0.status.rawValue)" + ($0.reason.map { ": " + $0 } ?? "")
+                } ?? [],
                 problems: problems)
         }
 
@@ -302,6 +306,23 @@ public enum BundleVerifier {
             }
         }
 
+        /// The bundle's status must follow from its exporters' (never "complete" when one is not), and an
+        /// exporter recorded as failed lists no files.
+        mutating func checkStatus(_ manifest: Manifest) {
+            let combined = ExportStatus.combined(manifest.exporters.map(\.status))
+            if manifest.status != combined {
+                problem(
+                    .manifest, "manifest.json",
+                    "the bundle's status is \(manifest.status.rawValue) but its exporters' make it \(combined.rawValue)")
+            }
+            for exporter in manifest.exporters where exporter.status == .failed {
+                if manifest.files.contains(where: { $0.exporter == exporter.id }) || !exporter.tables.isEmpty {
+                    problem(
+                        .manifest, "manifest.json", "exporter \(exporter.id) is recorded as failed but lists files")
+                }
+            }
+        }
+
         mutating func compareWithManifest() {
             for index in parts.indices {
                 for found in (bags[index + 1] ?? BagItChecker()).finish() where found.severity == .error {
@@ -315,6 +336,7 @@ public enum BundleVerifier {
                 }
                 return
             }
+            checkStatus(manifest)
             let expectedParts = manifest.parts ?? 1
             if expectedParts != parts.count {
                 problem(

@@ -65,10 +65,20 @@ enum IndexPage {
             Request received \(escape(request.receivedAt.iso8601)); bundle generated \(escape(generatedAt.iso8601)).</p>
             <p>The complete data is in the files listed with each table (JSON, CSV and XML), with their schemas in
             <code>schemas/</code>. <code>manifest.json</code> beside this folder lists every file with its checksum.</p>
-            <h2>Contents</h2>
-            <ul>
 
             """
+        let unfinished = exporters.filter { $0.status != .complete }
+        if !unfinished.isEmpty {
+            h += "<p class=\"note\" id=\"incomplete\"><strong>This export is incomplete.</strong> "
+            h += "Some of the data could not be exported and is not in this bundle:</p>\n<ul>\n"
+            for exporter in unfinished {
+                h += "<li>\(escape(exporter.id)): \(escape(exporter.status.rawValue))"
+                h += exporter.reason.map { " (\(escape($0)))" } ?? ""
+                h += "</li>\n"
+            }
+            h += "</ul>\n"
+        }
+        h += "<h2>Contents</h2>\n<ul>\n"
         for exporter in exporters {
             h +=
                 "<li>\(escape(exporter.id)) (version \(escape(exporter.version)), \(escape(exporter.status.rawValue)))<ul>\n"

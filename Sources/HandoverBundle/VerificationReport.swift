@@ -60,6 +60,11 @@ public struct VerificationReport: Sendable, Codable {
     public var files: Int
     /// The records the data files hold, by the manifest.
     public var records: Int?
+    /// The bundle's status by its manifest: complete, or partial when an exporter's data is missing (the bundle
+    /// can still be valid: what it holds is intact, and it says what it lacks).
+    public var status: ExportStatus?
+    /// Each exporter that did not complete, and why, as the manifest records it.
+    public var unfinished: [String]
     /// Everything wrong; empty when the bundle is valid.
     public var problems: [Problem]
 

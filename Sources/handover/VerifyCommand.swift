@@ -57,7 +57,9 @@ struct VerifyCommand: AsyncParsableCommand {
         if common.json {
             try printJSON(VerifyJSON(report))
         } else if report.valid {
-            print("valid: \(archive): \(report.files) files, \(report.records ?? 0) records")
+            for line in report.unfinished { print(safe(line)) }
+            let partial = report.status == .partial ? " (partial: \(report.unfinished.count) exporter(s) missing)" : ""
+            print("valid: \(archive): \(report.files) files, \(report.records ?? 0) records" + partial)
         } else {
             for problem in report.problems { print(safe(problem.description)) }
             print("invalid: \(archive): \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")")
@@ -130,6 +132,9 @@ struct VerifyJSON: Encodable {
     var request: String?
     var files: Int
     var records: Int?
+    /// The manifest's status (complete, partial), null when it could not be read or for a bare bag.
+    var status: String?
+    var unfinished: [String]
     var problems: [Problem]
     var warnings: [Problem]
 
@@ -141,6 +146,8 @@ struct VerifyJSON: Encodable {
         request = report.request
         files = report.files
         records = report.records
+        status = report.status?.rawValue
+        unfinished = report.unfinished
         problems = report.problems.map { Problem(kind: $0.kind.rawValue, path: $0.path, message: $0.message) }
         warnings = []
     }
@@ -152,6 +159,8 @@ struct VerifyJSON: Encodable {
         request = nil
         self.files = files
         records = nil
+        status = nil
+        unfinished = []
         let kind = VerificationReport.Problem.Kind.bagit.rawValue
         problems = found.filter { $0.severity == .error }.map {
             Problem(kind: kind, path: $0.path, message: $0.message)
@@ -172,11 +181,13 @@ struct VerifyJSON: Encodable {
         try container.encode(request, forKey: .request)
         try container.encode(files, forKey: .files)
         try container.encode(records, forKey: .records)
+        try container.encode(status, forKey: .status)
+        try container.encode(unfinished, forKey: .unfinished)
         try container.encode(problems, forKey: .problems)
         try container.encode(warnings, forKey: .warnings)
     }
 
     enum CodingKeys: String, CodingKey {
-        case archive, parts, valid, bundle, request, files, records, problems, warnings
+        case archive, parts, valid, bundle, request, files, records, status, unfinished, problems, warnings
     }
 }

@@ -66,6 +66,21 @@ func addListed(_ entries: inout [(name: String, bytes: [UInt8])], _ files: [(pat
     entries[index("tagmanifest-sha256.txt")].bytes = Array(tags.utf8)
 }
 
+/// Changes Handover's manifest and fixes the tag manifest, as a careful tamperer would.
+func editManifest(_ entries: inout [(name: String, bytes: [UInt8])], _ change: (inout Manifest) -> Void) throws {
+    let root = entries[0].name.components(separatedBy: "/")[0]
+    func index(_ name: String) -> Int { entries.firstIndex { $0.name == root + "/" + name }! }
+    var manifest = try ManifestCoding.decode(entries[index("manifest.json")].bytes)
+    change(&manifest)
+    entries[index("manifest.json")].bytes = try ManifestCoding.encode(manifest)
+    var tags = ""
+    for line in String(decoding: entries[index("tagmanifest-sha256.txt")].bytes, as: UTF8.self).split(separator: "\n") {
+        let name = String(line.split(separator: " ").last!)
+        tags += sha256(entries[index(name)].bytes) + "  " + name + "\n"
+    }
+    entries[index("tagmanifest-sha256.txt")].bytes = Array(tags.utf8)
+}
+
 /// The largest resident set this process has had, in bytes.
 func peakResidentBytes() -> Int {
     var usage = rusage()
@@ -162,6 +177,44 @@ func peakResidentBytes() -> Int {
             #expect(report.problems.allSatisfy { $0.kind == .unlisted || $0.kind == .bagit }, "\(report.problems)")
             // One file held whole would be 60 MiB.
             #expect(growth < 60 << 20)
+        }
+    }
+
+    /// A manifest may not call a bundle complete when an exporter failed, nor partial when none did, nor list
+    /// files of an exporter it records as failed.
+    @Test(arguments: ["complete-over-failed", "partial-over-complete", "failed-with-files"])
+    func aManifestWhoseStatusDoesNotFollowFromItsExportersIsAProblem(_ lie: String) async throws {
+        try await withTemporaryDirectory { folder in
+            var files = try entries(of: try await smallBundle(in: folder + "/good"))
+            try editManifest(&files) { manifest in
+                switch lie {
+                case "complete-over-failed":
+                    manifest.exporters[0].status = .failed
+                    manifest.exporters[0].tables = []
+                    manifest.status = .complete
+                case "partial-over-complete":
+                    manifest.status = .partial
+                default:
+                    manifest.exporters[0].status = .failed
+                    manifest.status = .failed
+                }
+            }
+            let path = folder + "/lie.zip"
+            try ArchiveWriter.write(to: path, format: .zip) { archive in
+                for file in files { try archive.addFile(bytes: file.bytes, as: file.name, modificationTime: .now()) }
+            }
+            let report = BundleVerifier.verify(archive: path)
+            let messages = report.problems.filter { $0.kind == .manifest }.map(\.message)
+            #expect(!report.valid)
+            switch lie {
+            case "complete-over-failed":
+                #expect(messages.contains { $0.contains("status is complete but its exporters' make it failed") })
+                #expect(messages.contains { $0.contains("recorded as failed but lists files") })
+            case "partial-over-complete":
+                #expect(messages == ["the bundle's status is partial but its exporters' make it complete"])
+            default:
+                #expect(messages == ["exporter many is recorded as failed but lists files"], "\(messages)")
+            }
         }
     }
 

@@ -56,6 +56,73 @@ import Testing
     }
 }
 
+/// An exporter whose source fails after it has written some rows.
+struct FailingExporter: Exporter {
+    let id = "broken"
+    let version = "1"
+    let tables = [
+        TableSchema(name: "things", fields: [Field("id", .integer, required: true)], primaryKey: ["id"])
+    ]
+
+    func export(_ scope: ExportScope, into sink: inout some RowSink, context: ExportContext) async throws {
+        try await sink.write(Row([.integer(1)]), table: 0)
+        throw HandoverError(.sourceFailed, "the things database went away")
+    }
+}
+
+/// Several exporters, one of which fails: nothing published by default; a partial bundle that says so on request.
+@Suite struct ExporterFailureTests {
+    static let request = ExportRequest(
+        id: try! RequestID("partial-1"), purpose: .access, scope: .tenant("t"), receivedAt: .now())
+
+    @Test func byDefaultAFailingExporterFailsTheExportAndNothingIsPublished() async throws {
+        try await withTemporaryDirectory { folder in
+            let error = await #expect(throws: HandoverError.self) {
+                _ = try await exportAndVerify(
+                    [HandoverTestingTests.exporter, FailingExporter()], request: Self.request,
+                    options: BundleOptions(outputDirectory: folder, formats: [.json]))
+            }
+            #expect(error?.code == .sourceFailed)
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true)
+        }
+    }
+
+    @Test func recordedTheBundleIsPartialSaysWhyAndHoldsNothingOfTheFailedExporter() async throws {
+        try await withTemporaryDirectory { folder in
+            var options = BundleOptions(outputDirectory: folder, formats: [.json, .csv])
+            options.onExporterFailure = .record
+            let export = try await exportAndVerify(
+                [HandoverTestingTests.exporter, FailingExporter()], request: Self.request, options: options)
+            #expect(export.report.valid, "\(export.report.problems)")
+            #expect(export.report.status == .partial)
+            #expect(export.report.unfinished == ["exporter broken: failed: data source failed: exporter broken: the things database went away"])
+            let manifest = export.result.manifest
+            #expect(manifest.status == .partial)
+            let broken = try #require(manifest.exporters.first { $0.id == "broken" })
+            #expect(broken.status == .failed && broken.tables.isEmpty)
+            #expect(broken.reason?.contains("went away") == true)
+            #expect(manifest.exporters.first { $0.id == "memo" }?.status == .complete)
+            #expect(!export.files.keys.contains { $0.contains("broken") }, "\(export.files.keys.sorted())")
+            #expect(export.files["data/memo/people.json"] != nil)
+            let page = String(decoding: try #require(export.files["data/index.html"]), as: UTF8.self)
+            #expect(page.contains("This export is incomplete") && page.contains("broken: failed"))
+            let package = String(decoding: try #require(export.files["datapackage.json"]), as: UTF8.self)
+            #expect(!package.contains("broken"))
+        }
+    }
+
+    @Test func recordedButEveryExporterFailingFailsTheExport() async throws {
+        try await withTemporaryDirectory { folder in
+            var options = BundleOptions(outputDirectory: folder, formats: [.json])
+            options.onExporterFailure = .record
+            await #expect(throws: HandoverError.self) {
+                _ = try await exportAndVerify([FailingExporter()], request: Self.request, options: options)
+            }
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true)
+        }
+    }
+}
+
 /// The in-memory store back end: the store's own rules, a database per back end, gone with it.
 @Suite struct InMemoryStoreTests {
     static let key = try! KeyedPseudonymizer(key: Array(repeating: 3, count: 32))

@@ -160,7 +160,8 @@ func unpackedBag(_ archive: String, in folder: String) throws -> String {
 @Suite struct VerifyBagFolderTests {
     /// The keys of a verify report, as the README documents them.
     static let reportKeys: Set<String> = [
-        "archive", "parts", "valid", "bundle", "request", "files", "records", "problems", "warnings",
+        "archive", "parts", "valid", "bundle", "request", "files", "records", "status", "unfinished", "problems",
+        "warnings",
     ]
 
     @Test func aBagFolderWithOtherArgumentsIsRefusedWith64() async throws {
