@@ -159,7 +159,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverSQLTests", dependencies: ["HandoverSQL", "HandoverSQLite", "HandoverDemo", "TestSupport"],
+            name: "HandoverSQLTests", dependencies: ["HandoverSQL", "HandoverSQLite", "HandoverDemo", "TestSupport", logging],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverStoreTests", dependencies: ["HandoverStore", "HandoverPostgres", "TestSupport", logging],

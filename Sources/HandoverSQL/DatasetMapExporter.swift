@@ -1,6 +1,6 @@
 public import HandoverCore
 internal import HandoverSQLite
-internal import Logging
+public import Logging
 
 /// An exporter described by a ``DatasetMap`` over one SQLite database.
 ///
@@ -29,12 +29,20 @@ public struct DatasetMapExporter: Exporter {
     /// For every mapped table, in the map's order: the columns it exports without naming them, and the columns
     /// whose names look like secrets, withheld or named.
     public let columnFindings: [ColumnFindings]
+    /// Where the exporter's own debug messages go outside an export (row estimates); during an export they go
+    /// to the export context's logger.
+    public let logger: Logger
 
     /// Checks `map` against the database at `databasePath` and prepares the queries.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened,
     ///   ``HandoverError/Code/invalidDatasetMap`` naming what does not match and where it stands in the map.
-    public init(map: DatasetMap, databasePath: String) throws {
+    /// - Parameters:
+    ///   - map: The dataset map.
+    ///   - databasePath: The SQLite database the map describes.
+    ///   - logger: Where debug messages outside an export go; by default nowhere.
+    public init(map: DatasetMap, databasePath: String, logger: Logger = DatasetMapExporter.silent) throws {
         self.map = map
+        self.logger = logger
         self.databasePath = databasePath
         let compiled = try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
             try MapCompiler(map: map, connection: connection).compile()
@@ -119,6 +127,10 @@ public struct DatasetMapExporter: Exporter {
         }
     }
 
+    /// A logger that drops everything: the default, so that the exporter never writes to the process's logging
+    /// system unless its caller hands it a logger.
+    public static let silent = Logger(label: "handover.sql", factory: { _ in SwiftLogNoOpLogHandler() })
+
     /// Whether table number `table` is part of exports of `scope`.
     public func includes(table: Int, in scope: ExportScope) -> Bool {
         switch scope {
@@ -130,7 +142,7 @@ public struct DatasetMapExporter: Exporter {
     /// The row count of every table in `scope`, by `SELECT count(*)` with the export's own conditions.
     public func estimatedRows(in scope: ExportScope) async throws -> [Int: Int] {
         try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
-            let bindings = try resolve(scope, connection: connection, logger: Logger(label: "handover.estimate"))
+            let bindings = try resolve(scope, connection: connection, logger: logger)
             var counts: [Int: Int] = [:]
             for (index, plan) in plans.enumerated() where includes(table: index, in: scope) {
                 guard let query = plan.query(for: scope, bindings: bindings) else {

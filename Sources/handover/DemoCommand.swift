@@ -38,7 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
             if !common.json {
                 print("Created \(database) (\(summary.total) rows in \(summary.rows.count) tables) and \(mapPath)")
             }
-            let exporter = try DatasetMapExporter(map: try readMap(mapPath), databasePath: database)
+            let exporter = try DatasetMapExporter(map: try readMap(mapPath), databasePath: database, logger: logger)
             let builder = BundleBuilder(
                 exporters: try ExporterRegistry([exporter]), options: BundleOptions(outputDirectory: out),
                 logger: logger)

@@ -94,7 +94,7 @@ struct ExportCommand: AsyncParsableCommand {
             let request = ExportRequest(
                 id: try requestID.map(RequestID.init) ?? .random(), purpose: purpose, scope: scope,
                 receivedAt: pinnedTime ?? Timestamp.now())
-            let exporter = try DatasetMapExporter(map: try readMap(map), databasePath: db)
+            let exporter = try DatasetMapExporter(map: try readMap(map), databasePath: db, logger: logger)
             if !common.quiet {
                 for lookup in exporter.unindexedLookups(for: scope) {
                     printWarning(

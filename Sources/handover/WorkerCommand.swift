@@ -96,7 +96,7 @@ struct WorkerCommand: AsyncParsableCommand {
             try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)
             let fulfiller = BundleFulfiller(options: options, logger: logger) { _ in
-                try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database)])
+                try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database, logger: logger)])
             }
             let control = WorkerControl()
             // Our own listener is in place before "started" is printed: the first SIGINT or SIGTERM stops after

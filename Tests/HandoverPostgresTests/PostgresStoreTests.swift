@@ -81,3 +81,20 @@ import Testing
         }
     }
 }
+
+/// Without a server, the PostgreSQL-backed tests say what they need instead of a bare connection error.
+@Suite struct MissingServerTests {
+    @Test func aMissingServerNamesTheVariablesTheTestsReadAndNoPassword() async throws {
+        do {
+            try await withPostgresStore(serverURL: "postgres://someone:hunter2-secret@127.0.0.1:1/none?sslmode=disable") {
+                _, _ in
+            }
+            Issue.record("a store opened where no server listens")
+        } catch let error as PostgresServerMissing {
+            let text = error.description
+            #expect(text.contains("HANDOVER_TEST_POSTGRES_URL") && text.contains("HANDOVER_TEST_POSTGRES_PORT"))
+            #expect(text.contains("scripts/start-postgres.sh"))
+            #expect(!text.contains("hunter2"), "\(text)")
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import HandoverCore
 import HandoverDemo
 import HandoverSQL
+import Logging
 import TestSupport
 import Testing
 
@@ -125,5 +126,25 @@ import Testing
 
     @Test func theDemoMapNeedsNoMissingIndex() throws {
         #expect(try demoExporter().unindexedLookups == [])
+    }
+}
+
+/// The exporter logs to the logger its caller gives, never to one of its own, and names no subject in it.
+@Suite struct ExporterLoggingTests {
+    @Test func estimatesLogToTheCallersLoggerWithoutTheSubjectsValue() async throws {
+        let capture = LogCapture()
+        let exporter = try DatasetMapExporter(
+            map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: demoDatabase,
+            logger: capture.logger(level: .debug))
+        let counts = try await exporter.estimatedRows(
+            in: .subject(SubjectSelector(column: "email", value: "nobody@nowhere.example"), tenant: nil))
+        #expect(counts.values.allSatisfy { $0 == 0 })
+        let entries = capture.entries
+        #expect(entries.contains { $0.message == "subject not found" }, "\(entries.map(\.message))")
+        #expect(!entries.contains { "\($0.message) \($0.metadata)".contains("nobody") })
+    }
+
+    @Test func byDefaultNothingIsLogged() {
+        #expect(DatasetMapExporter.silent.handler is SwiftLogNoOpLogHandler)
     }
 }

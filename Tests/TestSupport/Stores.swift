@@ -45,21 +45,55 @@ public func withStore<T: Sendable>(
     case .memory:
         return try await body(try RequestStore.inMemory(pseudonymizer: testPseudonymizer), "memory")
     case .postgres:
-        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-        let url = testPostgresURL + (testPostgresURL.contains("?") ? "&" : "?") + "schema=" + schema
-        let configuration = try PostgresStoreConfiguration(url: url)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        do {
-            let result = try await RequestStore.withPostgres(
-                configuration, pseudonymizer: testPseudonymizer, logger: logger
-            ) { store in try await body(store, url) }
-            try await dropSchema(configuration, logger)
-            return result
-        } catch {
-            try? await dropSchema(configuration, logger)
-            throw error
+        return try await withPostgresStore(serverURL: testPostgresURL, body)
+    }
+}
+
+/// A new, empty store in a fresh schema of the server at `serverURL`, dropped afterwards.
+/// - Throws: ``PostgresServerMissing`` when no server answers there.
+public func withPostgresStore<T: Sendable>(
+    serverURL: String, _ body: (RequestStore, String) async throws -> T
+) async throws -> T {
+    let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+    let url = serverURL + (serverURL.contains("?") ? "&" : "?") + "schema=" + schema
+    let configuration = try PostgresStoreConfiguration(url: url)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    var connected = false
+    do {
+        let result = try await RequestStore.withPostgres(
+            configuration, pseudonymizer: testPseudonymizer, logger: logger
+        ) { store in
+            connected = true
+            return try await body(store, url)
         }
+        try await dropSchema(configuration, logger)
+        return result
+    } catch let error as HandoverError
+        where !connected && error.code == .sourceUnavailable && error.cause?.sqlstate == nil
+    {
+        // No server answered (refused, unreachable, timed out): say what these tests need.
+        throw PostgresServerMissing(reason: error.localizedMessage)
+    } catch {
+        try? await dropSchema(configuration, logger)
+        throw error
+    }
+}
+
+/// The error a PostgreSQL-backed test fails with when no server answers: what the tests need and the
+/// variables they read.
+public struct PostgresServerMissing: Error, CustomStringConvertible {
+    /// Why the connection failed.
+    public var reason: String
+
+    public var description: String {
+        """
+        the PostgreSQL-backed tests need a server, and none answered (\(reason)). They connect to \
+        $HANDOVER_TEST_POSTGRES_URL, by default postgres://handover_test:handover_test@127.0.0.1:5432/handover_test\
+        ?sslmode=disable. `make test` installs and starts one on loopback with scripts/start-postgres.sh (which \
+        reads $HANDOVER_TEST_POSTGRES_PORT, default 5432); run that script, or point the variable at a server where \
+        the role may create schemas.
+        """
     }
 }
 
