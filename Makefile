@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test build deps clean bench bench-workers
+.PHONY: demo test build deps clean bench bench-workers lint format
 
 deps:
 	@scripts/install-deps.sh
@@ -16,7 +16,16 @@ demo: build
 
 # Builds everything and runs the whole test suite against the built `handover` binary. The request store's
 # PostgreSQL back end is tested against a real server, installed and started on loopback when missing.
-test: deps
+# The repository's one `.swift-format` is applied everywhere: `make format` applies it, `make lint` (part of
+# `make test`) fails on any difference or on a public symbol without a doc comment.
+FORMATTED = Sources Tests Benchmarks Package.swift
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMATTED)
+
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMATTED)
+
+test: deps lint
 	@scripts/start-postgres.sh
 	$(SWIFT) build --build-tests
 	HANDOVER_BIN="$$($(SWIFT) build --show-bin-path)/handover" $(SWIFT) test --skip-build

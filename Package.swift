@@ -112,14 +112,17 @@ let package = Package(
         .target(
             name: "HandoverWorker",
             dependencies: [
-                "HandoverCore", "HandoverSQLite", "HandoverStore", "HandoverBundle", "HandoverArchive", serviceLifecycle, logging,
+                "HandoverCore", "HandoverSQLite", "HandoverStore", "HandoverBundle", "HandoverArchive",
+                serviceLifecycle, logging,
             ],
             swiftSettings: swiftSettings),
 
         // Testing helpers for operators: an in-memory exporter, a helper that exports and verifies.
         .target(
             name: "HandoverTesting",
-            dependencies: ["HandoverCore", "HandoverBundle", "HandoverArchive", "HandoverStore", "HandoverSQLite", logging],
+            dependencies: [
+                "HandoverCore", "HandoverBundle", "HandoverArchive", "HandoverStore", "HandoverSQLite", logging,
+            ],
             swiftSettings: swiftSettings),
         // The demo product: a generated sales-enablement database and its dataset map.
         .target(
@@ -154,12 +157,14 @@ let package = Package(
         .testTarget(
             name: "HandoverBundleTests",
             dependencies: [
-                "HandoverBundle", "HandoverFormats", "HandoverJSONSchema", "HandoverSQL", "HandoverSQLite", "HandoverDemo",
+                "HandoverBundle", "HandoverFormats", "HandoverJSONSchema", "HandoverSQL", "HandoverSQLite",
+                "HandoverDemo",
                 "HandoverArchive", "TestSupport", crypto,
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverSQLTests", dependencies: ["HandoverSQL", "HandoverSQLite", "HandoverDemo", "TestSupport", logging],
+            name: "HandoverSQLTests",
+            dependencies: ["HandoverSQL", "HandoverSQLite", "HandoverDemo", "TestSupport", logging],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverStoreTests", dependencies: ["HandoverStore", "HandoverPostgres", "TestSupport", logging],

@@ -142,7 +142,8 @@ public enum AtomicFile {
         if parent != path, parent != "/", parent != "." { try createPrivateFolder(at: parent) }
         guard mkdir(path, folderMode) == 0 else {
             // Another process may have created it meanwhile; then it is theirs as it is.
-            if errno == EEXIST, FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            if errno == EEXIST, FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue
+            {
                 return
             }
             throw HandoverError(errno: errno, .outputUnavailable, "cannot create the folder '\(path)'")

@@ -74,7 +74,8 @@ public struct BundleBuilder: Sendable {
                     firstFailure = firstFailure ?? error
                     exporterRecords.append(
                         Manifest.ExporterRecord(
-                            id: exporter.id, version: exporter.version, status: .failed, reason: "\(error.code): \(error.message)",
+                            id: exporter.id, version: exporter.version, status: .failed,
+                            reason: "\(error.code): \(error.message)",
                             tables: []))
                     logger.warning(
                         "exporter failed; its files are left out of the bundle",
@@ -136,7 +137,8 @@ public struct BundleBuilder: Sendable {
     static func mayRecord(_ error: HandoverError, _ policy: ExporterFailurePolicy) -> Bool {
         guard policy == .record else { return false }
         switch error.code {
-        case .sourceUnavailable, .sourceFailed, .exporterFailed, .invalidData, .invalidSchema, .ambiguousSubject, .formatFailed:
+        case .sourceUnavailable, .sourceFailed, .exporterFailed, .invalidData, .invalidSchema, .ambiguousSubject,
+            .formatFailed:
             return true
         default:
             return false

@@ -1,8 +1,8 @@
 internal import Foundation
 import HandoverArchive
+internal import HandoverBagIt
 internal import HandoverCore
 import HandoverFormats
-internal import HandoverBagIt
 internal import HandoverJSONSchema
 
 /// Checks a received bundle with nothing but the bundle itself.
@@ -313,7 +313,8 @@ public enum BundleVerifier {
             if manifest.status != combined {
                 problem(
                     .manifest, "manifest.json",
-                    "the bundle's status is \(manifest.status.rawValue) but its exporters' make it \(combined.rawValue)")
+                    "the bundle's status is \(manifest.status.rawValue) but its exporters' make it \(combined.rawValue)"
+                )
             }
             for exporter in manifest.exporters where exporter.status == .failed {
                 if manifest.files.contains(where: { $0.exporter == exporter.id }) || !exporter.tables.isEmpty {

@@ -110,7 +110,8 @@ struct ReferenceCheck {
                     problems.append(
                         .init(
                             kind: .reference, path: "datapackage.json",
-                            message: "declares more than \(Limits.foreignKeys) foreign keys; verify checks the first \(Limits.foreignKeys)"
+                            message:
+                                "declares more than \(Limits.foreignKeys) foreign keys; verify checks the first \(Limits.foreignKeys)"
                         ))
                     return
                 }
@@ -165,7 +166,9 @@ struct ReferenceCheck {
             problems.append(
                 .init(
                     kind: .reference, path: path,
-                    message: "lacks a key column a foreign key names, or is not well-formed CSV; its references are not checked"))
+                    message:
+                        "lacks a key column a foreign key names, or is not well-formed CSV; its references are not checked"
+                ))
         }
         for slot in slots {
             targets[slot].read = read != nil
@@ -264,7 +267,8 @@ extension BundleVerifier.State {
                     } catch {
                         problem(
                             .archive, nil,
-                            "\(BundleVerifier.label(path, paths)) cannot be read to check references (part \(index + 1))")
+                            "\(BundleVerifier.label(path, paths)) cannot be read to check references (part \(index + 1))"
+                        )
                     }
                 }
             }

@@ -91,7 +91,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
             throw HandoverError(.internalError, "libxml2 could not create a validation context")
         }
         defer { xmlSchemaFreeValidCtxt(validation) }
-        xmlSchemaSetValidStructuredErrors(validation, collectError, Unmanaged.passUnretained(state.collector).toOpaque())
+        xmlSchemaSetValidStructuredErrors(
+            validation, collectError, Unmanaged.passUnretained(state.collector).toOpaque())
 
         // The handler under the schema's plug: counts rows and depth.
         var bottom = xmlSAXHandler()

@@ -26,7 +26,8 @@ extension PostgresStoreConfiguration {
             let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let password = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
             guard !password.isEmpty else {
-                throw HandoverError(.invalidArgument, "the store's password file '\(passwordFile)' has an empty first line")
+                throw HandoverError(
+                    .invalidArgument, "the store's password file '\(passwordFile)' has an empty first line")
             }
             resolved.password = password
             return resolved

@@ -1,7 +1,7 @@
+internal import Foundation
 public import HandoverCore
 public import HandoverStore
 public import Logging
-internal import Foundation
 internal import NIOSSL
 internal import PostgresNIO
 

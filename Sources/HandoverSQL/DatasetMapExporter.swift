@@ -188,7 +188,8 @@ public struct DatasetMapExporter: Exporter {
         var bindings = Bindings()
         if let tenant = scope.tenant {
             guard !SubjectSelector.isBlank(tenant) else {
-                throw HandoverError(.invalidArgument, "the tenant id is empty or only white space, which names no tenant")
+                throw HandoverError(
+                    .invalidArgument, "the tenant id is empty or only white space, which names no tenant")
             }
             guard let tenantPlan else {
                 throw HandoverError(.invalidArgument, "the dataset map of exporter \(id) declares no tenant table")
@@ -283,7 +284,8 @@ public struct SharedMatchValue: Sendable, Hashable, Codable {
         }
         if largestSubjectGroup > 1 {
             parts.append(
-                "\(largestSubjectGroup) subjects share one value of \(subjectColumn), and each receives the rows of the others")
+                "\(largestSubjectGroup) subjects share one value of \(subjectColumn), and each receives the rows of the others"
+            )
         }
         if blankRows > 0 { parts.append("\(blankRows) rows of \(column) are blank and match no one") }
         if blankSubjects > 0 {

@@ -66,7 +66,10 @@ struct MapCompiler {
             var foreignKeys: [ForeignKey] = []
             for reference in table.references {
                 guard entry.fields.contains(where: { $0.name == reference.column }) else {
-                    throw fail(reference.location, "table \(name) has no exported column \(reference.column)" + entry.withheldHint(reference.column))
+                    throw fail(
+                        reference.location,
+                        "table \(name) has no exported column \(reference.column)"
+                            + entry.withheldHint(reference.column))
                 }
                 guard let target = resolved[reference.table] else {
                     throw fail(
@@ -80,9 +83,10 @@ struct MapCompiler {
                             + target.withheldHint(reference.referencedColumn))
                 }
                 references[reference.column] = (target, reference.referencedColumn)
-                let pseudonymized = entry.fields.firstIndex { $0.name == reference.column }.map {
-                    entry.pseudonymize[$0]
-                } ?? false
+                let pseudonymized =
+                    entry.fields.firstIndex { $0.name == reference.column }.map {
+                        entry.pseudonymize[$0]
+                    } ?? false
                 foreignKeys.append(
                     ForeignKey(
                         fields: [reference.column], table: reference.table,

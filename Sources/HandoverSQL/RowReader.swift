@@ -1,5 +1,5 @@
-internal import HandoverSQLite
 internal import HandoverCore
+internal import HandoverSQLite
 
 /// Turns the rows of one table's query into ``Row`` values, checking each against its field.
 struct RowReader {

@@ -56,7 +56,8 @@ package final class SQLiteConnection {
 
     /// Opens `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened, or what `body` throws.
-    package static func withConnection<T>(path: String, mode: Mode, _ body: (SQLiteConnection) throws -> T) throws -> T {
+    package static func withConnection<T>(path: String, mode: Mode, _ body: (SQLiteConnection) throws -> T) throws -> T
+    {
         let connection = try SQLiteConnection(path: path, mode: mode)
         defer { sqlite3_close_v2(connection.handle) }
         return try body(connection)

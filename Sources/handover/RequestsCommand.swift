@@ -188,7 +188,9 @@ struct RequestsCommand: AsyncParsableCommand {
                         omittedProblems: result.omittedProblems))
             } else {
                 let head = result.head.map { "head \($0.chain) \($0.hash)" } ?? "no chained rows"
-                print("audit log: \(result.rows) rows, \(head), " + (result.isIntact ? "intact" : "\(result.problems.count) problems"))
+                print(
+                    "audit log: \(result.rows) rows, \(head), "
+                        + (result.isIntact ? "intact" : "\(result.problems.count) problems"))
                 for problem in result.problems { print("  " + safe(problem.description)) }
                 if result.omittedProblems > 0 { print("  … and \(result.omittedProblems) more problems") }
             }

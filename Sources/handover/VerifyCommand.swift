@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+internal import HandoverBagIt
 import HandoverBundle
 import HandoverCore
-internal import HandoverBagIt
 
 /// `handover verify`: check a received bundle with nothing but the bundle.
 struct VerifyCommand: AsyncParsableCommand {

@@ -221,7 +221,8 @@ struct Linked: Exporter {
             primaryKey: ["id"]),
         TableSchema(
             name: "Orphan", fields: [Field("id", .integer, required: true), Field("parent", .integer)],
-            primaryKey: ["id"], foreignKeys: [ForeignKey(fields: ["parent"], table: "Parent", referencedFields: ["id"])]),
+            primaryKey: ["id"], foreignKeys: [ForeignKey(fields: ["parent"], table: "Parent", referencedFields: ["id"])]
+        ),
     ]
 
     func export(_ scope: ExportScope, into sink: inout some RowSink, context: ExportContext) async throws {

@@ -47,7 +47,8 @@ let trackedTables = [
 
     @Test func pendingValuesCountAgainstTheLimitToo() {
         // Children first, naming parents not written yet; the pending values pass the limit.
-        var tracker = ReferenceTracker(tables: [trackedTables[0], trackedTables[1]], included: [true, true], limit: 50)
+        var tracker = ReferenceTracker(
+            tables: [trackedTables[0], trackedTables[1]], included: [true, true], limit: 50)
         for id in 1...200 { tracker.note(Row([.integer(Int64(id)), .integer(Int64(id)), .null]), table: 1) }
         #expect(tracker.keysHeld <= 50)
         for id in 1...200 { tracker.note(Row([.integer(Int64(id)), .string("c\(id)")]), table: 0) }

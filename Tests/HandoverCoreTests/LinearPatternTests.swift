@@ -99,9 +99,11 @@ import Testing
     }
 
     @Test func refusesProgramsTooLargeToRun() {
-        for pattern in ["(a{1000}){1000}", "x{99999}", String(repeating: "(", count: 200) + "a"
-            + String(repeating: ")", count: 200), "[a-z]{20000}"]
-        {
+        for pattern in [
+            "(a{1000}){1000}", "x{99999}",
+            String(repeating: "(", count: 200) + "a"
+                + String(repeating: ")", count: 200), "[a-z]{20000}",
+        ] {
             do {
                 _ = try LinearPattern(pattern)
                 Issue.record("accepted a pattern of \(pattern.count) characters")

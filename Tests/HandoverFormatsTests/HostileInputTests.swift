@@ -52,7 +52,8 @@ import Testing
             definitions.append("\"l\(level)\": {\"anyOf\": [\(next), \(next)]}")
         }
         let root = "\"$ref\": \"#/$defs/l0\""
-        return "{\"$defs\": {" + definitions.joined(separator: ", ") + "}, " + (inItems ? "\"items\": {\(root)}}" : root + "}")
+        return "{\"$defs\": {" + definitions.joined(separator: ", ") + "}, "
+            + (inItems ? "\"items\": {\(root)}}" : root + "}")
     }
 
     @Test(arguments: [22, 40])
@@ -126,7 +127,8 @@ import Testing
         for level in 1...10 {
             entities += "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level - 1);", count: 10) + "\">\n"
         }
-        return prefix + "<!DOCTYPE table [\n" + entities + "]>\n<table name=\"contacts\"><row><id>&lol10;</id></row></table>"
+        return prefix + "<!DOCTYPE table [\n" + entities
+            + "]>\n<table name=\"contacts\"><row><id>&lol10;</id></row></table>"
     }
 
     @Test(arguments: [
@@ -144,12 +146,17 @@ import Testing
     @Test func documentsThatCouldHideADoctypeAreRefused() throws {
         var utf16: [UInt8] = [0xFF, 0xFE]
         for unit in Self.billionLaughs().utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
-        #expect(try validate(utf16).errors.map(\.message) == ["not well-formed XML (only UTF-8 documents are accepted)"])
-        #expect(try validate(Array(Self.billionLaughs().utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })).errors
-            .first?.message.contains("UTF-8") == true)
-        #expect(try validate(Array(("x" + Self.billionLaughs()).utf8)).errors.first?.message.contains("well-formed") == true)
-        #expect(try validate(Array("<?xml version=\"1.0\"?><![CDATA[x]]><table/>".utf8)).errors.first?.message
-            .contains("well-formed") == true)
+        #expect(
+            try validate(utf16).errors.map(\.message) == ["not well-formed XML (only UTF-8 documents are accepted)"])
+        #expect(
+            try validate(Array(Self.billionLaughs().utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })).errors
+                .first?.message.contains("UTF-8") == true)
+        #expect(
+            try validate(Array(("x" + Self.billionLaughs()).utf8)).errors.first?.message.contains("well-formed") == true
+        )
+        #expect(
+            try validate(Array("<?xml version=\"1.0\"?><![CDATA[x]]><table/>".utf8)).errors.first?.message
+                .contains("well-formed") == true)
     }
 
     @Test func aLongTextNodeValidatesPastLibxml2sTextLimit() throws {

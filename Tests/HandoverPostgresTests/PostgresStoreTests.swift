@@ -86,7 +86,8 @@ import Testing
 @Suite struct MissingServerTests {
     @Test func aMissingServerNamesTheVariablesTheTestsReadAndNoPassword() async throws {
         do {
-            try await withPostgresStore(serverURL: "postgres://someone:hunter2-secret@127.0.0.1:1/none?sslmode=disable") {
+            try await withPostgresStore(serverURL: "postgres://someone:hunter2-secret@127.0.0.1:1/none?sslmode=disable")
+            {
                 _, _ in
             }
             Issue.record("a store opened where no server listens")

@@ -175,7 +175,8 @@ extension Array where Element == UInt8 {
         configuration.password = Self.password
         #expect(configuration.tls == .prefer)
         await #expect(throws: HandoverError.self) {
-            try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { _ in }
+            try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { _ in
+            }
         }
         server.waitForConnections(1)
         #expect(server.received.contains(Array(Self.password.utf8)))
@@ -188,7 +189,8 @@ extension Array where Element == UInt8 {
             url: "postgres://u@127.0.0.1:\(server.port)/d?sslmode=require")
         configuration.password = Self.password
         let error = await #expect(throws: HandoverError.self) {
-            try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { _ in }
+            try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { _ in
+            }
         }
         server.waitForConnections(1)
         #expect(server.connections >= 1, "the client did reach the fake server")
@@ -206,7 +208,8 @@ extension Array where Element == UInt8 {
         configuration.password = Self.password
         configuration.trustsLoopback = false
         let error = await #expect(throws: HandoverError.self) {
-            try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { _ in }
+            try await RequestStore.withPostgres(configuration, pseudonymizer: testPseudonymizer, logger: logger) { _ in
+            }
         }
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.contains("sslmode=prefer") == true)
@@ -258,7 +261,9 @@ extension Array where Element == UInt8 {
     @Test func pgpasswordAndPgpassAreReadWhenTheURLHasNoPassword() async throws {
         try await withTemporaryDirectory { folder in
             let base = try PostgresStoreConfiguration(url: "postgres://worker@db.example:6543/handover")
-            #expect(try base.resolvingPassword(passwordFile: nil, environment: ["PGPASSWORD": "fromenv"]).password == "fromenv")
+            #expect(
+                try base.resolvingPassword(passwordFile: nil, environment: ["PGPASSWORD": "fromenv"]).password
+                    == "fromenv")
             let inURL = try PostgresStoreConfiguration(url: "postgres://worker:url@db.example:6543/handover")
             #expect(try inURL.resolvingPassword(passwordFile: nil, environment: ["PGPASSWORD": "e"]).password == "url")
 
@@ -276,11 +281,14 @@ extension Array where Element == UInt8 {
                 try base.resolvingPassword(passwordFile: nil, environment: ["PGPASSFILE": pgpass]).password
                     == "pa:ss\\word")
             let other = try PostgresStoreConfiguration(url: "postgres://someone@elsewhere/x")
-            #expect(try other.resolvingPassword(passwordFile: nil, environment: ["PGPASSFILE": pgpass]).password == "fallback")
+            #expect(
+                try other.resolvingPassword(passwordFile: nil, environment: ["PGPASSFILE": pgpass]).password
+                    == "fallback")
             // ~/.pgpass by HOME; absent file: no password.
             try write("*:*:*:*:home\n", to: folder + "/.pgpass", mode: 0o600)
             #expect(try base.resolvingPassword(passwordFile: nil, environment: ["HOME": folder]).password == "home")
-            #expect(try base.resolvingPassword(passwordFile: nil, environment: ["HOME": folder + "/none"]).password == nil)
+            #expect(
+                try base.resolvingPassword(passwordFile: nil, environment: ["HOME": folder + "/none"]).password == nil)
 
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: pgpass)
             let error = #expect(throws: HandoverError.self) {

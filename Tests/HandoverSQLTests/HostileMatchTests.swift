@@ -169,10 +169,13 @@ func withChangedDemo<T>(_ sql: String, _ body: (String) async throws -> T) async
     @Test func includeSecretsGoesWithExcludeOnly() throws {
         let yaml = SalesDemo.datasetMap.replacingOccurrences(
             of: "    description: Recordings and documents, with references to their files.",
-            with: "    description: Recordings and documents, with references to their files.\n    include-secrets: [kind]")
+            with:
+                "    description: Recordings and documents, with references to their files.\n    include-secrets: [kind]"
+        )
         #expect(yaml != SalesDemo.datasetMap)
         let error = #expect(throws: HandoverError.self) { _ = try DatasetMap(yaml: yaml) }
-        #expect(error?.message.contains("'include-secrets' goes with 'exclude' only") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message.contains("'include-secrets' goes with 'exclude' only") == true, "\(error?.message ?? "")")
     }
 
     @Test func aMapThatLeansOnAWithheldColumnSaysWhyItIsMissing() async throws {

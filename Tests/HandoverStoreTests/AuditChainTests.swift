@@ -44,7 +44,8 @@ func runRaw(_ store: RequestStore, _ kind: StoreKind, _ statement: String) async
 /// Opens the store `spec` names again (as the next process would), for the length of `body`.
 func reopen<T: Sendable>(_ spec: String, _ body: (RequestStore) async throws -> T) async throws -> T {
     if spec.hasPrefix("sqlite:") {
-        return try await body(try RequestStore.sqlite(path: String(spec.dropFirst(7)), pseudonymizer: testPseudonymizer))
+        return try await body(
+            try RequestStore.sqlite(path: String(spec.dropFirst(7)), pseudonymizer: testPseudonymizer))
     }
     var logger = Logger(label: "test")
     logger.logLevel = .critical
@@ -151,7 +152,9 @@ func reopen<T: Sendable>(_ spec: String, _ body: (RequestStore) async throws -> 
     func aStoreFromBeforeTheChainIsMigrated(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, spec in
             try await queued(store, ["req-old"])
-            let seqType = kind == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+            let seqType =
+                kind == .sqlite
+                ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
             try await runRaw(store, kind, "DROP TABLE audit")
             try await runRaw(
                 store, kind,
@@ -162,7 +165,8 @@ func reopen<T: Sendable>(_ spec: String, _ body: (RequestStore) async throws -> 
             for (from, to) in [("NULL", "'received'"), ("'received'", "'verified'"), ("'verified'", "'queued'")] {
                 try await runRaw(
                     store, kind,
-                    "INSERT INTO audit (at, request, from_state, to_state, actor) VALUES (5, 'req-old', \(from), \(to), 'desk')")
+                    "INSERT INTO audit (at, request, from_state, to_state, actor) VALUES (5, 'req-old', \(from), \(to), 'desk')"
+                )
             }
             if kind == .postgres {
                 try await runRaw(

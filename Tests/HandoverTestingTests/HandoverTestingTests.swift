@@ -95,7 +95,10 @@ struct FailingExporter: Exporter {
                 [HandoverTestingTests.exporter, FailingExporter()], request: Self.request, options: options)
             #expect(export.report.valid, "\(export.report.problems)")
             #expect(export.report.status == .partial)
-            #expect(export.report.unfinished == ["exporter broken: failed: data source failed: exporter broken: the things database went away"])
+            #expect(
+                export.report.unfinished == [
+                    "exporter broken: failed: data source failed: exporter broken: the things database went away"
+                ])
             let manifest = export.result.manifest
             #expect(manifest.status == .partial)
             let broken = try #require(manifest.exporters.first { $0.id == "broken" })

@@ -6,13 +6,17 @@ import Synchronization
 public final class LogCapture: Sendable {
     /// One message, with its metadata rendered as `key=value`.
     public struct Entry: Sendable {
+        /// The level it was logged at.
         public var level: Logger.Level
+        /// The message.
         public var message: String
+        /// The logger's and the message's metadata, rendered.
         public var metadata: [String: String]
     }
 
     private let captured = Mutex<[Entry]>([])
 
+    /// An empty capture.
     public init() {}
 
     /// Every message logged so far.

@@ -2,8 +2,8 @@ import Foundation
 public import HandoverBundle
 public import HandoverCore
 import HandoverPostgres
-import HandoverTesting
 public import HandoverStore
+import HandoverTesting
 import Logging
 
 /// The request store's back ends; store tests run against each.
@@ -20,6 +20,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Every back end, for tests that use the store through the library only.
     public static let everyBackEnd: [StoreKind] = [.sqlite, .postgres, .memory]
 
+    /// The case name, for test arguments.
     public var description: String { rawValue }
 }
 
@@ -86,6 +87,7 @@ public struct PostgresServerMissing: Error, CustomStringConvertible {
     /// Why the connection failed.
     public var reason: String
 
+    /// What the tests need, the variables they read, and why the connection failed.
     public var description: String {
         """
         the PostgreSQL-backed tests need a server, and none answered (\(reason)). They connect to \

@@ -20,7 +20,8 @@ func mode(_ path: String) throws -> Int {
         try await withTemporaryDirectory { folder in
             let (db, map) = try makeDemo(in: folder)
             let common = ["export", "--db", db, "--map", map, "--subject", "email=\(SalesDemo.demoSubject.value)"]
-            let one = try handoverUnderOpenUmask(common + ["--out", folder + "/new/out", "--request-id", "r1", "--json"])
+            let one = try handoverUnderOpenUmask(
+                common + ["--out", folder + "/new/out", "--request-id", "r1", "--json"])
             #expect(one.status == 0, "\(one.stderr)")
             #expect(try mode(folder + "/new") == 0o700)
             #expect(try mode(folder + "/new/out") == 0o700)

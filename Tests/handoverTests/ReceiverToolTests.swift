@@ -87,7 +87,8 @@ func mixedCaseRows() -> String {
             + "'Customer \(customer)', \(referrals[customer] ?? "NULL"));\n"
         for order in 1...2 {
             let id = customer * 10 + order
-            sql += "INSERT INTO \"Order\" VALUES (\(id), \(customer), \(id).5, '2025-0\(order)-0\(customer) 10:00:00');\n"
+            sql +=
+                "INSERT INTO \"Order\" VALUES (\(id), \(customer), \(id).5, '2025-0\(order)-0\(customer) 10:00:00');\n"
             for line in 1...2 {
                 sql += "INSERT INTO \"OrderLine\" VALUES (\(id * 10 + line), \(id), 'Item \(line)', \(line));\n"
             }
@@ -140,7 +141,8 @@ func declaredKeys(_ resource: [String: Any]?) -> [String] {
 func describedReferences(_ resource: [String: Any]?) -> [String] {
     let schema = resource?["schema"] as? [String: Any]
     return (schema?["x-handover-references"] as? [[String: Any]] ?? []).map {
-        ((($0["fields"] as? [String]) ?? []).joined(separator: ",")) + ":" + (($0["foreignKey"] as? NSNumber).map { $0.boolValue ? "true" : "false" } ?? "-")
+        ((($0["fields"] as? [String]) ?? []).joined(separator: ",")) + ":"
+            + (($0["foreignKey"] as? NSNumber).map { $0.boolValue ? "true" : "false" } ?? "-")
     }.sorted()
 }
 
@@ -207,11 +209,13 @@ func describedReferences(_ resource: [String: Any]?) -> [String] {
                 invalidBags += bag == 0 ? 0 : 1
                 let notes = line.count > 4 ? line[4] : ""
                 #expect(found.0 == 0, "frictionless, datapackage.json of bundle \(line[0]): \(notes)")
-                #expect(found.1 == 0, "frictionless, CSV files with their own Table Schema, bundle \(line[0]): \(notes)")
+                #expect(
+                    found.1 == 0, "frictionless, CSV files with their own Table Schema, bundle \(line[0]): \(notes)")
                 #expect(bag == 0, "bagit, bundle \(line[0]): \(notes)")
             }
             print(
-                "frictionless: \(bundles.count) bundles, \(errors) errors; bagit: \(bundles.count) bags, \(invalidBags) invalid")
+                "frictionless: \(bundles.count) bundles, \(errors) errors; bagit: \(bundles.count) bags, \(invalidBags) invalid"
+            )
             // Each verifies with Handover's own verify too, foreign keys included.
             for archive in [demo, demoTenant, subject, tenant] {
                 let verified = try handover("verify", archive)

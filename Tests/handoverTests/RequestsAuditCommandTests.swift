@@ -50,11 +50,16 @@ private func splitPassword(_ url: String) -> (String, String)? {
                 try Data("a test key of thirty-two bytes!!".utf8).write(to: URL(fileURLWithPath: folder + "/key"))
                 let store = ["--store", spec, "--pseudonym-key-file", folder + "/key"]
                 #expect(
-                    try await runOffThread(handoverBinary, ["requests", "submit", "--tenant", "3", "--request-id", "req-1"] + store)
-                        .status == 0)
+                    try await runOffThread(
+                        handoverBinary, ["requests", "submit", "--tenant", "3", "--request-id", "req-1"] + store
+                    )
+                    .status == 0)
                 let forged = try await runOffThread(
                     handoverBinary,
-                    ["requests", "verify", "req-1", "--by", "x\n  2026-01-01T00:00:00Z  queued → completed  by forged line"]
+                    [
+                        "requests", "verify", "req-1", "--by",
+                        "x\n  2026-01-01T00:00:00Z  queued → completed  by forged line",
+                    ]
                         + store)
                 #expect(forged.status == 64)
                 #expect(forged.stderr.contains("control"))
@@ -67,7 +72,8 @@ private func splitPassword(_ url: String) -> (String, String)? {
                 try await appendChained(
                     db, request: "req-1", actor: "x\n  2026-01-01T00:00:00Z  received → completed  by forged",
                     detail: "a\u{202E}b")
-                try await raw(db, "UPDATE requests SET failure_reason = ? WHERE id = 'req-1'", [.text("one\ntwo\u{1B}[31m")])
+                try await raw(
+                    db, "UPDATE requests SET failure_reason = ? WHERE id = 'req-1'", [.text("one\ntwo\u{1B}[31m")])
                 let shown = try await runOffThread(handoverBinary, ["requests", "show", "req-1"] + store)
                 #expect(shown.status == 0, "\(shown.stderr)")
                 let lines = shown.stdout.split(separator: "\n")
@@ -95,9 +101,13 @@ private func splitPassword(_ url: String) -> (String, String)? {
                 let store = ["--store", spec, "--pseudonym-key-file", folder + "/key"]
                 for id in ["req-1", "req-2"] {
                     #expect(
-                        try await runOffThread(handoverBinary, ["requests", "submit", "--tenant", "3", "--request-id", id] + store)
+                        try await runOffThread(
+                            handoverBinary, ["requests", "submit", "--tenant", "3", "--request-id", id] + store
+                        )
+                        .status == 0)
+                    #expect(
+                        try await runOffThread(handoverBinary, ["requests", "verify", id, "--by", "agent-7"] + store)
                             .status == 0)
-                    #expect(try await runOffThread(handoverBinary, ["requests", "verify", id, "--by", "agent-7"] + store).status == 0)
                 }
                 let intact = try await runOffThread(handoverBinary, ["requests", "audit", "--check", "--json"] + store)
                 #expect(intact.status == 0, "\(intact.stderr)")
@@ -107,8 +117,7 @@ private func splitPassword(_ url: String) -> (String, String)? {
                 #expect(try await runOffThread(handoverBinary, ["requests", "show", "req-1"] + store).status == 0)
 
                 // An attacker removes the append-only trigger and deletes req-1's verification.
-                for sql in
-                    kind == .sqlite
+                for sql in kind == .sqlite
                     ? ["DROP TRIGGER audit_append_only_delete", "DELETE FROM audit WHERE chain = 2"]
                     : ["DROP TRIGGER audit_append_only ON audit", "DELETE FROM audit WHERE chain = 2"]
                 {
@@ -129,7 +138,8 @@ private func splitPassword(_ url: String) -> (String, String)? {
                 let dropped = try await runOffThread(handoverBinary, ["requests", "audit", "--check"] + store)
                 #expect(dropped.status == 65)
                 #expect(dropped.stdout.contains("missing-table"))
-                let showDropped = try await runOffThread(handoverBinary, ["requests", "show", "req-1", "--json"] + store)
+                let showDropped = try await runOffThread(
+                    handoverBinary, ["requests", "show", "req-1", "--json"] + store)
                 #expect(showDropped.status == 65)
                 #expect(showDropped.stderr.contains("the audit table is missing"))
             }
@@ -147,23 +157,27 @@ private func splitPassword(_ url: String) -> (String, String)? {
                 environment["PGPASSWORD"] = nil
                 environment["PGPASSFILE"] = nil
 
-                let without = try await runOffThread(handoverBinary, ["requests", "list"] + common, environment: environment)
+                let without = try await runOffThread(
+                    handoverBinary, ["requests", "list"] + common, environment: environment)
                 #expect(without.status != 0)
 
                 let file = folder + "/pw"
                 try Data((password + "\n").utf8).write(to: URL(fileURLWithPath: file))
                 try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
                 let fromFile = try await runOffThread(
-                    handoverBinary, ["requests", "list", "--store-password-file", file] + common, environment: environment)
+                    handoverBinary, ["requests", "list", "--store-password-file", file] + common,
+                    environment: environment)
                 #expect(fromFile.status == 0, "\(fromFile.stderr)")
 
                 environment["PGPASSWORD"] = password
-                let fromEnvironment = try await runOffThread(handoverBinary, ["requests", "list"] + common, environment: environment)
+                let fromEnvironment = try await runOffThread(
+                    handoverBinary, ["requests", "list"] + common, environment: environment)
                 #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
 
                 try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
                 let loose = try await runOffThread(
-                    handoverBinary, ["requests", "list", "--store-password-file", file] + common, environment: environment)
+                    handoverBinary, ["requests", "list", "--store-password-file", file] + common,
+                    environment: environment)
                 #expect(loose.status == 66)
                 #expect(!loose.stderr.contains(password))
             }

@@ -33,17 +33,22 @@ import Testing
                 #expect(later.status == 0)
 
                 #expect(
-                    try await runOffThread(handoverBinary, ["requests", "verify", "req-100", "--by", "agent-7"] + store).status == 0)
-                let again = try await runOffThread(handoverBinary, ["requests", "verify", "req-100", "--by", "agent-7"] + store)
+                    try await runOffThread(
+                        handoverBinary, ["requests", "verify", "req-100", "--by", "agent-7"] + store
+                    ).status == 0)
+                let again = try await runOffThread(
+                    handoverBinary, ["requests", "verify", "req-100", "--by", "agent-7"] + store)
                 #expect(again.status == 65)
                 #expect(again.stderr.contains("conflict"))
 
-                let overdue = try await runOffThread(handoverBinary, ["requests", "list", "--overdue", "--json"] + store)
+                let overdue = try await runOffThread(
+                    handoverBinary, ["requests", "list", "--overdue", "--json"] + store)
                 let ids = (try jsonObject(overdue.stdout)["requests"] as? [[String: Any]])?.compactMap {
                     $0["id"] as? String
                 }
                 #expect(ids == ["req-100"])
-                let dueSoon = try await runOffThread(handoverBinary, ["requests", "list", "--due-within", "7d"] + store)
+                let dueSoon = try await runOffThread(
+                    handoverBinary, ["requests", "list", "--due-within", "7d"] + store)
                 #expect(dueSoon.stdout.contains("req-100") && dueSoon.stdout.contains("OVERDUE"))
                 #expect(!dueSoon.stdout.contains("req-101"))
 
@@ -66,7 +71,9 @@ import Testing
                 #expect(audit.allSatisfy { $0["subjectKey"] as? String == subjectKey })
 
                 #expect(
-                    try await runOffThread(handoverBinary, ["requests", "cancel", "req-101", "--reason", "withdrawn"] + store).status
+                    try await runOffThread(
+                        handoverBinary, ["requests", "cancel", "req-101", "--reason", "withdrawn"] + store
+                    ).status
                         == 0)
                 #expect(try await runOffThread(handoverBinary, ["requests", "show", "req-404"] + store).status == 65)
             }

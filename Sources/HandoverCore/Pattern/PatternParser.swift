@@ -56,7 +56,9 @@ enum ScalarProperty: Sendable {
     /// `gc=Lu`, `General_Category=Lu`) or one of a few binary properties; nil when unknown (scripts among them).
     static func named(_ text: String) -> ScalarProperty? {
         var name = text
-        for prefix in ["General_Category=", "gc="] where name.hasPrefix(prefix) { name = String(name.dropFirst(prefix.count)) }
+        for prefix in ["General_Category=", "gc="] where name.hasPrefix(prefix) {
+            name = String(name.dropFirst(prefix.count))
+        }
         let key = name.lowercased().filter { $0 != "_" && $0 != "-" && $0 != " " }
         typealias C = Unicode.GeneralCategory
         let letters: [C] = [.uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter]
@@ -291,7 +293,9 @@ struct PatternParser {
         default: return nil
         }
         if peek == "?" { index += 1 }
-        if let next = peek, next == "*" || next == "+" || next == "?" || (next == "{" && quantifierBounds(at: index) != nil) {
+        if let next = peek,
+            next == "*" || next == "+" || next == "?" || (next == "{" && quantifierBounds(at: index) != nil)
+        {
             throw PatternError("a quantifier has nothing to repeat")
         }
         return bounds
@@ -404,7 +408,8 @@ struct PatternParser {
                 throw PatternError("octal escapes are not supported")
             }
             return .scalar(0)
-        case "1"..."9": throw PatternError(inClass ? "octal escapes are not supported" : "back-references are not supported")
+        case "1"..."9":
+            throw PatternError(inClass ? "octal escapes are not supported" : "back-references are not supported")
         case "c":
             guard let letter = peek, ("a"..."z").contains(letter) || ("A"..."Z").contains(letter) else {
                 throw PatternError("\\c needs a letter")
