@@ -38,6 +38,8 @@ let package = Package(
         .library(name: "HandoverWorker", targets: ["HandoverWorker"]),
         /// Helpers for testing exporters and what surrounds them: an in-memory exporter, export-and-verify.
         .library(name: "HandoverTesting", targets: ["HandoverTesting"]),
+        /// Delivery over HTTP: tokens, links, resumable downloads, the tenant page (Hummingbird).
+        .library(name: "HandoverServer", targets: ["HandoverServer"]),
         /// The demo product's database and dataset map.
         .library(name: "HandoverDemo", targets: ["HandoverDemo"]),
         /// The command-line tool.
@@ -51,6 +53,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // C libraries, each wrapped once and imported by exactly one Swift module.
@@ -113,7 +116,18 @@ let package = Package(
             name: "HandoverWorker",
             dependencies: [
                 "HandoverCore", "HandoverSQLite", "HandoverStore", "HandoverBundle", "HandoverArchive",
-                serviceLifecycle, logging,
+                serviceLifecycle, logging, crypto,
+            ],
+            swiftSettings: swiftSettings),
+
+        // Delivery over HTTP: the API, downloads, links and the tenant page. Depends on the store alone.
+        .target(
+            name: "HandoverServer",
+            dependencies: [
+                "HandoverCore", "HandoverStore", crypto, logging, serviceLifecycle,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
 
@@ -133,7 +147,7 @@ let package = Package(
             name: "handover",
             dependencies: [
                 "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverBagIt",
-                "HandoverStore", "HandoverWorker", "HandoverPostgres", serviceLifecycle,
+                "HandoverStore", "HandoverWorker", "HandoverPostgres", "HandoverServer", serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
@@ -177,6 +191,13 @@ let package = Package(
             dependencies: [
                 "HandoverWorker", "HandoverStore", "HandoverBundle", "HandoverArchive", "HandoverSQL", "HandoverSQLite",
                 "HandoverPostgres", "HandoverDemo", "TestSupport", logging,
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverServerTests",
+            dependencies: [
+                "HandoverServer", "HandoverStore", "HandoverTesting", "TestSupport", logging,
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

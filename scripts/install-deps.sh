@@ -51,6 +51,19 @@ if ! python3 -c "import frictionless, bagit" >/dev/null 2>&1; then
     fi
 fi
 
+# ... and check the delivery service against its OpenAPI document (scripts/check-openapi.sh): openapi-spec-validator
+# and schemathesis.
+if ! python3 -c "import openapi_spec_validator, schemathesis" >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] || [[ -n "${VIRTUAL_ENV:-}" ]] || python3 -c "import sys; sys.exit(sys.prefix == '/usr')"; then
+        python3 -m pip install --quiet "openapi-spec-validator>=0.7,<1" "schemathesis>=4,<5" \
+            || python3 -m pip install --quiet --break-system-packages "openapi-spec-validator>=0.7,<1" "schemathesis>=4,<5"
+    else
+        echo "The tests need openapi-spec-validator and schemathesis 4:" >&2
+        echo "  python3 -m pip install --user 'openapi-spec-validator>=0.7,<1' 'schemathesis>=4,<5'" >&2
+        exit 1
+    fi
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
     echo "Handover needs a Swift 6 toolchain on PATH (swift.org/install); none was found." >&2
     exit 1

@@ -185,6 +185,9 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
                         if case .text(let name) = row.first { name } else { nil }
                     })
             for statement in Self.requestsSchema(schema) { try await tx.run(statement, []) }
+            try await tx.run(
+                "ALTER TABLE \(schema).requests ADD COLUMN IF NOT EXISTS \(DeliverySchema.archiveFilesColumn) TEXT", [])
+            for statement in DeliverySchema.statements({ schema + "." + $0 }) { try await tx.run(statement, []) }
             if tables.contains("requests") && !tables.contains("audit") { return }
             let chained = try await tx.rows(
                 """
@@ -216,7 +219,7 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
                 subject_column TEXT, subject_value TEXT, subject_key TEXT, received_at BIGINT NOT NULL,
                 state TEXT NOT NULL, due BIGINT NOT NULL, extension_reason TEXT, attempts BIGINT NOT NULL DEFAULT 0,
                 not_before BIGINT, worker TEXT, lease_until BIGINT, archive TEXT, expires_at BIGINT,
-                failure_reason TEXT)
+                failure_reason TEXT, archive_files TEXT)
             """,
             "CREATE INDEX IF NOT EXISTS requests_by_state ON \(schema).requests(state, not_before, due)",
         ]

@@ -66,6 +66,9 @@ public struct StoredRequest: Sendable, Hashable {
     public var expiresAt: Timestamp?
     /// Why it failed (without personal data), once failed, or why the last attempt failed.
     public var failureReason: String?
+    /// What was published, once completed: the archive, or each part of a split bundle in order (empty for a
+    /// request completed before the store recorded them).
+    public var archiveFiles: [ArchiveFile] = []
 }
 
 /// One line of the append-only audit log: who moved which request where, and when.
@@ -112,5 +115,42 @@ public enum Deadline {
     /// The latest a deadline may be extended to: three months after receipt.
     public static func latest(receivedAt receipt: Timestamp) -> Timestamp {
         adding(months: 3, to: receipt)
+    }
+}
+
+/// One published file of a request: the archive, or one part of a split bundle.
+public struct ArchiveFile: Sendable, Hashable, Codable {
+    /// The file's name in the published folder (no path).
+    public var name: String
+    /// Its size in bytes.
+    public var bytes: Int64
+    /// Its SHA-256, in lowercase hexadecimal.
+    public var sha256: String
+
+    /// A published file.
+    public init(name: String, bytes: Int64, sha256: String) {
+        self.name = name
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+
+    /// One line per file, `sha256 bytes name`; nil for none.
+    static func encode(_ files: [ArchiveFile]) -> String? {
+        files.isEmpty ? nil : files.map { "\($0.sha256) \($0.bytes) \($0.name)" }.joined(separator: "\n")
+    }
+
+    /// The files `encode` wrote; nil for NULL.
+    /// - Throws: ``HandoverError/Code/invalidData`` when a line is not `sha256 bytes name`.
+    static func decode(_ text: String?) throws -> [ArchiveFile]? {
+        guard let text else { return nil }
+        return try text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            guard fields.count == 3, fields[0].count == 64, fields[0].allSatisfy(\.isHexDigit),
+                let bytes = Int64(fields[1]), bytes >= 0, !fields[2].contains("/")
+            else {
+                throw HandoverError(.invalidData, "the store's record of a request's archive files is malformed")
+            }
+            return ArchiveFile(name: String(fields[2]), bytes: bytes, sha256: String(fields[0]))
+        }
     }
 }

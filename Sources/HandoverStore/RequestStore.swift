@@ -202,19 +202,27 @@ public struct RequestStore: Sendable {
         }
     }
 
-    /// Records the published archive; it expires `retentionSeconds` later.
+    /// Records the published archive; it expires `retentionSeconds` later. `files` describes what was
+    /// published (the archive, or each part of a split bundle, with size and SHA-256), for delivery.
     /// - Throws: ``HandoverError/Code/conflict`` when the worker no longer holds the lease.
     public func complete(
-        _ id: RequestID, worker: String, archive: String, retentionSeconds: Int64, at now: Timestamp
+        _ id: RequestID, worker: String, archive: String, files: [ArchiveFile] = [], retentionSeconds: Int64,
+        at now: Timestamp
     ) async throws {
         try await backEnd.write { tx in
             let stored = try await requireLease(id, worker, now, tx)
             try ControlCharacters.require(worker, "worker id")
             try await tx.run(
                 """
-                UPDATE requests SET state = 'completed', archive = ?, expires_at = ?, worker = NULL, lease_until = NULL,
+                UPDATE requests SET state = 'completed', archive = ?, archive_files = ?, expires_at = ?, worker = NULL,
+                lease_until = NULL,
                 failure_reason = NULL WHERE id = ?
-                """, [.text(archive), StoreValue(now.adding(seconds: retentionSeconds)), .text(id.rawValue)])
+                """,
+                [
+                    .text(archive), StoreValue(ArchiveFile.encode(files)),
+                    StoreValue(now.adding(seconds: retentionSeconds)),
+                    .text(id.rawValue),
+                ])
             try await appendAudit(tx, id, stored.subjectKey, from: .running, to: .completed, worker, archive, now)
         }
     }
@@ -284,10 +292,17 @@ public struct RequestStore: Sendable {
         }
     }
 
-    /// Requests, most urgent first: in `state` when given, and only open ones due before `dueBefore` when given.
-    public func list(state: RequestState? = nil, dueBefore: Timestamp? = nil) async throws -> [StoredRequest] {
+    /// Requests, most urgent first: in `state` when given, only open ones due before `dueBefore` when given, and
+    /// only `tenant`'s (its tenant exports and its subjects' requests) when given.
+    public func list(state: RequestState? = nil, dueBefore: Timestamp? = nil, tenant: String? = nil) async throws
+        -> [StoredRequest]
+    {
         var conditions: [String] = []
         var parameters: [StoreValue] = []
+        if let tenant {
+            conditions.append("tenant = ?")
+            parameters.append(.text(tenant))
+        }
         if let state {
             conditions.append("state = ?")
             parameters.append(.text(state.rawValue))
@@ -335,7 +350,7 @@ public struct RequestStore: Sendable {
     static let columnNames = [
         "id", "purpose", "scope_kind", "tenant", "subject_column", "subject_value", "subject_key", "received_at",
         "state", "due", "extension_reason", "attempts", "not_before", "worker", "lease_until", "archive", "expires_at",
-        "failure_reason",
+        "failure_reason", "archive_files",
     ]
     static let columns = columnNames.joined(separator: ", ")
 
@@ -379,7 +394,8 @@ public struct RequestStore: Sendable {
             notBefore: try columns.optionalTime(12), worker: try columns.optionalText(13),
             leaseUntil: try columns.optionalTime(14),
             archive: try columns.optionalText(15), expiresAt: try columns.optionalTime(16),
-            failureReason: try columns.optionalText(17))
+            failureReason: try columns.optionalText(17),
+            archiveFiles: try ArchiveFile.decode(try columns.optionalText(18)) ?? [])
     }
 
     private func find(_ id: RequestID, _ tx: any StoreTransaction, lock: Bool) async throws -> StoredRequest {
@@ -419,7 +435,7 @@ public struct RequestStore: Sendable {
         return stored
     }
 
-    private func appendAudit(
+    func appendAudit(
         _ tx: any StoreTransaction, _ id: RequestID, _ subjectKey: String?, from: RequestState?, to: RequestState,
         _ actor: String, _ detail: String?, _ now: Timestamp
     ) async throws {
@@ -440,5 +456,15 @@ public struct RequestStore: Sendable {
                 StoreValue(now), .text(id.rawValue), StoreValue(subjectKey), StoreValue(from?.rawValue),
                 .text(to.rawValue), .text(actor), StoreValue(detail), .integer(chain), .text(hash),
             ])
+    }
+}
+
+extension RequestStore {
+    /// An audit row that records an event without a change of state (a link made, a download), in `tx`.
+    func recordAudit(
+        _ tx: any StoreTransaction, _ id: RequestID, _ subjectKey: String?, state: RequestState, _ actor: String,
+        _ detail: String, _ now: Timestamp
+    ) async throws {
+        try await appendAudit(tx, id, subjectKey, from: state, to: state, actor, detail, now)
     }
 }

@@ -55,6 +55,12 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
     package static func setUp(_ db: SQLiteConnection) throws {
         let tables = Set(try db.tableNames())
         try db.execute(requestsSchema)
+        if let columns = try db.columns(of: "requests"),
+            !columns.contains(where: { $0.name == DeliverySchema.archiveFilesColumn })
+        {
+            try db.execute("ALTER TABLE requests ADD COLUMN \(DeliverySchema.archiveFilesColumn) TEXT")
+        }
+        for statement in DeliverySchema.statements({ $0 }) { try db.execute(statement) }
         if tables.contains("requests") && !tables.contains("audit") { return }
         if let columns = try db.columns(of: "audit"), !columns.contains(where: { $0.name == "hash" }) {
             // A store from before the chain: add the columns and chain the rows it has, oldest first. The
@@ -85,7 +91,7 @@ public struct SQLiteRequestStoreBackEnd: RequestStoreBackEnd {
             subject_column TEXT, subject_value TEXT, subject_key TEXT, received_at INTEGER NOT NULL,
             state TEXT NOT NULL, due INTEGER NOT NULL, extension_reason TEXT, attempts INTEGER NOT NULL DEFAULT 0,
             not_before INTEGER, worker TEXT, lease_until INTEGER, archive TEXT, expires_at INTEGER,
-            failure_reason TEXT);
+            failure_reason TEXT, archive_files TEXT);
         CREATE INDEX IF NOT EXISTS requests_by_state ON requests(state, not_before, due);
         """
 

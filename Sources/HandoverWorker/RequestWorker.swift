@@ -247,9 +247,11 @@ public struct RequestWorker: Sendable {
         do {
             switch ending {
             case .published(let path):
+                // Sizes and digests for delivery; a published file that cannot be read fails the attempt below.
+                let files = try ArchiveFile.describe(published: path)
                 try await store.complete(
-                    id, worker: configuration.id, archive: path, retentionSeconds: configuration.retentionSeconds,
-                    at: now)
+                    id, worker: configuration.id, archive: path, files: files,
+                    retentionSeconds: configuration.retentionSeconds, at: now)
                 return event(.completed, id, path)
             case .failed(let error) where error.code == .cancelled && (control.handingBack || Task.isCancelled):
                 // Told to hand back, or the task running the worker was cancelled: not a failed attempt.
