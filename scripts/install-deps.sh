@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 
-packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev libxml2-utils sqlite3 zstd time python3)
+packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev libxml2-utils sqlite3 zstd time python3 curl)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,0 +1,185 @@
+import Foundation
+import HandoverDemo
+import TestSupport
+import Testing
+
+/// A `handover serve` process; its standard error collected as it comes.
+final class ServeProcess: @unchecked Sendable {
+    let process: Process
+    private let lock = NSLock()
+    private var errors = ""
+
+    init(_ arguments: [String], environment: [String: String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: handoverBinary)
+        process.arguments = ["serve"] + arguments
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        Thread { [self] in
+            while case let data = handle.availableData, !data.isEmpty {
+                lock.withLock { errors += String(decoding: data, as: UTF8.self) }
+            }
+        }.start()
+    }
+
+    var stderr: String { lock.withLock { errors } }
+
+    /// The base URL once the server listens (waiting at most 30 s).
+    func baseURL() -> String? {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let range = stderr.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
+                return String(stderr[range].dropFirst("listening on ".count))
+            }
+            usleep(50_000)
+        }
+        return nil
+    }
+}
+
+/// Runs curl (a client no part of Handover wrote) and returns its status, headers and body.
+func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: Data) {
+    let folder = NSTemporaryDirectory() + "curl-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let result = try run(
+        "/usr/bin/curl",
+        ["-sS", "-o", folder + "/body", "-D", folder + "/headers", "-w", "%{http_code}"] + arguments)
+    let body = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/body"))) ?? Data()
+    let headers = (try? String(contentsOfFile: folder + "/headers", encoding: .utf8)) ?? ""
+    return (Int(result.stdout) ?? 0, headers, body)
+}
+
+@Suite(.serialized) struct ServeCommandTests {
+    /// The whole path a tenant takes, against the real binary: a token from `tokens create`, a request over the
+    /// API, a worker in the same process exporting it, the archive downloaded with curl and verified by
+    /// `handover verify`, a delivery link used without a token; then the OpenAPI document checked by
+    /// openapi-spec-validator and schemathesis against the live server, and a graceful stop on SIGTERM.
+    @Test func aTenantRequestsDownloadsAndSharesItsExportAndTheAPIMatchesItsDocument() async throws {
+        try await withTemporaryDirectory { folder in
+            let key = folder + "/pseudonym.key"
+            try Data((0..<32).map { UInt8($0) }).write(to: URL(fileURLWithPath: key))
+            var environment = ProcessInfo.processInfo.environment
+            environment["HANDOVER_PSEUDONYM_KEY_FILE"] = key
+            let store = "sqlite:" + folder + "/requests.sqlite"
+            func tool(_ arguments: [String]) throws -> ProcessResult {
+                try run(handoverBinary, arguments, environment: environment)
+            }
+            let map = folder + "/map.yaml"
+            try SalesDemo.datasetMap.write(toFile: map, atomically: true, encoding: .utf8)
+            let operatorToken = try tool([
+                "tokens", "create", "--operator", "--name", "ops", "--store", store, "--quiet",
+            ])
+            let tenantToken = try tool([
+                "tokens", "create", "--tenant", "1", "--name", "t1", "--store", store, "--quiet",
+            ])
+            #expect(operatorToken.status == 0 && tenantToken.status == 0, "\(operatorToken.stderr)")
+            let operatorSecret = operatorToken.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let tenantSecret = tenantToken.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(tenantSecret.hasPrefix("hov_t_"))
+            let listed = try tool(["tokens", "list", "--store", store])
+            #expect(listed.stdout.contains("t1") && !listed.stdout.contains(tenantSecret))
+
+            let server = try ServeProcess(
+                [
+                    "--store", store, "--listen", "127.0.0.1:0", "--auth-failures-per-minute", "100000",
+                    "--public-url", "http://handover.example", "--workers", "1", "--db", demoDatabase, "--map", map,
+                    "--out", folder + "/out",
+                ], environment: environment)
+            defer { if server.process.isRunning { server.process.terminate() } }
+            let base = try #require(server.baseURL(), "\(server.stderr)")
+            let auth = ["-H", "Authorization: Bearer " + tenantSecret]
+
+            let created = try curl(
+                auth + ["-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", base + "/v1/requests"])
+            #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
+            let id = try #require(
+                (try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["id"] as? String)
+            var request: [String: Any] = [:]
+            for _ in 0..<600 {
+                let state = try curl(auth + [base + "/v1/requests/" + id])
+                request = try JSONSerialization.jsonObject(with: state.body) as? [String: Any] ?? [:]
+                if request["state"] as? String == "completed" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(request["state"] as? String == "completed", "\(request)")
+            let archive = try #require(request["archive"] as? [String: Any])
+            let download = try curl(auth + [base + "/v1/requests/\(id)/archive"])
+            #expect(download.status == 200)
+            let file = folder + "/downloaded.zip"
+            try download.body.write(to: URL(fileURLWithPath: file))
+            let digest = try run("/usr/bin/sha256sum", [file]).stdout.prefix(64)
+            #expect(String(digest) == archive["sha256"] as? String)
+            #expect(download.headers.lowercased().contains("etag: \"\(digest)\""))
+            #expect(try tool(["verify", file]).status == 0)
+
+            let link = try curl(auth + ["-X", "POST", base + "/v1/requests/\(id)/links"])
+            #expect(link.status == 201)
+            let url = try #require(
+                (try JSONSerialization.jsonObject(with: link.body) as? [String: Any])?["url"] as? String)
+            #expect(url.hasPrefix("http://handover.example/v1/downloads/hov_l_"))
+            let byLink = try curl([base + url.dropFirst("http://handover.example".count)])
+            #expect(byLink.status == 200 && byLink.body == download.body)
+
+            // The document, and the live server against it (both tokens), as a client generator sees them.
+            let check = try await runOffThread(
+                "/bin/bash", [packageRoot + "/scripts/check-openapi.sh", base, operatorSecret, tenantSecret])
+            print(check.stdout.split(separator: "\n").last ?? "")
+            #expect(check.status == 0, "\(check.stdout.suffix(3000))\(check.stderr.suffix(2000))")
+
+            // No secret reached the service's log.
+            #expect(!server.stderr.contains("hov_"), "\(server.stderr.prefix(2000))")
+            // SIGTERM: a graceful stop, exit 0.
+            kill(server.process.processIdentifier, SIGTERM)
+            server.process.waitUntilExit()
+            #expect(server.process.terminationStatus == 0, "\(server.stderr.suffix(2000))")
+        }
+    }
+
+    @Test func tokensAreRevokedAndBadUsageExits64() throws {
+        try withTemporaryDirectorySync { folder in
+            let key = folder + "/pseudonym.key"
+            try Data((0..<32).map { UInt8($0) }).write(to: URL(fileURLWithPath: key))
+            var environment = ProcessInfo.processInfo.environment
+            environment["HANDOVER_PSEUDONYM_KEY_FILE"] = key
+            let store = "sqlite:" + folder + "/requests.sqlite"
+            let created = try run(
+                handoverBinary, ["tokens", "create", "--tenant", "7", "--name", "x", "--store", store, "--json"],
+                environment: environment)
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+            let id = try #require(object["id"] as? String)
+            #expect((object["token"] as? String)?.contains(id) == true)
+            #expect(
+                try run(handoverBinary, ["tokens", "revoke", id, "--store", store], environment: environment).status
+                    == 0)
+            let listed = try run(handoverBinary, ["tokens", "list", "--store", store], environment: environment)
+            #expect(listed.stdout.contains("revoked"))
+            #expect(
+                try run(
+                    handoverBinary, ["tokens", "revoke", "0000000000000000", "--store", store], environment: environment
+                ).status != 0)
+            #expect(
+                try run(
+                    handoverBinary, ["tokens", "create", "--name", "x", "--store", store], environment: environment
+                )
+                .status == 64)
+            #expect(try run(handoverBinary, ["serve", "--store", store, "--listen", "nonsense"]).status == 64)
+            #expect(try run(handoverBinary, ["serve", "--store", store, "--workers", "1"]).status == 64)
+        }
+    }
+}
+
+/// A temporary folder for synchronous tests.
+func withTemporaryDirectorySync<T>(_ body: (String) throws -> T) throws -> T {
+    let folder = NSTemporaryDirectory() + "handover-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    return try body(folder)
+}
