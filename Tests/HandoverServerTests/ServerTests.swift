@@ -471,3 +471,82 @@ extension HTTPFields {
         }
     }
 }
+
+@Suite struct TenantPageTests {
+    static func form(_ fields: [String: String]) -> (HTTPFields, ByteBuffer) {
+        let body = fields.map { key, value in
+            key + "=" + (value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        }.joined(separator: "&")
+        return ([.contentType: "application/x-www-form-urlencoded"], ByteBuffer(string: body))
+    }
+
+    static func cookie(_ response: TestResponse) -> String? {
+        response.headers[.setCookie]?.split(separator: ";").first.map(String.init)
+    }
+
+    @Test func signInListDownloadAndSignOutWithCSRFAndIsolation() async throws {
+        try await withFixture { fixture in
+            try await fixture.withServer { client in
+                let signInPage = try await client.execute(uri: "/ui", method: .get)
+                let html = String(buffer: signInPage.body)
+                #expect(signInPage.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+                #expect(!html.contains("<script") && !html.contains("style=") && !html.contains("<style"))
+                #expect(html.contains("<label for=\"token\">"))
+
+                // A wrong token and an operator token do not sign in.
+                for token in ["hov_t_0000000000000000_" + String(repeating: "A", count: 43), fixture.operatorToken] {
+                    let (headers, body) = Self.form(["token": token])
+                    let refused = try await client.execute(
+                        uri: "/ui/sign-in", method: .post, headers: headers, body: body)
+                    #expect(refused.status == .unauthorized)
+                    #expect(String(buffer: refused.body).contains("role=\"alert\""))
+                    #expect(refused.headers[.setCookie] == nil)
+                }
+                let (headers, body) = Self.form(["token": fixture.tenantA])
+                let signedIn = try await client.execute(uri: "/ui/sign-in", method: .post, headers: headers, body: body)
+                #expect(signedIn.status == .seeOther)
+                let setCookie = try #require(signedIn.headers[.setCookie])
+                #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
+                let cookie = try #require(Self.cookie(signedIn))
+                let list = try await client.execute(uri: "/ui/exports", method: .get, headers: [.cookie: cookie])
+                let page = String(buffer: list.body)
+                #expect(page.contains("data-request=\"acme-1\"") && !page.contains("globex"))
+                let csrf = try #require(
+                    page.range(of: #"name="csrf" value="[^"]+""#, options: .regularExpression).map {
+                        String(page[$0].dropFirst(#"name="csrf" value=""#.count).dropLast())
+                    })
+
+                // Downloads: its own export by session; another tenant's answers as unknown.
+                let own = try await client.execute(
+                    uri: "/ui/exports/acme-1/archive", method: .get, headers: [.cookie: cookie])
+                #expect(own.status == .ok && Array(own.body.readableBytesView) == fixture.acmeBytes)
+                let other = try await client.execute(
+                    uri: "/ui/exports/globex-1/archive", method: .get, headers: [.cookie: cookie])
+                #expect(other.status == .notFound)
+
+                // A form without the CSRF token, or with another, is refused; with it, an export is requested.
+                var (formHeaders, formBody) = Self.form([:])
+                formHeaders[.cookie] = cookie
+                #expect(
+                    try await client.execute(uri: "/ui/exports", method: .post, headers: formHeaders, body: formBody)
+                        .status == .forbidden)
+                (formHeaders, formBody) = Self.form(["csrf": csrf])
+                formHeaders[.cookie] = cookie
+                let requested = try await client.execute(
+                    uri: "/ui/exports", method: .post, headers: formHeaders, body: formBody)
+                #expect(requested.status == .seeOther)
+                let queued = try await fixture.store.list(state: .queued, tenant: "acme")
+                #expect(queued.count == 1)
+
+                // Signing out ends the session: the cookie no longer opens the list.
+                (formHeaders, formBody) = Self.form(["csrf": csrf])
+                formHeaders[.cookie] = cookie
+                let out = try await client.execute(
+                    uri: "/ui/sign-out", method: .post, headers: formHeaders, body: formBody)
+                #expect(out.status == .seeOther && out.headers[.setCookie]?.contains("Max-Age=0") == true)
+                let after = try await client.execute(uri: "/ui/exports", method: .get, headers: [.cookie: cookie])
+                #expect(after.status == .seeOther && after.headers[.location] == "/ui")
+            }
+        }
+    }
+}
