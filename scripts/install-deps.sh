@@ -3,7 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 
-packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev libxml2-utils sqlite3 zstd time python3 curl)
+# chromium and chromium-driver: scripts/browser-test.py drives the tenant web page in headless Chromium.
+packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev libxml2-utils sqlite3 zstd time python3 curl chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
@@ -60,6 +61,18 @@ if ! python3 -c "import openapi_spec_validator, schemathesis" >/dev/null 2>&1; t
     else
         echo "The tests need openapi-spec-validator and schemathesis 4:" >&2
         echo "  python3 -m pip install --user 'openapi-spec-validator>=0.7,<1' 'schemathesis>=4,<5'" >&2
+        exit 1
+    fi
+fi
+
+# ... and drive the tenant web page in a real browser (scripts/browser-test.py): Selenium 4 with Debian's chromedriver.
+if ! python3 -c "import selenium, sys; sys.exit(int(selenium.__version__.split('.')[0]) < 4)" >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] || [[ -n "${VIRTUAL_ENV:-}" ]] || python3 -c "import sys; sys.exit(sys.prefix == '/usr')"; then
+        python3 -m pip install --quiet "selenium>=4,<5" \
+            || python3 -m pip install --quiet --break-system-packages "selenium>=4,<5"
+    else
+        echo "The browser test needs Selenium 4:" >&2
+        echo "  python3 -m pip install --user 'selenium>=4,<5'" >&2
         exit 1
     fi
 fi

@@ -142,6 +142,58 @@ func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: 
         }
     }
 
+    /// The tenant page in headless Chromium driven by Selenium (scripts/browser-test.py): sign in with the
+    /// keyboard, see only the tenant's own exports, request one, watch it become ready (a worker runs in the
+    /// server), download it, sign out. The screenshot is kept in .build/test-output/browser/.
+    @Test func theTenantPageWorksInARealBrowser() async throws {
+        try await withTemporaryDirectory { folder in
+            let key = folder + "/pseudonym.key"
+            try Data((0..<32).map { UInt8($0) }).write(to: URL(fileURLWithPath: key))
+            var environment = ProcessInfo.processInfo.environment
+            environment["HANDOVER_PSEUDONYM_KEY_FILE"] = key
+            let store = "sqlite:" + folder + "/requests.sqlite"
+            let map = folder + "/map.yaml"
+            try SalesDemo.datasetMap.write(toFile: map, atomically: true, encoding: .utf8)
+            func token(_ tenant: String) throws -> String {
+                try run(
+                    handoverBinary,
+                    ["tokens", "create", "--tenant", tenant, "--name", "t", "--store", store, "--quiet"],
+                    environment: environment
+                ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let mine = try token("1")
+            let other = try token("2")
+            let server = try ServeProcess(
+                [
+                    "--store", store, "--listen", "127.0.0.1:0", "--auth-failures-per-minute", "100000", "--workers",
+                    "1", "--db", demoDatabase, "--map", map, "--out", folder + "/out",
+                ], environment: environment)
+            defer { if server.process.isRunning { server.process.terminate() } }
+            let base = try #require(server.baseURL(), "\(server.stderr)")
+            // Another tenant's export, which the page must never show.
+            let theirs = try curl(
+                [
+                    "-X", "POST", "-H", "Authorization: Bearer " + other, "-H", "Content-Type: application/json", "-d",
+                    "{}", base + "/v1/requests",
+                ])
+            let theirID = try #require(
+                (try JSONSerialization.jsonObject(with: theirs.body) as? [String: Any])?["id"] as? String)
+            let output = packageRoot + "/.build/test-output/browser"
+            try? FileManager.default.removeItem(atPath: output)
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let browser = try await runOffThread(
+                "/usr/bin/env", ["python3", packageRoot + "/scripts/browser-test.py", base, mine, theirID, output])
+            print(browser.stdout.split(separator: "\n").last ?? "")
+            #expect(browser.status == 0, "\(browser.stdout.suffix(3000))\(browser.stderr.suffix(3000))")
+            let downloaded = try #require(
+                browser.stdout.split(separator: "\n").first { $0.hasPrefix("downloaded: ") }
+                    .map { String($0.dropFirst("downloaded: ".count)) })
+            #expect(try run(handoverBinary, ["verify", downloaded]).status == 0)
+            #expect(FileManager.default.fileExists(atPath: output + "/tenant-page.png"))
+            #expect(!server.stderr.contains("hov_"))
+        }
+    }
+
     @Test func tokensAreRevokedAndBadUsageExits64() throws {
         try withTemporaryDirectorySync { folder in
             let key = folder + "/pseudonym.key"
