@@ -215,7 +215,7 @@ public struct RequestWorker: Sendable {
         }
         let registration = control.onHandBack { export.cancel() }
         defer { control.remove(registration) }
-        let ending: WorkEnding = await withTaskCancellationHandler {
+        let finished: WorkEnding = await withTaskCancellationHandler {
             await withTaskGroup(of: WorkEnding?.self) { group in
                 group.addTask { await export.value }
                 group.addTask(executorPreference: steps) { await keepLease(claimed, control) }
@@ -243,12 +243,23 @@ public struct RequestWorker: Sendable {
         } onCancel: {
             export.cancel()
         }
+        // Sizes and digests for delivery, read once from what was published; a published file that cannot be read
+        // makes the attempt a failed one (worth a retry), not a completed one.
+        var ending = finished
+        var files: [ArchiveFile] = []
+        if case .published(let path) = ending {
+            do {
+                files = try ArchiveFile.describe(published: path)
+            } catch {
+                ending = .failed(
+                    error as? HandoverError
+                        ?? HandoverError(.outputUnavailable, "cannot read the published archive '\(path)'"))
+            }
+        }
         let now = Timestamp.now()
         do {
             switch ending {
             case .published(let path):
-                // Sizes and digests for delivery; a published file that cannot be read fails the attempt below.
-                let files = try ArchiveFile.describe(published: path)
                 try await store.complete(
                     id, worker: configuration.id, archive: path, files: files,
                     retentionSeconds: configuration.retentionSeconds, at: now)

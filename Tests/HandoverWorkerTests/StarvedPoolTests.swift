@@ -12,7 +12,10 @@ struct BlockingFulfiller: RequestFulfiller {
 
     func fulfil(_ request: StoredRequest) async throws -> String {
         usleep(useconds_t(seconds * 1_000_000))
-        return "/nowhere/handover-\(request.request.id).zip"
+        // A file where a real fulfiller publishes its archive (the worker reads its size and digest).
+        let path = NSTemporaryDirectory() + "handover-\(request.request.id)-\(UUID().uuidString).zip"
+        try Data("an archive".utf8).write(to: URL(fileURLWithPath: path))
+        return path
     }
 }
 
@@ -44,6 +47,27 @@ struct BlockingFulfiller: RequestFulfiller {
             let log = try await store.audit(of: stored.request.id)
             let lapses = log.filter { ($0.detail ?? "").hasPrefix("lease of") }
             #expect(lapses.isEmpty)
+        }
+    }
+}
+
+/// A fulfiller that says it published an archive that is not there.
+struct VanishingFulfiller: RequestFulfiller {
+    func fulfil(_ request: StoredRequest) async throws -> String { "/nonexistent/handover-\(request.request.id).zip" }
+}
+
+@Suite struct PublishedFilesTests {
+    @Test func anArchiveThatIsNotThereIsAFailedAttemptNotACompletion() async throws {
+        try await withStore(.sqlite) { store, _ in
+            try await queue(store, [("req-vanish", .tenant("1"))])
+            let worker = RequestWorker(
+                store: store, fulfiller: VanishingFulfiller(),
+                configuration: WorkerConfiguration(id: "w-vanish", leaseSeconds: 30), logger: quietLogger)
+            let events = Mutex<[WorkerEvent.Kind]>([])
+            _ = await worker.run(untilIdle: true) { event in events.withLock { $0.append(event.kind) } }
+            #expect(events.withLock { $0 }.prefix(2) == [.claimed, .retrying])
+            let stored = try #require(try await store.request(try RequestID("req-vanish")))
+            #expect(stored.state == .queued && stored.failureReason?.contains("is not there") == true)
         }
     }
 }
