@@ -254,31 +254,38 @@ func makeDatabase(_ path: String, rows: Int = 300) throws {
         }
     }
 
-    @Test func aQueryEndedByAnAdministratorIsRetried() async throws {
+    /// A statement an administrator cancels (`pg_cancel_backend`, as a statement timeout does) is retried.
+    /// (Ending the backend with `pg_terminate_backend` instead made postgres-nio 1.33 hang now and then, the
+    /// connection's lease never returning; a lost connection's classification is checked without a server below.)
+    @Test func aQueryCancelledByAnAdministratorIsRetried() async throws {
         try await withStore(.postgres) { store, _ in
             let tag = "victim-" + UUID().uuidString
             async let victim = caughtAsync {
                 try await store.backEnd.write { tx in try await tx.run("SELECT pg_sleep(30), '\(tag)'", []) }
             }
-            // Ends the sleeping query's backend, as an administrator (or a server shutting down) would.
-            var ended = false
-            for _ in 0..<500 where !ended {
+            var cancelled = false
+            for _ in 0..<500 where !cancelled {
                 let rows = try await store.backEnd.write { tx in
                     try await tx.rows(
                         """
-                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        SELECT pg_cancel_backend(pid) FROM pg_stat_activity
                         WHERE query LIKE '%' || ? || '%' AND pid <> pg_backend_pid()
                         """, [.text(tag)])
                 }
-                ended = !rows.isEmpty
-                if !ended { try await Task.sleep(for: .milliseconds(10)) }
+                cancelled = !rows.isEmpty
+                if !cancelled { try await Task.sleep(for: .milliseconds(10)) }
             }
-            #expect(ended)
+            #expect(cancelled)
             let error = await victim
-            let cause = try #require(error?.cause)
-            #expect(cause.sqlstate == "57P01" || cause.isConnectionLost, "\(cause)")
+            #expect(error?.cause?.sqlstate == "57014", "\(String(describing: error?.cause))")
             #expect(error?.isTransient == true)
         }
+    }
+
+    @Test func aLostConnectionIsRetried() {
+        #expect(HandoverError(.sourceFailed, "the connection closed", cause: .connectionLost).isTransient)
+        #expect(HandoverError(.sourceUnavailable, "x", cause: .sqlstate("57P01")).isTransient, "admin shutdown")
+        #expect(HandoverError(.sourceUnavailable, "x", cause: .sqlstate("08006")).isTransient, "connection failure")
     }
 
     @Test func aUniqueViolationAndARaisedExceptionFailAtOnce() async throws {

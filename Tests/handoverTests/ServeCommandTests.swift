@@ -30,25 +30,29 @@ final class ServeProcess: @unchecked Sendable {
 
     var stderr: String { lock.withLock { errors } }
 
-    /// The base URL once the server listens (waiting at most 30 s).
-    func baseURL() -> String? {
-        let deadline = Date().addingTimeInterval(30)
+    /// The base URL once the server listens (waiting at most 180 s: a loaded machine starts it slowly).
+    func baseURL() async -> String? {
+        let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
             if let range = stderr.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
                 return String(stderr[range].dropFirst("listening on ".count))
             }
-            usleep(50_000)
+            try? await Task.sleep(for: .milliseconds(50))
         }
-        return nil
+        // A busy test process may resume this loop only after the deadline: look once more.
+        return stderr.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression).map {
+            String(stderr[$0].dropFirst("listening on ".count))
+        }
     }
 }
 
-/// Runs curl (a client no part of Handover wrote) and returns its status, headers and body.
-func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: Data) {
+/// Runs curl (a client no part of Handover wrote) on a thread of its own and returns its status, headers and
+/// body.
+func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, body: Data) {
     let folder = NSTemporaryDirectory() + "curl-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let result = try run(
+    let result = try await runOffThread(
         "/usr/bin/curl",
         ["-sS", "-o", folder + "/body", "-D", folder + "/headers", "-w", "%{http_code}"] + arguments)
     let body = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/body"))) ?? Data()
@@ -93,24 +97,24 @@ func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: 
                     "--out", folder + "/out",
                 ], environment: environment)
             defer { if server.process.isRunning { server.process.terminate() } }
-            let base = try #require(server.baseURL(), "\(server.stderr)")
+            let base = try #require(await server.baseURL(), "\(server.stderr)")
             let auth = ["-H", "Authorization: Bearer " + tenantSecret]
 
-            let created = try curl(
+            let created = try await curl(
                 auth + ["-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", base + "/v1/requests"])
             #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
             let id = try #require(
                 (try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["id"] as? String)
             var request: [String: Any] = [:]
             for _ in 0..<600 {
-                let state = try curl(auth + [base + "/v1/requests/" + id])
+                let state = try await curl(auth + [base + "/v1/requests/" + id])
                 request = try JSONSerialization.jsonObject(with: state.body) as? [String: Any] ?? [:]
                 if request["state"] as? String == "completed" { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(request["state"] as? String == "completed", "\(request)")
             let archive = try #require(request["archive"] as? [String: Any])
-            let download = try curl(auth + [base + "/v1/requests/\(id)/archive"])
+            let download = try await curl(auth + [base + "/v1/requests/\(id)/archive"])
             #expect(download.status == 200)
             let file = folder + "/downloaded.zip"
             try download.body.write(to: URL(fileURLWithPath: file))
@@ -119,12 +123,12 @@ func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: 
             #expect(download.headers.lowercased().contains("etag: \"\(digest)\""))
             #expect(try tool(["verify", file]).status == 0)
 
-            let link = try curl(auth + ["-X", "POST", base + "/v1/requests/\(id)/links"])
+            let link = try await curl(auth + ["-X", "POST", base + "/v1/requests/\(id)/links"])
             #expect(link.status == 201)
             let url = try #require(
                 (try JSONSerialization.jsonObject(with: link.body) as? [String: Any])?["url"] as? String)
             #expect(url.hasPrefix("http://handover.example/v1/downloads/hov_l_"))
-            let byLink = try curl([base + url.dropFirst("http://handover.example".count)])
+            let byLink = try await curl([base + url.dropFirst("http://handover.example".count)])
             #expect(byLink.status == 200 && byLink.body == download.body)
 
             // The document, and the live server against it (both tokens), as a client generator sees them.
@@ -169,9 +173,9 @@ func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: 
                     "1", "--db", demoDatabase, "--map", map, "--out", folder + "/out",
                 ], environment: environment)
             defer { if server.process.isRunning { server.process.terminate() } }
-            let base = try #require(server.baseURL(), "\(server.stderr)")
+            let base = try #require(await server.baseURL(), "\(server.stderr)")
             // Another tenant's export, which the page must never show.
-            let theirs = try curl(
+            let theirs = try await curl(
                 [
                     "-X", "POST", "-H", "Authorization: Bearer " + other, "-H", "Content-Type: application/json", "-d",
                     "{}", base + "/v1/requests",
