@@ -198,6 +198,54 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
         }
     }
 
+    /// With --tls-cert and --tls-key the service speaks TLS only, and its session cookie is Secure.
+    @Test func tlsIsServedWithTheGivenCertificate() async throws {
+        try await withTemporaryDirectory { folder in
+            let made = try await runOffThread(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", folder + "/key.pem", "-out",
+                    folder + "/cert.pem",
+                ])
+            #expect(made.status == 0, "\(made.stderr)")
+            let key = folder + "/pseudonym.key"
+            try Data((0..<32).map { UInt8($0) }).write(to: URL(fileURLWithPath: key))
+            var environment = ProcessInfo.processInfo.environment
+            environment["HANDOVER_PSEUDONYM_KEY_FILE"] = key
+            let store = "sqlite:" + folder + "/requests.sqlite"
+            let token = try await runOffThread(
+                handoverBinary, ["tokens", "create", "--tenant", "1", "--name", "t", "--store", store, "--quiet"],
+                environment: environment
+            ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let server = try ServeProcess(
+                [
+                    "--store", store, "--listen", "127.0.0.1:0", "--tls-cert", folder + "/cert.pem", "--tls-key",
+                    folder + "/key.pem",
+                ], environment: environment)
+            defer { if server.process.isRunning { server.process.terminate() } }
+            let deadline = Date().addingTimeInterval(180)
+            var base: String?
+            while Date() < deadline && base == nil {
+                if let range = server.stderr.range(of: #"https://[0-9.]+:[0-9]+"#, options: .regularExpression) {
+                    base = String(server.stderr[range])
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let url = try #require(base, "\(server.stderr)")
+            let health = try await curl(["--cacert", folder + "/cert.pem", url + "/healthz"])
+            #expect(health.status == 200)
+            let plain = try await curl([url.replacingOccurrences(of: "https://", with: "http://") + "/healthz"])
+            #expect(plain.status != 200, "no plain HTTP on the TLS port")
+            let signIn = try await curl([
+                "--cacert", folder + "/cert.pem", "-X", "POST", "--data-urlencode", "token=" + token,
+                url + "/ui/sign-in",
+            ])
+            #expect(signIn.status == 303)
+            #expect(signIn.headers.contains("; Secure"), "\(signIn.headers)")
+        }
+    }
+
     @Test func tokensAreRevokedAndBadUsageExits64() throws {
         try withTemporaryDirectorySync { folder in
             let key = folder + "/pseudonym.key"
