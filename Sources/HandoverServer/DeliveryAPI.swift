@@ -70,6 +70,11 @@ struct DeliveryAPI: Sendable {
         let scope: ExportScope
         switch token.kind {
         case .tenant(let own):
+            // A tenant may not name the request: an id that another tenant's request holds would answer
+            // "conflict" and tell it that the request exists.
+            guard body.object["id"] == nil else {
+                throw Problem(.badRequest, "a tenant's requests get their ids from the service; leave out 'id'")
+            }
             // A tenant asks for its own data back, and nothing else.
             guard subjectBody == nil, tenant == nil || tenant == own else {
                 throw Problem.forbidden("a tenant token may request only its own tenant's export")
