@@ -38,7 +38,7 @@ struct TenantPage: Sendable {
         router.post("ui/exports") { request, context in
             guard let (token, csrf) = try await session(request) else { return Self.redirect("/ui") }
             let form = try await Self.form(request, context)
-            guard Self.sameSecret(form["csrf"] ?? "", csrf) else {
+            guard Secrets.equal(form["csrf"] ?? "", csrf) else {
                 throw Problem(.forbidden, "the form is stale or forged; reload the page")
             }
             guard let tenant = token.kind.tenant else { throw Problem.forbidden("only a tenant signs in here") }
@@ -57,7 +57,7 @@ struct TenantPage: Sendable {
         router.post("ui/sign-out") { request, context in
             if let cookie = Self.cookie(request), let (_, csrf) = try await session(request) {
                 let form = try await Self.form(request, context)
-                guard Self.sameSecret(form["csrf"] ?? "", csrf) else {
+                guard Secrets.equal(form["csrf"] ?? "", csrf) else {
                     throw Problem(.forbidden, "the form is stale or forged; reload the page")
                 }
                 try await storeCall { try await store.endSession(cookie: cookie, at: .now()) }
@@ -213,16 +213,6 @@ struct TenantPage: Sendable {
             fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
         }
         return fields
-    }
-
-    /// Compares two secrets in constant time.
-    static func sameSecret(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count, !x.isEmpty else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
     }
 
     func storeCall<T>(_ body: () async throws -> T) async throws -> T {

@@ -64,12 +64,15 @@ package enum Secrets {
     static func hash(_ secret: String) -> String { SHA256.hash(data: Array(secret.utf8)).hexString }
 
     /// Whether `secret` hashes to `stored`, compared in constant time.
-    static func matches(_ secret: String, _ stored: String) -> Bool {
-        let computed = Array(hash(secret).utf8)
-        let expected = Array(stored.utf8)
-        guard computed.count == expected.count else { return false }
+    static func matches(_ secret: String, _ stored: String) -> Bool { equal(hash(secret), stored) }
+
+    /// Whether two non-empty strings are equal, compared in time that depends on their length only.
+    package static func equal(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count, !x.isEmpty else { return false }
         var difference: UInt8 = 0
-        for index in computed.indices { difference |= computed[index] ^ expected[index] }
+        for index in x.indices { difference |= x[index] ^ y[index] }
         return difference == 0
     }
 
