@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test build deps clean bench bench-workers lint format
+.PHONY: demo test build deps clean bench bench-workers bench-downloads lint format
 
 deps:
 	@scripts/install-deps.sh
@@ -42,6 +42,14 @@ bench-workers: deps
 	@scripts/start-postgres.sh
 	$(SWIFT) build -c release --product handover
 	python3 Benchmarks/workers.py --requests $(REQUESTS) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
+
+# Delivery (issue 13): CLIENTS concurrent downloads of a SIZE archive over loopback, half ranged; then again with
+# two workers exporting in the server's process. Throughput, time to first byte p50/p99, the server's peak RSS.
+CLIENTS ?= 200
+SIZE ?= 1G
+bench-downloads: deps
+	$(SWIFT) build -c release --product handover
+	python3 Benchmarks/downloads.py --clients $(CLIENTS) --size $(SIZE) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
 
 clean:
 	rm -rf .build $(DEMO_OUT)

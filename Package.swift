@@ -40,6 +40,8 @@ let package = Package(
         .library(name: "HandoverTesting", targets: ["HandoverTesting"]),
         /// Delivery over HTTP: tokens, links, resumable downloads, the tenant page (Hummingbird).
         .library(name: "HandoverServer", targets: ["HandoverServer"]),
+        /// Webhooks: signed notifications when a request completes, fails or nears its deadline.
+        .library(name: "HandoverNotify", targets: ["HandoverNotify"]),
         /// The demo product's database and dataset map.
         .library(name: "HandoverDemo", targets: ["HandoverDemo"]),
         /// The command-line tool.
@@ -49,6 +51,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -131,6 +134,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // Webhooks: the store's outbox of events, sent signed over HTTP(S) with retries (SwiftNIO).
+        .target(
+            name: "HandoverNotify",
+            dependencies: [
+                "HandoverCore", "HandoverStore", crypto, logging, serviceLifecycle,
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings),
+
         // Testing helpers for operators: an in-memory exporter, a helper that exports and verifies.
         .target(
             name: "HandoverTesting",
@@ -147,7 +160,8 @@ let package = Package(
             name: "handover",
             dependencies: [
                 "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverBagIt",
-                "HandoverStore", "HandoverWorker", "HandoverPostgres", "HandoverServer", serviceLifecycle,
+                "HandoverStore", "HandoverWorker", "HandoverPostgres", "HandoverServer", "HandoverNotify",
+                serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
@@ -198,6 +212,14 @@ let package = Package(
             dependencies: [
                 "HandoverServer", "HandoverStore", "HandoverTesting", "TestSupport", logging,
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverNotifyTests",
+            dependencies: [
+                "HandoverNotify", "HandoverStore", "HandoverTesting", "TestSupport", crypto, logging,
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

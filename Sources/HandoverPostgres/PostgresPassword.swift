@@ -1,5 +1,6 @@
 internal import Foundation
 internal import HandoverCore
+internal import HandoverStore
 
 extension PostgresStoreConfiguration {
     /// The configuration with its password taken from where libpq would take it, when the URL has none.
@@ -22,7 +23,7 @@ extension PostgresStoreConfiguration {
                 throw HandoverError(
                     .invalidArgument, "the store URL holds a password and a password file is given: give it once")
             }
-            let text = try Self.readPrivateFile(passwordFile, "the store's password file")
+            let text = try PrivateFile.read(passwordFile, "the store's password file")
             let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let password = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
             guard !password.isEmpty else {
@@ -41,7 +42,7 @@ extension PostgresStoreConfiguration {
             environment["PGPASSFILE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["HOME"].map { $0 + "/.pgpass" }
         guard let passFile, FileManager.default.fileExists(atPath: passFile) else { return resolved }
-        let text = try Self.readPrivateFile(passFile, "the PostgreSQL password file")
+        let text = try PrivateFile.read(passFile, "the PostgreSQL password file")
         resolved.password = Self.pgpassPassword(
             in: text, host: host, port: port, database: database, username: username)
         return resolved
@@ -76,21 +77,5 @@ extension PostgresStoreConfiguration {
             if matches { return fields[4] }
         }
         return nil
-    }
-
-    /// The text of `path`, a regular file no one but its owner may read or write.
-    private static func readPrivateFile(_ path: String, _ what: String) throws -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw HandoverError(.sourceUnavailable, "cannot read \(what) '\(path)'") }
-        guard info.st_mode & mode_t(S_IFMT) == mode_t(S_IFREG) else {
-            throw HandoverError(.sourceUnavailable, "\(what) '\(path)' is not a regular file")
-        }
-        guard info.st_mode & 0o077 == 0 else {
-            throw HandoverError(
-                .sourceUnavailable, "\(what) '\(path)' may be read by others; make it private (chmod 600)")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else { throw HandoverError(.sourceUnavailable, "cannot read \(what) '\(path)'") }
-        return text
     }
 }

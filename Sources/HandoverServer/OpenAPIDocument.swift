@@ -1328,6 +1328,130 @@ package enum OpenAPIDocument {
                     "maximum": 1000000
                   }
                 }
+              },
+              "NotificationEvent": {
+                "description": "The body of a webhook (`handover worker --notify-url`): a request completed, failed for good, or is still open near its deadline. No personal data: no subject value or pseudonym.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "type",
+                  "createdAt",
+                  "request"
+                ],
+                "properties": {
+                  "id": {
+                    "description": "The event's id; also the `Handover-Event-Id` header. A receiver that sees it twice drops the second.",
+                    "type": "string",
+                    "pattern": "^evt_[0-9a-f]{16}$"
+                  },
+                  "type": {
+                    "enum": [
+                      "request.completed",
+                      "request.failed",
+                      "request.deadline_approaching"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the event happened (the same on every attempt)."
+                  },
+                  "request": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "id",
+                      "purpose",
+                      "scope",
+                      "state",
+                      "receivedAt",
+                      "due"
+                    ],
+                    "properties": {
+                      "id": {
+                        "$ref": "#/components/schemas/RequestId"
+                      },
+                      "purpose": {
+                        "$ref": "#/components/schemas/Purpose"
+                      },
+                      "scope": {
+                        "description": "Whose data: one subject's, or one tenant's.",
+                        "enum": [
+                          "subject",
+                          "tenant"
+                        ]
+                      },
+                      "tenant": {
+                        "type": "string"
+                      },
+                      "state": {
+                        "$ref": "#/components/schemas/RequestState"
+                      },
+                      "receivedAt": {
+                        "type": "string",
+                        "format": "date-time"
+                      },
+                      "due": {
+                        "type": "string",
+                        "format": "date-time"
+                      },
+                      "failureReason": {
+                        "description": "Why it failed (request.failed only); never holds personal data.",
+                        "type": "string"
+                      },
+                      "archive": {
+                        "description": "What was published (request.completed only).",
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "bytes",
+                          "files"
+                        ],
+                        "properties": {
+                          "bytes": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "sha256": {
+                            "description": "The archive's SHA-256, when it is one file.",
+                            "$ref": "#/components/schemas/Sha256"
+                          },
+                          "expiresAt": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "When retention ends and the archive is deleted."
+                          },
+                          "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                              "type": "object",
+                              "additionalProperties": false,
+                              "required": [
+                                "name",
+                                "bytes",
+                                "sha256"
+                              ],
+                              "properties": {
+                                "name": {
+                                  "type": "string"
+                                },
+                                "bytes": {
+                                  "type": "integer",
+                                  "minimum": 0
+                                },
+                                "sha256": {
+                                  "$ref": "#/components/schemas/Sha256"
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
               }
             },
             "parameters": {
@@ -1964,6 +2088,66 @@ package enum OpenAPIDocument {
                 "scheme": "bearer",
                 "bearerFormat": "hov_t_<id>_<secret>",
                 "description": "An operator token or a tenant token: `hov_t_<id>_<secret>`, shown once when it is made."
+              }
+            }
+          },
+          "webhooks": {
+            "requestEvent": {
+              "post": {
+                "tags": [
+                  "requests"
+                ],
+                "operationId": "requestEvent",
+                "summary": "A request completed, failed for good, or nears its deadline",
+                "description": "Posted by `handover worker` (and `handover serve --workers`) with `--notify-url` to the operator's own endpoint. `Handover-Signature: t=<unix seconds>,v1=<hex>` is HMAC-SHA-256, keyed with the secret of `--notify-secret-file`, over `<t>.` followed by the raw body: recompute it, compare in constant time, and refuse a `t` more than a few minutes from your clock. Any answer but 2xx (a redirect included: it is never followed) is retried with a doubling backoff; every attempt is recorded in the request's audit log.",
+                "security": [],
+                "parameters": [
+                  {
+                    "name": "Handover-Signature",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"
+                    }
+                  },
+                  {
+                    "name": "Handover-Event-Id",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^evt_[0-9a-f]{16}$"
+                    }
+                  },
+                  {
+                    "name": "Handover-Event-Type",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "enum": [
+                        "request.completed",
+                        "request.failed",
+                        "request.deadline_approaching"
+                      ]
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/NotificationEvent"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "2XX": {
+                    "description": "Received. Anything else is retried."
+                  }
+                }
               }
             }
           }

@@ -24,6 +24,19 @@ package enum DeliverySchema {
                 id TEXT PRIMARY KEY, hash TEXT NOT NULL, token TEXT NOT NULL, csrf TEXT NOT NULL,
                 created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, ended_at BIGINT)
             """,
+            // The outbox of notifications: written in the transaction that makes the event happen, sent by
+            // notifiers under a lease. One event per request, kind and deadline.
+            """
+            CREATE TABLE IF NOT EXISTS \(qualify("notifications")) (
+                id TEXT PRIMARY KEY, request TEXT NOT NULL, event TEXT NOT NULL, due BIGINT NOT NULL,
+                body TEXT NOT NULL, created_at BIGINT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL, lease_holder TEXT, lease_until BIGINT, delivered_at BIGINT,
+                abandoned_at BIGINT, last_result TEXT, UNIQUE (request, event, due))
+            """,
+            """
+            CREATE INDEX IF NOT EXISTS notifications_pending ON \(qualify("notifications")) (next_attempt_at)
+            WHERE delivered_at IS NULL AND abandoned_at IS NULL
+            """,
         ]
     }
 

@@ -157,6 +157,10 @@ public struct RequestStore: Sendable {
                         subject_value = NULL WHERE id = ?
                         """, [.text(reason), .text(id.rawValue)])
                     try await appendAudit(tx, id, stored.subjectKey, from: .running, to: .failed, "system", reason, now)
+                    var after = stored
+                    after.state = .failed
+                    after.failureReason = reason
+                    try await enqueueNotification(tx, .failed, after, now)
                 } else {
                     try await tx.run(
                         "UPDATE requests SET state = 'queued', worker = NULL, lease_until = NULL WHERE id = ?",
@@ -224,6 +228,12 @@ public struct RequestStore: Sendable {
                     .text(id.rawValue),
                 ])
             try await appendAudit(tx, id, stored.subjectKey, from: .running, to: .completed, worker, archive, now)
+            var after = stored
+            after.state = .completed
+            after.archive = archive
+            after.archiveFiles = files
+            after.expiresAt = now.adding(seconds: retentionSeconds)
+            try await enqueueNotification(tx, .completed, after, now)
         }
     }
 
@@ -259,6 +269,10 @@ public struct RequestStore: Sendable {
                 subject_value = NULL WHERE id = ?
                 """, [.text(detail), .text(id.rawValue)])
             try await appendAudit(tx, id, stored.subjectKey, from: .running, to: .failed, worker, detail, now)
+            var after = stored
+            after.state = .failed
+            after.failureReason = detail
+            try await enqueueNotification(tx, .failed, after, now)
             return .failed
         }
     }

@@ -65,6 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "For workers: how long a completed archive is kept.")
     var retention = "7d"
 
+    @OptionGroup var notify: NotifyOptions
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -92,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             let pseudonymizer = try loadPseudonymizer(store.pseudonymKeyFile)
             let fulfiller = try workers > 0 ? makeFulfiller(pseudonymizer, logger) : nil
             let quiet = common.quiet
+            let notify = notify
             let scheme = configuration.tls == nil ? "http" : "https"
             try await store.withStore(pseudonymizer: pseudonymizer, logger: logger) { requests in
                 let app = try DeliveryServer.application(
@@ -99,7 +102,16 @@ struct ServeCommand: AsyncParsableCommand {
                 ) { port in
                     if !quiet { printNote("listening on \(scheme)://\(listen[..<colon]):\(port)") }
                 }
-                var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+                // Shut down in reverse order: workers (they record the request in hand), the server (downloads in
+                // flight finish), then the notifier (it sends what the workers left due).
+                var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+                if let notifier = try notify.makeNotifier(
+                    store: requests, id: ProcessInfo.processInfo.hostName + ":" + String(getpid()) + "/notify",
+                    logger: logger, observe: { event in if !quiet { printNote(describe(event)) } })
+                {
+                    services.append(.init(service: notifier))
+                }
+                services.append(.init(service: app))
                 if let fulfiller {
                     let retention = try parseDuration(retention)
                     for number in 1...workers {

@@ -71,6 +71,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "On SIGINT or SIGTERM, stop the export in hand and hand it back at once.")
     var handBackOnStop = false
 
+    @OptionGroup var notify: NotifyOptions
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -105,6 +107,7 @@ struct WorkerCommand: AsyncParsableCommand {
             defer { signals.cancel() }
             let json = common.json
             let quiet = common.quiet
+            let notify = notify
             return try await store.withStore(pseudonymizer: pseudonymizer, logger: logger) { requests in
                 let worker = RequestWorker(
                     store: requests, fulfiller: fulfiller, configuration: configuration, logger: logger)
@@ -132,12 +135,28 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
                 // The worker runs in a service group, as the HTTP service will beside it; the group's graceful
                 // shutdown on SIGINT or SIGTERM asks the worker what the first signal asks.
+                var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+                // Shut down in reverse order: the worker first (it records the request in hand), then the
+                // notifier, which sends what that left due.
+                if let notifier = try notify.makeNotifier(
+                    store: requests, id: configuration.id + "/notify", logger: logger,
+                    observe: { event in
+                        if json {
+                            try? printJSON(
+                                WorkerEventJSON(
+                                    event: notificationEventName(event), request: event.notification.request.rawValue,
+                                    detail: describe(event), at: Timestamp.now().iso8601))
+                        } else if !quiet {
+                            printNote(describe(event))
+                        }
+                    })
+                {
+                    services.append(.init(service: notifier))
+                }
+                services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
                 let group = ServiceGroup(
                     configuration: ServiceGroupConfiguration(
-                        services: [
-                            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
-                        ],
-                        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
                 return WorkerSummaryJSON(
                     worker: configuration.id, completed: counter.counts[WorkerEvent.Kind.completed.rawValue] ?? 0,

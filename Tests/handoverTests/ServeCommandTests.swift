@@ -90,11 +90,13 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
             let listed = try tool(["tokens", "list", "--store", store])
             #expect(listed.stdout.contains("t1") && !listed.stdout.contains(tenantSecret))
 
+            let receiver = try WebhookReceiver(folder: folder)
+            defer { receiver.stop() }
             let server = try ServeProcess(
                 [
                     "--store", store, "--listen", "127.0.0.1:0", "--auth-failures-per-minute", "100000",
                     "--public-url", "http://handover.example", "--workers", "1", "--db", demoDatabase, "--map", map,
-                    "--out", folder + "/out",
+                    "--out", folder + "/out", "--notify-url", receiver.url, "--notify-secret-file", receiver.secretFile,
                 ], environment: environment)
             defer { if server.process.isRunning { server.process.terminate() } }
             let base = try #require(await server.baseURL(), "\(server.stderr)")
@@ -122,6 +124,12 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
             #expect(String(digest) == archive["sha256"] as? String)
             #expect(download.headers.lowercased().contains("etag: \"\(digest)\""))
             #expect(try tool(["verify", file]).status == 0)
+
+            // The worker in the server told the webhook, signed (checked by Python's hmac).
+            #expect(await receiver.waitFor(1), "no notification arrived")
+            let event = try #require(receiver.deliveries.first)
+            #expect(event["type"] as? String == "request.completed" && event["signatureValid"] as? Bool == true)
+            #expect(((event["body"] as? [String: Any])?["request"] as? [String: Any])?["id"] as? String == id)
 
             let link = try await curl(auth + ["-X", "POST", base + "/v1/requests/\(id)/links"])
             #expect(link.status == 201)
