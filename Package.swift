@@ -210,8 +210,10 @@ let package = Package(
         .testTarget(
             name: "HandoverServerTests",
             dependencies: [
-                "HandoverServer", "HandoverStore", "HandoverTesting", "TestSupport", logging,
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "HandoverServer", "HandoverStore", "HandoverTesting", "TestSupport", logging, serviceLifecycle,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

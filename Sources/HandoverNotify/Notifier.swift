@@ -92,7 +92,16 @@ public struct Notifier: Service {
     }
 
     /// Sends until graceful shutdown (or cancellation), then makes one last pass over what is due.
+    ///
+    /// Its store transactions run on a thread of its own (a SQLite store's statements block), never on the
+    /// cooperative pool; the HTTP exchanges are SwiftNIO's, on its event loops.
     public func run() async throws {
+        let own = ThreadPoolExecutor(threads: 1)
+        defer { own.shutdown() }
+        await withTaskExecutorPreference(own) { await work() }
+    }
+
+    private func work() async {
         var lastDeadlineScan: Timestamp?
         var outage = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {

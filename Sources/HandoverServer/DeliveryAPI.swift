@@ -194,7 +194,8 @@ struct DeliveryAPI: Sendable {
         let stored = try await visible(context)
         let (path, file) = try Self.file(of: stored, part: part ? context.parameters.get("n") ?? "" : nil)
         let audit = context.actor.map { DownloadAudit(request: stored.request.id, actor: $0, store: store) }
-        return try await ArchiveDownload.respond(to: request, path: path, file: file, audit: audit, logger: logger)
+        return try await ArchiveDownload.respond(
+            to: request, path: path, file: file, audit: audit, eventLoop: context.eventLoop, logger: logger)
     }
 
     // MARK: Links
@@ -268,7 +269,8 @@ struct DeliveryAPI: Sendable {
             guard allowed else { throw Problem(.gone, "this link has expired or has been used up") }
         }
         let audit = DownloadAudit(request: stored.request.id, actor: "link:" + link.id, store: store)
-        return try await ArchiveDownload.respond(to: request, path: path, file: file, audit: audit, logger: logger)
+        return try await ArchiveDownload.respond(
+            to: request, path: path, file: file, audit: audit, eventLoop: context.eventLoop, logger: logger)
     }
 
     /// Runs a store call, turning its errors into problems: a conflict 409, an unknown id 404, a bad argument

@@ -166,7 +166,8 @@ struct TenantPage: Sendable {
         else { throw Problem.notFound }
         let (path, file) = try DeliveryAPI.file(of: stored, part: part ? context.parameters.get("n") ?? "" : nil)
         let audit = DownloadAudit(request: id, actor: "session:" + token.id, store: store)
-        return try await ArchiveDownload.respond(to: request, path: path, file: file, audit: audit, logger: logger)
+        return try await ArchiveDownload.respond(
+            to: request, path: path, file: file, audit: audit, eventLoop: context.eventLoop, logger: logger)
     }
 
     // MARK: Sessions and forms
@@ -271,20 +272,8 @@ struct TenantPage: Sendable {
         """
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Text for HTML: markup characters escaped, control characters replaced (HandoverCore's one escaping).
+    static func escape(_ text: String) -> String { MarkupText.escape(text, replacingControlCharacters: true) }
 
     static func day(_ time: Timestamp) -> String { String(time.iso8601.prefix(10)) }
 

@@ -5,7 +5,6 @@ import HandoverCore
 import HandoverServer
 import HandoverStore
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import NIOCore
 import TestSupport
@@ -75,13 +74,17 @@ struct Fixture {
 
     /// Runs `body` against a live server on loopback over this fixture.
     func withServer<T: Sendable>(
-        failuresPerMinute: Int = 10_000, _ body: @Sendable (any TestClientProtocol) async throws -> T
+        failuresPerMinute: Int = 10_000, _ body: (LiveClient) async throws -> T
     ) async throws -> T {
         var configuration = DeliveryConfiguration(host: "127.0.0.1", port: 0, publicURL: "http://delivery.example")
         configuration.failedAuthenticationsPerMinute = failuresPerMinute
-        let app = try DeliveryServer.application(
-            store: store, configuration: configuration, logger: capture.logger(level: .trace))
-        return try await app.test(.live, body)
+        let logger = capture.logger(level: .trace)
+        return try await withLiveServer(
+            logger: logger,
+            { running in
+                try DeliveryServer.application(
+                    store: store, configuration: configuration, logger: logger, onServerRunning: running)
+            }, body)
     }
 }
 
@@ -190,6 +193,22 @@ func withFixture<T: Sendable>(_ body: (Fixture) async throws -> T) async throws 
         }
     }
 
+    @Test func lastModifiedIsAnHTTPDateAsFoundationWritesOne() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        var generator = SystemRandomNumberGenerator()
+        let samples: [Int64] =
+            [0, 1, 86_399, 86_400, 951_782_400, 1_709_208_000, 4_102_444_799]
+            + (0..<200).map { _ in Int64.random(in: 0...4_102_444_799, using: &generator) }
+        for seconds in samples {
+            #expect(
+                ArchiveDownloadNames.httpDate(secondsSince1970: seconds)
+                    == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))), "\(seconds)")
+        }
+    }
+
     @Test func contentDispositionKeepsAnUnusualNameSafe() {
         #expect(
             ArchiveDownloadNames.disposition("handover-résumé \"x\".zip")
@@ -236,6 +255,39 @@ func withFixture<T: Sendable>(_ body: (Fixture) async throws -> T) async throws 
                 let allText = String(buffer: all.body)
                 #expect(allText.contains("globex-1") && allText.contains("subject-1"))
                 #expect(!allText.contains("ana@example.com"))
+            }
+        }
+    }
+
+    /// Another tenant's request takes as long to refuse as an unknown one: both are one look-up in the store, then
+    /// the same 404. Measured interleaved (so that load on the machine falls on both alike), compared by median.
+    @Test func anotherTenantsRequestTakesAsLongToRefuseAsAnUnknownOne() async throws {
+        try await withFixture { fixture in
+            try await fixture.withServer { client in
+                let clock = ContinuousClock()
+                var times: [String: [Duration]] = [:]
+                let ids = ["globex-1", "no-such-request", "subject-1"]
+                for round in 0..<160 {
+                    for index in ids.indices {
+                        let id = ids[(index + round) % ids.count]
+                        let start = clock.now
+                        let response = try await client.execute(
+                            uri: "/v1/requests/\(id)", method: .get, headers: bearer(fixture.tenantA))
+                        let time = start.duration(to: clock.now)
+                        #expect(response.status == .notFound)
+                        if round >= 10 { times[id, default: []].append(time) }
+                    }
+                }
+                func median(_ id: String) -> Double {
+                    let sorted = (times[id] ?? []).sorted()
+                    let middle = sorted[sorted.count / 2].components
+                    return Double(middle.seconds) + Double(middle.attoseconds) / 1e18
+                }
+                let unknown = median("no-such-request")
+                for id in ["globex-1", "subject-1"] {
+                    let ratio = median(id) / unknown
+                    #expect(ratio > 0.5 && ratio < 2, "\(id): median \(median(id)) s against \(unknown) s")
+                }
             }
         }
     }
@@ -355,7 +407,7 @@ func withFixture<T: Sendable>(_ body: (Fixture) async throws -> T) async throws 
 
 @Suite struct LinkTests {
     /// Creates a link for acme-1 as tenant A and returns (id, path).
-    static func link(_ client: any TestClientProtocol, _ fixture: Fixture, body: String = "") async throws
+    static func link(_ client: LiveClient, _ fixture: Fixture, body: String = "") async throws
         -> (id: String, path: String, url: String)
     {
         var headers = bearer(fixture.tenantA)

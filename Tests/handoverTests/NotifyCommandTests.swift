@@ -46,7 +46,8 @@ private let eventSchemaCheck = """
                 }
                 // Each body is what the OpenAPI document's webhook says it is (Python's jsonschema, draft 2020-12).
                 let conforms = try run(
-                    "/usr/bin/env", ["python3", "-c", eventSchemaCheck, packageRoot + "/Schemas/openapi.json", receiver.log])
+                    "/usr/bin/env",
+                    ["python3", "-c", eventSchemaCheck, packageRoot + "/Schemas/openapi.json", receiver.log])
                 #expect(conforms.status == 0, "\(conforms.stdout)\(conforms.stderr)")
                 let body = try #require(deliveries[1]["body"] as? [String: Any])
                 let request = try #require(body["request"] as? [String: Any])
@@ -91,7 +92,7 @@ private let eventSchemaCheck = """
                 "--out", folder + "/out", "--until-idle", "--notify-url", "http://127.0.0.1:9/",
                 "--notify-secret-file", secret,
             ]
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: secret, contents: Data("sixteen-byte-secret-here\n".utf8),
                 attributes: [.posixPermissions: 0o644])
             let shared = try run(handoverBinary, worker)

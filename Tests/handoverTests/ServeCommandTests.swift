@@ -3,49 +3,6 @@ import HandoverDemo
 import TestSupport
 import Testing
 
-/// A `handover serve` process; its standard error collected as it comes.
-final class ServeProcess: @unchecked Sendable {
-    let process: Process
-    private let lock = NSLock()
-    private var errors = ""
-
-    init(_ arguments: [String], environment: [String: String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: handoverBinary)
-        process.arguments = ["serve"] + arguments
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
-        try process.run()
-        let handle = pipe.fileHandleForReading
-        Thread { [self] in
-            while case let data = handle.availableData, !data.isEmpty {
-                lock.withLock { errors += String(decoding: data, as: UTF8.self) }
-            }
-        }.start()
-    }
-
-    var stderr: String { lock.withLock { errors } }
-
-    /// The base URL once the server listens (waiting at most 180 s: a loaded machine starts it slowly).
-    func baseURL() async -> String? {
-        let deadline = Date().addingTimeInterval(180)
-        while Date() < deadline {
-            if let range = stderr.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
-                return String(stderr[range].dropFirst("listening on ".count))
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        // A busy test process may resume this loop only after the deadline: look once more.
-        return stderr.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression).map {
-            String(stderr[$0].dropFirst("listening on ".count))
-        }
-    }
-}
-
 /// Runs curl (a client no part of Handover wrote) on a thread of its own and returns its status, headers and
 /// body.
 func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, body: Data) {
@@ -92,7 +49,8 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
 
             let receiver = try WebhookReceiver(folder: folder)
             defer { receiver.stop() }
-            let server = try ServeProcess(
+            let server = try ToolProcess(
+                "serve",
                 [
                     "--store", store, "--listen", "127.0.0.1:0", "--auth-failures-per-minute", "100000",
                     "--public-url", "http://handover.example", "--workers", "1", "--db", demoDatabase, "--map", map,
@@ -175,7 +133,8 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
             }
             let mine = try token("1")
             let other = try token("2")
-            let server = try ServeProcess(
+            let server = try ToolProcess(
+                "serve",
                 [
                     "--store", store, "--listen", "127.0.0.1:0", "--auth-failures-per-minute", "100000", "--workers",
                     "1", "--db", demoDatabase, "--map", map, "--out", folder + "/out",
@@ -226,7 +185,8 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
                 handoverBinary, ["tokens", "create", "--tenant", "1", "--name", "t", "--store", store, "--quiet"],
                 environment: environment
             ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let server = try ServeProcess(
+            let server = try ToolProcess(
+                "serve",
                 [
                     "--store", store, "--listen", "127.0.0.1:0", "--tls-cert", folder + "/cert.pem", "--tls-key",
                     folder + "/key.pem",

@@ -7,49 +7,6 @@ import HandoverWorker
 import TestSupport
 import Testing
 
-/// A `handover worker` process, its standard output collected as it comes.
-final class WorkerProcess: @unchecked Sendable {
-    let process: Process
-    private let lock = NSLock()
-    private var output = ""
-
-    init(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: handoverBinary)
-        process.arguments = ["worker"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
-        try process.run()
-        let handle = pipe.fileHandleForReading
-        Thread { [self] in
-            while case let data = handle.availableData, !data.isEmpty {
-                lock.withLock { output += String(decoding: data, as: UTF8.self) }
-            }
-        }.start()
-    }
-
-    var stdout: String { lock.withLock { output } }
-
-    /// Waits (at most `seconds`) until standard output contains `text`.
-    func waitFor(_ text: String, seconds: Double = 30) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if stdout.contains(text) { return true }
-            usleep(5_000)
-        }
-        return false
-    }
-
-    /// Waits for the process to end and returns its exit status.
-    func wait() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}
-
 /// A demo database, its map and a pseudonym key in `folder`; returns the worker's data arguments.
 func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
     let demo = try handover("demo", "--out", folder + "/db", "--scale", String(scale), "--json")
@@ -81,7 +38,7 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                     ["--store", spec] + data + [
                         "--lease", "2s", "--idle", "0.05s", "--backoff", "0s", "--max-attempts", "50", "--json",
                     ]
-                var workers = try (0..<3).map { _ in try WorkerProcess(arguments) }
+                var workers = try (0..<3).map { _ in try ToolProcess("worker", arguments) }
                 var random = SeededGenerator(state: kind == .sqlite ? 7 : 11)
                 var kills = 0
                 let deadline = Date().addingTimeInterval(120)
@@ -102,7 +59,7 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                         kill(workers[victim].process.processIdentifier, SIGKILL)
                         _ = workers[victim].wait()
                         kills += 1
-                        workers[victim] = try WorkerProcess(arguments)
+                        workers[victim] = try ToolProcess("worker", arguments)
                     } else {
                         try await Task.sleep(for: .milliseconds(100))
                     }
@@ -148,7 +105,7 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                 try await queue(
                     store, [("req-finish", .tenant("1")), ("req-back", .tenant("2")), ("req-next", .tenant("3"))])
 
-                let finishing = try WorkerProcess(["--store", spec, "--json"] + data)
+                let finishing = try ToolProcess("worker", ["--store", spec, "--json"] + data)
                 #expect(finishing.waitFor("\"claimed\""))
                 kill(finishing.process.processIdentifier, SIGTERM)
                 #expect(finishing.wait() == 0)
@@ -156,7 +113,7 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                 #expect(try await store.request(try RequestID("req-finish"))?.state == .completed)
                 #expect(try await store.list(state: .queued).count == 2, "it claimed nothing after the signal")
 
-                let handingBack = try WorkerProcess(["--store", spec, "--json", "--hand-back-on-stop"] + data)
+                let handingBack = try ToolProcess("worker", ["--store", spec, "--json", "--hand-back-on-stop"] + data)
                 #expect(handingBack.waitFor("\"claimed\""))
                 kill(handingBack.process.processIdentifier, SIGINT)
                 #expect(handingBack.wait() == 0)
@@ -166,7 +123,7 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                 #expect(back.attempts == 0)
 
                 // A second signal while the first is being honoured hands the request back.
-                let twice = try WorkerProcess(["--store", spec, "--json"] + data)
+                let twice = try ToolProcess("worker", ["--store", spec, "--json"] + data)
                 #expect(twice.waitFor("\"claimed\""))
                 kill(twice.process.processIdentifier, SIGTERM)
                 usleep(20_000)
