@@ -105,12 +105,8 @@ struct DeliveryAPI: Sendable {
             id: id, purpose: purpose ?? (scope.isSubject ? .access : .controllerTransfer), scope: scope,
             receivedAt: now)
         try await storeCall {
-            try await store.submit(exportRequest, actor: actor, at: now)
-            if !token.isOperator {
-                // The tenant's token is its identity: verified, and queued at once.
-                try await store.verify(id, by: actor, at: now)
-                try await store.enqueue(id, actor: actor, at: now)
-            }
+            // The tenant's token is its identity: verified, and queued at once (one transaction).
+            try await store.submit(exportRequest, actor: actor, verifiedBy: token.isOperator ? nil : actor, at: now)
         }
         guard let stored = try await storeCall({ try await store.request(id) }) else { throw Problem.notFound }
         var response = try jsonResponse(RequestJSON(stored), status: .created)
@@ -150,8 +146,7 @@ struct DeliveryAPI: Sendable {
         }
         let id = stored.request.id
         try await storeCall {
-            try await store.verify(id, by: actor, at: .now())
-            try await store.enqueue(id, actor: actor, at: .now())
+            try await store.verifyAndQueue(id, by: actor, at: .now())
         }
         return try jsonResponse(RequestJSON(try await visible(context)))
     }

@@ -48,9 +48,7 @@ struct TenantPage: Sendable {
             try await storeCall {
                 try await store.submit(
                     ExportRequest(id: id, purpose: .controllerTransfer, scope: .tenant(tenant), receivedAt: now),
-                    actor: actor, at: now)
-                try await store.verify(id, by: actor, at: now)
-                try await store.enqueue(id, actor: actor, at: now)
+                    actor: actor, verifiedBy: actor, at: now)
             }
             return Self.redirect("/ui/exports")
         }

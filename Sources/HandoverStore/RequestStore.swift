@@ -54,8 +54,14 @@ public struct RequestStore: Sendable {
     /// character is refused (``HandoverError/Code/invalidArgument``): it would forge lines of a printed log.
     /// - Throws: ``HandoverError/Code/conflict`` when a request with that id exists, ``HandoverError/Code/invalidArgument``
     ///   when the subject is selected by a blank value.
-    public func submit(_ request: ExportRequest, actor: String, at now: Timestamp) async throws {
+    ///
+    /// With `verifiedBy`, the requester's identity is already known (a tenant's own token, a signed-in session):
+    /// the request is also verified and queued, in the same transaction, so it is never left received or verified.
+    public func submit(_ request: ExportRequest, actor: String, verifiedBy: String? = nil, at now: Timestamp)
+        async throws
+    {
         try ControlCharacters.require(actor, "actor")
+        try ControlCharacters.require(verifiedBy, "actor")
         var subjectColumn: String?
         var subjectValue: String?
         var subjectKey: String?
@@ -80,12 +86,28 @@ public struct RequestStore: Sendable {
                 """, values)
             guard !inserted.isEmpty else { throw HandoverError(.conflict, "request \(request.id) already exists") }
             try await appendAudit(tx, request.id, subjectKey, from: nil, to: .received, actor, nil, now)
+            if let verifiedBy {
+                try await transition(tx, request.id, to: .verified, actor: verifiedBy, at: now)
+                try await transition(tx, request.id, to: .queued, actor: verifiedBy, at: now)
+            }
         }
     }
 
     /// Records that `actor` verified the requester's identity.
     public func verify(_ id: RequestID, by actor: String, at now: Timestamp) async throws {
         try await move(id, to: .verified, actor: actor, at: now)
+    }
+
+    /// Records that `actor` verified the requester's identity (unless it is verified already) and queues the
+    /// request, in one transaction: a failure leaves it as it was, never verified but not queued.
+    public func verifyAndQueue(_ id: RequestID, by actor: String, at now: Timestamp) async throws {
+        try ControlCharacters.require(actor, "actor")
+        try await backEnd.write { tx in
+            if try await find(id, tx, lock: true).state != .verified {
+                try await transition(tx, id, to: .verified, actor: actor, at: now)
+            }
+            try await transition(tx, id, to: .queued, actor: actor, at: now)
+        }
     }
 
     /// Puts a verified request in the queue for workers.
@@ -426,17 +448,25 @@ public struct RequestStore: Sendable {
         try ControlCharacters.require(actor, "actor")
         try ControlCharacters.require(detail, "reason")
         try await backEnd.write { tx in
-            let stored = try await find(id, tx, lock: true)
-            guard stored.state.successors.contains(target) else {
-                throw HandoverError(
-                    .conflict, "request \(id) is \(stored.state.rawValue); it cannot become \(target.rawValue)")
-            }
-            let assignments = [("state", StoreValue.text(target.rawValue))] + extra
-            try await tx.run(
-                "UPDATE requests SET " + assignments.map { $0.0 + " = ?" }.joined(separator: ", ") + " WHERE id = ?",
-                assignments.map(\.1) + [.text(id.rawValue)])
-            try await appendAudit(tx, id, stored.subjectKey, from: stored.state, to: target, actor, detail, now)
+            try await transition(tx, id, to: target, actor: actor, at: now, detail: detail, set: extra)
         }
+    }
+
+    /// One change of state in `tx`, with its audit row; refused when the lifecycle does not allow it.
+    private func transition(
+        _ tx: any StoreTransaction, _ id: RequestID, to target: RequestState, actor: String, at now: Timestamp,
+        detail: String? = nil, set extra: [(String, StoreValue)] = []
+    ) async throws {
+        let stored = try await find(id, tx, lock: true)
+        guard stored.state.successors.contains(target) else {
+            throw HandoverError(
+                .conflict, "request \(id) is \(stored.state.rawValue); it cannot become \(target.rawValue)")
+        }
+        let assignments = [("state", StoreValue.text(target.rawValue))] + extra
+        try await tx.run(
+            "UPDATE requests SET " + assignments.map { $0.0 + " = ?" }.joined(separator: ", ") + " WHERE id = ?",
+            assignments.map(\.1) + [.text(id.rawValue)])
+        try await appendAudit(tx, id, stored.subjectKey, from: stored.state, to: target, actor, detail, now)
     }
 
     private func requireLease(_ id: RequestID, _ worker: String, _ now: Timestamp, _ tx: any StoreTransaction)

@@ -79,11 +79,7 @@ struct RequestsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let stored = try await RequestsCommand.change(store, common, id) { [by] db, id in
-                // A request verified by an earlier run that stopped before queueing it is queued now.
-                if try await db.request(id)?.state != .verified {
-                    try await db.verify(id, by: by, at: .now())
-                }
-                try await db.enqueue(id, actor: by, at: .now())
+                try await db.verifyAndQueue(id, by: by, at: .now())
             }
             try RequestsCommand.show([stored], json: common.json)
         }

@@ -57,3 +57,39 @@ import Testing
         }
     }
 }
+
+/// A request whose requester is already known is verified and queued in the transaction that records it; a
+/// verification queues in the same transaction.
+@Suite struct VerifyAndQueueTests {
+    @Test(arguments: StoreKind.everyBackEnd)
+    func knownRequestersAreQueuedInOneTransaction(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Timestamp.now()
+            let tenant = ExportRequest(
+                id: try RequestID("req-known"), purpose: .controllerTransfer, scope: .tenant("acme"), receivedAt: now)
+            try await store.submit(tenant, actor: "token:t1", verifiedBy: "token:t1", at: now)
+            #expect(try await store.request(tenant.id)?.state == .queued)
+            #expect(try await store.audit(of: tenant.id).map(\.to) == [.received, .verified, .queued])
+
+            let other = try request("req-later")
+            try await store.submit(other, actor: "portal", at: now)
+            try await store.verifyAndQueue(other.id, by: "agent", at: now)
+            #expect(try await store.request(other.id)?.state == .queued)
+            // A verified request (an earlier run stopped before queueing it) is queued without a second verification.
+            let verified = try request("req-verified")
+            try await store.submit(verified, actor: "portal", at: now)
+            try await store.verify(verified.id, by: "agent", at: now)
+            try await store.verifyAndQueue(verified.id, by: "agent", at: now)
+            #expect(try await store.audit(of: verified.id).map(\.to) == [.received, .verified, .queued])
+            // A cancelled one is refused and left as it was.
+            let cancelled = try request("req-cancelled")
+            try await store.submit(cancelled, actor: "portal", at: now)
+            try await store.cancel(cancelled.id, actor: "portal", reason: nil, at: now)
+            await #expect(throws: HandoverError.self) {
+                try await store.verifyAndQueue(cancelled.id, by: "agent", at: now)
+            }
+            #expect(try await store.audit(of: cancelled.id).map(\.to) == [.received, .cancelled])
+            #expect(try await store.checkAudit().isIntact)
+        }
+    }
+}

@@ -100,7 +100,7 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
             // The document, and the live server against it (both tokens), as a client generator sees them.
             let check = try await runOffThread(
                 "/bin/bash", [packageRoot + "/scripts/check-openapi.sh", base, operatorSecret, tenantSecret])
-            print(check.stdout.split(separator: "\n").last ?? "")
+            print(check.stdout.split(separator: "\n").last.map(String.init) ?? "")
             #expect(check.status == 0, "\(check.stdout.suffix(3000))\(check.stderr.suffix(2000))")
 
             // No secret reached the service's log.
