@@ -40,6 +40,8 @@ let package = Package(
         .library(name: "HandoverTesting", targets: ["HandoverTesting"]),
         /// Delivery over HTTP: tokens, links, resumable downloads, the tenant page (Hummingbird).
         .library(name: "HandoverServer", targets: ["HandoverServer"]),
+        /// The age file format: encryption to X25519 recipients and passphrases, streaming.
+        .library(name: "HandoverAge", targets: ["HandoverAge"]),
         /// Webhooks: signed notifications when a request completes, fails or nears its deadline.
         .library(name: "HandoverNotify", targets: ["HandoverNotify"]),
         /// The demo product's database and dataset map.
@@ -50,7 +52,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "4.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -134,6 +136,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // The age v1 file format on swift-crypto (X25519, ChaCha20-Poly1305, HKDF, scrypt). No I/O of its own.
+        .target(
+            name: "HandoverAge",
+            dependencies: ["HandoverCore", crypto, .product(name: "CryptoExtras", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+
         // Webhooks: the store's outbox of events, sent signed over HTTP(S) with retries (SwiftNIO).
         .target(
             name: "HandoverNotify",
@@ -215,6 +223,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverAgeTests", dependencies: ["HandoverAge", "TestSupport", crypto],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverNotifyTests",

@@ -39,6 +39,24 @@ public struct NotifierConfiguration: Sendable {
     }
 }
 
+extension NotifierConfiguration: CustomStringConvertible, CustomReflectable {
+    /// The configuration without its secret (and the endpoint without path or query).
+    public var description: String {
+        "NotifierConfiguration(id: \(id), endpoint: \(endpoint), secret: <\(secret.count) bytes>, "
+            + "attempts: \(retry.maxAttempts))"
+    }
+
+    /// A mirror that leaves the secret out, so that `dump` and debuggers do not show it either.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "id": id, "endpoint": endpoint.description, "secret": "<\(secret.count) bytes>", "retry": retry,
+                "deadlineWarningSeconds": deadlineWarningSeconds, "timeoutSeconds": timeoutSeconds,
+            ])
+    }
+}
+
 /// One delivery attempt, for the caller to show or count. Holds no personal data and no secret.
 public struct NotifierEvent: Sendable {
     /// The notification.

@@ -38,7 +38,7 @@ private func notifier(
 }
 
 /// Sends what is due until nothing is left pending (each retry waits its backoff), at most `seconds`.
-private func drain(_ notifier: Notifier, _ store: RequestStore, _ id: RequestID, seconds: Double = 20) async throws {
+private func drain(_ notifier: Notifier, _ store: RequestStore, _ id: RequestID, seconds: Double = 90) async throws {
     let end = Date().addingTimeInterval(seconds)
     while Date() < end {
         try await notifier.sendDue()
@@ -71,6 +71,17 @@ private func drain(_ notifier: Notifier, _ store: RequestStore, _ id: RequestID,
             "any of several v1 values")
         for garbage in ["", "t=1700000000", "v1=" + expected, "t=x,v1=" + expected, "t=1700000000,v1=zz"] {
             #expect(!WebhookSignature.isValid(header: garbage, secret: secret, body: body, now: 1_700_000_000))
+        }
+    }
+
+    @Test func aConfigurationNeverShowsItsSecret() throws {
+        let configuration = NotifierConfiguration(
+            id: "n", endpoint: try WebhookEndpoint("https://hooks.example/in?token=abc"), secret: secret)
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        let secretText = String(decoding: secret, as: UTF8.self)
+        for text in ["\(configuration)", String(reflecting: configuration), dumped] {
+            #expect(!text.contains(secretText) && !text.contains("token=abc") && text.contains("<32 bytes>"), "\(text)")
         }
     }
 

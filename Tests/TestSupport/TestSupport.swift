@@ -149,3 +149,11 @@ public func parseCSV(_ text: String) throws -> [[String?]] {
     }
     return records
 }
+
+/// A temporary folder for synchronous tests.
+public func withTemporaryDirectorySync<T>(_ body: (String) throws -> T) throws -> T {
+    let folder = NSTemporaryDirectory() + "handover-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    return try body(folder)
+}

@@ -247,11 +247,3 @@ func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, 
         }
     }
 }
-
-/// A temporary folder for synchronous tests.
-func withTemporaryDirectorySync<T>(_ body: (String) throws -> T) throws -> T {
-    let folder = NSTemporaryDirectory() + "handover-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    return try body(folder)
-}

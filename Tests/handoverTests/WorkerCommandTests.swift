@@ -65,10 +65,13 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                     }
                 }
                 for worker in workers {
-                    #expect(worker.waitFor("\"started\""))
+                    #expect(worker.waitFor("\"started\"", seconds: 120), "\(worker.stderr.suffix(1000))")
                     kill(worker.process.processIdentifier, SIGTERM)
                 }
-                for worker in workers { #expect(worker.wait() == 0, "a worker did not stop cleanly on SIGTERM") }
+                for worker in workers {
+                    #expect(
+                        worker.wait() == 0, "a worker did not stop cleanly on SIGTERM: \(worker.stderr.suffix(1000))")
+                }
 
                 let out = folder + "/out"
                 var lapsed = 0
