@@ -169,7 +169,7 @@ let package = Package(
             dependencies: [
                 "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverBagIt",
                 "HandoverStore", "HandoverWorker", "HandoverPostgres", "HandoverServer", "HandoverNotify",
-                serviceLifecycle,
+                "HandoverAge", serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
