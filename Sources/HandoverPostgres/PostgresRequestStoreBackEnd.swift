@@ -184,6 +184,11 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
                     .compactMap { row -> String? in
                         if case .text(let name) = row.first { name } else { nil }
                     })
+            // A store already set up is left alone: DDL takes table locks even when it changes nothing
+            // (`CREATE INDEX IF NOT EXISTS` a share lock, `ALTER TABLE … IF NOT EXISTS` an exclusive one, `CREATE OR
+            // REPLACE TRIGGER` another), held to the end of this transaction, and a worker starting beside running
+            // ones deadlocked with their completions (40P01, seen under load).
+            if try await Self.isSetUp(schema, tables: tables, tx) { return }
             for statement in Self.requestsSchema(schema) { try await tx.run(statement, []) }
             try await tx.run(
                 "ALTER TABLE \(schema).requests ADD COLUMN IF NOT EXISTS \(DeliverySchema.archiveFilesColumn) TEXT", [])
@@ -208,6 +213,34 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
             }
             for statement in Self.auditSchema(schema) { try await tx.run(statement, []) }
         }
+    }
+
+    /// Whether every table, column, index and trigger the store makes is there already (and the audit log is
+    /// chained), read from the catalogs without locking any table.
+    static func isSetUp(_ schema: String, tables: Set<String>, _ tx: any StoreTransaction) async throws -> Bool {
+        let wanted: Set<String> = ["requests", "audit", "api_tokens", "delivery_links", "sessions", "notifications"]
+        guard wanted.isSubset(of: tables) else { return false }
+        func names(_ sql: String) async throws -> Set<String> {
+            Set(
+                try await tx.rows(sql, [.text(schema)]).compactMap { row -> String? in
+                    if case .text(let name) = row.first { name } else { nil }
+                })
+        }
+        let indexes = try await names("SELECT indexname FROM pg_indexes WHERE schemaname = ?")
+        let triggers = try await names(
+            """
+            SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid
+            JOIN pg_namespace n ON c.relnamespace = n.oid WHERE n.nspname = ? AND NOT t.tgisinternal
+            """)
+        let columns = try await names(
+            """
+            SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = ?
+            AND ((table_name = 'requests' AND column_name = '\(DeliverySchema.archiveFilesColumn)')
+            OR (table_name = 'audit' AND column_name = 'hash'))
+            """)
+        return ["requests_by_state", "audit_by_request", "audit_by_chain", "notifications_pending"].allSatisfy(
+            indexes.contains) && ["audit_append_only", "audit_no_truncate"].allSatisfy(triggers.contains)
+            && columns.count == 2
     }
 
     static func requestsSchema(_ schema: String) -> [String] {

@@ -39,17 +39,19 @@ public final class ToolProcess: @unchecked Sendable {
     /// Standard error so far.
     public var stderr: String { lock.withLock { errors } }
 
-    /// Waits (at most `seconds`) until standard output contains `text`. It looks every 2 ms (tests that signal a
-    /// process at a given moment need that), on a thread of its own: never blocking the cooperative pool, which
-    /// the other tests share.
-    public func waitFor(_ text: String, seconds: Double = 30) async -> Bool {
-        await withCheckedContinuation { continuation in
-            Thread { [self] in
-                let deadline = Date().addingTimeInterval(seconds)
-                while Date() < deadline && !stdout.contains(text) { usleep(2_000) }
-                continuation.resume(returning: stdout.contains(text))
-            }.start()
-        }
+    /// Waits (at most `seconds`) until standard output contains `text`, looking every 2 ms on the caller's thread:
+    /// tests that signal a process at a given moment need that promptness (a continuation resumed by another
+    /// thread waits for a free thread of the cooperative pool, which a loaded suite may not have for seconds).
+    public func waitFor(_ text: String, seconds: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && !stdout.contains(text) { usleep(2_000) }
+        return stdout.contains(text)
+    }
+
+    /// Waits for the process to end and returns its exit status.
+    public func wait() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     /// Waits for the process to end on a thread of its own (not blocking the cooperative pool) and returns its

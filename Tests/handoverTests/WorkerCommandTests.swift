@@ -53,11 +53,11 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                         while workers[victim].stdout.components(separatedBy: "\"claimed\"").count == claims,
                             Date().timeIntervalSince(waitStart) < 3
                         {
-                            try await Task.sleep(for: .milliseconds(2))
+                            usleep(2_000)
                         }
-                        try await Task.sleep(for: .milliseconds(Int.random(in: 0...150, using: &random)))
+                        usleep(UInt32.random(in: 0...150_000, using: &random))
                         kill(workers[victim].process.processIdentifier, SIGKILL)
-                        _ = await workers[victim].exitStatus()
+                        _ = workers[victim].wait()
                         kills += 1
                         workers[victim] = try ToolProcess("worker", arguments)
                     } else {
@@ -65,13 +65,12 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                     }
                 }
                 for worker in workers {
-                    #expect(await worker.waitFor("\"started\"", seconds: 120), "\(worker.stderr.suffix(1000))")
+                    #expect(worker.waitFor("\"started\"", seconds: 120), "\(worker.stderr.suffix(1000))")
                     kill(worker.process.processIdentifier, SIGTERM)
                 }
                 for worker in workers {
                     #expect(
-                        await worker.exitStatus() == 0,
-                        "a worker did not stop cleanly on SIGTERM: \(worker.stderr.suffix(1000))")
+                        worker.wait() == 0, "a worker did not stop cleanly on SIGTERM: \(worker.stderr.suffix(1000))")
                 }
 
                 let out = folder + "/out"
@@ -110,17 +109,17 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
                     store, [("req-finish", .tenant("1")), ("req-back", .tenant("2")), ("req-next", .tenant("3"))])
 
                 let finishing = try ToolProcess("worker", ["--store", spec, "--json"] + data)
-                #expect(await finishing.waitFor("\"claimed\""))
+                #expect(finishing.waitFor("\"claimed\""))
                 kill(finishing.process.processIdentifier, SIGTERM)
-                #expect(await finishing.exitStatus() == 0)
+                #expect(finishing.wait() == 0)
                 #expect(finishing.stdout.contains("\"stoppedBy\":\"SIGTERM\""))
                 #expect(try await store.request(try RequestID("req-finish"))?.state == .completed)
                 #expect(try await store.list(state: .queued).count == 2, "it claimed nothing after the signal")
 
                 let handingBack = try ToolProcess("worker", ["--store", spec, "--json", "--hand-back-on-stop"] + data)
-                #expect(await handingBack.waitFor("\"claimed\""))
+                #expect(handingBack.waitFor("\"claimed\""))
                 kill(handingBack.process.processIdentifier, SIGINT)
-                #expect(await handingBack.exitStatus() == 0)
+                #expect(handingBack.wait() == 0)
                 #expect(handingBack.stdout.contains("\"handedBack\""), "\(handingBack.stdout)")
                 let back = try #require(try await store.request(try RequestID("req-back")))
                 #expect(back.state == .queued)
@@ -128,11 +127,11 @@ func workerSetup(_ folder: String, scale: Int = 1) throws -> [String] {
 
                 // A second signal while the first is being honoured hands the request back.
                 let twice = try ToolProcess("worker", ["--store", spec, "--json"] + data)
-                #expect(await twice.waitFor("\"claimed\""))
+                #expect(twice.waitFor("\"claimed\""))
                 kill(twice.process.processIdentifier, SIGTERM)
                 usleep(20_000)
                 kill(twice.process.processIdentifier, SIGTERM)
-                #expect(await twice.exitStatus() == 0)
+                #expect(twice.wait() == 0)
                 #expect(twice.stdout.contains("\"handedBack\""), "\(twice.stdout)")
                 #expect(twice.stdout.contains("\"stoppedBy\":\"SIGTERM\""))
                 #expect(try await store.list(state: .queued).count == 2)
