@@ -208,10 +208,11 @@ private func drain(_ notifier: Notifier, _ store: RequestStore, _ id: RequestID,
         }
     }
 
-    @Test func openRequestsNearTheirDeadlineAreWarnedOncePerDeadline() async throws {
+    @Test(arguments: StoreKind.everyBackEnd)
+    func openRequestsNearTheirDeadlineAreWarnedOncePerDeadline(_ kind: StoreKind) async throws {
         let receiver = try await Receiver()
         defer { Task { await receiver.close() } }
-        try await withStore(.sqlite) { store, _ in
+        try await withStore(kind) { store, _ in
             // Received 29 days ago: due in about two days. Another, received today, is not near its deadline.
             let now = Timestamp.now()
             let late = ExportRequest(
