@@ -21,18 +21,9 @@ public enum AgeRecipient: Sendable {
     /// The recipients of a recipients file as age reads one: one a line, `#` comments and blank lines ignored.
     /// - Throws: ``AgeError/Kind/key`` naming the line of the first recipient that cannot be read.
     public static func parseFile(_ text: String) throws(AgeError) -> [AgeRecipient] {
-        var recipients: [AgeRecipient] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            do {
-                recipients.append(try AgeRecipient(parsing: line))
-            } catch {
-                throw AgeError(.key, "line \(number + 1) of the recipients file is not an age X25519 recipient")
-            }
+        try keyFileLines(text, what: "recipients file", kind: "age X25519 recipient") { line throws(AgeError) in
+            try AgeRecipient(parsing: line)
         }
-        guard !recipients.isEmpty else { throw AgeError(.key, "the recipients file names no recipient") }
-        return recipients
     }
 
     /// The recipient's `age1…` text (nil for a passphrase).
@@ -84,18 +75,9 @@ public enum AgeIdentity: Sendable {
     /// The identities of an identity file as age reads one: one a line, `#` comments and blank lines ignored.
     /// - Throws: ``AgeError/Kind/key`` naming the line of the first one that cannot be read (never its text).
     public static func parseFile(_ text: String) throws(AgeError) -> [AgeIdentity] {
-        var identities: [AgeIdentity] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            do {
-                identities.append(try AgeIdentity(parsing: line))
-            } catch {
-                throw AgeError(.key, "line \(number + 1) of the identity file is not an age X25519 identity")
-            }
+        try keyFileLines(text, what: "identity file", kind: "age X25519 identity") { line throws(AgeError) in
+            try AgeIdentity(parsing: line)
         }
-        guard !identities.isEmpty else { throw AgeError(.key, "the identity file holds no identity") }
-        return identities
     }
 
     /// The `AGE-SECRET-KEY-1…` text (nil for a passphrase).
@@ -150,6 +132,25 @@ public enum AgeIdentity: Sendable {
             return open(stanza.body, try AgeScrypt.key(passphrase, salt: salt, workFactor: workFactor))
         }
     }
+}
+
+/// The keys of a file as age reads one: one a line, `#` comments and blank lines ignored; an error names the line
+/// of the first key that cannot be read, never its text.
+private func keyFileLines<Key>(
+    _ text: String, what: String, kind: String, _ parse: (String) throws(AgeError) -> Key
+) throws(AgeError) -> [Key] {
+    var keys: [Key] = []
+    for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let line = raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+        if line.isEmpty || line.hasPrefix("#") { continue }
+        do {
+            keys.append(try parse(line))
+        } catch {
+            throw AgeError(.key, "line \(number + 1) of the \(what) is not an \(kind)")
+        }
+    }
+    guard !keys.isEmpty else { throw AgeError(.key, "the \(what) holds no key") }
+    return keys
 }
 
 /// ChaCha20-Poly1305 with a zero nonce: a stanza's body (the file key, 16 bytes, and its tag).
