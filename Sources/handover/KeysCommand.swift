@@ -19,15 +19,21 @@ struct KeysCommand: AsyncParsableCommand {
             abstract: "Write a new age X25519 identity, as age-keygen does.",
             discussion: """
                 The file (mode 600, never over an existing one) holds a creation comment, the public key as a \
-                comment, and the secret key; `age -d -i FILE` and `handover verify --identity FILE` read it. The \
-                public key (age1…, for --recipient) is printed on standard error, or as JSON with --json. Without \
-                --out, the identity goes to standard output.
+                comment, and the secret key; `age -d -i FILE` reads it. The public key (age1…) is printed on \
+                standard error, or as JSON on standard output with --json. Without --out, the identity goes to \
+                standard output (and --json is refused, so that the two never mix).
                 """)
 
         @Option(name: .long, help: "Where to write the identity (a new file).")
         var out: String?
 
         @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            if common.json && out == nil {
+                throw ValidationError("--json needs --out (the identity itself goes to standard output without it).")
+            }
+        }
 
         func run() async throws {
             try await reportingErrors {

@@ -26,6 +26,11 @@ import Testing
             let opened = try run("/usr/bin/age", ["-d", "-i", key, folder + "/m.age"])
             #expect(opened.status == 0 && opened.stdout == "a secret message", "\(opened.stderr)")
 
+            // Without --out the identity goes to standard output, which --json would mix with its report.
+            #expect(try run(handoverBinary, ["keys", "age-generate", "--json"]).status == 64)
+            let printed = try run(handoverBinary, ["keys", "age-generate", "--quiet"])
+            #expect(printed.status == 0 && printed.stdout.contains("\nAGE-SECRET-KEY-1"))
+
             // Never over an existing file.
             let again = try run(handoverBinary, ["keys", "age-generate", "--out", key])
             #expect(again.status == 73 && again.stderr.contains("already exists"))
