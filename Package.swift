@@ -42,6 +42,8 @@ let package = Package(
         .library(name: "HandoverServer", targets: ["HandoverServer"]),
         /// The age file format: encryption to X25519 recipients and passphrases, streaming.
         .library(name: "HandoverAge", targets: ["HandoverAge"]),
+        /// minisign keys and signatures (Ed25519, BLAKE2b).
+        .library(name: "HandoverMinisign", targets: ["HandoverMinisign"]),
         /// Webhooks: signed notifications when a request completes, fails or nears its deadline.
         .library(name: "HandoverNotify", targets: ["HandoverNotify"]),
         /// The demo product's database and dataset map.
@@ -142,6 +144,9 @@ let package = Package(
             dependencies: ["HandoverCore", crypto, .product(name: "CryptoExtras", package: "swift-crypto")],
             swiftSettings: swiftSettings),
 
+        // minisign's key and signature formats on swift-crypto's Ed25519, with BLAKE2b of its own. No I/O.
+        .target(name: "HandoverMinisign", dependencies: [crypto], swiftSettings: swiftSettings),
+
         // Webhooks: the store's outbox of events, sent signed over HTTP(S) with retries (SwiftNIO).
         .target(
             name: "HandoverNotify",
@@ -226,6 +231,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverAgeTests", dependencies: ["HandoverAge", "TestSupport", crypto],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverMinisignTests", dependencies: ["HandoverMinisign", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverNotifyTests",
