@@ -34,9 +34,12 @@ private let eventSchemaCheck = """
                     ] + data)
                 #expect(worker.status == 0, "\(worker.stderr)")
                 let deliveries = receiver.deliveries
-                try #require(deliveries.count == 2, "a 503, then the retry: \(deliveries)")
-                #expect(deliveries.map { $0["answered"] as? Int } == [503, 204])
-                #expect(Set(deliveries.compactMap { $0["eventId"] as? String }).count == 1, "one event, sent twice")
+                // A 503, then the retry, delivered. Delivery is at least once: on a loaded machine an answer can come
+                // after the client's timeout, and the event is sent again (same id, for the receiver to drop).
+                try #require(deliveries.count >= 2, "a 503, then the retry: \(deliveries)")
+                #expect(deliveries.first?["answered"] as? Int == 503)
+                #expect(deliveries.dropFirst().contains { $0["answered"] as? Int == 204 })
+                #expect(Set(deliveries.compactMap { $0["eventId"] as? String }).count == 1, "one event, sent again")
                 for delivery in deliveries {
                     #expect(delivery["signatureValid"] as? Bool == true, "Python's hmac accepts the signature")
                     #expect(delivery["validWithAnotherSecret"] as? Bool == false, "and would refuse another secret's")
@@ -49,7 +52,7 @@ private let eventSchemaCheck = """
                     "/usr/bin/env",
                     ["python3", "-c", eventSchemaCheck, packageRoot + "/Schemas/openapi.json", receiver.log])
                 #expect(conforms.status == 0, "\(conforms.stdout)\(conforms.stderr)")
-                let body = try #require(deliveries[1]["body"] as? [String: Any])
+                let body = try #require(deliveries.last?["body"] as? [String: Any])
                 let request = try #require(body["request"] as? [String: Any])
                 let archive = try #require(request["archive"] as? [String: Any])
                 let file = folder + "/out/handover-req-hook.zip"
@@ -61,7 +64,7 @@ private let eventSchemaCheck = """
 
                 let audit = try await store.audit(of: try RequestID("req-hook")).compactMap(\.detail)
                 #expect(audit.contains { $0.contains("attempt 1 of 12 failed (HTTP 503)") })
-                #expect(audit.contains { $0.contains("delivered (HTTP 204, attempt 2)") })
+                #expect(audit.contains { $0.contains("delivered (HTTP 204, attempt ") }, "\(audit)")
                 #expect(try await store.checkAudit().isIntact)
             }
         }
