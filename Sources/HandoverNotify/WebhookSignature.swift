@@ -1,5 +1,6 @@
 public import Crypto
 internal import Foundation
+internal import HandoverCore
 
 /// The `Handover-Signature` header, as Stripe's and GitHub's webhooks sign: `t=<unix seconds>,v1=<hex>`, where
 /// the hex is HMAC-SHA-256 keyed with the shared secret over `<t>.<body>`.
@@ -9,7 +10,7 @@ internal import Foundation
 public enum WebhookSignature {
     /// The header's value for `body` sent at `timestamp` (seconds since 1970).
     public static func header(secret: [UInt8], timestamp: Int64, body: [UInt8]) -> String {
-        "t=\(timestamp),v1=" + hex(mac(secret: secret, timestamp: timestamp, body: body))
+        "t=\(timestamp),v1=" + mac(secret: secret, timestamp: timestamp, body: body).hexString
     }
 
     /// Whether `header` signs `body` with `secret` at a time within `toleranceSeconds` of `now`. Every `v1`
@@ -41,17 +42,6 @@ public enum WebhookSignature {
         Array(
             HMAC<SHA256>.authenticationCode(
                 for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: secret)))
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     static func bytes(hex text: String) -> [UInt8]? {
