@@ -259,7 +259,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "HandoverCore", "HandoverArchive", "HandoverSQL", "HandoverSQLite", "HandoverDemo", "HandoverBundle",
-                "HandoverStore", "HandoverPostgres", "HandoverTesting", logging,
+                "HandoverStore", "HandoverPostgres", "HandoverTesting", logging, crypto,
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings),

@@ -31,23 +31,6 @@ struct Fixture {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Completes `id` with an archive of `bytes` in `folder`.
-    static func complete(
-        _ store: RequestStore, _ request: ExportRequest, bytes: [UInt8], folder: String, now: Timestamp
-    ) async throws {
-        try await store.submit(request, actor: "test", at: now)
-        try await store.verify(request.id, by: "test", at: now)
-        try await store.enqueue(request.id, actor: "test", at: now)
-        _ = try await store.claim(worker: "w", leaseSeconds: 600, at: now)
-        let name = "handover-\(request.id.rawValue).zip"
-        let path = folder + "/" + name
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        try await store.complete(
-            request.id, worker: "w", archive: path,
-            files: [ArchiveFile(name: name, bytes: Int64(bytes.count), sha256: sha256(bytes))],
-            retentionSeconds: 7 * 86_400, at: now)
-    }
-
     static func make(_ store: RequestStore, folder: String, size: Int = 1_000_003) async throws -> Fixture {
         let now = Timestamp.now()
         var generator = SystemRandomNumberGenerator()
@@ -56,8 +39,8 @@ struct Fixture {
             id: try .init("acme-1"), purpose: .controllerTransfer, scope: .tenant("acme"), receivedAt: now)
         let globex = ExportRequest(
             id: try .init("globex-1"), purpose: .controllerTransfer, scope: .tenant("globex"), receivedAt: now)
-        try await complete(store, acme, bytes: acmeBytes, folder: folder, now: now)
-        try await complete(store, globex, bytes: Array("globex's archive".utf8), folder: folder, now: now)
+        try await completeWithArchive(store, acme, bytes: acmeBytes, folder: folder, at: now)
+        try await completeWithArchive(store, globex, bytes: Array("globex's archive".utf8), folder: folder, at: now)
         let subject = ExportRequest(
             id: try .init("subject-1"), purpose: .access,
             scope: .subject(SubjectSelector(column: "email", value: "ana@example.com"), tenant: nil), receivedAt: now)

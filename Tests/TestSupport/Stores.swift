@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 public import HandoverBundle
 public import HandoverCore
@@ -128,4 +129,21 @@ public func queue(_ store: RequestStore, _ scopes: [(String, ExportScope)]) asyn
             scope: entry.1, receivedAt: Timestamp(millisecondsSince1970: start.millisecondsSince1970 + Int64(index)))
     }
     try await submitVerifyAndQueue(store, requests)
+}
+
+/// Records `request` as completed by worker `w`, with an archive of `bytes` written to
+/// `folder/handover-<id>.zip` and described (size, SHA-256) as a worker describes what it publishes.
+public func completeWithArchive(
+    _ store: RequestStore, _ request: ExportRequest, bytes: [UInt8], folder: String, at now: Timestamp
+) async throws {
+    try await submitVerifyAndQueue(store, [request], submitter: "test", verifier: "test")
+    guard try await store.claim(worker: "w", leaseSeconds: 600, at: now)?.request.id == request.id else {
+        throw HandoverError(.conflict, "another request was claimed before \(request.id)")
+    }
+    let name = "handover-\(request.id.rawValue).zip"
+    let path = folder + "/" + name
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let file = ArchiveFile(name: name, bytes: Int64(bytes.count), sha256: SHA256.hash(data: bytes).hexString)
+    try await store.complete(
+        request.id, worker: "w", archive: path, files: [file], retentionSeconds: 7 * 86_400, at: now)
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HandoverCore
 import HandoverStore
@@ -15,14 +14,7 @@ private func completedExport(_ store: RequestStore, folder: String, size: Int) a
     let bytes = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
     let request = ExportRequest(
         id: try RequestID("acme-big"), purpose: .controllerTransfer, scope: .tenant("acme"), receivedAt: now)
-    try await submitVerifyAndQueue(store, [request])
-    _ = try #require(try await store.claim(worker: "w", leaseSeconds: 600, at: now))
-    let name = "handover-acme-big.zip"
-    try bytes.write(to: URL(fileURLWithPath: folder + "/" + name))
-    let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-    try await store.complete(
-        request.id, worker: "w", archive: folder + "/" + name,
-        files: [ArchiveFile(name: name, bytes: Int64(size), sha256: digest)], retentionSeconds: 86_400, at: now)
+    try await completeWithArchive(store, request, bytes: Array(bytes), folder: folder, at: now)
     let tenant = try await store.createToken(name: "acme", kind: .tenant("acme"), expiresAt: nil, at: now).secret
     let operatorToken = try await store.createToken(name: "ops", kind: .operator, expiresAt: nil, at: now).secret
     return ("acme-big", bytes, tenant, operatorToken)
