@@ -140,7 +140,9 @@ private func keyFileLines<Key>(
     _ text: String, what: String, kind: String, _ parse: (String) throws(AgeError) -> Key
 ) throws(AgeError) -> [Key] {
     var keys: [Key] = []
-    for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        .enumerated()
+    {
         let line = raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
         if line.isEmpty || line.hasPrefix("#") { continue }
         do {

@@ -99,7 +99,7 @@ public struct MinisignSignature: Sendable, Hashable {
 
     /// Reads a `.minisig` file.
     public init(parsing text: String) throws(MinisignError) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map {
             $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
         }
         guard lines.count >= 4, lines[0].hasPrefix("untrusted comment: "),

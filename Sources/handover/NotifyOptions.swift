@@ -57,7 +57,8 @@ struct NotifyOptions: ParsableArguments {
     ) throws -> Notifier? {
         guard let notifyURL, let notifySecretFile else { return nil }
         var secret = try PrivateFile.read(notifySecretFile, "the notification secret file")
-        while let last = secret.last, last == "\n" || last == "\r" { secret.removeLast() }
+        // A CRLF is one Character in Swift: ask whether it is a line break, not which one.
+        while let last = secret.last, last.isNewline { secret.removeLast() }
         let configuration = NotifierConfiguration(
             id: id, endpoint: try WebhookEndpoint(notifyURL), secret: Array(secret.utf8),
             retry: NotificationRetry(maxAttempts: notifyAttempts, backoffSeconds: try parseInterval(notifyBackoff)),

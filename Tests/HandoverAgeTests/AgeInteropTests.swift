@@ -65,6 +65,9 @@ private func randomBytes(_ count: Int) -> [UInt8] {
                 "age derives the same recipient from Handover's identity")
             let parsed = try AgeIdentity.parseFile(try String(contentsOfFile: folder + "/key.txt", encoding: .utf8))
             #expect(parsed.count == 1)
+            // The same file with CRLF line ends (a CRLF is one Character in Swift) reads the same.
+            let crlf = try AgeIdentity.parseFile("# created: by the test\r\n\(identityText)\r\n")
+            #expect(crlf.count == 1 && crlf.first?.encoded == identityText)
             for size in Self.sizes {
                 let plain = randomBytes(size)
                 try Data(plain).write(to: URL(fileURLWithPath: folder + "/plain"))

@@ -93,6 +93,11 @@ private func randomBytes(_ count: Int) -> [UInt8] {
                 let parsed = try MinisignSignature(parsing: try String(contentsOfFile: sig, encoding: .utf8))
                 #expect(parsed.isPrehashed == !legacy && parsed.trustedComment == "their comment")
                 try theirs.verify(parsed, content: content)
+                // The same file with CRLF line ends reads the same.
+                let crlf = try MinisignSignature(
+                    parsing: try String(contentsOfFile: sig, encoding: .utf8).replacingOccurrences(
+                        of: "\n", with: "\r\n"))
+                #expect(crlf == parsed)
                 // Another file, another key, a changed trusted comment: refused.
                 #expect(throws: MinisignError.self) { try theirs.verify(parsed, content: content + [0]) }
                 #expect(throws: MinisignError.self) { try ours.publicKey.verify(parsed, content: content) }

@@ -16,7 +16,7 @@ public final class WebhookReceiver: @unchecked Sendable {
         secretFile = folder + "/webhook.secret"
         log = folder + "/webhook.jsonl"
         FileManager.default.createFile(
-            atPath: secretFile, contents: Data("a webhook secret of thirty-two b\n".utf8),
+            atPath: secretFile, contents: Data("a webhook secret of thirty-two b\r\n".utf8),
             attributes: [.posixPermissions: 0o600])
         FileManager.default.createFile(atPath: log, contents: Data())
         let process = Process()
