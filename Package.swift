@@ -95,8 +95,8 @@ let package = Package(
         .target(
             name: "HandoverBundle",
             dependencies: [
-                "HandoverCore", "HandoverFormats", "HandoverJSONSchema", "HandoverArchive", "HandoverBagIt", crypto,
-                logging,
+                "HandoverCore", "HandoverFormats", "HandoverJSONSchema", "HandoverArchive", "HandoverBagIt",
+                "HandoverAge", "HandoverMinisign", crypto, logging,
             ],
             swiftSettings: swiftSettings),
 
@@ -145,7 +145,10 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // minisign's key and signature formats on swift-crypto's Ed25519, with BLAKE2b of its own. No I/O.
-        .target(name: "HandoverMinisign", dependencies: [crypto], swiftSettings: swiftSettings),
+        .target(
+            name: "HandoverMinisign",
+            dependencies: [crypto, .product(name: "CryptoExtras", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
 
         // Webhooks: the store's outbox of events, sent signed over HTTP(S) with retries (SwiftNIO).
         .target(

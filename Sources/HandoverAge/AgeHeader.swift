@@ -107,6 +107,11 @@ struct AgeInput {
     private var buffer: [UInt8] = []
     private var start = 0
     private var ended = false
+    /// The bytes taken from the source so far.
+    private var taken = 0
+
+    /// The bytes handed out so far: where the next byte stands in the file.
+    var consumed: Int { taken - (buffer.count - start) }
 
     /// Input from `source`, which returns up to the number of bytes asked for, and none at the end.
     init(_ source: @escaping (Int) throws(AgeError) -> [UInt8]) { self.source = source }
@@ -127,6 +132,7 @@ struct AgeInput {
             ended = true
             return false
         }
+        taken += more.count
         if start > 0 {
             buffer.removeFirst(start)
             start = 0

@@ -12,6 +12,42 @@ enum AgeStream {
             outputByteCount: 32)
     }
 
+    /// Reads the header and the payload nonce from `input`, opens the header with one of `identities`, checks
+    /// its MAC, and returns the payload key.
+    static func openHeader(identities: [AgeIdentity], input: inout AgeInput) throws(AgeError) -> SymmetricKey {
+        let header = try AgeHeader.read(from: &input)
+        if header.stanzas.contains(where: { $0.type == "scrypt" }) && header.stanzas.count > 1 {
+            throw AgeError(.header, "an scrypt stanza must be the only one in the header")
+        }
+        var fileKey: [UInt8]?
+        search: for stanza in header.stanzas {
+            for identity in identities {
+                if let key = try identity.unwrap(stanza) {
+                    fileKey = key
+                    break search
+                }
+            }
+        }
+        guard let fileKey else { throw AgeError(.noMatch, "no identity given opens this file") }
+        guard AgeHeader.mac(fileKey: fileKey, authenticated: header.authenticated) == header.mac else {
+            throw AgeError(.headerMAC, "the header's MAC does not match: the header was changed")
+        }
+        let nonce = try input.read(16)
+        guard nonce.count == 16 else { throw AgeError(.header, "the file ends before the payload nonce") }
+        return payloadKey(fileKey: fileKey, nonce: nonce)
+    }
+
+    /// Opens one sealed chunk (ciphertext and tag); nil when it does not authenticate.
+    static func open(_ chunk: [UInt8], counter: UInt64, last: Bool, key: SymmetricKey) -> [UInt8]? {
+        guard chunk.count >= tagSize,
+            let box = try? ChaChaPoly.SealedBox(
+                nonce: nonce(counter, last: last), ciphertext: chunk.prefix(chunk.count - tagSize),
+                tag: chunk.suffix(tagSize)),
+            let plain = try? ChaChaPoly.open(box, using: key)
+        else { return nil }
+        return Array(plain)
+    }
+
     static func nonce(_ counter: UInt64, last: Bool) -> ChaChaPoly.Nonce {
         var bytes = [UInt8](repeating: 0, count: 12)
         for index in 0..<8 { bytes[10 - index] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(index))) }
@@ -52,11 +88,17 @@ public struct AgeEncryptor: Sendable {
     /// Encrypts `bytes`; returns the ciphertext of the chunks completed (a full chunk is kept back until more
     /// follows, since the last chunk is sealed differently).
     public mutating func write(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        pending += bytes
         var out: [UInt8] = []
-        while pending.count > AgeStream.chunkSize {
-            out += seal(pending[..<AgeStream.chunkSize], last: false)
-            pending.removeFirst(AgeStream.chunkSize)
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            // A chunk is sealed only once a byte beyond it has come: the last chunk is sealed differently.
+            if pending.count == AgeStream.chunkSize {
+                out += seal(pending[...], last: false)
+                pending.removeAll(keepingCapacity: true)
+            }
+            let take = rest.prefix(AgeStream.chunkSize - pending.count)
+            pending.append(contentsOf: take)
+            rest = rest[take.endIndex...]
         }
         return out
     }
@@ -98,26 +140,7 @@ public struct AgeDecryptor {
 
     init(identities: [AgeIdentity], input: AgeInput) throws(AgeError) {
         var input = input
-        let header = try AgeHeader.read(from: &input)
-        if header.stanzas.contains(where: { $0.type == "scrypt" }) && header.stanzas.count > 1 {
-            throw AgeError(.header, "an scrypt stanza must be the only one in the header")
-        }
-        var fileKey: [UInt8]?
-        search: for stanza in header.stanzas {
-            for identity in identities {
-                if let key = try identity.unwrap(stanza) {
-                    fileKey = key
-                    break search
-                }
-            }
-        }
-        guard let fileKey else { throw AgeError(.noMatch, "no identity given opens this file") }
-        guard AgeHeader.mac(fileKey: fileKey, authenticated: header.authenticated) == header.mac else {
-            throw AgeError(.headerMAC, "the header's MAC does not match: the header was changed")
-        }
-        let nonce = try input.read(16)
-        guard nonce.count == 16 else { throw AgeError(.header, "the file ends before the payload nonce") }
-        key = AgeStream.payloadKey(fileKey: fileKey, nonce: nonce)
+        key = try AgeStream.openHeader(identities: identities, input: &input)
         lookahead = try input.read(AgeStream.chunkSize + AgeStream.tagSize)
         self.input = input
     }
@@ -163,12 +186,105 @@ public struct AgeDecryptor {
     }
 
     private func open(_ chunk: [UInt8], last: Bool) -> [UInt8]? {
-        guard
-            let box = try? ChaChaPoly.SealedBox(
-                nonce: AgeStream.nonce(counter, last: last), ciphertext: chunk.dropLast(AgeStream.tagSize),
-                tag: chunk.suffix(AgeStream.tagSize)),
-            let plain = try? ChaChaPoly.open(box, using: key)
-        else { return nil }
-        return Array(plain)
+        AgeStream.open(chunk, counter: counter, last: last, key: key)
+    }
+}
+
+/// Decrypts any range of an age file whose bytes can be read at any position, one 64 KiB chunk at a time: what
+/// a zip inside an age file needs to be read through its central directory without its plaintext being
+/// written anywhere.
+///
+/// Each chunk is authenticated before any of its bytes is returned; the chunk counter and the last-chunk flag
+/// follow from the chunk's position and the file's size, so a chunk moved, dropped or cut fails to
+/// authenticate. ``authenticateRemaining()`` checks the chunks no read touched.
+public struct AgeRandomAccessDecryptor {
+    /// The size of the plaintext.
+    public let plaintextSize: UInt64
+    private let read: (UInt64, Int) throws(AgeError) -> [UInt8]
+    private let key: SymmetricKey
+    private let payloadStart: UInt64
+    private let chunkCount: UInt64
+    private let ciphertextSize: UInt64
+    private var cachedIndex: UInt64?
+    private var cached: [UInt8] = []
+    private var authenticated: [UInt64]
+
+    private static let sealedChunk = UInt64(AgeStream.chunkSize + AgeStream.tagSize)
+
+    /// Reads and opens the header of the age file of `size` bytes that `read(offset, count)` reads from (exactly
+    /// `count` bytes, fewer only at the end), with one of `identities`.
+    /// - Throws: ``AgeError`` with the header's kinds (``AgeError/Kind/header``, ``AgeError/Kind/noMatch``,
+    ///   ``AgeError/Kind/headerMAC``), or ``AgeError/Kind/payload`` when the payload's size cannot be that of an
+    ///   age payload (truncated inside a chunk's tag, or an empty last chunk after others).
+    public init(
+        identities: [AgeIdentity], size: UInt64, read: @escaping (UInt64, Int) throws(AgeError) -> [UInt8]
+    ) throws(AgeError) {
+        var position: UInt64 = 0
+        var input = AgeInput { (count: Int) throws(AgeError) -> [UInt8] in
+            let bytes = try read(position, count)
+            position += UInt64(bytes.count)
+            return bytes
+        }
+        key = try AgeStream.openHeader(identities: identities, input: &input)
+        payloadStart = UInt64(input.consumed)
+        self.read = read
+        guard size > payloadStart else { throw AgeError(.payload, "the payload is missing") }
+        let payload = size - payloadStart
+        let chunks = (payload + Self.sealedChunk - 1) / Self.sealedChunk
+        let last = payload - (chunks - 1) * Self.sealedChunk
+        guard last >= UInt64(AgeStream.tagSize) else {
+            throw AgeError(.payload, "the payload ends inside a chunk's tag: it was cut")
+        }
+        guard last > UInt64(AgeStream.tagSize) || chunks == 1 else {
+            throw AgeError(.payload, "the last chunk is empty, which only an empty payload may be")
+        }
+        chunkCount = chunks
+        ciphertextSize = size
+        plaintextSize = payload - chunks * UInt64(AgeStream.tagSize)
+        authenticated = [UInt64](repeating: 0, count: Int((chunks + 63) / 64))
+    }
+
+    /// Reads up to `buffer.count` bytes of plaintext at `offset` into `buffer`; returns how many (0 at the end).
+    /// - Throws: ``AgeError/Kind/payload`` when the chunk holding them does not authenticate, or what `read` throws.
+    public mutating func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(AgeError) -> Int {
+        var done = 0
+        var offset = offset
+        while done < buffer.count, offset < plaintextSize {
+            let index = offset / UInt64(AgeStream.chunkSize)
+            try load(index)
+            let within = Int(offset % UInt64(AgeStream.chunkSize))
+            let count = min(cached.count - within, buffer.count - done)
+            guard count > 0 else { break }
+            cached.withUnsafeBytes { chunk in
+                buffer.baseAddress!.advanced(by: done).copyMemory(
+                    from: chunk.baseAddress!.advanced(by: within), byteCount: count)
+            }
+            done += count
+            offset += UInt64(count)
+        }
+        return done
+    }
+
+    /// Authenticates every chunk no read has yet, so that the whole file is known to be intact.
+    /// - Throws: ``AgeError/Kind/payload`` at the first chunk that does not authenticate.
+    public mutating func authenticateRemaining() throws(AgeError) {
+        for index in 0..<chunkCount where authenticated[Int(index / 64)] & (1 << (index % 64)) == 0 {
+            try load(index)
+        }
+    }
+
+    private mutating func load(_ index: UInt64) throws(AgeError) {
+        if cachedIndex == index { return }
+        let start = payloadStart + index * Self.sealedChunk
+        let count = Int(min(Self.sealedChunk, ciphertextSize - start))
+        let sealed = try read(start, count)
+        guard sealed.count == count else { throw AgeError(.payload, "the file ends before chunk \(index)") }
+        let last = index == chunkCount - 1
+        guard let plain = AgeStream.open(sealed, counter: index, last: last, key: key) else {
+            throw AgeError(.payload, "chunk \(index) does not authenticate: the payload was changed or cut")
+        }
+        cached = plain
+        cachedIndex = index
+        authenticated[Int(index / 64)] |= 1 << (index % 64)
     }
 }

@@ -43,36 +43,41 @@ public final class ArchiveReader {
     private var finished = false
     /// For a tar: where the last entry's data (padded to 512 bytes) ends in the decompressed stream.
     private var tarDataEnd: UInt64 = 0
+    /// For a zip: the position libarchive reads from.
+    private let cursor: InputCursor
 
     /// Opens the archive at `path` for the duration of `body`.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
     public static func read<T>(_ path: String, _ body: (ArchiveReader) throws -> T) throws -> T {
+        try read(input: try FileInput(path: path), label: path, body)
+    }
+
+    /// Opens the archive held in `input` for the duration of `body`; `label` names it in errors (a path).
+    /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
+    public static func read<T>(input: any ArchiveInput, label: String, _ body: (ArchiveReader) throws -> T) throws -> T
+    {
         try withUTF8Locale {
-            let reader = try ArchiveReader(path: path)
+            let reader = try ArchiveReader(input: input, path: label)
             defer { reader.free() }
             return try body(reader)
         }
     }
 
-    private init(path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw HandoverError(errno: errno, .archiveCorrupt, "cannot open '\(path)' as an archive")
-        }
-        defer { _ = close(descriptor) }
+    private init(input: any ArchiveInput, path: String) throws {
         var magic = [UInt8](repeating: 0, count: 4)
-        let got = magic.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 4, 0) }
+        let got = input.size >= 4 ? try magic.withUnsafeMutableBytes { try input.read(at: 0, into: $0) } : 0
         let isZip = got == 4 && (magic == [0x50, 0x4B, 0x03, 0x04] || magic == [0x50, 0x4B, 0x05, 0x06])
 
         guard let archive = archive_read_new() else {
             throw HandoverError(.archiveCorrupt, "libarchive could not allocate a reader")
         }
         self.archive = archive
+        cursor = InputCursor(input)
         if isZip {
             stream = nil
             do {
                 expectedNames = Dictionary(
-                    try ZipLayout.check(descriptor: descriptor).names.map { ($0, 1) }, uniquingKeysWith: +)
+                    try ZipLayout.check(input: input).names.map { ($0, 1) }, uniquingKeysWith: +)
             } catch {
                 archive_read_free(archive)
                 throw error
@@ -80,15 +85,15 @@ public final class ArchiveReader {
             // Zip only through its central directory: the streaming zip reader would accept an
             // archive whose end has been cut off.
             archive_read_support_format_zip_seekable(archive)
-            guard archive_read_open_filename(archive, path, 256 * 1024) == ARCHIVE_OK else {
-                let text = archive_error_string(archive).map { String(cString: $0) }
+            guard cursor.open(archive, seekable: true) == ARCHIVE_OK else {
+                let text = cursor.failure?.description ?? archive_error_string(archive).map { String(cString: $0) }
                 archive_read_free(archive)
                 throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: text)
             }
         } else {
             let stream: TarStream
             do {
-                stream = try TarStream(path: path, descriptor: descriptor)
+                stream = try TarStream(path: path, input: input)
             } catch {
                 archive_read_free(archive)
                 throw error
@@ -213,7 +218,8 @@ public final class ArchiveReader {
     }
 
     fileprivate func errorText() -> String? {
-        stream?.failure ?? archive_error_string(archive).map { String(cString: $0) }
+        stream?.failure ?? stream?.cursor.failure?.description ?? cursor.failure?.description
+            ?? archive_error_string(archive).map { String(cString: $0) }
     }
 
     /// The checks that can only be made once every entry has been read.
@@ -240,6 +246,9 @@ public final class ArchiveReader {
 private final class TarStream {
     let raw: OpaquePointer
     let path: String
+    let input: any ArchiveInput
+    /// The position the decompressing reader reads the file from.
+    let cursor: InputCursor
     let fileSize: UInt64
     let buffer: UnsafeMutableRawBufferPointer
     /// What went wrong in the decompressing reader, for the tar reader's error.
@@ -254,13 +263,11 @@ private final class TarStream {
     var ended = false
     private var freed = false
 
-    init(path: String, descriptor: Int32) throws {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            throw HandoverError(errno: errno, .archiveCorrupt, "cannot open '\(path)' as an archive")
-        }
-        fileSize = UInt64(info.st_size)
+    init(path: String, input: any ArchiveInput) throws {
+        fileSize = input.size
         self.path = path
+        self.input = input
+        cursor = InputCursor(input)
         guard let raw = archive_read_new() else {
             throw HandoverError(.archiveCorrupt, "libarchive could not allocate a reader")
         }
@@ -271,10 +278,10 @@ private final class TarStream {
         archive_read_support_filter_zstd(raw)
         archive_read_support_format_raw(raw)
         var entry: OpaquePointer?
-        guard archive_read_open_filename(raw, path, 256 * 1024) == ARCHIVE_OK,
+        guard cursor.open(raw, seekable: false) == ARCHIVE_OK,
             archive_read_next_header(raw, &entry) == ARCHIVE_OK
         else {
-            let text = archive_error_string(raw).map { String(cString: $0) }
+            let text = cursor.failure?.description ?? archive_error_string(raw).map { String(cString: $0) }
             free()
             throw HandoverError(.archiveCorrupt, "cannot open '\(path)' as an archive", underlying: text)
         }
@@ -313,8 +320,9 @@ private final class TarStream {
         let count = archive_read_data(raw, buffer.baseAddress, buffer.count)
         guard count >= 0 else {
             failure =
-                "the compressed stream is damaged or truncated ("
-                + (archive_error_string(raw).map { String(cString: $0) } ?? "no detail") + ")"
+                cursor.failure?.description
+                ?? ("the compressed stream is damaged or truncated ("
+                    + (archive_error_string(raw).map { String(cString: $0) } ?? "no detail") + ")")
             return Int(ARCHIVE_FATAL)
         }
         if count == 0 {
@@ -346,19 +354,8 @@ private final class TarStream {
         }
         if isGzip {
             // libarchive does not check the gzip trailer: CRC-32 and length (mod 2^32) of the whole stream.
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            defer { if descriptor >= 0 { _ = close(descriptor) } }
-            var trailer = [UInt8](repeating: 0, count: 8)
-            guard descriptor >= 0 else {
-                throw HandoverError(errno: errno, .archiveCorrupt, "the gzip trailer cannot be read")
-            }
-            let got =
-                fileSize < 8
-                ? 0 : trailer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 8, off_t(fileSize - 8)) }
-            guard got == 8 else {
-                if got < 0 { throw HandoverError(errno: errno, .archiveCorrupt, "the gzip trailer cannot be read") }
-                throw HandoverError(.archiveCorrupt, "the gzip trailer cannot be read")
-            }
+            guard fileSize >= 8 else { throw HandoverError(.archiveCorrupt, "the gzip trailer cannot be read") }
+            let trailer = try input.bytes(at: fileSize - 8, count: 8)
             func word(_ at: Int) -> UInt32 {
                 (0..<4).reduce(UInt32(0)) { $0 | UInt32(trailer[at + $1]) << (8 * $1) }
             }

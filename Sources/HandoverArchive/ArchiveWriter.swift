@@ -16,6 +16,8 @@ public final class ArchiveWriter {
     private let archive: OpaquePointer
     private let path: String
     private var closed = false
+    /// The filters' chain to the file, when there are filters.
+    private let output: FilteredOutput?
 
     /// Writes an archive at `destination`, which must not exist yet.
     /// - Parameters:
@@ -27,14 +29,17 @@ public final class ArchiveWriter {
     /// - Throws: ``HandoverError/Code/outputExists`` when `destination` exists,
     ///   ``HandoverError/Code/outputUnavailable`` when its folder cannot be written,
     ///   ``HandoverError/Code/archiveFailed`` when libarchive fails, or what `body` throws.
+    ///   - filters: Transformations of the archive's bytes on their way to the file, in order (encryption, a
+    ///     digest of what is written); none by default.
     public static func write<T>(
         to destination: String, format: ArchiveFormat, compressionLevel: Int? = nil,
-        _ body: (ArchiveWriter) throws -> T
+        filters: [any ArchiveOutputFilter] = [], _ body: (ArchiveWriter) throws -> T
     ) throws -> T {
         try withUTF8Locale {
             try AtomicFile.create(at: destination) { descriptor, temporaryPath in
                 let writer = try ArchiveWriter(
-                    descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel)
+                    descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel,
+                    output: filters.isEmpty ? nil : FilteredOutput(descriptor: descriptor, filters: filters))
                 defer { writer.free() }
                 let result = try body(writer)
                 try writer.close()
@@ -43,12 +48,13 @@ public final class ArchiveWriter {
         }
     }
 
-    private init(descriptor: Int32, path: String, format: ArchiveFormat, level: Int?) throws {
+    private init(descriptor: Int32, path: String, format: ArchiveFormat, level: Int?, output: FilteredOutput?) throws {
         guard let archive = archive_write_new() else {
             throw HandoverError(.archiveFailed, "libarchive could not allocate a writer")
         }
         self.archive = archive
         self.path = path
+        self.output = output
         do {
             if let level, !format.compressionLevels.contains(level) {
                 throw HandoverError(
@@ -92,7 +98,16 @@ public final class ArchiveWriter {
             }
             // Write whole blocks as they fill; no padding of the last block.
             try check(archive_write_set_bytes_in_last_block(archive, 1), "set the block size")
-            try check(archive_write_open_fd(archive, descriptor), "open the file")
+            if let output {
+                // Blocks of 64 KiB: one age chunk each, and few calls through the filters.
+                try check(archive_write_set_bytes_per_block(archive, 64 * 1024), "set the block size")
+                let client = Unmanaged.passUnretained(output).toOpaque()
+                try check(
+                    archive_write_open2(archive, client, filteredOpen, filteredWrite, filteredClose, nil),
+                    "open the file")
+            } else {
+                try check(archive_write_open_fd(archive, descriptor), "open the file")
+            }
         } catch {
             archive_write_free(archive)
             throw error
@@ -179,6 +194,7 @@ public final class ArchiveWriter {
             // archive_write_data returns the bytes taken, or a negative status; check every call.
             let written = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
             guard written > 0 else {
+                if let failure = output?.failure { throw failure }
                 throw HandoverError(
                     .archiveFailed, "cannot write entry \(name)", underlying: libarchiveText(),
                     cause: libarchiveCause())
@@ -189,6 +205,7 @@ public final class ArchiveWriter {
 
     private func check(_ status: Int32, _ what: String) throws {
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
+            if let failure = output?.failure { throw failure }
             throw HandoverError(
                 .archiveFailed, "libarchive could not \(what)", underlying: libarchiveText(), cause: libarchiveCause())
         }
@@ -208,4 +225,97 @@ public final class ArchiveWriter {
 func libarchiveErrno(_ archive: OpaquePointer) -> HandoverError.Cause? {
     let number = archive_errno(archive)
     return number > 0 ? .errno(number) : nil
+}
+
+/// A transformation of an archive's bytes on their way to the file: encryption, or a digest that passes the
+/// bytes on unchanged. ``ArchiveWriter`` calls ``start()`` once, ``process(_:)`` for each block, and
+/// ``finish()`` once at the end; what each returns goes on to the next filter, and from the last to the file.
+public protocol ArchiveOutputFilter: AnyObject {
+    /// The bytes that come first (a header); called once, before anything else.
+    /// - Throws: ``HandoverError`` to fail the archive.
+    func start() throws -> [UInt8]
+    /// The bytes that stand for `bytes` (possibly fewer, held back until more come, or more).
+    /// - Throws: ``HandoverError`` to fail the archive.
+    func process(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8]
+    /// The bytes that end the output; called once, after the last ``process(_:)``.
+    /// - Throws: ``HandoverError`` to fail the archive.
+    func finish() throws -> [UInt8]
+}
+
+/// The chain from libarchive's write callbacks through the filters to the file.
+final class FilteredOutput {
+    let descriptor: Int32
+    let filters: [any ArchiveOutputFilter]
+    /// The first failure, reported instead of libarchive's generic one.
+    var failure: HandoverError?
+
+    init(descriptor: Int32, filters: [any ArchiveOutputFilter]) {
+        self.descriptor = descriptor
+        self.filters = filters
+    }
+
+    /// Passes `bytes` from filter `index` on through the rest and writes what comes out.
+    func pass(_ bytes: [UInt8], from index: Int) throws {
+        var bytes = bytes
+        for filter in filters[index...] {
+            if bytes.isEmpty { return }
+            bytes = try bytes.withUnsafeBytes { try filter.process($0) }
+        }
+        try writeAll(bytes)
+    }
+
+    func start() throws {
+        for (index, filter) in filters.enumerated() { try pass(try filter.start(), from: index + 1) }
+    }
+
+    func process(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let first = filters.first else { return try writeAll(Array(bytes)) }
+        try pass(try first.process(bytes), from: 1)
+    }
+
+    func finish() throws {
+        for (index, filter) in filters.enumerated() { try pass(try filter.finish(), from: index + 1) }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        try AtomicFile.writeAll(bytes, to: descriptor)
+    }
+
+    /// Runs `body`, keeping its error for the writer; returns whether it succeeded.
+    func attempt(_ body: () throws -> Void) -> Bool {
+        do {
+            try body()
+            return true
+        } catch let error as HandoverError {
+            failure = failure ?? error
+        } catch {
+            failure = failure ?? HandoverError(.archiveFailed, "an output filter failed")
+        }
+        return false
+    }
+}
+
+private func filtered(_ client: UnsafeMutableRawPointer?) -> FilteredOutput {
+    Unmanaged<FilteredOutput>.fromOpaque(client!).takeUnretainedValue()
+}
+
+private let filteredOpen: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { _, client in
+    let output = filtered(client)
+    return output.attempt { try output.start() } ? ARCHIVE_OK : ARCHIVE_FATAL
+}
+
+private let filteredWrite:
+    @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> la_ssize_t = {
+        _, client, bytes, count in
+        let output = filtered(client)
+        guard let bytes else { return 0 }
+        return output.attempt { try output.process(UnsafeRawBufferPointer(start: bytes, count: count)) }
+            ? la_ssize_t(count) : la_ssize_t(ARCHIVE_FATAL)
+    }
+
+private let filteredClose: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { _, client in
+    let output = filtered(client)
+    // libarchive calls close after a failed open or write too; finish only a chain that has not failed.
+    guard output.failure == nil else { return ARCHIVE_FATAL }
+    return output.attempt { try output.finish() } ? ARCHIVE_OK : ARCHIVE_FATAL
 }

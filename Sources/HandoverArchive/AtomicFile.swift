@@ -62,6 +62,29 @@ public enum AtomicFile {
         return result
     }
 
+    /// Creates the file at `destination` holding `bytes`, mode 0600, appearing only when complete (see
+    /// ``create(at:_:)``).
+    /// - Throws: ``HandoverError/Code/outputExists``, ``HandoverError/Code/outputUnavailable``.
+    public static func write(_ bytes: [UInt8], to destination: String) throws {
+        try create(at: destination) { descriptor, _ in try writeAll(bytes, to: descriptor) }
+    }
+
+    /// Writes all of `bytes` to `descriptor`.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` naming the `errno` when writing fails.
+    public static func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw HandoverError(errno: errno, .outputUnavailable, "cannot write a file")
+                }
+                offset += written
+            }
+        }
+    }
+
     /// A temporary name for `name`: the prefix, this process's id, this machine's tag, a random part, then `name`.
     static func temporaryName(for name: String) -> String {
         var random = SystemRandomNumberGenerator()

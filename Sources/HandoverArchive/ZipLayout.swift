@@ -11,7 +11,7 @@ import HandoverCore
 /// A zip states everything twice: the central directory at its end (which `unzip`, Python's
 /// `zipfile` and most tools read) and a local header before each entry's data (which libarchive
 /// takes names from). When the two disagree, two tools read two different archives from one file.
-/// ``check(descriptor:)`` reads the end record (and the Zip64 end record and locator when present),
+/// ``check(input:)`` reads the end record (and the Zip64 end record and locator when present),
 /// the central directory (within ``centralDirectoryLimit``) and each local header and data
 /// descriptor, never an entry's data, and refuses:
 ///
@@ -49,13 +49,11 @@ struct ZipLayout {
         HandoverError(.archiveCorrupt, "the zip's structure is inconsistent: " + what)
     }
 
-    /// Reads and cross-checks the zip open on `descriptor`.
+    /// Reads and cross-checks the zip held in `input`.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` naming the kind of disagreement.
-    static func check(descriptor: Int32) throws -> ZipLayout {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw corrupt("the file cannot be examined") }
-        let fileSize = UInt64(info.st_size)
-        let file = Positioned(descriptor: descriptor, size: fileSize)
+    static func check(input: any ArchiveInput) throws -> ZipLayout {
+        let fileSize = input.size
+        let file = Positioned(input: input)
 
         // The end record, last in the file: no archive comment, nothing after it.
         guard fileSize >= 22 else { throw corrupt("too short to hold an end of central directory record") }
@@ -312,27 +310,13 @@ struct ZipLayout {
 
     /// Reads at absolute positions of a file of known size.
     private struct Positioned {
-        let descriptor: Int32
-        let size: UInt64
+        let input: any ArchiveInput
 
         func read(at offset: UInt64, count: Int) throws -> [UInt8] {
-            guard count >= 0, offset <= size, size - offset >= UInt64(count) else {
+            guard count >= 0, offset <= input.size, input.size - offset >= UInt64(count) else {
                 throw ZipLayout.corrupt("a record points past the end of the file")
             }
-            var bytes = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                let got = bytes.withUnsafeMutableBytes { buffer in
-                    pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                }
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else {
-                    if got < 0 { throw HandoverError(errno: errno, .archiveCorrupt, "the zip cannot be read") }
-                    throw HandoverError(.archiveCorrupt, "the zip cannot be read", underlying: "unexpected end of file")
-                }
-                done += got
-            }
-            return bytes
+            return try input.bytes(at: offset, count: count)
         }
     }
 

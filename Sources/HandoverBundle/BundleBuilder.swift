@@ -114,6 +114,7 @@ public struct BundleBuilder: Sendable {
             try packager.writeDataPackage(manifest: manifest, tables: written, references: references)
             let parts = try packager.assignParts(&manifest)
             try Data(try ManifestCoding.encode(manifest)).write(to: URL(fileURLWithPath: root + "/manifest.json"))
+            try packager.signManifest(request: request.id)
             let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
             logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
             options.progress?(

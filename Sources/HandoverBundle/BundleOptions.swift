@@ -1,6 +1,8 @@
+public import HandoverAge
 public import HandoverArchive
 public import HandoverCore
 public import HandoverFormats
+public import HandoverMinisign
 
 /// What a bundle of several exporters does when one of them fails.
 public enum ExporterFailurePolicy: String, Sendable, Hashable, CaseIterable {
@@ -37,6 +39,12 @@ public struct BundleOptions: Sendable {
     public var progress: ExportProgressObserver?
     /// What happens when one of several exporters fails; by default the export fails.
     public var onExporterFailure: ExporterFailurePolicy = .failBundle
+    /// The age recipients every archive (or part) is encrypted to, as `….zip.age`; empty for none. The plaintext
+    /// archive is never written: it is encrypted on its way to the file.
+    public var recipients: [AgeRecipient] = []
+    /// The minisign key that signs the manifest (`manifest.json.minisig`, a tag file) and each published archive
+    /// or part (a detached `….minisig` beside it); nil for no signatures.
+    public var signingKey: MinisignSecretKey?
 
     /// Creates options; every format, zip, default compression.
     public init(
@@ -65,7 +73,11 @@ public struct BundleOptions: Sendable {
     /// Where the bundle of request `id` is published: `<folder>/handover-<id>.<format>`, or
     /// `<folder>/handover-<id>.parts` when split.
     public func publishedPath(for id: RequestID) -> String {
-        outputFolder + "/" + BundleBuilder.bundleName(for: id)
-            + (splitSize != nil ? ".parts" : "." + archiveFormat.fileExtension)
+        outputFolder + "/" + BundleBuilder.bundleName(for: id) + (splitSize != nil ? ".parts" : archiveSuffix)
+    }
+
+    /// The end of every archive's name: `.zip`, or `.zip.age` when encrypted.
+    public var archiveSuffix: String {
+        "." + archiveFormat.fileExtension + (recipients.isEmpty ? "" : ".age")
     }
 }

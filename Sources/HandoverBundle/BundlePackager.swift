@@ -1,8 +1,10 @@
 internal import Foundation
+internal import HandoverAge
 internal import HandoverArchive
 internal import HandoverBagIt
 internal import HandoverCore
 internal import HandoverFormats
+internal import HandoverMinisign
 internal import Logging
 
 /// Turns a staged bundle folder into a BagIt bag (or one bag per part) and publishes its archives.
@@ -19,6 +21,37 @@ struct BundlePackager {
     static let tagFiles = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"]
     /// Handover's own documents beside the tag files.
     static let documents = ["manifest.json", "datapackage.json"]
+    /// The manifest's minisign signature, a tag file of signed bundles.
+    static let manifestSignature = "manifest.json.minisig"
+
+    /// The documents this bundle carries: the manifest's signature too when signing.
+    var documents: [String] { Self.documents + (options.signingKey != nil ? [Self.manifestSignature] : []) }
+
+    /// The trusted comment of a signature of `file`: what it is, which request, when it was generated.
+    func trustedComment(_ file: String, request: RequestID) -> String {
+        "handover request:\(request.rawValue) generated:\(generatedAt.iso8601) file:\(file)"
+    }
+
+    /// Runs a signing step, turning its error into a ``HandoverError``.
+    static func signing<T>(_ body: () throws(MinisignError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw HandoverError(.invalidArgument, "cannot sign the bundle: \(error.message)")
+        }
+    }
+
+    /// Signs `manifest.json` into `manifest.json.minisig` beside it, when signing.
+    func signManifest(request: RequestID) throws {
+        guard let key = options.signingKey else { return }
+        let manifest = try Array(Data(contentsOf: URL(fileURLWithPath: root + "/manifest.json")))
+        let signature = try Self.signing { () throws(MinisignError) in
+            try key.sign(
+                manifest, trustedComment: trustedComment("manifest.json", request: request),
+                untrustedComment: "signature from Handover, key \(key.publicKey.keyIDText)")
+        }
+        try Data(signature.fileText.utf8).write(to: URL(fileURLWithPath: root + "/" + Self.manifestSignature))
+    }
 
     /// Writes `datapackage.json`: a Frictionless Data Package describing every CSV table (the JSON ones when
     /// no CSV was written).
@@ -136,19 +169,47 @@ struct BundlePackager {
                 try Data(bytes).write(to: URL(fileURLWithPath: tags + "/" + file))
                 tagDigests.append((file, Array(bytes).sha256Hex))
             }
-            for file in Self.documents {
+            for file in documents {
                 tagDigests.append(
                     (file, try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + file))).sha256Hex))
             }
             try Data(BagTagFiles.manifest(tagDigests)).write(to: URL(fileURLWithPath: tags + "/tagmanifest-sha256.txt"))
 
-            try ArchiveWriter.write(to: path, format: options.archiveFormat, compressionLevel: options.compressionLevel)
-            { archive in
+            var filters: [any ArchiveOutputFilter] = []
+            if !options.recipients.isEmpty {
+                do {
+                    filters.append(AgeEncryptingFilter(try AgeEncryptor(recipients: options.recipients)))
+                } catch {
+                    throw HandoverError(.invalidArgument, "cannot encrypt the archive: \(error.message)")
+                }
+            }
+            let prehasher = options.signingKey != nil ? PrehashingFilter() : nil
+            if let prehasher { filters.append(prehasher) }
+            try ArchiveWriter.write(
+                to: path, format: options.archiveFormat, compressionLevel: options.compressionLevel, filters: filters
+            ) { archive in
                 for file in Self.tagFiles {
                     try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
                 }
-                for file in Self.documents + payload {
+                for file in documents + payload {
                     try archive.addFile(from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
+                }
+            }
+            if let prehasher, let key = options.signingKey {
+                let file = (path as NSString).lastPathComponent
+                let digest = prehasher.digest()
+                let comment = trustedComment(file, request: manifest.request.id)
+                let signature = try Self.signing { () throws(MinisignError) in
+                    try key.sign(
+                        prehash: digest, trustedComment: comment,
+                        untrustedComment: "signature from Handover, key \(key.publicKey.keyIDText)")
+                }
+                do {
+                    try AtomicFile.write(Array(signature.fileText.utf8), to: path + ".minisig")
+                } catch {
+                    // An archive published without its signature must not stand as if complete.
+                    unlink(path)
+                    throw error
                 }
             }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
@@ -162,7 +223,7 @@ struct BundlePackager {
             return [try write(part: 0, to: finalPath)]
         }
         let partNames = parts.indices.map {
-            name + ".part-\($0 + 1)-of-\(parts.count)." + options.archiveFormat.fileExtension
+            name + ".part-\($0 + 1)-of-\(parts.count)" + options.archiveSuffix
         }
         let written = try AtomicFile.createFolder(at: finalPath) { folder in
             try parts.indices.map { try write(part: $0, to: folder + "/" + partNames[$0]) }
@@ -178,4 +239,29 @@ extension Array where Element == UInt8 {
         try? sink.drain()
         return sink.sha256
     }
+}
+
+/// Encrypts an archive's bytes to age recipients on their way to the file.
+final class AgeEncryptingFilter: ArchiveOutputFilter {
+    private var encryptor: AgeEncryptor
+
+    init(_ encryptor: AgeEncryptor) { self.encryptor = encryptor }
+
+    func start() -> [UInt8] { encryptor.header }
+    func process(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { encryptor.write(bytes) }
+    func finish() -> [UInt8] { encryptor.finish() }
+}
+
+/// Passes the bytes on unchanged, computing minisign's prehash (BLAKE2b-512) of them for the detached signature.
+final class PrehashingFilter: ArchiveOutputFilter {
+    private var hasher = Minisign.Prehasher()
+
+    func start() -> [UInt8] { [] }
+    func process(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        hasher.update(bytes)
+        return Array(bytes)
+    }
+    func finish() -> [UInt8] { [] }
+    /// The prehash of everything that passed.
+    func digest() -> [UInt8] { hasher.finalize() }
 }

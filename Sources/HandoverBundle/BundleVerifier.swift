@@ -1,9 +1,26 @@
 internal import Foundation
+public import HandoverAge
 import HandoverArchive
 internal import HandoverBagIt
 internal import HandoverCore
 import HandoverFormats
 internal import HandoverJSONSchema
+public import HandoverMinisign
+
+/// What verify may need besides the bundle: the identities that open an encrypted one, and the public key its
+/// signatures are checked against.
+public struct VerificationKeys: Sendable {
+    /// age identities; an encrypted archive is opened with the first that can.
+    public var identities: [AgeIdentity]
+    /// The minisign public key the signatures must verify with; nil to report a signature without checking it.
+    public var publicKey: MinisignPublicKey?
+
+    /// Keys for verification; none by default.
+    public init(identities: [AgeIdentity] = [], publicKey: MinisignPublicKey? = nil) {
+        self.identities = identities
+        self.publicKey = publicKey
+    }
+}
 
 /// Checks a received bundle with nothing but the bundle itself.
 ///
@@ -14,18 +31,21 @@ internal import HandoverJSONSchema
 /// them gets a second pass for the data files that came before their schemas.
 public enum BundleVerifier {
     /// Verifies what an export published at `path`: one archive, or a `.parts` folder of part archives.
-    public static func verify(published path: String) -> VerificationReport {
+    public static func verify(published path: String, keys: VerificationKeys = VerificationKeys()) -> VerificationReport
+    {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            return verify(parts: parts(inFolder: path))
+            return verify(parts: parts(inFolder: path), keys: keys)
         }
-        return verify(archive: path)
+        return verify(archive: path, keys: keys)
     }
 
     /// The part archives in a `.parts` folder, in the order of their numbers.
     public static func parts(inFolder path: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return ordered(parts: names.filter { $0.contains(".part-") }).map { path + "/" + $0 }
+        return ordered(parts: names.filter { $0.contains(".part-") && !$0.hasSuffix(".minisig") }).map {
+            path + "/" + $0
+        }
     }
 
     /// Orders part files by their number (`….part-2-of-10.zip` before `….part-10-of-10.zip`).
@@ -38,19 +58,29 @@ public enum BundleVerifier {
     }
 
     /// Verifies the archive at `path`.
-    public static func verify(archive path: String) -> VerificationReport {
-        verify(parts: [path])
+    public static func verify(archive path: String, keys: VerificationKeys = VerificationKeys()) -> VerificationReport {
+        verify(parts: [path], keys: keys)
     }
 
     /// Verifies a bundle written as several parts (or one archive, as a list of one).
-    public static func verify(parts paths: [String]) -> VerificationReport {
+    ///
+    /// An age-encrypted part is decrypted as it is read, chunk by chunk, with `keys.identities`: its plaintext
+    /// is never written anywhere. Signatures (`manifest.json.minisig` in the bundle, `….minisig` beside each
+    /// archive) are checked against `keys.publicKey` when one is given, and reported otherwise.
+    public static func verify(parts paths: [String], keys: VerificationKeys = VerificationKeys()) -> VerificationReport
+    {
         var state = State(parts: paths)
         for (index, path) in paths.enumerated() {
             state.part = index + 1
             do {
-                try ArchiveReader.read(path) { reader in
+                var encrypted = false
+                defer { state.encrypted = state.encrypted || encrypted }
+                try withArchive(path, keys: keys, encrypted: &encrypted) { reader in
                     while let entry = try reader.nextEntry() { try state.consume(entry, reader) }
                 }
+            } catch let error as EncryptionProblem {
+                state.problem(.encryption, nil, "\(label(path, paths)): \(error.message)")
+                return state.report
             } catch let error as HandoverError {
                 state.problem(.archive, nil, "\(label(path, paths)) is damaged or truncated (\(error.message))")
                 return state.report
@@ -64,7 +94,8 @@ public enum BundleVerifier {
             for (index, path) in paths.enumerated() {
                 state.part = index + 1
                 do {
-                    try ArchiveReader.read(path) { reader in
+                    var encrypted = false
+                    try withArchive(path, keys: keys, encrypted: &encrypted) { reader in
                         while let entry = try reader.nextEntry() { try state.validateDeferred(entry, reader) }
                     }
                 } catch {
@@ -72,8 +103,47 @@ public enum BundleVerifier {
                 }
             }
         }
-        state.checkReferences(paths)
+        state.checkReferences(paths, keys: keys)
+        state.checkSignatures(keys.publicKey)
         return state.report
+    }
+
+    /// Why an encrypted archive cannot be read; reported as ``VerificationReport/Problem/Kind/encryption``.
+    struct EncryptionProblem: Error {
+        var message: String
+    }
+
+    /// Reads the archive at `path`, decrypting it on the way when it is an age file, and checks every chunk of
+    /// an encrypted one authenticates, read or not.
+    static func withArchive(
+        _ path: String, keys: VerificationKeys, encrypted: inout Bool, _ body: (ArchiveReader) throws -> Void
+    ) throws {
+        let file = try FileInput(path: path)
+        let start = try file.bytes(at: 0, count: Int(min(file.size, UInt64(AgeArchiveInput.magic.count))))
+        if start == AgeArchiveInput.armorMagic {
+            throw EncryptionProblem(
+                message: "is an ASCII-armored age file; verify reads binary age files, as Handover writes them")
+        }
+        guard start == AgeArchiveInput.magic else {
+            try ArchiveReader.read(input: file, label: path, body)
+            return
+        }
+        encrypted = true
+        guard !keys.identities.isEmpty else {
+            throw EncryptionProblem(message: "is encrypted with age; give the identity that opens it (--identity)")
+        }
+        let input: AgeArchiveInput
+        do {
+            input = try AgeArchiveInput(file: file, identities: keys.identities)
+        } catch {
+            throw EncryptionProblem(message: error.message)
+        }
+        try ArchiveReader.read(input: input, label: path, body)
+        do {
+            try input.authenticateRemaining()
+        } catch {
+            throw EncryptionProblem(message: error.message)
+        }
     }
 
     static func label(_ path: String, _ paths: [String]) -> String {
@@ -107,6 +177,8 @@ public enum BundleVerifier {
         var seen: [String: (bytes: Int64, sha256: String, records: Int?, part: Int)] = [:]
         var deferred: Set<String> = []
         var problems: [VerificationReport.Problem] = []
+        var encrypted = false
+        var signature: VerificationReport.SignatureReport?
 
         init(parts: [String]) {
             self.parts = parts
@@ -121,7 +193,7 @@ public enum BundleVerifier {
                 unfinished: manifest?.exporters.filter { $0.status != .complete }.map {
                     "exporter \($0.id): \($0.status.rawValue)" + ($0.reason.map { ": " + $0 } ?? "")
                 } ?? [],
-                problems: problems)
+                problems: problems, encrypted: encrypted, signature: signature)
         }
 
         mutating func problem(_ kind: VerificationReport.Problem.Kind, _ path: String?, _ message: String) {

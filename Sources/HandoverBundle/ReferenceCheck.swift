@@ -234,7 +234,7 @@ extension BundleVerifier.State {
     /// columns into sets of 8-byte keys (at most ``Limits/referenceKeys`` in all), a second pass streams the
     /// referencing columns against them. Files already found damaged are left out; nothing is read when no
     /// foreign key is declared.
-    mutating func checkReferences(_ paths: [String]) {
+    mutating func checkReferences(_ paths: [String], keys: VerificationKeys) {
         guard let root,
             let descriptor = tagFiles.keys.sorted().compactMap({ tagFiles[$0]?["datapackage.json"] }).first
         else { return }
@@ -249,7 +249,8 @@ extension BundleVerifier.State {
             for (pass, wanted) in [wantedTargets, wantedKeys].enumerated() where !wanted.isEmpty {
                 for (index, path) in paths.enumerated() {
                     do {
-                        try ArchiveReader.read(path) { reader in
+                        var encrypted = false
+                        try BundleVerifier.withArchive(path, keys: keys, encrypted: &encrypted) { reader in
                             while let entry = try reader.nextEntry() {
                                 guard let name = SafePath.normalise(entry.name), name.hasPrefix(root + "/") else {
                                     continue

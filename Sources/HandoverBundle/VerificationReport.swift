@@ -30,6 +30,11 @@ public struct VerificationReport: Sendable, Codable {
             case bagit
             /// A foreign key that `datapackage.json` declares does not hold: rows refer to rows the bundle lacks.
             case reference
+            /// The archive is encrypted and cannot be opened: no identity given, none that opens it, or its
+            /// ciphertext does not authenticate.
+            case encryption
+            /// A signature checked against the public key given is missing, malformed, by another key, or wrong.
+            case signature
         }
 
         /// What kind of problem.
@@ -67,6 +72,23 @@ public struct VerificationReport: Sendable, Codable {
     public var unfinished: [String]
     /// Everything wrong; empty when the bundle is valid.
     public var problems: [Problem]
+    /// Whether the archives were age-encrypted (and decrypted as they were read).
+    public var encrypted = false
+    /// The bundle's minisign signatures, when it carries any.
+    public var signature: SignatureReport?
+
+    /// What verify found of a bundle's signatures.
+    public struct SignatureReport: Sendable, Codable, Hashable {
+        /// The key id (16 hexadecimal digits) of the key that signed `manifest.json`, as its signature names it.
+        public var keyID: String
+        /// Whether the signatures were checked against a public key given (and held: otherwise there are
+        /// problems of kind ``Problem/Kind/signature``); false when no key was given.
+        public var checked: Bool
+        /// The manifest signature's trusted comment: request id, generation time, file name.
+        public var trustedComment: String
+        /// The detached signatures found beside the archives (`….minisig`).
+        public var detached: Int
+    }
 
     /// Whether the bundle is valid.
     public var valid: Bool { problems.isEmpty }

@@ -1,4 +1,5 @@
 public import Crypto
+internal import CryptoExtras
 internal import Foundation
 
 /// Why a minisign key or signature was refused; the message names the problem, never a key's secret part.
@@ -158,33 +159,119 @@ public struct MinisignSecretKey: Sendable {
         self.key = key
     }
 
-    /// Reads a secret key file as `minisign -G -W` writes it.
-    /// - Throws: for a malformed file, a checksum that does not match, or a passphrase-protected key (not yet
-    ///   supported).
+    /// Reads an unencrypted secret key file, as `minisign -G -W` writes it.
+    /// - Throws: for a malformed file, a checksum that does not match, or a passphrase-protected key.
     public init(parsing text: String) throws(MinisignError) {
+        try self.init(parsing: text, passphrase: nil)
+    }
+
+    /// Reads a secret key file as `minisign -G` writes it: protected by `passphrase` (scrypt, with the work
+    /// limits the file records), or unencrypted (`-W`) when `passphrase` is nil.
+    /// - Throws: for a malformed file, a protected key without a passphrase, a wrong passphrase (the checksum
+    ///   does not match), or work limits beyond minisign's most sensitive setting.
+    public init(parsing text: String, passphrase: [UInt8]?) throws(MinisignError) {
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("untrusted comment:") }
-        guard lines.count == 1, let data = Data(base64Encoded: lines[0]).map(Array.init), data.count == 158,
+        guard lines.count == 1, var data = Data(base64Encoded: lines[0]).map(Array.init), data.count == 158,
             data[0..<2] == [0x45, 0x64], data[4..<6] == [0x42, 0x32]
         else { throw MinisignError("not a minisign secret key") }
-        guard data[2..<4] == [0, 0] else {
-            throw MinisignError("the secret key is protected by a passphrase, which Handover does not read yet")
+        let encrypted = data[2..<4] == [0x53, 0x63]
+        guard encrypted || data[2..<4] == [0, 0] else {
+            throw MinisignError("the secret key is protected by an unknown key derivation")
+        }
+        if encrypted {
+            guard let passphrase else {
+                throw MinisignError("the secret key is protected by a passphrase, and none was given")
+            }
+            let stream = try Self.keyStream(
+                passphrase, salt: Array(data[6..<38]), opsLimit: Self.littleEndian(data[38..<46]),
+                memLimit: Self.littleEndian(data[46..<54]))
+            for index in 0..<104 { data[54 + index] ^= stream[index] }
         }
         let keyID = Array(data[54..<62])
         let secret = Array(data[62..<126])
         let checksum = Array(data[126..<158])
         // `minisign -G -W` leaves the checksum of an unencrypted key all zero; any other is checked.
         guard
-            checksum.allSatisfy({ $0 == 0 })
+            (!encrypted && checksum.allSatisfy({ $0 == 0 }))
                 || BLAKE2b.hash(Array("Ed".utf8) + keyID + secret, outputLength: 32) == checksum
         else {
-            throw MinisignError("the secret key's checksum does not match: the file is damaged")
+            throw MinisignError(
+                encrypted
+                    ? "the passphrase does not open the secret key (or the file is damaged)"
+                    : "the secret key's checksum does not match: the file is damaged")
         }
         guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: secret.prefix(32)),
             Array(key.publicKey.rawRepresentation) == Array(secret.suffix(32))
         else { throw MinisignError("the secret key is not a usable Ed25519 key") }
         self.keyID = keyID
         self.key = key
+    }
+
+    /// minisign's default work limits (libsodium's "sensitive" scrypt limits): 1 GiB of memory.
+    public static let defaultOpsLimit: UInt64 = 33_554_432
+    /// See ``defaultOpsLimit``.
+    public static let defaultMemLimit: UInt64 = 1_073_741_824
+
+    /// The secret key file's text, protected by `passphrase` as `minisign -G` protects it: the key id, the
+    /// secret key and its checksum XORed with scrypt's output, the salt and the work limits in the file.
+    /// - Throws: when scrypt fails (limits too large for this machine's memory).
+    public func fileText(passphrase: [UInt8], opsLimit: UInt64 = defaultOpsLimit, memLimit: UInt64 = defaultMemLimit)
+        throws(MinisignError) -> String
+    {
+        var generator = SystemRandomNumberGenerator()
+        let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let secret = Array(key.rawRepresentation) + Array(key.publicKey.rawRepresentation)
+        let checksum = BLAKE2b.hash(Array("Ed".utf8) + keyID + secret, outputLength: 32)
+        var protected = keyID + secret + checksum
+        let stream = try Self.keyStream(passphrase, salt: salt, opsLimit: opsLimit, memLimit: memLimit)
+        for index in 0..<104 { protected[index] ^= stream[index] }
+        let bytes =
+            Array("Ed".utf8) + Array("Sc".utf8) + Array("B2".utf8) + salt + Self.littleEndianBytes(opsLimit)
+            + Self.littleEndianBytes(memLimit) + protected
+        return "untrusted comment: minisign encrypted secret key\n" + Data(bytes).base64EncodedString() + "\n"
+    }
+
+    /// The 104 bytes that protect a secret key: libsodium's `crypto_pwhash_scryptsalsa208sha256` with its way of
+    /// turning work limits into scrypt's N, r and p.
+    static func keyStream(_ passphrase: [UInt8], salt: [UInt8], opsLimit: UInt64, memLimit: UInt64)
+        throws(MinisignError) -> [UInt8]
+    {
+        // libsodium's pickparams.
+        let ops = max(opsLimit, 32768)
+        let r: UInt64 = 8
+        var logN: UInt64 = 1
+        var p: UInt64 = 1
+        if ops < memLimit / 32 {
+            let maxN = ops / (r * 4)
+            while logN < 63 && (UInt64(1) << logN) <= maxN / 2 { logN += 1 }
+        } else {
+            let maxN = memLimit / (r * 128)
+            while logN < 63 && (UInt64(1) << logN) <= maxN / 2 { logN += 1 }
+            let maxRP = min((ops / 4) / (UInt64(1) << logN), 0x3fff_ffff)
+            p = max(1, maxRP / r)
+        }
+        // minisign's most sensitive setting asks for 1 GiB; more is refused rather than tried.
+        guard logN <= 20, p <= 16 else {
+            throw MinisignError("the secret key's work limits are larger than minisign's (refused)")
+        }
+        let rounds = Int(1) << Int(logN)
+        do {
+            let key = try KDF.Scrypt.deriveKey(
+                from: passphrase, salt: salt, outputByteCount: 104, rounds: rounds, blockSize: Int(r),
+                parallelism: Int(p), maxMemory: 128 * Int(r) * rounds * Int(p) + (1 << 20))
+            return key.withUnsafeBytes { Array($0) }
+        } catch {
+            throw MinisignError("scrypt failed for the secret key's work limits")
+        }
+    }
+
+    static func littleEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    static func littleEndianBytes(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
 
     /// The public key.
@@ -243,7 +330,8 @@ public enum Minisign {
         public mutating func finalize() -> [UInt8] { hasher.finalize() }
     }
 
-    static func keyIDText(_ id: [UInt8]) -> String {
+    /// A key id as minisign prints it: the eight bytes as 16 uppercase hexadecimal digits, last byte first.
+    public static func keyIDText(_ id: [UInt8]) -> String {
         id.reversed().map { String(format: "%02X", $0) }.joined()
     }
 }

@@ -70,6 +70,8 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The organisation sending the bundle, for bag-info.txt.")
     var organization = "Handover"
 
+    @OptionGroup var sealing: SealingOptions
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -106,6 +108,7 @@ struct ExportCommand: AsyncParsableCommand {
                 pseudonymizer: try loadPseudonymizer(pseudonymKeyFile))
             options.compressionLevel = compressionLevel
             options.generatedAt = pinnedTime
+            try sealing.apply(to: &options)
             if !common.quiet { options.progress = ProgressPrinter().observer }
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)
             return try await builder.build(for: request)

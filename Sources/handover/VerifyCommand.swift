@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import HandoverAge
 internal import HandoverBagIt
 import HandoverBundle
 import HandoverCore
+import HandoverMinisign
 
 /// `handover verify`: check a received bundle with nothing but the bundle.
 struct VerifyCommand: AsyncParsableCommand {
@@ -13,7 +15,11 @@ struct VerifyCommand: AsyncParsableCommand {
             Exits 0 when the bundle is valid and 1 when it is not, printing one line per problem \
             (or, with --json, one JSON report). A file that cannot be opened at all exits 66. A folder \
             holding bagit.txt is checked as an unpacked BagIt bag, on its own: given with other arguments, \
-            it is refused (exit 64). The JSON report has the same keys for a bag folder as for an archive.
+            it is refused (exit 64). The JSON report has the same keys for a bag folder as for an archive. \
+            An age-encrypted archive (….zip.age) is decrypted as it is read with --identity, its plaintext \
+            written nowhere. A signed bundle's signatures (manifest.json.minisig inside, ….minisig beside each \
+            archive) are checked with --pubkey or --pubkey-string; without either, verify says the bundle is \
+            signed, by which key, and that the signature was not checked.
             """
     )
 
@@ -24,9 +30,21 @@ struct VerifyCommand: AsyncParsableCommand {
             """)
     var archives: [String]
 
+    @Option(name: .long, help: "An age identity file that opens encrypted archives (as age -d -i); repeatable.")
+    var identity: [String] = []
+
+    @Option(name: .long, help: "The minisign public key file the signatures must verify with.")
+    var pubkey: String?
+
+    @Option(name: .long, help: "The minisign public key itself (the base64 line), instead of --pubkey.")
+    var pubkeyString: String?
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        if pubkey != nil && pubkeyString != nil {
+            throw ValidationError("Give --pubkey or --pubkey-string, not both.")
+        }
         // Several arguments are the parts of one bundle; a bag folder is a whole bag, so it cannot be one of them.
         if archives.count > 1, let bag = archives.first(where: Self.isBagFolder) {
             throw ValidationError(
@@ -34,7 +52,37 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
+    /// The identities and public key given.
+    func keys() throws -> VerificationKeys {
+        var keys = VerificationKeys()
+        for path in identity {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else { throw HandoverError(.sourceUnavailable, "cannot read the identity file '\(path)'") }
+            do {
+                keys.identities += try AgeIdentity.parseFile(text)
+            } catch {
+                throw HandoverError(.invalidArgument, "the identity file '\(path)': \(error.message)")
+            }
+        }
+        var keyText = pubkeyString
+        if let pubkey {
+            guard let data = FileManager.default.contents(atPath: pubkey),
+                let text = String(data: data, encoding: .utf8)
+            else { throw HandoverError(.sourceUnavailable, "cannot read the public key file '\(pubkey)'") }
+            keyText = text
+        }
+        if let keyText {
+            do {
+                keys.publicKey = try MinisignPublicKey(parsing: keyText)
+            } catch {
+                throw HandoverError(.invalidArgument, "the public key given is not a minisign public key")
+            }
+        }
+        return keys
+    }
+
     func run() async throws {
+        let keys: VerificationKeys = try await reportingErrors { try self.keys() }
         var parts: [String] = []
         for path in archives {
             var isFolder: ObjCBool = false
@@ -53,10 +101,16 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         }
         let archive = parts.count == 1 ? parts[0] : archives.joined(separator: " ")
-        let report = BundleVerifier.verify(parts: BundleVerifier.ordered(parts: parts))
+        let report = BundleVerifier.verify(parts: BundleVerifier.ordered(parts: parts), keys: keys)
         if common.json {
             try printJSON(VerifyJSON(report))
         } else if report.valid {
+            if let signature = report.signature {
+                print(
+                    signature.checked
+                        ? "signed by key \(signature.keyID): signatures verified"
+                        : "signed by key \(signature.keyID): signature not checked (give --pubkey to check it)")
+            }
             for line in report.unfinished { print(safe(line)) }
             let partial = report.status == .partial ? " (partial: \(report.unfinished.count) exporter(s) missing)" : ""
             print("valid: \(archive): \(report.files) files, \(report.records ?? 0) records" + partial)
@@ -137,8 +191,14 @@ struct VerifyJSON: Encodable {
     var unfinished: [String]
     var problems: [Problem]
     var warnings: [Problem]
+    /// Whether the archives were age-encrypted.
+    var encrypted: Bool
+    /// The signatures found: `{keyID, checked, trustedComment, detached}`, null when unsigned.
+    var signature: VerificationReport.SignatureReport?
 
     init(_ report: VerificationReport) {
+        encrypted = report.encrypted
+        signature = report.signature
         archive = report.archive
         parts = report.parts
         valid = report.valid
@@ -153,6 +213,8 @@ struct VerifyJSON: Encodable {
     }
 
     init(bag path: String, found: [BagItProblem], files: Int) {
+        encrypted = false
+        signature = nil
         archive = path
         parts = [path]
         bundle = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
@@ -185,9 +247,12 @@ struct VerifyJSON: Encodable {
         try container.encode(unfinished, forKey: .unfinished)
         try container.encode(problems, forKey: .problems)
         try container.encode(warnings, forKey: .warnings)
+        try container.encode(encrypted, forKey: .encrypted)
+        try container.encode(signature, forKey: .signature)
     }
 
     enum CodingKeys: String, CodingKey {
         case archive, parts, valid, bundle, request, files, records, status, unfinished, problems, warnings
+        case encrypted, signature
     }
 }

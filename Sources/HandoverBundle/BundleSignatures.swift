@@ -1,0 +1,114 @@
+internal import Foundation
+internal import HandoverArchive
+internal import HandoverCore
+internal import HandoverMinisign
+
+extension BundleVerifier.State {
+    /// Reports the bundle's signatures, and checks them when `publicKey` is given: `manifest.json.minisig` in
+    /// each part must sign that part's `manifest.json`, and each archive needs a detached `….minisig` beside it
+    /// that signs its bytes; every trusted comment must name the manifest's request.
+    mutating func checkSignatures(_ publicKey: MinisignPublicKey?) {
+        let name = BundlePackager.manifestSignature
+        let found = parts.indices.compactMap { tagFiles[$0 + 1]?[name] }
+        guard let first = found.first else {
+            if publicKey != nil {
+                problem(.signature, name, "missing: the bundle is not signed, and a public key was given")
+            }
+            return
+        }
+        let manifestSignature: MinisignSignature
+        do {
+            manifestSignature = try MinisignSignature(parsing: String(decoding: first, as: UTF8.self))
+        } catch {
+            problem(.signature, name, "malformed (\(error.message))")
+            return
+        }
+        let detached = parts.filter { FileManager.default.fileExists(atPath: $0 + ".minisig") }
+        signature = VerificationReport.SignatureReport(
+            keyID: Minisign.keyIDText(manifestSignature.keyID), checked: publicKey != nil,
+            trustedComment: manifestSignature.trustedComment, detached: detached.count)
+        guard let publicKey else { return }
+        let request = manifest.map { "request:" + $0.request.id.rawValue }
+        for index in parts.indices {
+            let label = parts.count > 1 ? "part \(index + 1): " : ""
+            guard let bytes = tagFiles[index + 1]?[name], let content = tagFiles[index + 1]?["manifest.json"] else {
+                problem(.signature, name, label + "missing")
+                continue
+            }
+            check(bytes, content: .bytes(content), publicKey, path: name, label: label, request: request)
+        }
+        for path in parts {
+            let label = BundleVerifier.label(path, parts)
+            guard let bytes = FileManager.default.contents(atPath: path + ".minisig") else {
+                problem(.signature, nil, "\(label): no detached signature beside it (\(path).minisig)")
+                continue
+            }
+            check(Array(bytes), content: .file(path), publicKey, path: nil, label: label + ": ", request: request)
+        }
+    }
+
+    enum SignedContent {
+        case bytes([UInt8])
+        case file(String)
+    }
+
+    private mutating func check(
+        _ signatureBytes: [UInt8], content: SignedContent, _ publicKey: MinisignPublicKey, path: String?,
+        label: String, request: String?
+    ) {
+        guard signatureBytes.count <= 4096 else {
+            problem(.signature, path, label + "the signature file is too large to be one")
+            return
+        }
+        let signature: MinisignSignature
+        do {
+            signature = try MinisignSignature(parsing: String(decoding: signatureBytes, as: UTF8.self))
+        } catch {
+            problem(.signature, path, label + "malformed signature (\(error.message))")
+            return
+        }
+        guard signature.keyID == publicKey.keyID else {
+            problem(
+                .signature, path,
+                label + "signed by key \(Minisign.keyIDText(signature.keyID)), not by the key given "
+                    + publicKey.keyIDText)
+            return
+        }
+        do {
+            switch content {
+            case .bytes(let bytes):
+                try publicKey.verify(signature, content: bytes)
+            case .file(let file):
+                guard signature.isPrehashed else {
+                    problem(.signature, path, label + "the signature is not prehashed, as Handover's are")
+                    return
+                }
+                try publicKey.verify(signature, prehash: try Self.prehash(file: file))
+            }
+        } catch let error as MinisignError {
+            problem(.signature, path, label + "does not verify (\(error.message))")
+            return
+        } catch {
+            problem(.signature, path, label + "the signed file cannot be read")
+            return
+        }
+        if let request, !signature.trustedComment.split(separator: " ").contains(Substring(request)) {
+            problem(.signature, path, label + "the signature's trusted comment names another request")
+        }
+    }
+
+    /// minisign's prehash (BLAKE2b-512) of the file at `path`, read in blocks.
+    static func prehash(file path: String) throws -> [UInt8] {
+        let file = try FileInput(path: path)
+        var hasher = Minisign.Prehasher()
+        var offset: UInt64 = 0
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try block.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
+            if count == 0 { break }
+            hasher.update(block[0..<count])
+            offset += UInt64(count)
+        }
+        return hasher.finalize()
+    }
+}
