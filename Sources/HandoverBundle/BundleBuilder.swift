@@ -93,7 +93,8 @@ public struct BundleBuilder: Sendable {
             if written.isEmpty, let firstFailure { throw firstFailure }
             let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
             let page = IndexPage.render(
-                request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples)
+                request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples,
+                csvFormulaGuard: options.csvFormulaGuard && options.formats.contains(.csv))
             let pageFile = try FileSink(path: root + "/data/index.html")
             try page.withUnsafeBytes { try pageFile.write($0) }
             let documents = [
@@ -105,6 +106,7 @@ public struct BundleBuilder: Sendable {
                 request: requestRecord, generatedAt: generatedAt, generator: options.generator,
                 exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
                 schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
+            if options.formats.contains(.csv) { manifest.csvFormulaGuard = options.csvFormulaGuard }
             guard manifest.status == .complete || options.onExporterFailure == .record else {
                 throw HandoverError(.exporterFailed, "the bundle is not complete")
             }
@@ -181,10 +183,12 @@ public struct BundleBuilder: Sendable {
             var writers: [any TableWriter<FileSink>] = []
             for format in options.formats {
                 let file = try FileSink(path: root + "/" + folder + "/" + table.name + "." + format.fileExtension)
-                writers.append(try format.makeWriter(for: table, into: file))
+                writers.append(try format.makeWriter(for: table, into: file, csvFormulaGuard: options.csvFormulaGuard))
                 let kind = SchemaKind(describing: format)
                 let schemaFile = try FileSink(path: root + "/" + schemaFolder + "/" + table.name + kind.fileSuffix)
-                try SchemaGenerator.schema(kind, for: table).withUnsafeBytes { try schemaFile.write($0) }
+                try SchemaGenerator.schema(kind, for: table, csvFormulaGuard: options.csvFormulaGuard).withUnsafeBytes {
+                    try schemaFile.write($0)
+                }
                 schemas.append(
                     Manifest.SchemaRecord(
                         path: schemaFolder + "/" + table.name + kind.fileSuffix, mediaType: kind.mediaType,

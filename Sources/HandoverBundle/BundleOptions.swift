@@ -39,6 +39,9 @@ public struct BundleOptions: Sendable {
     public var progress: ExportProgressObserver?
     /// What happens when one of several exporters fails; by default the export fails.
     public var onExporterFailure: ExporterFailurePolicy = .failBundle
+    /// Whether CSV string cells that a spreadsheet would run as formulas get a leading `'` (on by default, for
+    /// subject and tenant bundles alike: people open CSV files in spreadsheets); see ``CSVFormulaGuard``.
+    public var csvFormulaGuard = true
     /// The age recipients every archive (or part) is encrypted to, as `….zip.age`; empty for none. The plaintext
     /// archive is never written: it is encrypted on its way to the file.
     public var recipients: [AgeRecipient] = []

@@ -91,11 +91,11 @@ struct BundlePackager {
                         ? "not declared as a foreign key: foreign keys are declared between CSV resources only"
                         : outcome.note)
             }
-            resources.append(
-                DataPackage.Resource(
-                    name: resourceNames[file.exporter + "\u{0}" + file.table]!, path: file.path, format: format,
-                    bytes: file.bytes, sha256: file.sha256, schema: schema, references: described)
-            )
+            var resource = DataPackage.Resource(
+                name: resourceNames[file.exporter + "\u{0}" + file.table]!, path: file.path, format: format,
+                bytes: file.bytes, sha256: file.sha256, schema: schema, references: described)
+            resource.formulaGuard = manifest.csvFormulaGuard == true
+            resources.append(resource)
         }
         let descriptor = DataPackage.descriptor(
             name: name.lowercased(), title: "Data export \(manifest.request.id)", created: generatedAt.iso8601,

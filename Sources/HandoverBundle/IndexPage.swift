@@ -32,7 +32,9 @@ enum IndexPage {
     }
 
     static func render(
-        request: Manifest.RequestRecord, generatedAt: Timestamp, exporters: [Manifest.ExporterRecord], samples: [Sample]
+        request: Manifest.RequestRecord, generatedAt: Timestamp, exporters: [Manifest.ExporterRecord],
+        samples: [Sample],
+        csvFormulaGuard: Bool = false
     ) -> [UInt8] {
         let purpose: String =
             switch request.purpose {
@@ -67,6 +69,11 @@ enum IndexPage {
             <code>schemas/</code>. <code>manifest.json</code> beside this folder lists every file with its checksum.</p>
 
             """
+        if csvFormulaGuard {
+            h += "<p id=\"formula-guard\">In the CSV files, a text that begins with =, +, -, @, a tab or a line "
+            h += "break has an apostrophe (') added in front, so that a spreadsheet shows it as text instead of "
+            h += "running it as a formula. The JSON and XML files hold every text exactly, without it.</p>\n"
+        }
         let unfinished = exporters.filter { $0.status != .complete }
         if !unfinished.isEmpty {
             h += "<p class=\"note\" id=\"incomplete\"><strong>This export is incomplete.</strong> "

@@ -3,7 +3,7 @@
 /// Its JSON Schema is `Schemas/manifest.schema.json`. It never says complete when something failed.
 public struct Manifest: Sendable, Codable, Hashable {
     /// The version of this document's format.
-    public static let formatVersion = "1.0"
+    public static let formatVersion = "1.1"
 
     /// The format version this manifest follows.
     public var manifestVersion: String
@@ -27,6 +27,9 @@ public struct Manifest: Sendable, Codable, Hashable {
     public var documents: [DocumentRecord]
     /// How many archive parts the bundle was written in, when it was split.
     public var parts: Int?
+    /// Whether the CSV files' string cells are guarded against spreadsheet formulas (a leading `'` on cells that
+    /// begin with `=`, `+`, `-`, `@`, a tab or a carriage return); nil in a bundle without CSV files.
+    public var csvFormulaGuard: Bool?
 
     /// Creates a manifest.
     public init(

@@ -4,14 +4,17 @@ public import HandoverCore
 ///
 /// A field is quoted when it holds a comma, a quote, CR or LF, or is an empty string or empty
 /// bytes; a null is an empty unquoted field, so `""` (empty text) and nothing (null) stay apart for readers that
-/// look at quoting. Booleans are `true`/`false`, binary values base64.
+/// look at quoting. Booleans are `true`/`false`, binary values base64. With the formula guard, a string value a
+/// spreadsheet would run as a formula is written with a leading `'` (see ``CSVFormulaGuard``).
 public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
     private var out: OutputBuffer
     private let schema: TableSchema
+    private let formulaGuard: Bool
 
-    /// Starts the document with its header row.
-    public init(schema: TableSchema, sink: Sink) throws {
+    /// Starts the document with its header row; `formulaGuard` guards string cells (off by default).
+    public init(schema: TableSchema, sink: Sink, formulaGuard: Bool = false) throws {
         self.schema = schema
+        self.formulaGuard = formulaGuard
         self.out = OutputBuffer(sink: sink)
         for (index, field) in schema.fields.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -27,7 +30,10 @@ public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             switch row.values[index] {
             case .null: break
-            case .string(let text): Self.appendField(text, to: &out)
+            case .string(let text):
+                // The apostrophe goes inside the quotes of a quoted field: it is part of the cell.
+                Self.appendField(
+                    formulaGuard && CSVFormulaGuard.needsGuard(text.utf8) ? "'" + text : text, to: &out)
             case .integer(let value): out.append(integer: value)
             case .number(let value):
                 guard let text = numberText(value) else {

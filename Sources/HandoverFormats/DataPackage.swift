@@ -18,6 +18,8 @@ public enum DataPackage {
         public var schema: TableSchema
         /// How each of the table's references is described (in `schema.foreignKeys` order); none declared when empty.
         public var references: [Reference]
+        /// Whether the CSV file's string cells are guarded against spreadsheet formulas (``CSVFormulaGuard``).
+        public var formulaGuard = false
 
         /// Creates a resource.
         public init(
@@ -70,14 +72,25 @@ public enum DataPackage {
                 entry.append(
                     (
                         "dialect",
-                        .object([
-                            ("header", .bool(true)), ("delimiter", .string(",")), ("lineTerminator", .string("\r\n")),
-                            ("quoteChar", .string("\"")), ("doubleQuote", .bool(true)),
-                        ])
+                        .object(
+                            [
+                                ("header", .bool(true)), ("delimiter", .string(",")),
+                                ("lineTerminator", .string("\r\n")),
+                                ("quoteChar", .string("\"")), ("doubleQuote", .bool(true)),
+                            ] + (resource.formulaGuard ? [("description", .string(CSVFormulaGuard.dialectNote))] : []))
                     ))
             }
+            if resource.formulaGuard && resource.format == .csv {
+                // Beside the dialect, not in it: Frictionless reads unknown dialect keys as controls and refuses them.
+                entry.append(("x-handover-formulaGuard", CSVFormulaGuard.description))
+            }
             entry.append(
-                ("schema", SchemaGenerator.tableSchemaTree(for: resource.schema, references: resource.references)))
+                (
+                    "schema",
+                    SchemaGenerator.tableSchemaTree(
+                        for: resource.schema, references: resource.references,
+                        formulaGuard: resource.formulaGuard && resource.format == .csv)
+                ))
             return .object(entry)
         }
         return Tree.object([

@@ -4,12 +4,12 @@ public import HandoverCore
 ///
 /// Titles, descriptions, types, required fields and constraints carry into all three.
 public enum SchemaGenerator {
-    /// The schema of `kind` for `table`, as the bytes of a file.
-    public static func schema(_ kind: SchemaKind, for table: TableSchema) -> [UInt8] {
+    /// The schema of `kind` for `table`, as the bytes of a file; `csvFormulaGuard` describes a guarded CSV file.
+    public static func schema(_ kind: SchemaKind, for table: TableSchema, csvFormulaGuard: Bool = false) -> [UInt8] {
         switch kind {
         case .jsonSchema: jsonSchema(for: table)
         case .xmlSchema: xmlSchema(for: table)
-        case .tableSchema: tableSchema(for: table)
+        case .tableSchema: tableSchema(for: table, formulaGuard: csvFormulaGuard)
         }
     }
 
@@ -67,13 +67,19 @@ public enum SchemaGenerator {
     /// are described under `x-handover-references` (a property Frictionless readers ignore), not declared as
     /// `foreignKeys`: a schema file on its own names no resources to refer to; `datapackage.json` declares
     /// those that hold within the bundle.
-    public static func tableSchema(for table: TableSchema) -> [UInt8] {
-        tableSchemaTree(for: table, references: nil).render()
+    ///
+    /// With `formulaGuard`, the file's string cells are guarded (``CSVFormulaGuard``): the schema says so under
+    /// `x-handover-formulaGuard`, and its string constraints are loosened so that a guarded cell of a valid value
+    /// passes them (the JSON and XML files, unguarded, are checked against the exact ones).
+    public static func tableSchema(for table: TableSchema, formulaGuard: Bool = false) -> [UInt8] {
+        tableSchemaTree(for: table, references: nil, formulaGuard: formulaGuard).render()
     }
 
     /// The Table Schema as a tree; `references` (for a resource of a Data Package) says which references are
     /// declared as `foreignKeys`, and under what resource names; nil for a schema file on its own.
-    static func tableSchemaTree(for table: TableSchema, references: [DataPackage.Reference]?) -> Tree {
+    static func tableSchemaTree(for table: TableSchema, references: [DataPackage.Reference]?, formulaGuard: Bool)
+        -> Tree
+    {
         var fields: [Tree] = []
         for field in table.fields {
             var entry: [(String, Tree)] = [("name", .string(field.name))]
@@ -91,7 +97,9 @@ public enum SchemaGenerator {
             }
             var constraints: [(String, Tree)] = []
             if field.required { constraints.append(("required", .bool(true))) }
-            let c = field.constraints
+            let c =
+                formulaGuard && field.type == .string
+                ? CSVFormulaGuard.loosened(field.constraints) : field.constraints
             if let values = c.enumeration { constraints.append(("enum", .array(values.map(Tree.string)))) }
             if let pattern = c.pattern { constraints.append(("pattern", .string(pattern))) }
             if let minimum = c.minimum { constraints.append(("minimum", .number(minimum))) }
@@ -107,6 +115,7 @@ public enum SchemaGenerator {
             ("fields", .array(fields)),
             ("missingValues", .array([.string("")])),
         ]
+        if formulaGuard { root.append(("x-handover-formulaGuard", CSVFormulaGuard.description)) }
         if !table.primaryKey.isEmpty { root.append(("primaryKey", .array(table.primaryKey.map(Tree.string)))) }
         let described =
             references.flatMap { $0.isEmpty ? nil : $0 } ?? table.foreignKeys.map { DataPackage.Reference(key: $0) }

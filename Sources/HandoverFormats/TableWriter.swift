@@ -56,12 +56,15 @@ public enum TableFormat: String, Sendable, Hashable, CaseIterable, Codable {
         return formats
     }
 
-    /// Makes a writer of this format for `schema` that writes into `sink`.
+    /// Makes a writer of this format for `schema` that writes into `sink`; `csvFormulaGuard` guards a CSV
+    /// file's string cells (see ``CSVFormulaGuard``).
     /// - Throws: ``HandoverError/Code/formatFailed`` when the writer cannot start.
-    public func makeWriter<S: ByteSink>(for schema: TableSchema, into sink: S) throws -> any TableWriter<S> {
+    public func makeWriter<S: ByteSink>(for schema: TableSchema, into sink: S, csvFormulaGuard: Bool = false) throws
+        -> any TableWriter<S>
+    {
         switch self {
         case .json: try JSONTableWriter(schema: schema, sink: sink)
-        case .csv: try CSVTableWriter(schema: schema, sink: sink)
+        case .csv: try CSVTableWriter(schema: schema, sink: sink, formulaGuard: csvFormulaGuard)
         case .xml: try XMLTableWriter(schema: schema, sink: sink)
         }
     }

@@ -79,6 +79,8 @@ enum ArchiveDownload {
 
     static func mediaType(_ name: String) -> String {
         if name.hasSuffix(".zip") { return "application/zip" }
+        // A minisign signature is short text; an age file has no registered type, so it stays octet-stream.
+        if name.hasSuffix(".minisig") { return "text/plain; charset=utf-8" }
         if name.hasSuffix(".tar.gz") || name.hasSuffix(".tgz") { return "application/gzip" }
         if name.hasSuffix(".tar.xz") || name.hasSuffix(".txz") { return "application/x-xz" }
         if name.hasSuffix(".tar.zst") || name.hasSuffix(".tzst") { return "application/zstd" }

@@ -4,7 +4,8 @@ internal import HandoverCore
 public import HandoverStore
 
 extension ArchiveFile {
-    /// The files published at `path`: the archive itself, or each part in a split bundle's folder in name order,
+    /// The files published at `path`: the archive itself (and its detached `.minisig` signature when it has one),
+    /// or each part (and signature) in a split bundle's folder in name order,
     /// with size and SHA-256 (read once, in blocks), for delivery's `ETag` and the API.
     /// - Throws: ``HandoverError/Code/outputUnavailable`` when a file cannot be read.
     public static func describe(published path: String) throws -> [ArchiveFile] {
@@ -17,7 +18,12 @@ extension ArchiveFile {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             files = names.sorted().map { ($0, path + "/" + $0) }
         } else {
-            files = [((path as NSString).lastPathComponent, path)]
+            // A signed archive's detached signature stands beside it and is delivered with it.
+            let name = (path as NSString).lastPathComponent
+            files =
+                [(name, path)]
+                + (FileManager.default.fileExists(atPath: path + ".minisig")
+                    ? [(name + ".minisig", path + ".minisig")] : [])
         }
         return try files.map { file in
             guard let handle = FileHandle(forReadingAtPath: file.path) else {

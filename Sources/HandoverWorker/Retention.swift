@@ -59,6 +59,10 @@ extension RequestStore {
             let result: PurgeOutcome.Result
             if FileManager.default.fileExists(atPath: archive) {
                 do {
+                    // The detached signature first: a signature without its archive is harmless, the reverse is not.
+                    if FileManager.default.fileExists(atPath: archive + ".minisig") {
+                        try FileManager.default.removeItem(atPath: archive + ".minisig")
+                    }
                     try FileManager.default.removeItem(atPath: archive)
                 } catch {
                     outcomes.append(
@@ -82,6 +86,7 @@ extension RequestStore {
         let stem = BundleBuilder.bundleName(for: id) + "."
         guard name.hasPrefix(stem) else { return false }
         let suffix = name.dropFirst(stem.count)
-        return suffix == "parts" || ArchiveFormat.allCases.contains { $0.fileExtension == suffix }
+        return suffix == "parts"
+            || ArchiveFormat.allCases.contains { $0.fileExtension == suffix || $0.fileExtension + ".age" == suffix }
     }
 }

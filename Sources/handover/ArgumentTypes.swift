@@ -59,3 +59,11 @@ extension ArchiveFormat {
             "a compression level for \(rawValue) is \(compressionLevels.lowerBound) to \(compressionLevels.upperBound)")
     }
 }
+
+/// A switch given as `on` or `off`.
+enum Switch: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case on, off
+
+    /// Whether it is on.
+    var isOn: Bool { self == .on }
+}

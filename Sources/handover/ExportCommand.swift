@@ -70,6 +70,13 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The organisation sending the bundle, for bag-info.txt.")
     var organization = "Handover"
 
+    @Option(
+        name: .long,
+        help:
+            "Guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off, for machines)."
+    )
+    var csvFormulaGuard: Switch = .on
+
     @OptionGroup var sealing: SealingOptions
 
     @OptionGroup var common: CommonOptions
@@ -108,6 +115,7 @@ struct ExportCommand: AsyncParsableCommand {
                 pseudonymizer: try loadPseudonymizer(pseudonymKeyFile))
             options.compressionLevel = compressionLevel
             options.generatedAt = pinnedTime
+            options.csvFormulaGuard = csvFormulaGuard.isOn
             try sealing.apply(to: &options)
             if !common.quiet { options.progress = ProgressPrinter().observer }
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)

@@ -71,6 +71,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "On SIGINT or SIGTERM, stop the export in hand and hand it back at once.")
     var handBackOnStop = false
 
+    @Option(
+        name: .long,
+        help:
+            "Guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off, for machines)."
+    )
+    var csvFormulaGuard: Switch = .on
+
     @OptionGroup var notify: NotifyOptions
 
     @OptionGroup var common: CommonOptions
@@ -92,9 +99,10 @@ struct WorkerCommand: AsyncParsableCommand {
             // The store records where each archive is; an absolute path lets `purge` run from anywhere.
             let out = URL(fileURLWithPath: out).standardizedFileURL.path
             let pseudonymizer = try loadPseudonymizer(store.pseudonymKeyFile)
-            let options = try bundleOptions(
+            var options = try bundleOptions(
                 out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
                 pseudonymizer: pseudonymizer)
+            options.csvFormulaGuard = csvFormulaGuard.isOn
             try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)
             let fulfiller = BundleFulfiller(options: options, logger: logger) { _ in

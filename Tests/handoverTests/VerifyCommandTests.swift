@@ -161,7 +161,7 @@ func unpackedBag(_ archive: String, in folder: String) throws -> String {
     /// The keys of a verify report, as the README documents them.
     static let reportKeys: Set<String> = [
         "archive", "parts", "valid", "bundle", "request", "files", "records", "status", "unfinished", "problems",
-        "warnings",
+        "warnings", "encrypted", "signature",
     ]
 
     @Test func aBagFolderWithOtherArgumentsIsRefusedWith64() async throws {
