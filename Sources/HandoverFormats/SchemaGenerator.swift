@@ -164,8 +164,8 @@ public enum SchemaGenerator {
 
     /// An XML Schema for the table's XML file: `<table name="…">` holding `<row>` elements, one child per field.
     ///
-    /// Nullable fields are `nillable`. Unconstrained string fields accept `encoding="base64"`, the
-    /// form the writer uses for text XML cannot carry.
+    /// Nullable fields are `nillable`. String fields accept `encoding="base64"`, the form the writer uses for text
+    /// XML cannot carry.
     public static func xmlSchema(for table: TableSchema) -> [UInt8] {
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         x += "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" elementFormDefault=\"unqualified\">\n"
@@ -173,16 +173,23 @@ public enum SchemaGenerator {
         x += "  <xs:element name=\"table\">\n    <xs:complexType>\n      <xs:sequence>\n"
         x += "        <xs:element name=\"row\" minOccurs=\"0\" maxOccurs=\"unbounded\">\n"
         x += "          <xs:complexType>\n            <xs:sequence>\n"
+        var textTypes: [Field] = []
         for field in table.fields {
             let indent = String(repeating: " ", count: 14)
             let nillable = field.required ? "" : " nillable=\"true\""
             let c = field.constraints
             let restricted = !c.isEmpty
-            if field.type == .string && !restricted {
+            if field.type == .string && c.enumeration == nil && c.pattern == nil {
+                // Text XML cannot carry is written as base64 with encoding="base64", so these elements accept the
+                // attribute. With length limits, the content is the limited text or strict base64 (a union: XML
+                // Schema cannot tie the content's type to the attribute); the exact value's length is checked in
+                // the JSON and CSV files. A field with an enumeration or a pattern cannot hold such text at all.
+                let base = restricted ? "text." + field.name : "xs:string"
+                if restricted { textTypes.append(field) }
                 x += indent + "<xs:element name=\"\(field.name)\"\(nillable)>\n"
                 x += documentation(title: field.title, description: field.description, indent: indent + "  ")
                 x += indent + "  <xs:complexType>\n" + indent + "    <xs:simpleContent>\n"
-                x += indent + "      <xs:extension base=\"xs:string\">\n"
+                x += indent + "      <xs:extension base=\"\(base)\">\n"
                 x += indent + "        <xs:attribute name=\"encoding\" use=\"optional\">\n"
                 x += indent + "          <xs:simpleType><xs:restriction base=\"xs:string\">"
                 x += "<xs:enumeration value=\"base64\"/></xs:restriction></xs:simpleType>\n"
@@ -196,18 +203,7 @@ public enum SchemaGenerator {
                 x += documentation(title: field.title, description: field.description, indent: indent + "  ")
                 x += indent + "  <xs:simpleType>\n"
                 x += indent + "    <xs:restriction base=\"\(xsdType(field.type))\">\n"
-                for value in c.enumeration ?? [] {
-                    x += indent + "      <xs:enumeration value=\"\(escape(value))\"/>\n"
-                }
-                if let pattern = c.pattern { x += indent + "      <xs:pattern value=\"\(escape(pattern))\"/>\n" }
-                if let minimum = c.minimum {
-                    x += indent + "      <xs:minInclusive value=\"\(bound(minimum, field.type))\"/>\n"
-                }
-                if let maximum = c.maximum {
-                    x += indent + "      <xs:maxInclusive value=\"\(bound(maximum, field.type))\"/>\n"
-                }
-                if let minLength = c.minLength { x += indent + "      <xs:minLength value=\"\(minLength)\"/>\n" }
-                if let maxLength = c.maxLength { x += indent + "      <xs:maxLength value=\"\(maxLength)\"/>\n" }
+                x += facets(c, field.type, indent: indent + "      ")
                 x += indent + "    </xs:restriction>\n" + indent + "  </xs:simpleType>\n" + indent + "</xs:element>\n"
             } else if field.title == nil && field.description == nil {
                 x += indent + "<xs:element name=\"\(field.name)\" type=\"\(xsdType(field.type))\"\(nillable)/>\n"
@@ -220,8 +216,32 @@ public enum SchemaGenerator {
         x += "            </xs:sequence>\n          </xs:complexType>\n        </xs:element>\n"
         x += "      </xs:sequence>\n"
         x += "      <xs:attribute name=\"name\" type=\"xs:string\" use=\"required\" fixed=\"\(table.name)\"/>\n"
-        x += "    </xs:complexType>\n  </xs:element>\n</xs:schema>\n"
+        x += "    </xs:complexType>\n  </xs:element>\n"
+        if !textTypes.isEmpty {
+            x += "  <xs:simpleType name=\"base64.text\">\n    <xs:restriction base=\"xs:string\">\n"
+            x += "      <xs:pattern value=\"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\"/>\n"
+            x += "    </xs:restriction>\n  </xs:simpleType>\n"
+        }
+        for field in textTypes {
+            x += "  <xs:simpleType name=\"text.\(field.name)\">\n    <xs:union memberTypes=\"base64.text\">\n"
+            x += "      <xs:simpleType>\n        <xs:restriction base=\"xs:string\">\n"
+            x += facets(field.constraints, field.type, indent: "          ")
+            x += "        </xs:restriction>\n      </xs:simpleType>\n    </xs:union>\n  </xs:simpleType>\n"
+        }
+        x += "</xs:schema>\n"
         return Array(x.utf8)
+    }
+
+    /// The XML Schema facets of `c` for a field of `type`, one a line.
+    static func facets(_ c: Constraints, _ type: FieldType, indent: String) -> String {
+        var x = ""
+        for value in c.enumeration ?? [] { x += indent + "<xs:enumeration value=\"\(escape(value))\"/>\n" }
+        if let pattern = c.pattern { x += indent + "<xs:pattern value=\"\(escape(pattern))\"/>\n" }
+        if let minimum = c.minimum { x += indent + "<xs:minInclusive value=\"\(bound(minimum, type))\"/>\n" }
+        if let maximum = c.maximum { x += indent + "<xs:maxInclusive value=\"\(bound(maximum, type))\"/>\n" }
+        if let minLength = c.minLength { x += indent + "<xs:minLength value=\"\(minLength)\"/>\n" }
+        if let maxLength = c.maxLength { x += indent + "<xs:maxLength value=\"\(maxLength)\"/>\n" }
+        return x
     }
 
     static func xsdType(_ type: FieldType) -> String {

@@ -131,7 +131,10 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         state.nextContext = parser.pointee.userData
         xmlSchemaValidateSetLocator(
             validation,
-            { context, _, line in
+            { context, file, line in
+                // libxml2 reads both answers whenever it asks (an error about an attribute asks for the file):
+                // a file left unset was an uninitialised pointer that it then copied, and crashed on.
+                file?.pointee = nil
                 guard let context, let line else { return -1 }
                 let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
                 line.pointee = UInt(state.line)
@@ -332,6 +335,7 @@ private func describe(_ error: xmlError) -> String {
     switch xmlParserErrors(rawValue: UInt32(error.code)) {
     case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_1, XML_SCHEMAV_CVC_TYPE_3_1_2: return "value is not of the declared type"
     case XML_SCHEMAV_CVC_ENUMERATION_VALID: return "value is not one of the allowed values"
+    case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_3: return "value is shorter or longer than allowed"
     case XML_SCHEMAV_CVC_PATTERN_VALID: return "value does not match the pattern"
     case XML_SCHEMAV_CVC_MINLENGTH_VALID: return "value is shorter than allowed"
     case XML_SCHEMAV_CVC_MAXLENGTH_VALID: return "value is longer than allowed"

@@ -84,6 +84,14 @@ public struct XMLTableWriter<Sink: ByteSink>: TableWriter {
                     if Self.isXMLSafe(text) {
                         try writeElement(name, text)
                     } else {
+                        let field = schema.fields[index]
+                        guard field.constraints.enumeration == nil && field.constraints.pattern == nil else {
+                            throw HandoverError(
+                                .invalidData,
+                                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): "
+                                    + "holds characters XML cannot carry, which a field with an enumeration or a "
+                                    + "pattern cannot hold")
+                        }
                         try check(xmlTextWriterStartElement(writer, name), "start a field")
                         try check(xmlTextWriterWriteAttribute(writer, "encoding", "base64"), "write an attribute")
                         try writeText(Base64.encode(Array(text.utf8)))

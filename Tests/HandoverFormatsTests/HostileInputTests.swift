@@ -184,3 +184,48 @@ import Testing
         #expect(result.rows == 50)
     }
 }
+
+/// Attributes where the schema has none, and text XML cannot carry in a constrained field.
+@Suite struct XMLAttributeTests {
+    static let table = TableSchema(
+        name: "items",
+        fields: [
+            Field("id", .integer, required: true),
+            Field("title", .string, required: true, constraints: Constraints(maxLength: 12)),
+            Field("kind", .string, constraints: Constraints(enumeration: ["a", "b"])),
+        ], primaryKey: ["id"])
+
+    func validate(_ xml: String) throws -> XMLValidationResult {
+        var source = MemorySource(Array(xml.utf8), blockSize: 64)
+        return try XMLSchemaValidator(schema: SchemaGenerator.xmlSchema(for: Self.table)).validate(from: &source)
+    }
+
+    /// Reporting an attribute the schema does not allow made libxml2 ask the locator for a file name, which it
+    /// left unset: the validator crashed on any such attribute (a hostile bundle, or the writer's base64 form
+    /// in a constrained field).
+    @Test(arguments: [
+        "<row foo=\"x\"><id>1</id><title>t</title><kind>a</kind></row>",
+        "<row><id bar=\"1\">1</id><title>t</title><kind>a</kind></row>",
+        "<row><id>1</id><title>t</title><kind encoding=\"gzip\">a</kind></row>",
+        "<row><id>1</id><title x:y=\"1\" xmlns:x=\"urn:x\">t</title><kind>a</kind></row>",
+    ])
+    func anUnexpectedAttributeIsAnErrorNotACrash(row: String) throws {
+        let result = try validate("<?xml version=\"1.0\"?>\n<table name=\"items\">\(row)</table>\n")
+        #expect(!result.errors.isEmpty)
+        #expect(result.errors.allSatisfy { !$0.description.contains("foo") && !$0.description.contains("gzip") })
+    }
+
+    @Test func textXMLCannotCarryPassesInAConstrainedFieldAndConstraintsStillHoldForPlainText() throws {
+        var writer = try XMLTableWriter(schema: Self.table, sink: MemorySink())
+        try writer.write(Row([.integer(1), .string("bell\u{7}"), .string("a")]))
+        try writer.write(Row([.integer(2), .string("plain"), .null]))
+        try writer.finish()
+        let written = String(decoding: writer.sink.bytes, as: UTF8.self)
+        #expect(written.contains("encoding=\"base64\""))
+        let valid = try validate(written)
+        #expect(valid.errors == [] && valid.rows == 2, "\(valid.errors)")
+        let tooLong = try validate(
+            "<table name=\"items\"><row><id>1</id><title>far too long a title!</title><kind>c</kind></row></table>")
+        #expect(tooLong.errors.count == 2, "\(tooLong.errors)")
+    }
+}
