@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test build deps clean bench bench-workers bench-downloads lint format
+.PHONY: demo test build deps clean bench bench-workers bench-downloads bench-age lint format fuzz fuzz-seeds
 
 deps:
 	@scripts/install-deps.sh
@@ -18,7 +18,7 @@ demo: build
 # PostgreSQL back end is tested against a real server, installed and started on loopback when missing.
 # The repository's one `.swift-format` is applied everywhere: `make format` applies it, `make lint` (part of
 # `make test`) fails on any difference or on a public symbol without a doc comment.
-FORMATTED = Sources Tests Benchmarks Package.swift
+FORMATTED = Sources Tests Benchmarks Package.swift Fuzz/Package.swift Fuzz/Sources
 lint:
 	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 
@@ -51,5 +51,16 @@ bench-downloads: deps
 	$(SWIFT) build -c release --product handover
 	python3 Benchmarks/downloads.py --clients $(CLIENTS) --size $(SIZE) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
 
+# Fuzzing (issue 14), not part of `make test`: libFuzzer with the address sanitizer over the readers of untrusted
+# input (bundle archives and verify, JSON and JSON Schema, CSV, XML Schema, dataset maps, age, minisign), each for
+# FUZZ_SECONDS from the committed seeds in Fuzz/Corpus/ (`make fuzz-seeds` writes them again). A crash keeps its
+# input in Fuzz/Crashes/ and fails; each crash found becomes a regression test.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+fuzz-seeds: build
+	bash Fuzz/make-seeds.sh "$$($(SWIFT) build --show-bin-path)/handover"
+
 clean:
-	rm -rf .build $(DEMO_OUT)
+	rm -rf .build .build-fuzz $(DEMO_OUT)
