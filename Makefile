@@ -51,6 +51,13 @@ bench-downloads: deps
 	$(SWIFT) build -c release --product handover
 	python3 Benchmarks/downloads.py --clients $(CLIENTS) --size $(SIZE) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
 
+# Encryption (issue 14): `handover seal` against `age` on the same SIZE file, median of RUNS, whole process.
+AGE_SIZE ?= 1G
+AGE_RUNS ?= 5
+bench-age: deps
+	$(SWIFT) build -c release --product handover
+	python3 Benchmarks/age.py --size $(AGE_SIZE) --runs $(AGE_RUNS) --binary "$$($(SWIFT) build -c release --show-bin-path)/handover"
+
 # Fuzzing (issue 14), not part of `make test`: libFuzzer with the address sanitizer over the readers of untrusted
 # input (bundle archives and verify, JSON and JSON Schema, CSV, XML Schema, dataset maps, age, minisign), each for
 # FUZZ_SECONDS from the committed seeds in Fuzz/Corpus/ (`make fuzz-seeds` writes them again). A crash keeps its

@@ -17,7 +17,8 @@ struct HandoverCommand: AsyncParsableCommand {
         version: HandoverVersion.current,
         subcommands: [
             ExportCommand.self, VerifyCommand.self, MapCommand.self, RequestsCommand.self, WorkerCommand.self,
-            PurgeCommand.self, ServeCommand.self, TokensCommand.self, KeysCommand.self, DemoCommand.self,
+            SealCommand.self, PurgeCommand.self, ServeCommand.self, TokensCommand.self, KeysCommand.self,
+            DemoCommand.self,
         ]
     )
 

@@ -196,4 +196,49 @@ func fileMode(_ path: String) throws -> Int? {
             #expect(open.status != 0 && open.stderr.contains("chmod 600") && !open.stderr.contains("long passphrase"))
         }
     }
+
+    @Test func sealEncryptsAndSignsAPublishedArchiveAsExportWould() async throws {
+        try await withTemporaryDirectory { folder in
+            let archive = try demoArchive(in: folder)
+            #expect(try run("/usr/bin/age-keygen", ["-o", folder + "/id.txt"]).status == 0)
+            let recipient = try run("/usr/bin/age-keygen", ["-y", folder + "/id.txt"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try handover("keys", "generate", "--out", folder + "/keys", "--quiet").status == 0)
+            #expect(try handover("seal", archive).status == 64, "nothing to do is a usage error")
+
+            let sealed = try shell(
+                "umask 000; exec \"$1\" seal \"$2\" --recipient \"$3\" --sign-key \"$4\" --out \"$5\" --json",
+                handoverBinary, archive, recipient, folder + "/keys/minisign.key", folder + "/sealed")
+            #expect(sealed.status == 0, "\(sealed.stderr)")
+            let name = (archive as NSString).lastPathComponent
+            let encrypted = folder + "/sealed/" + name + ".age"
+            #expect(listFolder(folder + "/sealed").sorted() == [name + ".age", name + ".age.minisig"])
+            #expect(try fileMode(encrypted) == 0o600 && fileMode(encrypted + ".minisig") == 0o600)
+            let opened = try run(
+                "/usr/bin/age", ["-d", "-i", folder + "/id.txt", "-o", folder + "/back.zip", encrypted])
+            #expect(opened.status == 0, "\(opened.stderr)")
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: folder + "/back.zip"))
+                    == Data(contentsOf: URL(fileURLWithPath: archive)))
+            let checked = try run("/usr/bin/minisign", ["-Vm", encrypted, "-p", folder + "/keys/minisign.pub"])
+            #expect(checked.status == 0 && checked.stdout.contains("file:" + name + ".age"), "\(checked.stdout)")
+            let verified = try handover("verify", "--identity", folder + "/id.txt", encrypted)
+            #expect(verified.status == 0, "\(verified.stdout)")
+            // The signature inside a bundle (manifest.json.minisig) is made only by export: a key given to verify
+            // finds the detached one good and says the bundle's own is missing.
+            let withKey = try handover(
+                "verify", "--identity", folder + "/id.txt", "--pubkey", folder + "/keys/minisign.pub", encrypted)
+            #expect(withKey.status == 1 && withKey.stdout.contains("manifest.json.minisig: signature: missing"))
+            #expect(!withKey.stdout.contains("the archive: "), "the detached signature verifies")
+
+            // A damaged archive is refused before anything is written.
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+            bytes[bytes.count / 2] ^= 0x55
+            try bytes.write(to: URL(fileURLWithPath: folder + "/damaged.zip"))
+            let refused = try handover(
+                "seal", folder + "/damaged.zip", "--recipient", recipient, "--out", folder + "/x")
+            #expect(refused.status == 65, "\(refused.stderr)")
+            #expect(listFolder(folder + "/x").isEmpty)
+        }
+    }
 }

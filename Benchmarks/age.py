@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Encryption throughput: `handover seal` against `age` itself on the same archive, whole process.
+
+Encrypts one file of --size bytes (random bytes: ChaCha20 does not care what it encrypts) to one X25519
+recipient with each tool, alternating, --runs times, and prints the median wall time, MB/s and peak RSS of
+each, and their ratio. Both outputs are checked: `age -d` must give back the input for each.
+Usage: python3 Benchmarks/age.py --binary .build/release/handover [--size 1G] [--runs 5]
+"""
+import argparse, hashlib, os, shutil, statistics, subprocess, sys, tempfile, time
+
+def size(text):
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+
+def timed(command):
+    """Wall seconds and peak RSS (MB) of one process."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - started
+    if status != 0:
+        sys.exit(f"failed: {' '.join(command)}: {process.stderr.read().decode()[-500:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+def digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--size", default="1G")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="handover-age-bench-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+    try:
+        archive = os.path.join(work, "bundle.zip")
+        with open(archive, "wb") as f:
+            left = size(args.size)
+            while left > 0:
+                block = os.urandom(min(left, 1 << 24))
+                f.write(block)
+                left -= len(block)
+        identity = os.path.join(work, "id.txt")
+        subprocess.run(["age-keygen", "-o", identity], check=True, capture_output=True)
+        recipient = subprocess.run(["age-keygen", "-y", identity], check=True, capture_output=True, text=True).stdout.strip()
+        sealed_dir = os.path.join(work, "sealed")
+        os.mkdir(sealed_dir)
+        age_out = os.path.join(work, "age.age")
+        handover_out = os.path.join(sealed_dir, "bundle.zip.age")
+        results = {"age": [], "handover": []}
+        for _ in range(args.runs):
+            for tool in ("age", "handover"):
+                for path in (age_out, handover_out):
+                    if os.path.exists(path):
+                        os.remove(path)
+                if tool == "age":
+                    command = ["age", "-r", recipient, "-o", age_out, archive]
+                else:
+                    command = [args.binary, "seal", archive, "--recipient", recipient, "--skip-verify", "--out", sealed_dir, "--quiet"]
+                results[tool].append(timed(command))
+        expected = digest(archive)
+        for path in (age_out, handover_out):
+            plain = os.path.join(work, "plain")
+            subprocess.run(["age", "-d", "-i", identity, "-o", plain, path], check=True)
+            if digest(plain) != expected:
+                sys.exit(f"{path} does not decrypt to the input")
+            os.remove(plain)
+        megabytes = size(args.size) / 1e6
+        print(f"encrypting {args.size} to one X25519 recipient, median of {args.runs} runs, whole process")
+        print(f"{'tool':10} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
+        medians = {}
+        for tool, runs in results.items():
+            seconds = statistics.median(r[0] for r in runs)
+            rss = max(r[1] for r in runs)
+            medians[tool] = seconds
+            print(f"{tool:10} {seconds:8.2f} {megabytes / seconds:8.0f} {rss:12.1f}")
+        print(f"handover / age time: {medians['handover'] / medians['age']:.2f}x (both outputs decrypt with age -d)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+if __name__ == "__main__":
+    main()
