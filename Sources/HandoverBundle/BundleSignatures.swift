@@ -1,7 +1,30 @@
 internal import Foundation
 internal import HandoverArchive
 internal import HandoverCore
-internal import HandoverMinisign
+public import HandoverMinisign
+
+extension BundleVerifier {
+    /// Whether every archive published at `path` (one archive, or each part in a `.parts` folder) has a detached
+    /// `….minisig` beside it that verifies with `publicKey` and whose trusted comment names `request`: how a worker
+    /// recognises an encrypted bundle it published itself, without opening it.
+    public static func detachedSignaturesHold(published path: String, publicKey: MinisignPublicKey, request: String)
+        -> Bool
+    {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return false }
+        let archives = isFolder.boolValue ? parts(inFolder: path) : [path]
+        guard !archives.isEmpty else { return false }
+        return archives.allSatisfy { archive in
+            guard let text = try? String(contentsOfFile: archive + ".minisig", encoding: .utf8),
+                let signature = try? MinisignSignature(parsing: text),
+                signature.isPrehashed, signature.keyID == publicKey.keyID,
+                signature.trustedComment.split(separator: " ").contains(Substring("request:" + request)),
+                let digest = try? State.prehash(file: archive)
+            else { return false }
+            return (try? publicKey.verify(signature, prehash: digest)) != nil
+        }
+    }
+}
 
 extension BundleVerifier.State {
     /// Reports the bundle's signatures, and checks them when `publicKey` is given: `manifest.json.minisig` in

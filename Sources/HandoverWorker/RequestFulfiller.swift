@@ -59,6 +59,21 @@ public struct BundleFulfiller: RequestFulfiller {
     private func adopt(_ path: String, _ stored: StoredRequest) throws -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let id = stored.request.id
+        if !options.recipients.isEmpty {
+            // An encrypted bundle cannot be opened here (the worker holds recipients, not identities): it is this
+            // request's answer only if this installation's key signed it for this request.
+            guard let key = options.signingKey,
+                BundleVerifier.detachedSignaturesHold(published: path, publicKey: key.publicKey, request: id.rawValue)
+            else {
+                throw HandoverError(
+                    .outputExists,
+                    "'\(path)' exists, is encrypted, and is not signed by this installation's key for request \(id), "
+                        + "so it cannot be checked to be its answer; it is left alone")
+            }
+            logger.debug(
+                "found the request's sealed bundle published by an earlier attempt", metadata: ["request": "\(id)"])
+            return path
+        }
         let report = BundleVerifier.verify(published: path)
         guard report.valid, report.request == id.rawValue else {
             throw HandoverError(
