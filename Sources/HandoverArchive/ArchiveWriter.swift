@@ -24,13 +24,13 @@ public final class ArchiveWriter {
     ///   - destination: The final path of the archive.
     ///   - format: The container format.
     ///   - compressionLevel: 0 to 9, or nil for the format's default.
+    ///   - filters: Transformations of the archive's bytes on their way to the file, in order (encryption, a
+    ///     digest of what is written); none by default.
     ///   - body: Adds the entries.
     /// - Returns: What `body` returns.
     /// - Throws: ``HandoverError/Code/outputExists`` when `destination` exists,
     ///   ``HandoverError/Code/outputUnavailable`` when its folder cannot be written,
     ///   ``HandoverError/Code/archiveFailed`` when libarchive fails, or what `body` throws.
-    ///   - filters: Transformations of the archive's bytes on their way to the file, in order (encryption, a
-    ///     digest of what is written); none by default.
     public static func write<T>(
         to destination: String, format: ArchiveFormat, compressionLevel: Int? = nil,
         filters: [any ArchiveOutputFilter] = [], _ body: (ArchiveWriter) throws -> T
