@@ -13,14 +13,14 @@ def size(text):
     return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
 
 def timed(command):
-    """Wall seconds and peak RSS (MB) of one process."""
+    """Wall seconds and peak RSS (MB) of one process, measured by GNU time (a child forked from this Python
+    would report Python's own high-water mark)."""
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run(["/usr/bin/time", "-f", "%M"] + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.monotonic() - started
-    if status != 0:
-        sys.exit(f"failed: {' '.join(command)}: {process.stderr.read().decode()[-500:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    if process.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}: {process.stderr.decode()[-500:]}")
+    return elapsed, int(process.stderr.decode().strip().splitlines()[-1]) / 1024
 
 def digest(path):
     h = hashlib.sha256()
@@ -53,10 +53,13 @@ def main():
         handover_out = os.path.join(sealed_dir, "bundle.zip.age")
         # Handover flushes the file to disk before giving it its name (a published archive survives a crash);
         # age does not, so it is measured both as it is and followed by `sync FILE`.
-        results = {"age": [], "age + sync": [], "handover": []}
+        keys = os.path.join(work, "keys")
+        subprocess.run([args.binary, "keys", "generate", "--out", keys, "--quiet"], check=True)
+        results = {"age": [], "age + sync": [], "handover": [], "handover + sign": []}
         for _ in range(args.runs):
-            for tool in ("age", "age + sync", "handover"):
-                for path in (age_out, handover_out):
+            for tool in results:
+                outputs = (age_out,) if tool.startswith("age") else (handover_out, handover_out + ".minisig")
+                for path in outputs:
                     if os.path.exists(path):
                         os.remove(path)
                 if tool == "age":
@@ -65,7 +68,10 @@ def main():
                     command = ["sh", "-c", 'age -r "$0" -o "$1" "$2" && sync "$1"', recipient, age_out, archive]
                 else:
                     command = [args.binary, "seal", archive, "--recipient", recipient, "--skip-verify", "--out", sealed_dir, "--quiet"]
+                    if tool == "handover + sign":
+                        command += ["--sign-key", os.path.join(keys, "minisign.key")]
                 results[tool].append(timed(command))
+        subprocess.run(["minisign", "-Vqm", handover_out, "-p", os.path.join(keys, "minisign.pub")], check=True)
         expected = digest(archive)
         for path in (age_out, handover_out):
             plain = os.path.join(work, "plain")

@@ -89,11 +89,13 @@ public struct AgeEncryptor: Sendable {
     /// follows, since the last chunk is sealed differently).
     public mutating func write(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(
+            (pending.count + bytes.count) / AgeStream.chunkSize * (AgeStream.chunkSize + AgeStream.tagSize))
         var rest = bytes[...]
         while !rest.isEmpty {
             // A chunk is sealed only once a byte beyond it has come: the last chunk is sealed differently.
             if pending.count == AgeStream.chunkSize {
-                out += seal(pending[...], last: false)
+                seal(pending[...], last: false, into: &out)
                 pending.removeAll(keepingCapacity: true)
             }
             let take = rest.prefix(AgeStream.chunkSize - pending.count)
@@ -109,10 +111,17 @@ public struct AgeEncryptor: Sendable {
     }
 
     private mutating func seal(_ chunk: ArraySlice<UInt8>, last: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        seal(chunk, last: last, into: &out)
+        return out
+    }
+
+    private mutating func seal(_ chunk: ArraySlice<UInt8>, last: Bool, into out: inout [UInt8]) {
         // A valid key and nonce: sealing cannot fail.
         let box = try! ChaChaPoly.seal(chunk, using: key, nonce: AgeStream.nonce(counter, last: last))
         counter += 1
-        return Array(box.ciphertext) + Array(box.tag)
+        out.append(contentsOf: box.ciphertext)
+        out.append(contentsOf: box.tag)
     }
 }
 
