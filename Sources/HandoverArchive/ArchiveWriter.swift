@@ -248,6 +248,8 @@ final class FilteredOutput {
     let filters: [any ArchiveOutputFilter]
     /// The first failure, reported instead of libarchive's generic one.
     var failure: HandoverError?
+    /// The bytes written to the file so far.
+    private(set) var written: Int64 = 0
 
     init(descriptor: Int32, filters: [any ArchiveOutputFilter]) {
         self.descriptor = descriptor
@@ -279,6 +281,7 @@ final class FilteredOutput {
 
     private func writeAll(_ bytes: [UInt8]) throws {
         try AtomicFile.writeAll(bytes, to: descriptor)
+        written += Int64(bytes.count)
     }
 
     /// Runs `body`, keeping its error for the writer; returns whether it succeeded.

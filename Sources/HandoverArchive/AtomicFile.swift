@@ -69,19 +69,50 @@ public enum AtomicFile {
         try create(at: destination) { descriptor, _ in try writeAll(bytes, to: descriptor) }
     }
 
+    /// Creates the file at `destination` (see ``create(at:_:)``) holding what `filters` make of every byte of
+    /// `source`, read in 1 MiB blocks: an archive encrypted, or copied while a digest of it is computed.
+    /// - Returns: The bytes written.
+    /// - Throws: What ``create(at:_:)``, the source or a filter throws; ``HandoverError/Code/outputUnavailable`` when
+    ///   the source changes size while it is read.
+    public static func write(from source: any ArchiveInput, to destination: String, filters: [any ArchiveOutputFilter])
+        throws -> Int64
+    {
+        try create(at: destination) { descriptor, _ in
+            let output = FilteredOutput(descriptor: descriptor, filters: filters)
+            try output.start()
+            var block = [UInt8](repeating: 0, count: 1 << 20)
+            var offset: UInt64 = 0
+            while true {
+                let count = try block.withUnsafeMutableBytes { try source.read(at: offset, into: $0) }
+                if count == 0 { break }
+                offset += UInt64(count)
+                try block.withUnsafeBytes { try output.process(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            }
+            guard offset == source.size else {
+                throw HandoverError(.outputUnavailable, "the file changed size while it was read")
+            }
+            try output.finish()
+            return output.written
+        }
+    }
+
     /// Writes all of `bytes` to `descriptor`.
     /// - Throws: ``HandoverError/Code/outputUnavailable`` naming the `errno` when writing fails.
     public static func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws {
-        try bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw HandoverError(errno: errno, .outputUnavailable, "cannot write a file")
-                }
-                offset += written
+        try bytes.withUnsafeBytes { try writeAll($0, to: descriptor) }
+    }
+
+    /// Writes all of `buffer` to `descriptor`, retrying short writes and interruptions.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` naming the `errno` when writing fails.
+    public static func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) throws {
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw HandoverError(errno: errno, .outputUnavailable, "cannot write a file")
             }
+            offset += written
         }
     }
 

@@ -37,43 +37,10 @@ public enum ArchiveSealer {
         var bytes: Int64 = 0
         let prehasher = signingKey != nil ? PrehashingFilter() : nil
         if !recipients.isEmpty {
-            let encryptor: AgeEncryptor
-            do {
-                encryptor = try AgeEncryptor(recipients: recipients)
-            } catch {
-                throw HandoverError(.invalidArgument, "cannot encrypt the archive: \(error.message)")
-            }
-            let filters: [any ArchiveOutputFilter] = [AgeEncryptingFilter(encryptor)] + (prehasher.map { [$0] } ?? [])
+            let filters: [any ArchiveOutputFilter] =
+                [try AgeEncryptingFilter(to: recipients)] + (prehasher.map { [$0] } ?? [])
             output = folder + "/" + name + ".age"
-            let input = try FileInput(path: path)
-            bytes = try AtomicFile.create(at: output) { descriptor, _ in
-                var written: Int64 = 0
-                func emit(_ chunk: [UInt8], from index: Int) throws {
-                    var chunk = chunk
-                    for filter in filters[index...] where !chunk.isEmpty {
-                        chunk = try chunk.withUnsafeBytes { try filter.process($0) }
-                    }
-                    try AtomicFile.writeAll(chunk, to: descriptor)
-                    written += Int64(chunk.count)
-                }
-                for (index, filter) in filters.enumerated() { try emit(try filter.start(), from: index + 1) }
-                var block = [UInt8](repeating: 0, count: 1 << 20)
-                var offset: UInt64 = 0
-                while true {
-                    let count = try block.withUnsafeMutableBytes { try input.read(at: offset, into: $0) }
-                    if count == 0 { break }
-                    offset += UInt64(count)
-                    try emit(
-                        try block.withUnsafeBytes {
-                            try filters[0].process(UnsafeRawBufferPointer(rebasing: $0[0..<count]))
-                        }, from: 1)
-                }
-                guard offset == input.size else {
-                    throw HandoverError(.outputUnavailable, "'\(path)' changed size while it was sealed")
-                }
-                for (index, filter) in filters.enumerated() { try emit(try filter.finish(), from: index + 1) }
-                return written
-            }
+            bytes = try AtomicFile.write(from: try FileInput(path: path), to: output, filters: filters)
         }
         guard let signingKey else { return Sealed(path: output, signature: nil, bytes: bytes) }
         let digest: [UInt8]
@@ -82,20 +49,9 @@ public enum ArchiveSealer {
         } else {
             digest = try BundleVerifier.State.prehash(file: output)
         }
-        let file = (output as NSString).lastPathComponent
-        let comment = "handover request:\(request) generated:\(generatedAt.iso8601) file:\(file)"
-        let signature = try BundlePackager.signing { () throws(MinisignError) in
-            try signingKey.sign(
-                prehash: digest, trustedComment: comment,
-                untrustedComment: "signature from Handover, key \(signingKey.publicKey.keyIDText)")
-        }
-        do {
-            try AtomicFile.write(Array(signature.fileText.utf8), to: output + ".minisig")
-        } catch {
-            // An encrypted archive without the signature asked for must not stand as if complete.
-            if output != path { unlink(output) }
-            throw error
-        }
+        try BundlePackager.writeSignature(
+            of: output, digest: digest, key: signingKey, request: request, generatedAt: generatedAt,
+            removingOnFailure: output != path)
         return Sealed(path: output, signature: output + ".minisig", bytes: bytes)
     }
 }

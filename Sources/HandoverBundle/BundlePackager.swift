@@ -28,8 +28,31 @@ struct BundlePackager {
     var documents: [String] { Self.documents + (options.signingKey != nil ? [Self.manifestSignature] : []) }
 
     /// The trusted comment of a signature of `file`: what it is, which request, when it was generated.
-    func trustedComment(_ file: String, request: RequestID) -> String {
-        "handover request:\(request.rawValue) generated:\(generatedAt.iso8601) file:\(file)"
+    static func trustedComment(_ file: String, request: String, generatedAt: Timestamp) -> String {
+        "handover request:\(request) generated:\(generatedAt.iso8601) file:\(file)"
+    }
+
+    /// The untrusted comment of Handover's signatures.
+    static func untrustedComment(_ key: MinisignSecretKey) -> String {
+        "signature from Handover, key \(key.publicKey.keyIDText)"
+    }
+
+    /// Writes `path.minisig`, the detached signature of the file at `path` whose prehash is `digest`; when that
+    /// fails and `removingOnFailure`, removes the file, which must not stand as if complete without it.
+    static func writeSignature(
+        of path: String, digest: [UInt8], key: MinisignSecretKey, request: String, generatedAt: Timestamp,
+        removingOnFailure: Bool
+    ) throws {
+        let comment = trustedComment((path as NSString).lastPathComponent, request: request, generatedAt: generatedAt)
+        do {
+            let signature = try signing { () throws(MinisignError) in
+                try key.sign(prehash: digest, trustedComment: comment, untrustedComment: untrustedComment(key))
+            }
+            try AtomicFile.write(Array(signature.fileText.utf8), to: path + ".minisig")
+        } catch {
+            if removingOnFailure { unlink(path) }
+            throw error
+        }
     }
 
     /// Runs a signing step, turning its error into a ``HandoverError``.
@@ -45,10 +68,9 @@ struct BundlePackager {
     func signManifest(request: RequestID) throws {
         guard let key = options.signingKey else { return }
         let manifest = try Array(Data(contentsOf: URL(fileURLWithPath: root + "/manifest.json")))
+        let comment = Self.trustedComment("manifest.json", request: request.rawValue, generatedAt: generatedAt)
         let signature = try Self.signing { () throws(MinisignError) in
-            try key.sign(
-                manifest, trustedComment: trustedComment("manifest.json", request: request),
-                untrustedComment: "signature from Handover, key \(key.publicKey.keyIDText)")
+            try key.sign(manifest, trustedComment: comment, untrustedComment: Self.untrustedComment(key))
         }
         try Data(signature.fileText.utf8).write(to: URL(fileURLWithPath: root + "/" + Self.manifestSignature))
     }
@@ -176,13 +198,7 @@ struct BundlePackager {
             try Data(BagTagFiles.manifest(tagDigests)).write(to: URL(fileURLWithPath: tags + "/tagmanifest-sha256.txt"))
 
             var filters: [any ArchiveOutputFilter] = []
-            if !options.recipients.isEmpty {
-                do {
-                    filters.append(AgeEncryptingFilter(try AgeEncryptor(recipients: options.recipients)))
-                } catch {
-                    throw HandoverError(.invalidArgument, "cannot encrypt the archive: \(error.message)")
-                }
-            }
+            if !options.recipients.isEmpty { filters.append(try AgeEncryptingFilter(to: options.recipients)) }
             let prehasher = options.signingKey != nil ? PrehashingFilter() : nil
             if let prehasher { filters.append(prehasher) }
             try ArchiveWriter.write(
@@ -196,21 +212,9 @@ struct BundlePackager {
                 }
             }
             if let prehasher, let key = options.signingKey {
-                let file = (path as NSString).lastPathComponent
-                let digest = prehasher.digest()
-                let comment = trustedComment(file, request: manifest.request.id)
-                let signature = try Self.signing { () throws(MinisignError) in
-                    try key.sign(
-                        prehash: digest, trustedComment: comment,
-                        untrustedComment: "signature from Handover, key \(key.publicKey.keyIDText)")
-                }
-                do {
-                    try AtomicFile.write(Array(signature.fileText.utf8), to: path + ".minisig")
-                } catch {
-                    // An archive published without its signature must not stand as if complete.
-                    unlink(path)
-                    throw error
-                }
+                try Self.writeSignature(
+                    of: path, digest: prehasher.digest(), key: key, request: manifest.request.id.rawValue,
+                    generatedAt: generatedAt, removingOnFailure: true)
             }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
             if let limit = options.splitSize, size > limit, payload.count > 1 {
@@ -245,7 +249,15 @@ extension Array where Element == UInt8 {
 final class AgeEncryptingFilter: ArchiveOutputFilter {
     private var encryptor: AgeEncryptor
 
-    init(_ encryptor: AgeEncryptor) { self.encryptor = encryptor }
+    /// A filter encrypting to `recipients` with a new file key.
+    /// - Throws: ``HandoverError/Code/invalidArgument`` for recipients age does not allow together.
+    init(to recipients: [AgeRecipient]) throws {
+        do {
+            encryptor = try AgeEncryptor(recipients: recipients)
+        } catch {
+            throw HandoverError(.invalidArgument, "cannot encrypt the archive: \(error.message)")
+        }
+    }
 
     func start() -> [UInt8] { encryptor.header }
     func process(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { encryptor.write(bytes) }

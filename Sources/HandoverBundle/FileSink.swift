@@ -31,14 +31,10 @@ final class FileSink: ByteSink {
 
     func write(_ buffer: UnsafeRawBufferPointer) throws {
         hasher.update(bufferPointer: buffer)
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw HandoverError(errno: errno, .outputUnavailable, "cannot write '\(path)'")
-            }
-            offset += written
+        do {
+            try AtomicFile.writeAll(buffer, to: descriptor)
+        } catch let error as HandoverError {
+            throw HandoverError(.outputUnavailable, "cannot write '\(path)'", cause: error.cause)
         }
         bytes += Int64(buffer.count)
     }

@@ -94,6 +94,26 @@ public func readArchive(_ path: String) throws -> [String: [UInt8]] {
     }
 }
 
+/// Writes every regular file of the archive at `path` under `folder` (created as needed) and returns the bundle's
+/// folder in it: the first entry's top folder.
+@discardableResult
+public func unpackArchive(_ path: String, into folder: String) throws -> String {
+    try unpack(try readArchive(path), into: folder)
+}
+
+/// Writes `files` (entry name to bytes, as ``readArchive(_:)`` returns them) under `folder`; returns the first
+/// entry's top folder under it.
+@discardableResult
+public func unpack(_ files: [String: [UInt8]], into folder: String) throws -> String {
+    for (entry, bytes) in files {
+        let path = folder + "/" + entry
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+    return folder + "/" + (files.keys.sorted().first?.split(separator: "/").first.map(String.init) ?? "")
+}
+
 /// A strict RFC 4180 parser, independent of the writer under test.
 ///
 /// Returns records of fields; a field is nil when it was empty and unquoted, "" when it was `""`.

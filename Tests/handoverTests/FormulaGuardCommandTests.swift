@@ -67,14 +67,7 @@ import Testing
                     let page = String(decoding: pageBytes, as: UTF8.self)
                     #expect(page.contains("id=\"formula-guard\"") == (guarding == "on"))
                     // Unpacked for frictionless.
-                    let unpacked = out + "/unpacked-" + tenant
-                    for (entry, bytes) in files {
-                        let path = unpacked + "/" + entry
-                        try FileManager.default.createDirectory(
-                            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                        try Data(bytes).write(to: URL(fileURLWithPath: path))
-                    }
-                    bundles.append(unpacked + "/" + root)
+                    bundles.append(try unpack(files, into: out + "/unpacked-" + tenant))
                 }
                 let checked = try run(
                     "/usr/bin/env",

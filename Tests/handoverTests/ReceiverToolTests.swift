@@ -98,19 +98,6 @@ func mixedCaseRows() -> String {
     return sql
 }
 
-/// Writes every entry of an archive under `folder`; returns the bundle's folder.
-func unpack(_ archive: String, into folder: String) throws -> String {
-    var root = ""
-    for (name, bytes) in try readArchive(archive) where !name.hasSuffix("/") {
-        let path = folder + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        root = folder + "/" + String(name.split(separator: "/")[0])
-    }
-    return root
-}
-
 /// The archive an `export --json` or `demo --json` run reports.
 func archive(of result: ProcessResult) throws -> String {
     #expect(result.status == 0, "\(result.stderr)")
@@ -151,12 +138,12 @@ func describedReferences(_ resource: [String: Any]?) -> [String] {
         try await withTemporaryDirectory { folder in
             var bundles: [String] = []
             let demo = try archive(of: try handover("demo", "--out", folder + "/demo", "--json"))
-            bundles.append(try unpack(demo, into: folder + "/unpacked-demo-subject"))
+            bundles.append(try unpackArchive(demo, into: folder + "/unpacked-demo-subject"))
             let demoTenant = try archive(
                 of: try handover(
                     "export", "--db", folder + "/demo/demo.sqlite", "--map", folder + "/demo/demo-map.yaml",
                     "--tenant", "2", "--out", folder + "/demo-tenant", "--json"))
-            bundles.append(try unpack(demoTenant, into: folder + "/unpacked-demo-tenant"))
+            bundles.append(try unpackArchive(demoTenant, into: folder + "/unpacked-demo-tenant"))
 
             let database = folder + "/shop.sqlite"
             let created = try run("/usr/bin/env", ["sqlite3", database, mixedCaseDatabase + mixedCaseRows()])
@@ -167,12 +154,12 @@ func describedReferences(_ resource: [String: Any]?) -> [String] {
                 of: try handover(
                     "export", "--db", database, "--map", map, "--subject", "Email=c2@shop.example", "--out",
                     folder + "/shop-subject", "--json"))
-            bundles.append(try unpack(subject, into: folder + "/unpacked-shop-subject"))
+            bundles.append(try unpackArchive(subject, into: folder + "/unpacked-shop-subject"))
             let tenant = try archive(
                 of: try handover(
                     "export", "--db", database, "--map", map, "--tenant", "1", "--out", folder + "/shop-tenant",
                     "--json"))
-            bundles.append(try unpack(tenant, into: folder + "/unpacked-shop-tenant"))
+            bundles.append(try unpackArchive(tenant, into: folder + "/unpacked-shop-tenant"))
 
             // What is declared where: only references that hold for every row of the bundle.
             let demoSubject = try resources(bundles[0])

@@ -60,14 +60,7 @@ func fileMode(_ path: String) throws -> Int? {
             #expect(checked.stdout.contains("file:\(name)"))
 
             // Unpacked, the bag passes bagit-python, and minisign accepts manifest.json.minisig for manifest.json.
-            let unpacked = folder + "/unpacked"
-            for (entry, bytes) in try readArchive(plain) {
-                let path = unpacked + "/" + entry
-                try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(bytes).write(to: URL(fileURLWithPath: path))
-            }
-            let bag = unpacked + "/" + (listFolder(unpacked).first ?? "")
+            let bag = try unpackArchive(plain, into: folder + "/unpacked")
             let bagit = try run("/usr/bin/env", ["python3", "-m", "bagit", "--validate", bag])
             #expect(bagit.status == 0, "\(bagit.stderr)")
             let manifestChecked = try run("/usr/bin/minisign", ["-Vm", bag + "/manifest.json", "-P", publicKey])

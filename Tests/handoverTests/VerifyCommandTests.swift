@@ -46,14 +46,7 @@ func demoArchive(in folder: String) throws -> String {
     @Test func everyFileOfARealBundleValidatesWithIndependentTools() async throws {
         try await withTemporaryDirectory { folder in
             let archive = try demoArchive(in: folder)
-            let root = folder + "/unpacked"
-            for (name, bytes) in try readArchive(archive) {
-                let path = root + "/" + name
-                try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(bytes).write(to: URL(fileURLWithPath: path))
-            }
-            let bundle = root + "/" + (listFolder(root).first ?? "")
+            let bundle = try unpackArchive(archive, into: folder + "/unpacked")
             let tables = listFolder(bundle + "/data/sales").filter { $0.hasSuffix(".json") }.map {
                 String($0.dropLast(5))
             }
@@ -147,14 +140,7 @@ func demoArchive(in folder: String) throws -> String {
 
 /// Unpacks `archive` under `folder` and returns the bag folder it holds.
 func unpackedBag(_ archive: String, in folder: String) throws -> String {
-    let root = folder + "/unpacked"
-    for (name, bytes) in try readArchive(archive) {
-        let path = root + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-    return root + "/" + (listFolder(root).first ?? "")
+    try unpackArchive(archive, into: folder + "/unpacked")
 }
 
 @Suite struct VerifyBagFolderTests {
