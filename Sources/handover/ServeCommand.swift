@@ -65,6 +65,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "For workers: how long a completed archive is kept.")
     var retention = "7d"
 
+    @Option(
+        name: .long,
+        help:
+            "For workers: guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off)."
+    )
+    var csvFormulaGuard: Switch = .on
+
+    @OptionGroup(title: "For workers: encrypting and signing archives") var sealing: SealingOptions
+
     @OptionGroup var notify: NotifyOptions
 
     @OptionGroup var common: CommonOptions
@@ -139,9 +148,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let datasetMap = try readMap(map)
         let folder = URL(fileURLWithPath: out).standardizedFileURL.path
-        let options = try bundleOptions(
+        var options = try bundleOptions(
             out: folder, formats: formats, archive: archive, splitSize: nil, organization: "Handover",
             pseudonymizer: pseudonymizer)
+        options.csvFormulaGuard = csvFormulaGuard.isOn
+        try sealing.apply(to: &options)
         try AtomicFile.createPrivateFolder(at: folder)
         AtomicFile.removeLeftovers(in: folder)
         let database = db

@@ -78,6 +78,8 @@ struct WorkerCommand: AsyncParsableCommand {
     )
     var csvFormulaGuard: Switch = .on
 
+    @OptionGroup(title: "Encrypting and signing archives") var sealing: SealingOptions
+
     @OptionGroup var notify: NotifyOptions
 
     @OptionGroup var common: CommonOptions
@@ -103,6 +105,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
                 pseudonymizer: pseudonymizer)
             options.csvFormulaGuard = csvFormulaGuard.isOn
+            try sealing.apply(to: &options)
             try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)
             let fulfiller = BundleFulfiller(options: options, logger: logger) { _ in

@@ -55,4 +55,27 @@ import Testing
             }
         }
     }
+
+    @Test func aSealedArchiveIsDeliveredAndPurgedWithItsSignature() async throws {
+        try await withStore(.memory) { store, _ in
+            try await withTemporaryDirectory { out in
+                try await submitDemoRequests(store, [("req-u", "user2@acme.example")])
+                let worker = RequestWorker(
+                    store: store, fulfiller: try sealedFulfiller(out, key: MinisignSecretKey.generate()),
+                    configuration: WorkerConfiguration(id: "w1", retentionSeconds: 60), logger: quietLogger)
+                await worker.run(untilIdle: true)
+                let stored = try #require(try await store.request(try RequestID("req-u")))
+                #expect(stored.state == .completed)
+                let archive = try #require(stored.archive)
+                // What delivery lists: the archive and its detached signature.
+                #expect(
+                    try ArchiveFile.describe(published: archive).map(\.name)
+                        == ["handover-req-u.zip.age", "handover-req-u.zip.age.minisig"])
+                #expect(listFolder(out) == ["handover-req-u.zip.age", "handover-req-u.zip.age.minisig"])
+                let purged = try await store.purgeExpired(actor: "test", at: Timestamp.now().adding(seconds: 3_600))
+                #expect(purged.map(\.result) == [.deleted])
+                #expect(listFolder(out).isEmpty, "the signature goes with its archive")
+            }
+        }
+    }
 }

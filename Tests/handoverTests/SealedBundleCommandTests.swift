@@ -234,4 +234,34 @@ func fileMode(_ path: String) throws -> Int? {
             #expect(listFolder(folder + "/x").isEmpty)
         }
     }
+
+    @Test func aWorkerEncryptsAndSignsWhatItPublishes() async throws {
+        try await withTemporaryDirectory { folder in
+            _ = try demoArchive(in: folder)
+            #expect(try run("/usr/bin/age-keygen", ["-o", folder + "/id.txt"]).status == 0)
+            let recipient = try run("/usr/bin/age-keygen", ["-y", folder + "/id.txt"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try handover("keys", "generate", "--out", folder + "/keys", "--quiet").status == 0)
+            try Data("a test key of thirty-two bytes!!".utf8).write(to: URL(fileURLWithPath: folder + "/pk"))
+            let store = ["--store", "sqlite:" + folder + "/store.sqlite", "--pseudonym-key-file", folder + "/pk"]
+            #expect(
+                try run(handoverBinary, ["requests", "submit", "--tenant", "1", "--request-id", "req-w"] + store).status
+                    == 0)
+            #expect(try run(handoverBinary, ["requests", "verify", "req-w", "--by", "desk"] + store).status == 0)
+            let worked = try await runOffThread(
+                handoverBinary,
+                [
+                    "worker", "--until-idle", "--quiet", "--db", folder + "/demo.sqlite", "--map",
+                    folder + "/demo-map.yaml", "--out", folder + "/out", "--recipient", recipient, "--sign-key",
+                    folder + "/keys/minisign.key",
+                ] + store)
+            #expect(worked.status == 0, "\(worked.stderr)")
+            let archive = folder + "/out/handover-req-w.zip.age"
+            #expect(listFolder(folder + "/out") == ["handover-req-w.zip.age", "handover-req-w.zip.age.minisig"])
+            #expect(try run("/usr/bin/minisign", ["-Vm", archive, "-p", folder + "/keys/minisign.pub"]).status == 0)
+            let verified = try handover(
+                "verify", "--identity", folder + "/id.txt", "--pubkey", folder + "/keys/minisign.pub", archive)
+            #expect(verified.status == 0, "\(verified.stdout)")
+        }
+    }
 }
