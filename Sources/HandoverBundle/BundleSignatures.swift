@@ -15,8 +15,8 @@ extension BundleVerifier {
         let archives = isFolder.boolValue ? parts(inFolder: path) : [path]
         guard !archives.isEmpty else { return false }
         return archives.allSatisfy { archive in
-            guard let text = try? String(contentsOfFile: archive + ".minisig", encoding: .utf8),
-                let signature = try? MinisignSignature(parsing: text),
+            guard let bytes = State.signatureFile(archive + ".minisig"), bytes.count <= State.signatureLimit,
+                let signature = try? MinisignSignature(parsing: String(decoding: bytes, as: UTF8.self)),
                 signature.isPrehashed, signature.keyID == publicKey.keyID,
                 signature.trustedComment.split(separator: " ").contains(Substring("request:" + request)),
                 let digest = try? State.prehash(file: archive)
@@ -46,7 +46,7 @@ extension BundleVerifier.State {
             problem(.signature, name, "malformed (\(error.message))")
             return
         }
-        let detached = parts.filter { FileManager.default.fileExists(atPath: $0 + ".minisig") }
+        let detached = parts.filter { Self.signatureFile($0 + ".minisig") != nil }
         signature = VerificationReport.SignatureReport(
             keyID: Minisign.keyIDText(manifestSignature.keyID), checked: publicKey != nil,
             trustedComment: manifestSignature.trustedComment, detached: detached.count)
@@ -62,7 +62,7 @@ extension BundleVerifier.State {
         }
         for path in parts {
             let label = BundleVerifier.label(path, parts)
-            guard let bytes = FileManager.default.contents(atPath: path + ".minisig") else {
+            guard let bytes = Self.signatureFile(path + ".minisig") else {
                 problem(.signature, nil, "\(label): no detached signature beside it (\(path).minisig)")
                 continue
             }
@@ -79,7 +79,7 @@ extension BundleVerifier.State {
         _ signatureBytes: [UInt8], content: SignedContent, _ publicKey: MinisignPublicKey, path: String?,
         label: String, request: String?
     ) {
-        guard signatureBytes.count <= 4096 else {
+        guard signatureBytes.count <= Self.signatureLimit else {
             problem(.signature, path, label + "the signature file is too large to be one")
             return
         }
@@ -122,6 +122,18 @@ extension BundleVerifier.State {
         {
             problem(.signature, path, label + "the signature's trusted comment names another request")
         }
+    }
+
+    /// The most bytes a signature file may hold (minisign's are about 300).
+    static let signatureLimit = 4096
+
+    /// The start of the regular file at `path`, one byte more than ``signatureLimit`` at most (enough to tell that it
+    /// is too large without reading it whole); nil when there is no regular file there (a folder, a FIFO).
+    static func signatureFile(_ path: String) -> [UInt8]? {
+        guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
+            let file = try? FileInput(path: path)
+        else { return nil }
+        return try? file.bytes(at: 0, count: Int(min(file.size, UInt64(signatureLimit + 1))))
     }
 
     /// minisign's prehash (BLAKE2b-512) of the file at `path`, read in blocks.

@@ -16,7 +16,7 @@ enum Limits {
         switch path {
         case "bagit.txt", "bag-info.txt": return 1 << 20
         case "manifest.json": return 32 << 20
-        case "manifest.json.minisig": return 4096
+        case "manifest.json.minisig": return BundleVerifier.State.signatureLimit
         case "datapackage.json": return 16 << 20
         default:
             switch TagFileKind(path) {

@@ -70,12 +70,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The organisation sending the bundle, for bag-info.txt.")
     var organization = "Handover"
 
-    @Option(
-        name: .long,
-        help:
-            "Guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off, for machines)."
-    )
-    var csvFormulaGuard: Switch = .on
+    @OptionGroup var formulaGuard: FormulaGuardOption
 
     @OptionGroup var sealing: SealingOptions
 
@@ -115,7 +110,7 @@ struct ExportCommand: AsyncParsableCommand {
                 pseudonymizer: try loadPseudonymizer(pseudonymKeyFile))
             options.compressionLevel = compressionLevel
             options.generatedAt = pinnedTime
-            options.csvFormulaGuard = csvFormulaGuard.isOn
+            formulaGuard.apply(to: &options)
             try sealing.apply(to: &options)
             if !common.quiet { options.progress = ProgressPrinter().observer }
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)

@@ -87,3 +87,18 @@ struct SealingOptions: ParsableArguments {
         String(text.prefix { $0 != "\n" && $0 != "\r\n" && $0 != "\r" })
     }
 }
+
+/// `--csv-formula-guard`, for every command that writes bundles (export, worker, serve's workers).
+struct FormulaGuardOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help:
+            "Guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off, for machines)."
+    )
+    var csvFormulaGuard: Switch = .on
+
+    /// Sets `options`' guard.
+    func apply(to options: inout BundleOptions) {
+        options.csvFormulaGuard = csvFormulaGuard.isOn
+    }
+}

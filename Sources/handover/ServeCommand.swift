@@ -65,12 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "For workers: how long a completed archive is kept.")
     var retention = "7d"
 
-    @Option(
-        name: .long,
-        help:
-            "For workers: guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off)."
-    )
-    var csvFormulaGuard: Switch = .on
+    @OptionGroup var formulaGuard: FormulaGuardOption
 
     @OptionGroup(title: "For workers: encrypting and signing archives") var sealing: SealingOptions
 
@@ -151,7 +146,7 @@ struct ServeCommand: AsyncParsableCommand {
         var options = try bundleOptions(
             out: folder, formats: formats, archive: archive, splitSize: nil, organization: "Handover",
             pseudonymizer: pseudonymizer)
-        options.csvFormulaGuard = csvFormulaGuard.isOn
+        formulaGuard.apply(to: &options)
         try sealing.apply(to: &options)
         try AtomicFile.createPrivateFolder(at: folder)
         AtomicFile.removeLeftovers(in: folder)

@@ -71,12 +71,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "On SIGINT or SIGTERM, stop the export in hand and hand it back at once.")
     var handBackOnStop = false
 
-    @Option(
-        name: .long,
-        help:
-            "Guard CSV text cells a spreadsheet would run as formulas with a leading ' (on), or not (off, for machines)."
-    )
-    var csvFormulaGuard: Switch = .on
+    @OptionGroup var formulaGuard: FormulaGuardOption
 
     @OptionGroup(title: "Encrypting and signing archives") var sealing: SealingOptions
 
@@ -104,7 +99,7 @@ struct WorkerCommand: AsyncParsableCommand {
             var options = try bundleOptions(
                 out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
                 pseudonymizer: pseudonymizer)
-            options.csvFormulaGuard = csvFormulaGuard.isOn
+            formulaGuard.apply(to: &options)
             try sealing.apply(to: &options)
             try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)

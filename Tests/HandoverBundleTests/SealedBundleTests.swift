@@ -167,6 +167,16 @@ func decryptFile(_ path: String, _ identity: AgeIdentity) throws -> [UInt8] {
             #expect(messages.contains { $0.contains("no detached signature") })
             #expect(messages.contains { $0.contains("malformed") })
             #expect(messages.contains { $0.contains("does not verify") })
+
+            // A signature file of 16 MiB is refused after its first 4 KiB, not read whole; a folder is no signature.
+            try Data(count: 16 << 20).write(to: URL(fileURLWithPath: third))
+            try FileManager.default.createDirectory(
+                atPath: result.parts[0] + ".minisig", withIntermediateDirectories: false)
+            let hostile = BundleVerifier.verify(
+                published: result.archivePath, keys: VerificationKeys(publicKey: key.publicKey))
+            let hostileMessages = hostile.problems.filter { $0.kind == .signature }.map(\.message)
+            #expect(hostileMessages.contains { $0.contains("too large") }, "\(hostileMessages)")
+            #expect(hostileMessages.contains { $0.contains("no detached signature") }, "\(hostileMessages)")
         }
     }
 
