@@ -24,6 +24,7 @@ enum IndexPage {
         case .string(let text): text
         case .integer(let value): String(value)
         case .number(let value): value.description
+        case .decimal(let text): text
         case .boolean(let value): value ? "true" : "false"
         case .date(let text): text
         case .datetime(let time): time.iso8601

@@ -4,41 +4,59 @@
     internal import Darwin
 #endif
 
-/// A point in time in UTC with millisecond precision, printed as ISO 8601.
+/// A point in time in UTC with microsecond precision (PostgreSQL's), printed as ISO 8601.
 ///
 /// Handover's core has no Foundation dependency; this type carries the few calendar
 /// calculations it needs (civil dates from days since 1970 and back).
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
-    /// Milliseconds since 1970-01-01T00:00:00Z.
-    public var millisecondsSince1970: Int64
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public var microsecondsSince1970: Int64
+
+    /// Milliseconds since 1970-01-01T00:00:00Z (rounded down); setting it drops the microseconds.
+    public var millisecondsSince1970: Int64 {
+        get { microsecondsSince1970.floorDivided(by: 1000).quotient }
+        set { microsecondsSince1970 = newValue * 1000 }
+    }
 
     /// Creates a timestamp from milliseconds since the Unix epoch.
     public init(millisecondsSince1970: Int64) {
-        self.millisecondsSince1970 = millisecondsSince1970
+        self.microsecondsSince1970 = millisecondsSince1970 * 1000
+    }
+
+    /// Creates a timestamp from microseconds since the Unix epoch.
+    public init(microsecondsSince1970: Int64) {
+        self.microsecondsSince1970 = microsecondsSince1970
     }
 
     /// Creates a timestamp from whole seconds since the Unix epoch.
     public init(secondsSince1970: Int64) {
-        self.millisecondsSince1970 = secondsSince1970 * 1000
+        self.microsecondsSince1970 = secondsSince1970 * 1_000_000
     }
 
-    /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds.
+    /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds and
+    /// `.mmmuuu` when there are microseconds.
     public var description: String { iso8601 }
 
-    /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds.
+    /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds and
+    /// `.mmmuuu` when there are microseconds.
     public var iso8601: String {
-        let (seconds, millis) = millisecondsSince1970.floorDivided(by: 1000)
+        let (seconds, micros) = microsecondsSince1970.floorDivided(by: 1_000_000)
         let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
         let (year, month, day) = CivilDate.fromDays(days)
         var text = CivilDate.format(year: year, month: month, day: day)
         text +=
             "T" + pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
             + pad(Int(secondOfDay % 60), 2)
-        if millis != 0 { text += "." + pad(Int(millis), 3) }
+        if micros % 1000 != 0 {
+            text += "." + pad(Int(micros), 6)
+        } else if micros != 0 {
+            text += "." + pad(Int(micros / 1000), 3)
+        }
         return text + "Z"
     }
 
-    /// Parses an ISO 8601 / RFC 3339 date-time: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH:MM]`.
+    /// Parses an ISO 8601 / RFC 3339 date-time: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH[:MM]]`;
+    /// the fraction is kept to the microsecond.
     ///
     /// A missing offset is read as UTC. Returns nil when the text is not such a date-time or names
     /// an impossible date.
@@ -50,12 +68,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Orders timestamps by time.
     /// The instant `seconds` later (earlier when negative).
     public func adding(seconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSince1970: millisecondsSince1970 + seconds * 1000)
+        Timestamp(microsecondsSince1970: microsecondsSince1970 + seconds * 1_000_000)
     }
 
     /// Whether `lhs` is earlier than `rhs`.
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
-        lhs.millisecondsSince1970 < rhs.millisecondsSince1970
+        lhs.microsecondsSince1970 < rhs.microsecondsSince1970
     }
 
     /// Decodes from an ISO 8601 string.
@@ -135,7 +153,7 @@ public enum ISO8601Parser {
             let minute = digits(bytes, &i, 2), minute < 60
         else { return nil }
         var second = 0
-        var millis = 0
+        var micros = 0
         if i < bytes.count, bytes[i] == UInt8(ascii: ":") {
             i += 1
             guard let s = digits(bytes, &i, 2), s < 60 else { return nil }
@@ -144,12 +162,12 @@ public enum ISO8601Parser {
                 i += 1
                 var count = 0
                 while i < bytes.count, let d = digit(bytes[i]) {
-                    if count < 3 { millis = millis * 10 + d }
+                    if count < 6 { micros = micros * 10 + d }
                     count += 1
                     i += 1
                 }
                 guard count > 0 else { return nil }
-                for _ in min(count, 3)..<3 { millis *= 10 }
+                for _ in min(count, 6)..<6 { micros *= 10 }
             }
         }
         var offsetMinutes = 0
@@ -161,8 +179,13 @@ public enum ISO8601Parser {
                 let sign = bytes[i] == UInt8(ascii: "-") ? -1 : 1
                 i += 1
                 guard let oh = digits(bytes, &i, 2), oh < 24 else { return nil }
-                _ = expect(bytes, &i, ":")
-                guard let om = digits(bytes, &i, 2), om < 60 else { return nil }
+                // `+00` alone, as PostgreSQL writes whole-hour offsets, means `+00:00`.
+                var om = 0
+                if i < bytes.count {
+                    _ = expect(bytes, &i, ":")
+                    guard let minutes = digits(bytes, &i, 2), minutes < 60 else { return nil }
+                    om = minutes
+                }
                 offsetMinutes = sign * (oh * 60 + om)
             default:
                 return nil
@@ -171,7 +194,7 @@ public enum ISO8601Parser {
         guard i == bytes.count else { return nil }
         let days = CivilDate.toDays(year: year, month: month, day: day)
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        return Timestamp(millisecondsSince1970: seconds * 1000 + Int64(millis))
+        return Timestamp(microsecondsSince1970: seconds * 1_000_000 + Int64(micros))
     }
 
     private static func parseDate(_ b: [UInt8], _ i: inout Int) -> (Int64, Int, Int)? {

@@ -10,6 +10,9 @@ public enum Value: Sendable, Hashable {
     case integer(Int64)
     /// A finite number.
     case number(Double)
+    /// An exact decimal number, as its text: `-?[0-9]+(\.[0-9]+)?` (a SQL `numeric`), written digit for digit.
+    /// Make one with ``decimal(exactly:)``, which checks the text.
+    case decimal(String)
     /// A boolean.
     case boolean(Bool)
     /// A calendar date as `YYYY-MM-DD`.
@@ -28,11 +31,40 @@ public enum Value: Sendable, Hashable {
     /// Whether the value may stand in a field of `type` (null fits every type).
     public func fits(_ type: FieldType) -> Bool {
         switch (self, type) {
-        case (.null, _), (.string, .string), (.integer, .integer), (.number, .number), (.boolean, .boolean),
+        case (.null, _), (.string, .string), (.integer, .integer), (.number, .number), (.decimal, .number),
+            (.boolean, .boolean),
             (.date, .date), (.datetime, .datetime), (.binary, .binary):
             true
         default: false
         }
+    }
+}
+
+extension Value {
+    /// A ``decimal(_:)`` value of `text` when it is a plain decimal, `-?[0-9]+(\.[0-9]+)?` (no exponent, no
+    /// `+`, no leading `.`), of at most 1000 characters; nil otherwise.
+    public static func decimal(exactly text: some StringProtocol) -> Value? {
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= 1000 else { return nil }
+        var index = bytes.startIndex
+        if bytes[index] == UInt8(ascii: "-") { index = bytes.index(after: index) }
+        var integerDigits = 0
+        var fractionDigits = 0
+        var seenPoint = false
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ".") {
+                guard !seenPoint, integerDigits > 0 else { return nil }
+                seenPoint = true
+            } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                if seenPoint { fractionDigits += 1 } else { integerDigits += 1 }
+            } else {
+                return nil
+            }
+            index = bytes.index(after: index)
+        }
+        guard integerDigits > 0, !seenPoint || fractionDigits > 0 else { return nil }
+        return .decimal(String(text))
     }
 }
 

@@ -43,6 +43,7 @@ public struct CSVTableWriter<Sink: ByteSink>: TableWriter {
                     )
                 }
                 out.append(utf8: text)
+            case .decimal(let text): out.append(utf8: text)
             case .boolean(let value): out.append(value ? "true" : "false")
             case .date(let text): out.append(utf8: text)
             case .datetime(let time): out.append(utf8: time.iso8601)

@@ -42,6 +42,7 @@ public struct JSONTableWriter<Sink: ByteSink>: TableWriter {
                     )
                 }
                 out.append(utf8: text)
+            case .decimal(let text): out.append(utf8: text)
             case .boolean(let value): out.append(value ? "true" : "false")
             case .date(let text): JSONText.appendString(text, to: &out)
             case .datetime(let time): JSONText.appendString(time.iso8601, to: &out)

@@ -66,6 +66,11 @@ public struct RowChecker {
                 if let message = boundsViolation(Double(value), field) { return (field.name, message) }
             case .number(let value):
                 if let message = boundsViolation(value, field) { return (field.name, message) }
+            case .decimal(let text):
+                // The bounds are doubles; the nearest double of the decimal is compared (as a validator would).
+                if let value = Double(text), let message = boundsViolation(value, field) {
+                    return (field.name, message)
+                }
             default:
                 continue
             }

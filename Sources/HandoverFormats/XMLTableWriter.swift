@@ -106,6 +106,7 @@ public struct XMLTableWriter<Sink: ByteSink>: TableWriter {
                         )
                     }
                     try writeElement(name, text)
+                case .decimal(let text): try writeElement(name, text)
                 case .boolean(let value): try writeElement(name, value ? "true" : "false")
                 case .date(let text): try writeElement(name, text)
                 case .datetime(let time): try writeElement(name, time.iso8601)

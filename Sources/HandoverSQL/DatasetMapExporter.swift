@@ -1,12 +1,12 @@
 public import HandoverCore
-internal import HandoverSQLite
 public import Logging
 
-/// An exporter described by a ``DatasetMap`` over one SQLite database.
+/// An exporter described by a ``DatasetMap`` over one database: a SQLite file here, PostgreSQL through
+/// `HandoverPostgres`.
 ///
-/// Creating one checks the map against the database: every table, column, reference and path
-/// must exist. An export reads every table in one read transaction, so the bundle is one
-/// consistent snapshot, and binds every value as a query parameter.
+/// Creating one checks the map against the database's catalog: every table, column, reference and path must
+/// exist. An export reads every table in one read-only transaction, so the bundle is one consistent snapshot,
+/// and binds every value as a query parameter.
 public struct DatasetMapExporter: Exporter {
     /// The exporter's id, from the map.
     public var id: String { map.exporter.id }
@@ -17,8 +17,9 @@ public struct DatasetMapExporter: Exporter {
 
     /// The map this exporter follows.
     public let map: DatasetMap
-    /// The database file.
-    public let databasePath: String
+    /// The database, for messages: a file path, or a URL without its password.
+    public var sourceLabel: String { source.label }
+    let source: any DatasetSource
     let plans: [TablePlan]
     let subjectPlan: SubjectPlan?
     let tenantPlan: TenantPlan?
@@ -33,7 +34,7 @@ public struct DatasetMapExporter: Exporter {
     /// to the export context's logger.
     public let logger: Logger
 
-    /// Checks `map` against the database at `databasePath` and prepares the queries.
+    /// Checks `map` against the SQLite database at `databasePath` and prepares the queries.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the database cannot be opened,
     ///   ``HandoverError/Code/invalidDatasetMap`` naming what does not match and where it stands in the map.
     /// - Parameters:
@@ -41,12 +42,17 @@ public struct DatasetMapExporter: Exporter {
     ///   - databasePath: The SQLite database the map describes.
     ///   - logger: Where debug messages outside an export go; by default nowhere.
     public init(map: DatasetMap, databasePath: String, logger: Logger = DatasetMapExporter.silent) throws {
+        let source = SQLiteSource(path: databasePath)
+        try self.init(map: map, source: source, catalog: try source.readCatalog(), logger: logger)
+    }
+
+    /// Checks `map` against `catalog`, read from `source`, and prepares the queries.
+    /// - Throws: ``HandoverError/Code/invalidDatasetMap`` naming what does not match and where it stands.
+    package init(map: DatasetMap, source: any DatasetSource, catalog: SourceCatalog, logger: Logger) throws {
         self.map = map
         self.logger = logger
-        self.databasePath = databasePath
-        let compiled = try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
-            try MapCompiler(map: map, connection: connection).compile()
-        }
+        self.source = source
+        let compiled = try MapCompiler(map: map, catalog: catalog, dialect: source.dialect).compile()
         self.plans = compiled.plans
         self.tables = compiled.plans.map(\.schema)
         self.subjectPlan = compiled.subject
@@ -64,26 +70,28 @@ public struct DatasetMapExporter: Exporter {
     /// Reads whole columns (`GROUP BY`); meant for `handover map check`, not for every export.
     /// - Parameter threshold: How many rows sharing one value count as many.
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` or ``HandoverError/Code/sourceFailed``.
-    public func sharedMatchValues(threshold: Int = 10) throws -> [SharedMatchValue] {
+    public func sharedMatchValues(threshold: Int = 10) async throws -> [SharedMatchValue] {
         guard let subjectPlan else { return [] }
         // The same scalars SubjectSelector.isBlank allows, so that what is counted blank is what matches no one.
-        let blankCharacters = SubjectSelector.blankScalars.sorted().map(String.init).joined(separator: ", ")
-        return try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
+        var blankCharacters = ""
+        for value in SubjectSelector.blankScalars.sorted() {
+            if let scalar = Unicode.Scalar(value) { blankCharacters.unicodeScalars.append(scalar) }
+        }
+        let dialect = source.dialect
+        let plans = self.plans
+        return try await source.withSession(snapshot: true) { session in
             /// The largest group of rows sharing one non-blank value, and the blank rows, of `table.column`.
-            func counts(_ table: String, _ column: String) throws -> (largest: Int, blank: Int) {
+            func counts(_ table: String, _ column: String) async throws -> (largest: Int, blank: Int) {
                 let value = "t0." + quoted(column)
-                let blankTest = "trim(\(value), char(\(blankCharacters))) = ''"
+                let blankTest = dialect.trimFunction + "(" + dialect.text(value) + ", ?) = ''"
                 let largestSQL =
                     "SELECT count(*) AS n FROM " + quoted(table) + " AS t0 WHERE " + value + " IS NOT NULL AND NOT ("
                     + blankTest + ") GROUP BY " + value + " ORDER BY n DESC LIMIT 1"
-                let largest = try connection.prepare(largestSQL)
-                var top = 0
-                if try largest.step(), case .integer(let n) = try largest.value(at: 0) { top = Int(n) }
-                let blank = try connection.prepare(
-                    "SELECT count(*) FROM " + quoted(table) + " AS t0 WHERE " + blankTest)
-                var blanks = 0
-                if try blank.step(), case .integer(let n) = try blank.value(at: 0) { blanks = Int(n) }
-                return (top, blanks)
+                let largest = try await session.rows(largestSQL, [.text(blankCharacters)], limit: 1)
+                let blank = try await session.rows(
+                    "SELECT count(*) FROM " + quoted(table) + " AS t0 WHERE " + blankTest, [.text(blankCharacters)],
+                    limit: 1)
+                return (largest.first?.first?.integerValue ?? 0, blank.first?.first?.integerValue ?? 0)
             }
             var result: [SharedMatchValue] = []
             var seen = Set<String>()
@@ -94,8 +102,8 @@ public struct DatasetMapExporter: Exporter {
                     guard seen.insert("\(plan.schema.name).\(table).\(path.column).\(attribute)").inserted else {
                         continue
                     }
-                    let rows = try counts(table, path.column)
-                    let subjects = try counts(subjectPlan.source, subjectPlan.columns[attribute] ?? attribute)
+                    let rows = try await counts(table, path.column)
+                    let subjects = try await counts(subjectPlan.source, subjectPlan.columns[attribute] ?? attribute)
                     guard rows.largest >= threshold || rows.blank > 0 || subjects.largest > 1 || subjects.blank > 0
                     else { continue }
                     result.append(
@@ -141,19 +149,17 @@ public struct DatasetMapExporter: Exporter {
 
     /// The row count of every table in `scope`, by `SELECT count(*)` with the export's own conditions.
     public func estimatedRows(in scope: ExportScope) async throws -> [Int: Int] {
-        try SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
-            let bindings = try resolve(scope, connection: connection, logger: logger)
+        try await source.withSession(snapshot: true) { session in
+            let bindings = try await resolve(scope, session: session, logger: logger)
             var counts: [Int: Int] = [:]
             for (index, plan) in plans.enumerated() where includes(table: index, in: scope) {
                 guard let query = plan.query(for: scope, bindings: bindings) else {
                     counts[index] = 0
                     continue
                 }
-                let statement = try connection.prepare("SELECT count(*) FROM (" + query.sql + ")")
-                try statement.bind(query.parameters)
-                if try statement.step(), case .integer(let count) = try statement.value(at: 0) {
-                    counts[index] = Int(count)
-                }
+                let rows = try await session.rows(
+                    "SELECT count(*) FROM (" + query.sql + ") AS counted", query.parameters, limit: 1)
+                if let count = rows.first?.first?.integerValue { counts[index] = count }
             }
             return counts
         }
@@ -163,28 +169,24 @@ public struct DatasetMapExporter: Exporter {
     /// - Throws: ``HandoverError`` when the database fails, a value does not fit its column,
     ///   the scope names something the map cannot select, or the sink throws.
     public func export(_ scope: ExportScope, into sink: inout some RowSink, context: ExportContext) async throws {
-        try await SQLiteConnection.withConnection(path: databasePath, mode: .readOnly) { connection in
-            try await connection.withReadTransaction {
-                let bindings = try resolve(scope, connection: connection, logger: context.logger)
-                for (index, plan) in plans.enumerated() where includes(table: index, in: scope) {
-                    guard let query = plan.query(for: scope, bindings: bindings) else { continue }
-                    context.logger.debug(
-                        "exporting table", metadata: ["exporter": "\(id)", "table": "\(plan.schema.name)"])
-                    let statement = try connection.prepare(query.sql)
-                    try statement.bind(query.parameters)
-                    var reader = RowReader(
-                        plan: plan, statement: statement, bindings: bindings, context: context,
-                        pseudonymize: scope.isSubject)
-                    while let row = try reader.next() {
-                        try await sink.write(row, table: index)
-                    }
+        try await source.withSession(snapshot: true) { session in
+            let bindings = try await resolve(scope, session: session, logger: context.logger)
+            for (index, plan) in plans.enumerated() where includes(table: index, in: scope) {
+                guard let query = plan.query(for: scope, bindings: bindings) else { continue }
+                context.logger.debug(
+                    "exporting table", metadata: ["exporter": "\(id)", "table": "\(plan.schema.name)"])
+                let conversion = RowConversion(
+                    plan: plan, subjectKey: bindings.subjectKey?.text, pseudonymizer: context.pseudonymizer,
+                    pseudonymize: scope.isSubject)
+                try await session.stream(query, plan: plan, conversion: conversion) { row in
+                    try await sink.write(row, table: index)
                 }
             }
         }
     }
 
     /// Finds the subject's key and the values its paths compare with, or checks the tenant exists.
-    func resolve(_ scope: ExportScope, connection: SQLiteConnection, logger: Logger) throws -> Bindings {
+    func resolve(_ scope: ExportScope, session: any SourceSession, logger: Logger) async throws -> Bindings {
         var bindings = Bindings()
         if let tenant = scope.tenant {
             guard !SubjectSelector.isBlank(tenant) else {
@@ -194,11 +196,12 @@ public struct DatasetMapExporter: Exporter {
             guard let tenantPlan else {
                 throw HandoverError(.invalidArgument, "the dataset map of exporter \(id) declares no tenant table")
             }
-            bindings.tenant = tenantPlan.value(for: tenant)
+            let value = tenantPlan.value(for: tenant)
+            bindings.tenant = value
             if case .tenant = scope {
-                let statement = try connection.prepare(tenantPlan.existsSQL)
-                try statement.bind([bindings.tenant!])
-                guard try statement.step() else {
+                var found: [[SourceValue]] = []
+                if let value { found = try await session.rows(tenantPlan.existsSQL, [value], limit: 1) }
+                guard !found.isEmpty else {
                     throw HandoverError(.invalidArgument, "no tenant with that id in table \(tenantPlan.table)")
                 }
             }
@@ -212,7 +215,13 @@ public struct DatasetMapExporter: Exporter {
             throw HandoverError(
                 .invalidArgument, "the subject table \(subjectPlan.table) has no mapped column \(selector.column)")
         }
-        let selectorValue = subjectPlan.value(selector.value, forColumn: selector.column)
+        guard let selectorValue = subjectPlan.value(selector.value, forColumn: selector.column),
+            scope.tenant == nil || bindings.tenant != nil
+        else {
+            // A value that cannot be of the column's type (text for an integer key) selects no one.
+            logger.debug("subject not found", metadata: ["exporter": "\(id)"])
+            return bindings
+        }
         bindings.attributes[selector.column] = selectorValue
         var sql = subjectPlan.lookupSQL(by: selectorColumn)
         var parameters = [selectorValue]
@@ -220,18 +229,17 @@ public struct DatasetMapExporter: Exporter {
             sql += " AND " + tenantCondition
             parameters.append(tenant)
         }
-        let statement = try connection.prepare(sql + " LIMIT 2")
-        try statement.bind(parameters)
-        if try statement.step() {
-            bindings.subjectKey = try statement.value(at: 0)
-            for (offset, column) in subjectPlan.attributeColumns.enumerated() {
-                bindings.attributes[column] = try statement.value(at: offset + 1)
-            }
-            if try statement.step() {
+        let rows = try await session.rows(sql + " LIMIT 2", parameters, limit: 2)
+        if let row = rows.first {
+            guard rows.count == 1 else {
                 throw HandoverError(
                     .ambiguousSubject,
                     "the selector column \(selector.column) matches more than one row of \(subjectPlan.table); use a unique column"
                 )
+            }
+            bindings.subjectKey = row[0]
+            for (offset, column) in subjectPlan.attributeColumns.enumerated() {
+                bindings.attributes[column] = row[offset + 1]
             }
         } else {
             logger.debug("subject not found", metadata: ["exporter": "\(id)"])
@@ -295,25 +303,23 @@ public struct SharedMatchValue: Sendable, Hashable, Codable {
     }
 }
 
-extension SQLiteValue {
-    /// Whether this value names no one when compared: null, an empty blob, or text that is empty or only
-    /// white space (see ``SubjectSelector/isBlank(_:)``).
-    var isBlank: Bool {
-        switch self {
-        case .null: true
-        case .text(let text): SubjectSelector.isBlank(text)
-        case .blob(let bytes): bytes.isEmpty
-        case .integer, .real: false
-        }
-    }
-}
-
 /// The values a scope binds into the queries.
 struct Bindings {
-    var tenant: SQLiteValue?
-    var subjectKey: SQLiteValue?
+    var tenant: SourceValue?
+    var subjectKey: SourceValue?
     /// Columns of the subject's row (exported names) that paths compare with.
-    var attributes: [String: SQLiteValue] = [:]
+    var attributes: [String: SourceValue] = [:]
+}
+
+extension SourceValue {
+    /// The value as an integer, when it is one (or text of one): counts.
+    var integerValue: Int? {
+        switch self {
+        case .integer(let value): Int(value)
+        case .text(let text): Int(text)
+        default: nil
+        }
+    }
 }
 
 /// How to find subjects.
@@ -329,17 +335,28 @@ struct SubjectPlan: Sendable {
     var attributeColumns: [String]
     /// A condition on the subject table (alias t0) with one parameter, the tenant; nil when the subject table has no tenant path.
     var tenantCondition: String?
+    var dialect: SQLDialect
+    /// The subject table's columns in the catalog, by name.
+    var catalogColumns: [String: CatalogColumn]
     /// The subject table's columns that lead an index.
     var indexedColumns: Set<String> = []
 
     func lookupSQL(by sourceColumn: String) -> String {
-        let selected = ([keySource] + attributeColumns.map { columns[$0]! }).map { "t0." + quoted($0) }
+        // The key and the attributes are compared with other columns as text parameters: selected as text where
+        // the source casts its parameters.
+        let form: CatalogColumn.SelectForm = dialect.numberedParameters ? .text : .plain
+        let selected = ([keySource] + attributeColumns.map { columns[$0]! }).map { dialect.select($0, form: form) }
         return "SELECT " + selected.joined(separator: ", ") + " FROM " + quoted(source) + " AS t0 WHERE t0."
-            + quoted(sourceColumn) + " = ?"
+            + quoted(sourceColumn) + " = " + dialect.parameter(for: catalogColumns[sourceColumn])
     }
 
-    func value(_ text: String, forColumn column: String) -> SQLiteValue {
-        if integerColumns.contains(column), let number = Int64(text) { return .integer(number) }
+    /// The selector's value as it is bound; nil when it cannot be a value of the column (text for an integer
+    /// column where the source casts its parameters), so that it selects no one.
+    func value(_ text: String, forColumn column: String) -> SourceValue? {
+        if integerColumns.contains(column) {
+            if let number = Int64(text) { return .integer(number) }
+            if dialect.numberedParameters { return nil }
+        }
         return .text(text)
     }
 }
@@ -349,9 +366,14 @@ struct TenantPlan: Sendable {
     var table: String
     var existsSQL: String
     var integerKey: Bool
+    /// Whether the source casts its parameters (then text for an integer key names no tenant).
+    var numbered: Bool
 
-    func value(for text: String) -> SQLiteValue {
-        if integerKey, let number = Int64(text) { return .integer(number) }
+    func value(for text: String) -> SourceValue? {
+        if integerKey {
+            if let number = Int64(text) { return .integer(number) }
+            if numbered { return nil }
+        }
         return .text(text)
     }
 }
@@ -367,12 +389,15 @@ struct ResolvedPath: Sendable, Hashable {
     var column: String  // source column of the last table
     /// The exported name of the subject column to compare with; nil for the key.
     var matches: String?
+    /// The parameter as the column is compared with it (``SQLDialect/parameter(for:)``).
+    var parameter: String = "?"
 
     /// The condition on the table aliased `t<depth>`, with one parameter.
     func condition(depth: Int = 0) -> String {
         let alias = "t\(depth)"
-        guard let first = hops.first else { return alias + "." + quoted(column) + " = ?" }
-        let inner = ResolvedPath(hops: Array(hops.dropFirst()), column: column, matches: nil)
+        guard let first = hops.first else { return alias + "." + quoted(column) + " = " + parameter }
+        let inner = ResolvedPath(
+            hops: Array(hops.dropFirst()), column: column, matches: nil, parameter: parameter)
         let next = "t\(depth + 1)"
         return alias + "." + quoted(first.column) + " IN (SELECT " + next + "." + quoted(first.key) + " FROM "
             + quoted(first.table) + " AS " + next + " WHERE " + inner.condition(depth: depth + 1) + ")"
@@ -380,27 +405,37 @@ struct ResolvedPath: Sendable, Hashable {
 }
 
 /// One table's query and conversions.
-struct TablePlan: Sendable {
-    var schema: TableSchema
-    var source: String
+package struct TablePlan: Sendable {
+    /// The exported table.
+    package var schema: TableSchema
+    /// The source table.
+    package var source: String
     var sourceColumns: [String]
+    /// The SQL that selects each field's column.
+    var selections: [String]
+    /// What the source calls each column's kind of value (``CatalogColumn/kind``).
+    package var kinds: [String]
+    var dialect: SQLDialect
     var orderBy: [String]
     var subjectPaths: [ResolvedPath]
     var tenantPath: ResolvedPath?
     /// For each field: pseudonymise in subject exports, and the pseudonym's domain.
-    var pseudonymDomains: [String?]
+    package var pseudonymDomains: [String?]
     /// For each field: whether its values reference the subject table's key (own values stay clear).
-    var referencesSubject: [Bool]
+    package var referencesSubject: [Bool]
 
-    struct Query {
-        var sql: String
-        var parameters: [SQLiteValue]
+    /// A query and its parameters.
+    package struct Query: Sendable {
+        /// The SQL, with `?` for each parameter.
+        package var sql: String
+        /// One value per `?`.
+        package var parameters: [SourceValue]
     }
 
     /// The query for `scope`, or nil when no path can match (an unknown subject).
     func query(for scope: ExportScope, bindings: Bindings) -> Query? {
         var conditions: [String] = []
-        var parameters: [SQLiteValue] = []
+        var parameters: [SourceValue] = []
         switch scope {
         case .tenant:
             guard let tenantPath, let tenant = bindings.tenant else { return nil }
@@ -424,7 +459,7 @@ struct TablePlan: Sendable {
             }
         }
         var sql =
-            "SELECT " + sourceColumns.map { "t0." + quoted($0) }.joined(separator: ", ") + " FROM "
+            "SELECT " + selections.joined(separator: ", ") + " FROM "
             + quoted(source) + " AS t0 WHERE " + conditions.joined(separator: " AND ")
         if !orderBy.isEmpty { sql += " ORDER BY " + orderBy.map { "t0." + quoted($0) }.joined(separator: ", ") }
         return Query(sql: sql, parameters: parameters)

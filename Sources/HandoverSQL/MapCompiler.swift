@@ -1,10 +1,11 @@
 internal import HandoverCore
-internal import HandoverSQLite
 
-/// Checks a ``DatasetMap`` against a database and turns it into query plans.
+/// Checks a ``DatasetMap`` against a database's catalog and turns it into query plans. No I/O: the catalog was
+/// read before.
 struct MapCompiler {
     let map: DatasetMap
-    let connection: SQLiteConnection
+    let catalog: SourceCatalog
+    let dialect: SQLDialect
 
     struct Output {
         var plans: [TablePlan]
@@ -21,6 +22,8 @@ struct MapCompiler {
         var table: DatasetMap.Table
         var fields: [Field]
         var sourceColumns: [String]
+        /// The catalog's columns, one per field.
+        var catalogColumns: [CatalogColumn]
         var pseudonymize: [Bool]
         var primaryKey: [String]
         /// What `map check` reports about the table's columns.
@@ -32,12 +35,12 @@ struct MapCompiler {
     }
 
     func compile() throws -> Output {
-        let databaseTables = Set(try connection.tableNames())
+        let databaseTables = Set(catalog.tables.keys)
         var resolved: [String: Resolved] = [:]
         var order: [String] = []
         for table in map.tables {
             guard databaseTables.contains(table.source) else {
-                throw fail(table.location, "unknown table '\(table.source)' in database '\(connection.path)'")
+                throw fail(table.location, "unknown table '\(table.source)' in database '\(catalog.label)'")
             }
             resolved[table.name] = try resolveColumns(table)
             order.append(table.name)
@@ -47,7 +50,7 @@ struct MapCompiler {
         var unindexedFor: [String: [String]] = ["subject": [], "tenant": []]
         var indexCache: [String: Set<String>] = [:]
         func noteLookup(table: String, column: String, kind: String) throws {
-            if indexCache[table] == nil { indexCache[table] = try connection.leadingIndexedColumns(of: table) }
+            if indexCache[table] == nil { indexCache[table] = catalog.tables[table]?.leadingIndexedColumns ?? [] }
             let name = "\(table).\(column)"
             guard !indexCache[table]!.contains(column) else { return }
             if !unindexed.contains(name) { unindexed.append(name) }
@@ -126,7 +129,9 @@ struct MapCompiler {
                             path.location, "'matches' names \(matches), which is not a column of the subject table")
                     }
                 }
-                return ResolvedPath(hops: hops, column: column, matches: path.matches)
+                let compared = catalog.tables[current.table.source]?.column(column)
+                return ResolvedPath(
+                    hops: hops, column: column, matches: path.matches, parameter: dialect.parameter(for: compared))
             }
 
             if !table.subject.isEmpty, map.subject == nil {
@@ -163,9 +168,13 @@ struct MapCompiler {
                 name: name, title: table.title, description: table.description, fields: fields,
                 primaryKey: entry.primaryKey, foreignKeys: foreignKeys)
             do { try schema.validate() } catch let error as HandoverError { throw fail(table.location, error.message) }
+            let selections = zip(entry.sourceColumns, entry.catalogColumns).map { source, column in
+                dialect.select(source, form: column.selectForm)
+            }
             plans.append(
                 TablePlan(
                     schema: schema, source: table.source, sourceColumns: entry.sourceColumns,
+                    selections: selections, kinds: entry.catalogColumns.map(\.kind), dialect: dialect,
                     orderBy: entry.primaryKey.map { entry.source(of: $0)! }, subjectPaths: subjectPaths,
                     tenantPath: tenantPath, pseudonymDomains: domains, referencesSubject: referencesSubject))
         }
@@ -174,20 +183,23 @@ struct MapCompiler {
         if let anchor = map.subject, let subject {
             let attributes = Set(plans.flatMap { $0.subjectPaths.compactMap(\.matches) }).sorted()
             let mapped = plans.first { $0.source == anchor.table }
+            let anchorTable = catalog.tables[anchor.table]
             subjectPlan = SubjectPlan(
                 table: anchor.table, source: anchor.table, keySource: anchor.key, columns: subject.columns,
                 integerColumns: subject.integerColumns, attributeColumns: attributes,
-                tenantCondition: mapped?.tenantPath?.condition())
+                tenantCondition: mapped?.tenantPath?.condition(), dialect: dialect,
+                catalogColumns: Dictionary(
+                    (anchorTable?.columns ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }))
+            subjectPlan?.indexedColumns = anchorTable?.leadingIndexedColumns ?? []
         }
         var tenantPlan: TenantPlan?
         if let anchor = map.tenant, let tenant {
+            let key = catalog.tables[anchor.table]?.column(anchor.key)
             tenantPlan = TenantPlan(
                 table: anchor.table,
-                existsSQL: "SELECT 1 FROM " + quoted(anchor.table) + " WHERE " + quoted(anchor.key) + " = ?",
-                integerKey: tenant.integerColumns.contains(anchor.key))
-        }
-        if let anchor = map.subject {
-            subjectPlan?.indexedColumns = try connection.leadingIndexedColumns(of: anchor.table)
+                existsSQL: "SELECT 1 FROM " + quoted(anchor.table) + " WHERE " + quoted(anchor.key) + " = "
+                    + dialect.parameter(for: key),
+                integerKey: tenant.integerColumns.contains(anchor.key), numbered: dialect.numberedParameters)
         }
         return Output(
             plans: plans, subject: subjectPlan, tenant: tenantPlan, unindexed: unindexed,
@@ -199,8 +211,8 @@ struct MapCompiler {
     private func anchorColumns(_ anchor: DatasetMap.Anchor, databaseTables: Set<String>) throws -> (
         columns: [String: String], integerColumns: Set<String>
     ) {
-        guard databaseTables.contains(anchor.table), let columns = try connection.columns(of: anchor.table) else {
-            throw fail(anchor.location, "unknown table '\(anchor.table)' in database '\(connection.path)'")
+        guard databaseTables.contains(anchor.table), let columns = catalog.tables[anchor.table]?.columns else {
+            throw fail(anchor.location, "unknown table '\(anchor.table)' in database '\(catalog.label)'")
         }
         guard columns.contains(where: { $0.name == anchor.key }) else {
             throw fail(anchor.location, "table \(anchor.table) has no column \(anchor.key)")
@@ -209,7 +221,7 @@ struct MapCompiler {
         var integers = Set<String>()
         for column in columns {
             names[column.name] = column.name
-            if Self.inferType(column.declaredType) == .integer { integers.insert(column.name) }
+            if column.inferredType == .integer { integers.insert(column.name) }
         }
         return (names, integers)
     }
@@ -229,8 +241,8 @@ struct MapCompiler {
     }
 
     private func resolveColumns(_ table: DatasetMap.Table) throws -> Resolved {
-        guard let info = try connection.columns(of: table.source) else {
-            throw fail(table.location, "unknown table '\(table.source)' in database '\(connection.path)'")
+        guard let info = catalog.tables[table.source]?.columns else {
+            throw fail(table.location, "unknown table '\(table.source)' in database '\(catalog.label)'")
         }
         let byName = Dictionary(info.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for excluded in table.exclude where byName[excluded] == nil {
@@ -241,6 +253,7 @@ struct MapCompiler {
         }
         var fields: [Field] = []
         var sources: [String] = []
+        var catalogColumns: [CatalogColumn] = []
         var pseudonymize: [Bool] = []
         var findings = ColumnFindings(table: table.name)
         if let columns = table.columns {
@@ -249,12 +262,17 @@ struct MapCompiler {
                     throw fail(column.location, "unknown column '\(column.source)' in table \(table.source)")
                 }
                 if SecretNames.looksSecret(column.source) { findings.namedSecrets.append(column.source) }
-                let type = column.type ?? Self.inferType(database.declaredType)
+                let type = try fieldType(of: database, declared: column.type, table: table, location: column.location)
+                var constraints = column.constraints
+                if constraints.enumeration == nil, type == .string, !column.pseudonymize {
+                    constraints.enumeration = database.enumeration
+                }
                 fields.append(
                     Field(
                         column.name, type, required: column.required ?? database.notNull, title: column.title,
-                        description: column.description, constraints: column.constraints))
+                        description: column.description, constraints: constraints))
                 sources.append(column.source)
+                catalogColumns.append(database)
                 pseudonymize.append(column.pseudonymize)
             }
         } else {
@@ -273,9 +291,13 @@ struct MapCompiler {
                         "column '\(column.name.prefix(64))' of table \(table.source) is not a valid field name; list the columns and rename it with 'from'"
                     )
                 }
-                fields.append(Field(column.name, Self.inferType(column.declaredType), required: column.notNull))
+                let type = try fieldType(of: column, declared: nil, table: table, location: table.location)
+                var constraints = Constraints()
+                if type == .string { constraints.enumeration = column.enumeration }
+                fields.append(Field(column.name, type, required: column.notNull, constraints: constraints))
                 if !table.includeSecrets.contains(column.name) { findings.implicit.append(column.name) }
                 sources.append(column.name)
+                catalogColumns.append(column)
                 pseudonymize.append(false)
             }
         }
@@ -299,25 +321,21 @@ struct MapCompiler {
         // Key fields are never null.
         for index in fields.indices where primaryKey.contains(fields[index].name) { fields[index].required = true }
         return Resolved(
-            table: table, fields: fields, sourceColumns: sources, pseudonymize: pseudonymize, primaryKey: primaryKey,
-            findings: findings)
+            table: table, fields: fields, sourceColumns: sources, catalogColumns: catalogColumns,
+            pseudonymize: pseudonymize, primaryKey: primaryKey, findings: findings)
     }
 
-    /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).
-    static func inferType(_ declared: String) -> FieldType {
-        let type = declared.uppercased()
-        if type.contains("DATETIME") || type.contains("TIMESTAMP") { return .datetime }
-        if type.contains("DATE") { return .date }
-        if type.contains("BOOL") { return .boolean }
-        if type.contains("INT") { return .integer }
-        if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") { return .string }
-        if type.contains("BLOB") { return .binary }
-        if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") || type.contains("NUM")
-            || type.contains("DEC")
-        {
-            return .number
-        }
-        return .string
+    /// The field type of `column`: the map's, or the one its database type suggests. A type the source cannot
+    /// read is refused, naming the column, unless the map declares it `string` (its text is then exported).
+    private func fieldType(
+        of column: CatalogColumn, declared: FieldType?, table: DatasetMap.Table, location: DatasetMap.Location
+    ) throws -> FieldType {
+        if let inferred = column.inferredType { return declared ?? inferred }
+        if declared == .string { return .string }
+        throw fail(
+            location,
+            "column \(table.source).\(column.name) has type \(column.declaredType), which Handover does not read; "
+                + "declare it 'type: string' to export its text, or leave it out")
     }
 }
 

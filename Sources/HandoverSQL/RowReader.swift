@@ -1,35 +1,51 @@
-internal import HandoverCore
+package import HandoverCore
 internal import HandoverSQLite
 
-/// Turns the rows of one table's query into ``Row`` values, checking each against its field.
+/// What every source does to a value on its way into a row: pseudonyms for references to other people, and
+/// errors that name the table, row and field but never the value.
+package struct RowConversion: Sendable {
+    /// The table's plan.
+    package let plan: TablePlan
+    /// The subject's key as text, for keeping the subject's own references in clear.
+    package let subjectKey: String?
+    /// Makes pseudonyms.
+    package let pseudonymizer: any Pseudonymizer
+    /// Whether references to other people become pseudonyms (subject exports only).
+    package let pseudonymize: Bool
+
+    /// The value of field `index`, a reference whose text is `text`: a pseudonym in subject exports, unless it
+    /// points at the subject.
+    package func reference(_ text: String, at index: Int, domain: String) -> Value {
+        if !pseudonymize || (plan.referencesSubject[index] && text == subjectKey) { return .string(text) }
+        return .string(pseudonymizer.pseudonym(for: text, domain: domain))
+    }
+
+    /// The error for a value of field `index` that is not what its type needs.
+    /// - Parameters:
+    ///   - rowKey: The row's key for the message (see ``Row/keyDescription(in:)``).
+    ///   - problem: What is wrong, without the value.
+    package func invalid(_ index: Int, rowKey: String, _ problem: String) -> HandoverError {
+        HandoverError(
+            .invalidData,
+            "table \(plan.schema.name), row \(rowKey), field \(plan.schema.fields[index].name): \(problem)")
+    }
+}
+
+/// Turns the rows of one SQLite query into ``Row`` values, checking each against its field.
 struct RowReader {
     let plan: TablePlan
     let statement: SQLiteStatement
-    let bindings: Bindings
-    let context: ExportContext
-    /// The subject's key as text, for keeping the subject's own references in clear.
-    let subjectKeyText: String?
+    let conversion: RowConversion
     let types: [FieldType]
     var values: [Value]
 
-    /// Whether references to other people become pseudonyms (subject exports only).
-    let pseudonymize: Bool
-
-    init(plan: TablePlan, statement: SQLiteStatement, bindings: Bindings, context: ExportContext, pseudonymize: Bool) {
-        self.plan = plan
+    init(statement: SQLiteStatement, conversion: RowConversion) {
+        self.plan = conversion.plan
         self.statement = statement
-        self.bindings = bindings
-        self.context = context
-        self.pseudonymize = pseudonymize
+        self.conversion = conversion
         self.types = plan.schema.fields.map(\.type)
         self.values = []
         self.values.reserveCapacity(plan.schema.fields.count)
-        self.subjectKeyText =
-            switch bindings.subjectKey {
-            case .integer(let v): String(v)
-            case .text(let v): v
-            default: nil
-            }
     }
 
     /// The next row, or nil at the end.
@@ -54,8 +70,7 @@ struct RowReader {
             case .float: text = String(statement.double(at: column))
             default: throw mismatch(index, expected: "a reference", found: storage)
             }
-            if !pseudonymize || (plan.referencesSubject[index] && text == subjectKeyText) { return .string(text) }
-            return .string(context.pseudonymizer.pseudonym(for: text, domain: domain))
+            return conversion.reference(text, at: index, domain: domain)
         }
         switch types[index] {
         case .string:
@@ -78,6 +93,8 @@ struct RowReader {
                 guard number.isFinite else { throw mismatch(index, expected: "a finite number", found: storage) }
                 return .number(number)
             }
+            // An exact decimal kept as text (a number too precise for a double).
+            if storage == .text, let decimal = Value.decimal(exactly: try text(at: index)) { return decimal }
             throw mismatch(index, expected: "a number", found: storage)
         case .boolean:
             if storage == .integer {
@@ -127,10 +144,7 @@ struct RowReader {
 
     private func text(at index: Int) throws -> String {
         guard let text = statement.text(at: Int32(index)) else {
-            throw HandoverError(
-                .invalidData,
-                "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): text is not valid UTF-8"
-            )
+            throw conversion.invalid(index, rowKey: rowKey(), "text is not valid UTF-8")
         }
         return text
     }
@@ -144,10 +158,7 @@ struct RowReader {
             case .blob: "a blob"
             default: "null"
             }
-        return HandoverError(
-            .invalidData,
-            "table \(plan.schema.name), row \(rowKey()), field \(plan.schema.fields[index].name): expected \(expected), found \(found)"
-        )
+        return conversion.invalid(index, rowKey: rowKey(), "expected \(expected), found \(found)")
     }
 
     /// The current row's primary key for an error message: integer keys in clear, anything else by type only.

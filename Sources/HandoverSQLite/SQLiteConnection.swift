@@ -228,6 +228,42 @@ package final class SQLiteConnection {
         return result
     }
 
+    /// One foreign key as `PRAGMA foreign_key_list` reports it.
+    package struct ForeignKeyInfo: Sendable, Hashable {
+        /// The referencing columns.
+        package var columns: [String]
+        /// The referenced table.
+        package var table: String
+        /// The referenced columns; empty when the key names the referenced table's primary key.
+        package var referencedColumns: [String]
+    }
+
+    /// The foreign keys of `table`.
+    package func foreignKeys(of table: String) throws -> [ForeignKeyInfo] {
+        let statement = try prepare(
+            "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq")
+        try statement.bind(.text(table), at: 1)
+        var keys: [Int64: ForeignKeyInfo] = [:]
+        var order: [Int64] = []
+        while try statement.step() {
+            guard case .integer(let id) = try statement.value(at: 0),
+                case .text(let target) = try statement.value(at: 1),
+                case .text(let from) = try statement.value(at: 2)
+            else { continue }
+            if keys[id] == nil {
+                keys[id] = ForeignKeyInfo(columns: [], table: target, referencedColumns: [])
+                order.append(id)
+            }
+            keys[id]!.columns.append(from)
+            if case .text(let to) = try statement.value(at: 3) { keys[id]!.referencedColumns.append(to) }
+        }
+        return order.map { keys[$0]! }.map { key in
+            var key = key
+            if key.referencedColumns.count != key.columns.count { key.referencedColumns = [] }
+            return key
+        }
+    }
+
     func errorText() -> String {
         String(cString: sqlite3_errmsg(handle))
     }
@@ -411,20 +447,5 @@ package final class SQLiteStatement {
             }
             return .text(text)
         }
-    }
-}
-
-/// SQL identifier quoting: `"name"` with inner quotes doubled. Only for names checked against the database.
-package func quoted(_ identifier: String) -> String {
-    "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
-        }
-        return result
     }
 }

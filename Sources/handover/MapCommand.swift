@@ -52,7 +52,7 @@ struct MapCheckCommand: AsyncParsableCommand {
             try DatasetMapExporter(map: try readMap(map), databasePath: db)
         }
         let threshold = max(sharedThreshold, 2)
-        let shared = try await reportingErrors { try exporter.sharedMatchValues(threshold: threshold) }
+        let shared = try await reportingErrors { try await exporter.sharedMatchValues(threshold: threshold) }
         var warnings = exporter.unindexedLookups.map { "missing index: \($0) — \(createIndexStatement($0))" }
         for table in exporter.columnFindings {
             if !table.withheldSecrets.isEmpty {

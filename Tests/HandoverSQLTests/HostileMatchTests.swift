@@ -85,7 +85,7 @@ func withChangedDemo<T>(_ sql: String, _ body: (String) async throws -> T) async
             }.joined(separator: "\n")
         try await withChangedDemo(sql) { db in
             let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: db)
-            let findings = try exporter.sharedMatchValues(threshold: 10)
+            let findings = try await exporter.sharedMatchValues(threshold: 10)
             let forms = try #require(findings.first { $0.table == "contact_form_submissions" })
             #expect(forms.largestGroup == 12)
             #expect(forms.blankRows == 5)
@@ -94,7 +94,7 @@ func withChangedDemo<T>(_ sql: String, _ body: (String) async throws -> T) async
             #expect(!forms.message.contains("shared@mail.example"), "no value in the message")
         }
         // The demo as it is: no shared or blank values.
-        #expect(try demoExporter().sharedMatchValues(threshold: 10).isEmpty)
+        #expect(try await demoExporter().sharedMatchValues(threshold: 10).isEmpty)
     }
 }
 

@@ -1,0 +1,128 @@
+internal import HandoverCore
+internal import HandoverSQLite
+
+/// A SQLite database file as a data source, opened read-only for each session.
+struct SQLiteSource: DatasetSource {
+    /// The database file.
+    let path: String
+
+    var label: String { path }
+    var dialect: SQLDialect { .sqlite }
+
+    func withSession<T: Sendable>(snapshot: Bool, _ body: (any SourceSession) async throws -> T) async throws -> T {
+        try await SQLiteConnection.withConnection(path: path, mode: .readOnly) { connection in
+            let session = SQLiteSession(connection: connection)
+            guard snapshot else { return try await body(session) }
+            return try await connection.withReadTransaction { try await body(session) }
+        }
+    }
+
+    /// The catalog, read synchronously (a SQLite file is local).
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the file is not a readable database.
+    func readCatalog() throws -> SourceCatalog {
+        try SQLiteConnection.withConnection(path: path, mode: .readOnly) { try SQLiteSession.catalog(of: $0) }
+    }
+}
+
+/// A session on one SQLite connection.
+struct SQLiteSession: SourceSession {
+    let connection: SQLiteConnection
+
+    func catalog() async throws -> SourceCatalog { try Self.catalog(of: connection) }
+
+    static func catalog(of connection: SQLiteConnection) throws -> SourceCatalog {
+        var tables: [CatalogTable] = []
+        for name in try connection.tableNames() {
+            let columns = (try connection.columns(of: name) ?? []).map { info in
+                CatalogColumn(
+                    name: info.name, declaredType: info.declaredType, notNull: info.notNull,
+                    primaryKeyPosition: info.primaryKeyPosition, inferredType: inferType(info.declaredType))
+            }
+            let keys = try connection.foreignKeys(of: name).map { key in
+                CatalogForeignKey(columns: key.columns, table: key.table, referencedColumns: key.referencedColumns)
+            }
+            tables.append(
+                CatalogTable(
+                    name: name, columns: columns, leadingIndexedColumns: try connection.leadingIndexedColumns(of: name),
+                    foreignKeys: keys))
+        }
+        // A foreign key that leaves out the referenced columns means the referenced table's primary key.
+        let byName = Dictionary(tables.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for index in tables.indices {
+            for keyIndex in tables[index].foreignKeys.indices
+            where tables[index].foreignKeys[keyIndex].referencedColumns.isEmpty {
+                let target = tables[index].foreignKeys[keyIndex].table
+                tables[index].foreignKeys[keyIndex].referencedColumns =
+                    (byName[target]?.columns ?? []).filter { $0.primaryKeyPosition > 0 }
+                    .sorted { $0.primaryKeyPosition < $1.primaryKeyPosition }.map(\.name)
+            }
+        }
+        return SourceCatalog(label: connection.path, tables: tables)
+    }
+
+    func rows(_ sql: String, _ parameters: [SourceValue], limit: Int) async throws -> [[SourceValue]] {
+        let statement = try connection.prepare(sql)
+        try statement.bind(parameters.map(\.sqlite))
+        var rows: [[SourceValue]] = []
+        while rows.count < limit, try statement.step() {
+            var row: [SourceValue] = []
+            for index in 0..<statement.columnCount {
+                row.append(SourceValue(try statement.value(at: index)))
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    func stream(
+        _ query: TablePlan.Query, plan: TablePlan, conversion: RowConversion, _ body: (Row) async throws -> Void
+    ) async throws {
+        let statement = try connection.prepare(query.sql)
+        try statement.bind(query.parameters.map(\.sqlite))
+        var reader = RowReader(statement: statement, conversion: conversion)
+        while let row = try reader.next() {
+            try await body(row)
+        }
+    }
+
+    /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).
+    static func inferType(_ declared: String) -> FieldType {
+        let type = declared.uppercased()
+        if type.contains("DATETIME") || type.contains("TIMESTAMP") { return .datetime }
+        if type.contains("DATE") { return .date }
+        if type.contains("BOOL") { return .boolean }
+        if type.contains("INT") { return .integer }
+        if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") { return .string }
+        if type.contains("BLOB") { return .binary }
+        if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") || type.contains("NUM")
+            || type.contains("DEC")
+        {
+            return .number
+        }
+        return .string
+    }
+}
+
+extension SourceValue {
+    /// The value as SQLite binds it.
+    var sqlite: SQLiteValue {
+        switch self {
+        case .null: .null
+        case .integer(let value): .integer(value)
+        case .real(let value): .real(value)
+        case .text(let value): .text(value)
+        case .blob(let value): .blob(value)
+        }
+    }
+
+    /// A value read from SQLite.
+    init(_ value: SQLiteValue) {
+        switch value {
+        case .null: self = .null
+        case .integer(let value): self = .integer(value)
+        case .real(let value): self = .real(value)
+        case .text(let value): self = .text(value)
+        case .blob(let value): self = .blob(value)
+        }
+    }
+}
