@@ -126,3 +126,12 @@ extension SourceValue {
         }
     }
 }
+
+/// Catalog access for tools (`handover map init`).
+package enum DatasetSources {
+    /// The catalog of the SQLite database at `path`.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when it is not a readable database.
+    package static func sqliteCatalog(path: String) async throws -> SourceCatalog {
+        try SQLiteSource(path: path).readCatalog()
+    }
+}

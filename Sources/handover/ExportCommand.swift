@@ -98,7 +98,7 @@ struct ExportCommand: AsyncParsableCommand {
             let request = ExportRequest(
                 id: try requestID.map(RequestID.init) ?? .random(), purpose: purpose, scope: scope,
                 receivedAt: pinnedTime ?? Timestamp.now())
-            let exporter = try DatasetMapExporter(map: try readMap(map), databasePath: db, logger: logger)
+            let exporter = try await DataSourceLocation(db).exporter(map: try readMap(map), logger: logger)
             if !common.quiet {
                 for lookup in exporter.unindexedLookups(for: scope) {
                     printWarning(

@@ -49,7 +49,7 @@ struct MapCheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let exporter = try await reportingErrors {
-            try DatasetMapExporter(map: try readMap(map), databasePath: db)
+            try await DataSourceLocation(db).exporter(map: try readMap(map))
         }
         let threshold = max(sharedThreshold, 2)
         let shared = try await reportingErrors { try await exporter.sharedMatchValues(threshold: threshold) }
@@ -79,7 +79,7 @@ struct MapCheckCommand: AsyncParsableCommand {
             try printJSON(report)
             return
         }
-        print("\(map): exporter \(exporter.id), \(exporter.tables.count) tables, matches \(db)")
+        print("\(map): exporter \(exporter.id), \(exporter.tables.count) tables, matches \(exporter.sourceLabel)")
         if report.unindexed.isEmpty {
             print("every subject and tenant lookup is served by an index")
         }
