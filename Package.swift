@@ -32,7 +32,7 @@ let package = Package(
         .library(name: "HandoverSQL", targets: ["HandoverSQL"]),
         /// The request store: lifecycle, leases, deadlines, the audit log; SQLite back end.
         .library(name: "HandoverStore", targets: ["HandoverStore"]),
-        /// The request store's PostgreSQL back end.
+        /// PostgreSQL: the request store's back end and the dataset-map source.
         .library(name: "HandoverPostgres", targets: ["HandoverPostgres"]),
         /// Request workers: claim, export, publish, retention.
         .library(name: "HandoverWorker", targets: ["HandoverWorker"]),
@@ -110,11 +110,12 @@ let package = Package(
         .target(
             name: "HandoverStore", dependencies: ["HandoverCore", "HandoverSQLite", crypto, logging],
             swiftSettings: swiftSettings),
-        // The request store's PostgreSQL back end, for workers on many machines (postgres-nio).
+        // PostgreSQL through postgres-nio: the request store's back end (workers on many machines) and the
+        // dataset-map source.
         .target(
             name: "HandoverPostgres",
             dependencies: [
-                "HandoverCore", "HandoverStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "HandoverCore", "HandoverStore", "HandoverSQL", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), logging,
             ],
             swiftSettings: swiftSettings),
@@ -208,7 +209,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverSQLTests",
-            dependencies: ["HandoverSQL", "HandoverSQLite", "HandoverDemo", "TestSupport", logging],
+            dependencies: [
+                "HandoverSQL", "HandoverSQLite", "HandoverPostgres", "HandoverDemo", "TestSupport", logging,
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverStoreTests", dependencies: ["HandoverStore", "HandoverPostgres", "TestSupport", logging],

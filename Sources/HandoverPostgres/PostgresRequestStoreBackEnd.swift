@@ -349,7 +349,7 @@ extension RequestStore {
     /// NIOSSL's client configuration for `configuration`'s sslmode: no certificate verification for prefer and
     /// require (as libpq), the chain for verify-ca (and for require with a root certificate file), the chain and
     /// the host name for verify-full.
-    private static func tlsConfiguration(_ configuration: PostgresStoreConfiguration) throws -> TLSConfiguration {
+    static func tlsConfiguration(_ configuration: PostgresStoreConfiguration) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch configuration.tls {
         case .disable, .prefer: tls.certificateVerification = .none
@@ -367,7 +367,7 @@ extension RequestStore {
         return tls
     }
 
-    private static func connectionTLS(
+    static func connectionTLS(
         _ mode: PostgresStoreConfiguration.TLSMode, _ configuration: TLSConfiguration
     ) throws -> PostgresConnection.Configuration.TLS {
         do {

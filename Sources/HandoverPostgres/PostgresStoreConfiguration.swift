@@ -101,11 +101,15 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
     /// password and database may be percent-encoded. Parameters: `schema=NAME`,
     /// `sslmode=disable|prefer|require|verify-ca|verify-full` (default prefer on loopback, require elsewhere),
     /// `sslrootcert=PATH` and `plaintext_password=allow`.
+    /// - Parameters:
+    ///   - url: The URL.
+    ///   - defaultSchema: The schema when the URL names none: `handover` for a request store, `public` for a
+    ///     data source.
     /// - Throws: ``HandoverError/Code/invalidArgument`` naming what is wrong (never the password).
-    public init(url: String) throws {
+    public init(url: String, defaultSchema: String = "handover") throws {
         func invalid(_ what: String) -> HandoverError {
             HandoverError(
-                .invalidArgument, "a PostgreSQL store URL is postgres://USER:PASSWORD@HOST:PORT/DATABASE; \(what)")
+                .invalidArgument, "a PostgreSQL URL is postgres://USER:PASSWORD@HOST:PORT/DATABASE; \(what)")
         }
         var rest = Substring(url)
         guard let schemeEnd = rest.range(of: "://"),
@@ -146,7 +150,7 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
             username = Self.percentDecoded(credentials)
         }
         guard let username, !username.isEmpty else { throw invalid("the user is missing") }
-        var schema = "handover"
+        var schema = defaultSchema
         var tls: TLSMode?
         var rootCert: String?
         var plaintextPassword = false

@@ -229,7 +229,15 @@ public struct DatasetMapExporter: Exporter {
             sql += " AND " + tenantCondition
             parameters.append(tenant)
         }
-        let rows = try await session.rows(sql + " LIMIT 2", parameters, limit: 2)
+        let rows: [[SourceValue]]
+        do {
+            rows = try await session.rows(sql + " LIMIT 2", parameters, limit: 2)
+        } catch let error as HandoverError where error.cause?.sqlstate?.hasPrefix("22") == true {
+            // PostgreSQL could not read the value as the column's type (text for a timestamp): it names no one,
+            // and nothing else is asked in this transaction (the error ended it).
+            logger.debug("subject not found", metadata: ["exporter": "\(id)"])
+            return Bindings()
+        }
         if let row = rows.first {
             guard rows.count == 1 else {
                 throw HandoverError(

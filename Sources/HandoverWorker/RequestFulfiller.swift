@@ -20,7 +20,7 @@ public protocol RequestFulfiller: Sendable {
 /// Fulfils requests by exporting them into bundles with ``BundleBuilder``.
 public struct BundleFulfiller: RequestFulfiller {
     /// The exporters for a request (the same for every request, usually).
-    public var exporters: @Sendable (StoredRequest) throws -> ExporterRegistry
+    public var exporters: @Sendable (StoredRequest) async throws -> ExporterRegistry
     /// Formats, archive format, output folder, pseudonymizer and the rest; `progress` is left unset.
     public var options: BundleOptions
     /// Where the builder logs.
@@ -29,7 +29,7 @@ public struct BundleFulfiller: RequestFulfiller {
     /// A fulfiller exporting with `exporters` under `options`.
     public init(
         options: BundleOptions, logger: Logger,
-        exporters: @escaping @Sendable (StoredRequest) throws -> ExporterRegistry
+        exporters: @escaping @Sendable (StoredRequest) async throws -> ExporterRegistry
     ) {
         self.options = options
         self.logger = logger
@@ -40,7 +40,7 @@ public struct BundleFulfiller: RequestFulfiller {
     public func fulfil(_ stored: StoredRequest) async throws -> String {
         let path = options.publishedPath(for: stored.request.id)
         if let existing = try adopt(path, stored) { return existing }
-        let builder = BundleBuilder(exporters: try exporters(stored), options: options, logger: logger)
+        let builder = BundleBuilder(exporters: try await exporters(stored), options: options, logger: logger)
         do {
             return try await builder.build(for: stored.request).archivePath
         } catch let error as HandoverError where error.code == .outputExists {

@@ -19,7 +19,7 @@ struct ExportCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The SQLite database to read.")
+    @Option(name: .long, help: "The database to read: a SQLite file or a postgres://USER@HOST:PORT/DB?schema=S URL.")
     var db: String
 
     @Option(name: .long, help: "The dataset map (YAML) that describes the database.")

@@ -26,7 +26,7 @@ struct MapCheckCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The SQLite database.")
+    @Option(name: .long, help: "The database: a SQLite file or a postgres://USER@HOST:PORT/DB?schema=S URL.")
     var db: String
 
     @Option(name: .long, help: "The dataset map (YAML).")

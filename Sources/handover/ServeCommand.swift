@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Workers to run in this process (they need --db, --map and --out).")
     var workers = 0
 
-    @Option(name: .long, help: "For workers: the SQLite database to export from.")
+    @Option(name: .long, help: "For workers: the database to export from: a SQLite file or a postgres:// URL.")
     var db: String?
 
     @Option(name: .long, help: "For workers: the dataset map (YAML) that describes the database.")
@@ -138,8 +138,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func makeFulfiller(_ pseudonymizer: KeyedPseudonymizer, _ logger: Logger) throws -> BundleFulfiller {
         guard let db, let map, let out else { throw HandoverError(.invalidArgument, "workers need --db, --map, --out") }
-        guard FileManager.default.fileExists(atPath: db) else {
-            throw HandoverError(.sourceUnavailable, "no database at '\(db)'")
+        let database = try DataSourceLocation(db)
+        guard database.isPresent else {
+            throw HandoverError(.sourceUnavailable, "no database at '\(database.label)'")
         }
         let datasetMap = try readMap(map)
         let folder = URL(fileURLWithPath: out).standardizedFileURL.path
@@ -150,9 +151,8 @@ struct ServeCommand: AsyncParsableCommand {
         try sealing.apply(to: &options)
         try AtomicFile.createPrivateFolder(at: folder)
         AtomicFile.removeLeftovers(in: folder)
-        let database = db
         return BundleFulfiller(options: options, logger: logger) { _ in
-            try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database, logger: logger)])
+            try ExporterRegistry([try await database.exporter(map: datasetMap, logger: logger)])
         }
     }
 }

@@ -26,7 +26,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Option(name: .long, help: "The SQLite database to export from.")
+    @Option(name: .long, help: "The database to export from: a SQLite file or a postgres:// URL.")
     var db: String
 
     @Option(name: .long, help: "The dataset map (YAML) that describes the database.")
@@ -88,11 +88,11 @@ struct WorkerCommand: AsyncParsableCommand {
                 leaseSeconds: try parseDuration(lease), retry: retry, retentionSeconds: try parseDuration(retention),
                 idleSeconds: try parseInterval(idle))
             try ControlCharacters.require(configuration.id, "worker id")
-            guard FileManager.default.fileExists(atPath: db) else {
-                throw HandoverError(.sourceUnavailable, "no database at '\(db)'")
-            }
             let datasetMap = try readMap(map)
-            let database = db
+            let database = try DataSourceLocation(db)
+            guard database.isPresent else {
+                throw HandoverError(.sourceUnavailable, "no database at '\(database.label)'")
+            }
             // The store records where each archive is; an absolute path lets `purge` run from anywhere.
             let out = URL(fileURLWithPath: out).standardizedFileURL.path
             let pseudonymizer = try loadPseudonymizer(store.pseudonymKeyFile)
@@ -104,7 +104,7 @@ struct WorkerCommand: AsyncParsableCommand {
             try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)
             let fulfiller = BundleFulfiller(options: options, logger: logger) { _ in
-                try ExporterRegistry([try DatasetMapExporter(map: datasetMap, databasePath: database, logger: logger)])
+                try ExporterRegistry([try await database.exporter(map: datasetMap, logger: logger)])
             }
             let control = WorkerControl()
             // Our own listener is in place before "started" is printed: the first SIGINT or SIGTERM stops after

@@ -1,6 +1,7 @@
 import Foundation
 import HandoverCore
 import HandoverDemo
+import HandoverPostgres
 import HandoverSQL
 import Logging
 import TestSupport
@@ -39,4 +40,16 @@ func collect(_ exporter: DatasetMapExporter, _ scope: ExportScope) async throws 
 
 func demoExporter() throws -> DatasetMapExporter {
     try DatasetMapExporter(map: try DatasetMap(yaml: SalesDemo.datasetMap), databasePath: demoDatabase)
+}
+
+/// The demo's exporter over the demo database in `kind`: the SQLite file, or its copy on the PostgreSQL test
+/// server.
+func demoExporter(_ kind: SourceKind, logger: Logger = DatasetMapExporter.silent) async throws -> DatasetMapExporter {
+    let map = try DatasetMap(yaml: SalesDemo.datasetMap)
+    switch kind {
+    case .sqlite: return try DatasetMapExporter(map: map, databasePath: demoDatabase, logger: logger)
+    case .postgres:
+        let configuration = try PostgresStoreConfiguration(url: try await postgresDemo().url, defaultSchema: "public")
+        return try await DatasetMapExporter.postgres(map: map, configuration: configuration, logger: logger)
+    }
 }
