@@ -306,7 +306,12 @@ struct PostgresSession: SourceSession {
             name: name, declaredType: declared, notNull: notNull, primaryKeyPosition: keyPosition,
             inferredType: type, enumeration: typeType == "e" ? enumeration : nil,
             parameterType: category == "A" ? nil : baseType)
-        column.selectForm = kind == "array" ? .json : .text
+        column.selectForm =
+            switch kind {
+            case "array": .json
+            case "inet": .output
+            default: .text
+            }
         column.kind = kind
         return column
     }

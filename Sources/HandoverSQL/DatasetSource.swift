@@ -98,6 +98,7 @@ package struct SQLDialect: Sendable, Hashable {
         case .plain: return column
         case .text: return "CAST(" + column + " AS text)"
         case .json: return "CAST(to_json(" + column + ") AS text)"
+        case .output: return "format('%s', " + column + ")"
         }
     }
 
@@ -208,6 +209,8 @@ package struct CatalogColumn: Sendable, Hashable {
         case text
         /// As the text of its JSON value (arrays).
         case json
+        /// As the type's own output, where its cast to text differs (`inet`, whose cast adds `/32`).
+        case output
     }
 
     /// A column.
