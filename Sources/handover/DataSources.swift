@@ -33,6 +33,14 @@ enum DataSourceLocation {
         }
     }
 
+    /// The PostgreSQL schema holding the tables; nil for SQLite.
+    var schema: String? {
+        switch self {
+        case .sqlite: nil
+        case .postgres(let configuration): configuration.schema
+        }
+    }
+
     /// Whether the database is there to be read: the SQLite file exists (a PostgreSQL server is tried when used).
     var isPresent: Bool {
         switch self {

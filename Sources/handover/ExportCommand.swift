@@ -98,11 +98,13 @@ struct ExportCommand: AsyncParsableCommand {
             let request = ExportRequest(
                 id: try requestID.map(RequestID.init) ?? .random(), purpose: purpose, scope: scope,
                 receivedAt: pinnedTime ?? Timestamp.now())
-            let exporter = try await DataSourceLocation(db).exporter(map: try readMap(map), logger: logger)
+            let location = try DataSourceLocation(db)
+            let exporter = try await location.exporter(map: try readMap(map), logger: logger)
             if !common.quiet {
                 for lookup in exporter.unindexedLookups(for: scope) {
                     printWarning(
-                        "no index serves \(lookup): the export reads the whole table (\(createIndexStatement(lookup)))")
+                        "no index serves \(lookup): the export reads the whole table (\(createIndexStatement(lookup, schema: location.schema)))"
+                    )
                 }
             }
             var options = try bundleOptions(

@@ -48,12 +48,13 @@ struct MapCheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let exporter = try await reportingErrors {
-            try await DataSourceLocation(db).exporter(map: try readMap(map))
-        }
+        let location = try await reportingErrors { try DataSourceLocation(db) }
+        let exporter = try await reportingErrors { try await location.exporter(map: try readMap(map)) }
         let threshold = max(sharedThreshold, 2)
         let shared = try await reportingErrors { try await exporter.sharedMatchValues(threshold: threshold) }
-        var warnings = exporter.unindexedLookups.map { "missing index: \($0) — \(createIndexStatement($0))" }
+        var warnings = exporter.unindexedLookups.map {
+            "missing index: \($0) — \(createIndexStatement($0, schema: location.schema))"
+        }
         for table in exporter.columnFindings {
             if !table.withheldSecrets.isEmpty {
                 warnings.append(
@@ -87,9 +88,10 @@ struct MapCheckCommand: AsyncParsableCommand {
     }
 }
 
-/// `CREATE INDEX` for a `table.column` lookup.
-func createIndexStatement(_ lookup: String) -> String {
+/// `CREATE INDEX` for a `table.column` lookup, in `schema` when the database has schemas (PostgreSQL).
+func createIndexStatement(_ lookup: String, schema: String? = nil) -> String {
     let parts = lookup.split(separator: ".", maxSplits: 1).map(String.init)
     guard parts.count == 2 else { return "" }
-    return "CREATE INDEX \"\(parts[0])_\(parts[1])\" ON \"\(parts[0])\"(\"\(parts[1])\");"
+    let table = (schema.map { "\"\($0)\"." } ?? "") + "\"\(parts[0])\""
+    return "CREATE INDEX \"\(parts[0])_\(parts[1])\" ON \(table) (\"\(parts[1])\");"
 }

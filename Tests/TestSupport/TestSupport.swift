@@ -82,6 +82,11 @@ public func handover(_ arguments: String...) throws -> ProcessResult {
     try run(handoverBinary, arguments)
 }
 
+/// Runs the `handover` binary with `arguments`.
+public func handover(_ arguments: [String]) throws -> ProcessResult {
+    try run(handoverBinary, arguments)
+}
+
 /// Every regular file of an archive, by entry name, read with libarchive.
 public func readArchive(_ path: String) throws -> [String: [UInt8]] {
     try ArchiveReader.read(path) { reader in

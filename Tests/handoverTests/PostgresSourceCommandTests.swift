@@ -1,4 +1,7 @@
 import Foundation
+import HandoverBundle
+import HandoverCore
+import HandoverStore
 import TestSupport
 import Testing
 
@@ -68,5 +71,137 @@ import Testing
                 }
             }
         }
+    }
+
+    @Test func mapCheckOnPostgreSQLNamesTheIndexAndTheColumnItCannotRead() async throws {
+        try await withTemporaryDirectory { folder in
+            let data = try workerSetup(folder)
+            let map = data[data.firstIndex(of: "--map")! + 1]
+            let demo = try await postgresDemo()
+            let checked = try handover("map", "check", "--db", demo.url, "--map", map)
+            #expect(checked.status == 0, "\(checked.stderr)")
+            #expect(
+                checked.stdout.contains("every subject and tenant lookup is served by an index"), "\(checked.stdout)")
+            #expect(checked.stdout.contains("?schema=\(demo.schema)"), "the source, named: \(checked.stdout)")
+
+            let sql = """
+                CREATE TABLE people (id bigint PRIMARY KEY, email text NOT NULL);
+                CREATE TABLE notes (id integer PRIMARY KEY, person_id bigint REFERENCES people(id), spot point);
+                """
+            try TypedFixture.map.write(toFile: folder + "/typed.yaml", atomically: true, encoding: .utf8)
+            try """
+            handover-map: 1
+            exporter: {id: notes}
+            subject: {table: people, key: id}
+            tables:
+              people:
+                subject: id
+                exclude: []
+              notes:
+                subject: person_id
+                references: {person_id: people.id}
+                exclude: [spot]
+            """.write(toFile: folder + "/notes.yaml", atomically: true, encoding: .utf8)
+            try await withPostgresSchema(sql) { url, schema in
+                let unindexed = try handover("map", "check", "--db", url, "--map", folder + "/notes.yaml")
+                #expect(unindexed.status == 0, "\(unindexed.stderr)")
+                let statement = "CREATE INDEX \"notes_person_id\" ON \"\(schema)\".\"notes\" (\"person_id\");"
+                #expect(
+                    unindexed.stdout.contains("missing index: notes.person_id — " + statement), "\(unindexed.stdout)")
+                // The statement as printed makes the warning go.
+                try await psql(statement)
+                let indexed = try handover("map", "check", "--db", url, "--map", folder + "/notes.yaml")
+                #expect(indexed.stdout.contains("every subject and tenant lookup is served by an index"))
+                // A column of a type the source does not read, left in: refused, naming it.
+                let withSpot = try String(contentsOfFile: folder + "/notes.yaml", encoding: .utf8)
+                    .replacingOccurrences(of: "exclude: [spot]", with: "exclude: []")
+                try withSpot.write(toFile: folder + "/spot.yaml", atomically: true, encoding: .utf8)
+                let refused = try handover("map", "check", "--db", url, "--map", folder + "/spot.yaml")
+                #expect(refused.status == 65, "\(refused.stdout) \(refused.stderr)")
+                #expect(refused.stderr.contains("notes.spot has type point"), "\(refused.stderr)")
+            }
+        }
+    }
+
+    @Test func aWorkerExportsFromPostgreSQLIntoTheSameBundleAsFromSQLite() async throws {
+        try await withStore(.sqlite) { store, spec in
+            try await withTemporaryDirectory { folder in
+                var data = try workerSetup(folder)
+                let sqlite = data[data.firstIndex(of: "--db")! + 1]
+                data[data.firstIndex(of: "--db")! + 1] = try await postgresDemo().url
+                try await queue(
+                    store,
+                    [
+                        (
+                            "req-pg-subject",
+                            .subject(SubjectSelector(column: "email", value: "user3@acme.example"), tenant: nil)
+                        ),
+                        ("req-pg-tenant", .tenant("2")),
+                    ])
+                let worked = try await runOffThread(
+                    handoverBinary, ["worker", "--until-idle", "--quiet", "--store", spec] + data)
+                #expect(worked.status == 0, "\(worked.stderr)")
+                for id in ["req-pg-subject", "req-pg-tenant"] {
+                    let stored = try #require(try await store.request(try RequestID(id)))
+                    #expect(stored.state == .completed, "\(id): \(stored.failureReason ?? "")")
+                    let archive = try #require(stored.archive)
+                    #expect(BundleVerifier.verify(archive: archive).valid)
+                    // The same request from the SQLite file the PostgreSQL copy was made from: the same data.
+                    let scope = try #require(stored.request.scope)
+                    var arguments = [
+                        "--db", sqlite, "--map", data[data.firstIndex(of: "--map")! + 1], "--out", folder + "/sqlite",
+                    ]
+                    switch scope {
+                    case .subject(let selector, _): arguments += ["--subject", "\(selector.column)=\(selector.value)"]
+                    case .tenant(let tenant): arguments += ["--tenant", tenant]
+                    }
+                    arguments += ["--pseudonym-key-file", data[data.firstIndex(of: "--pseudonym-key-file")! + 1]]
+                    let fromSQLite = try exportedData(arguments)
+                    let fromPostgres = try dataFiles(of: archive)
+                    #expect(!fromPostgres.isEmpty)
+                    #expect(fromSQLite == fromPostgres, "\(id): the data files differ")
+                }
+            }
+        }
+    }
+
+    @Test func aPasswordInTheURLIsNeverPrinted() async throws {
+        try await withTemporaryDirectory { folder in
+            let data = try workerSetup(folder)
+            let map = data[data.firstIndex(of: "--map")! + 1]
+            for url in [
+                "postgres://handover_test:s3cret-pw@127.0.0.1:1/handover_test?sslmode=disable",
+                "postgres://handover_test:s3cret-pw@127.0.0.1:5432/no_such_db?sslmode=disable",
+                "postgres://handover_test:s3cret-pw@127.0.0.1:5432/handover_test?sslmode=bogus",
+                "postgres://handover_test:s3cret-pw@db.example.com/handover_test?sslmode=disable",
+            ] {
+                for arguments in [
+                    ["export", "--db", url, "--map", map, "--tenant", "1", "--out", folder + "/out"],
+                    ["map", "check", "--db", url, "--map", map],
+                ] {
+                    let result = try handover(arguments)
+                    #expect(result.status != 0)
+                    #expect(!(result.stdout + result.stderr).contains("s3cret"), "\(result.stderr)")
+                    #expect(!result.stderr.isEmpty)
+                }
+            }
+        }
+    }
+
+    /// The data files (under `data/`, but not the page) of a bundle `handover export` writes for `arguments`.
+    func exportedData(_ arguments: [String]) throws -> [String: [UInt8]] {
+        let exported = try run(handoverBinary, ["export", "--json", "--quiet"] + arguments)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        return try dataFiles(of: try #require(try jsonObject(exported.stdout)["archive"] as? String))
+    }
+
+    func dataFiles(of archive: String) throws -> [String: [UInt8]] {
+        var data: [String: [UInt8]] = [:]
+        for (name, bytes) in try readArchive(archive) {
+            let parts = name.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2, parts[1].hasPrefix("data/"), !parts[1].hasSuffix("index.html") else { continue }
+            data[String(parts[1])] = bytes
+        }
+        return data
     }
 }
