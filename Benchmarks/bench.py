@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Handover's benchmark harness: whole-process wall time and peak RSS against hand-made pipelines.
 
-Usage: bench.py [--rows 1000000] [--runs 3] [--work DIR] [--binary PATH]
+Usage: bench.py [--rows 1000000] [--runs 3] [--work DIR] [--binary PATH] [--postgres URL]
 
 It generates the demo database at about the requested number of rows (once; kept in --work), then runs
 every case --runs times in one session, on the same rows, and prints the medians and the ratios
 Handover / peer beside the targets of issue 6. Peak RSS comes from GNU time (%M); for a pipeline it is
 the largest process of the pipeline.
+
+With --postgres (a server URL; `make bench` passes the one scripts/start-postgres.sh starts), the same rows are
+copied into a schema of that server (once; kept) and the tenant export is also measured from PostgreSQL, against
+`psql -c "\\copy (…) to stdout csv" | zstd -3`.
 """
 import argparse
 import json
@@ -46,6 +50,52 @@ def tenant_query(database):
     return " ".join(parts), rows
 
 
+def postgres_copy(database, url, schema):
+    """Copies the demo database into `schema` (once): the same tables, types mapped, rows by COPY, then keys and
+    the indexes SQLite has."""
+    import sqlite3
+    exists = subprocess.run(["psql", url, "-Atqc", f"SELECT 1 FROM pg_namespace WHERE nspname = '{schema}'"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    if exists == "1":
+        return
+    print(f"copying the database into PostgreSQL schema {schema} ...", file=sys.stderr)
+    db = sqlite3.connect(database)
+    staging = schema + "_loading"
+    ddl = [f'DROP SCHEMA IF EXISTS "{staging}" CASCADE;', f'CREATE SCHEMA "{staging}";', f'SET search_path = "{staging}";']
+    after = []
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    for table in tables:
+        columns = list(db.execute(f'PRAGMA table_info("{table}")'))
+        def pg(declared):
+            t = declared.upper()
+            if "DATETIME" in t or "TIMESTAMP" in t: return "timestamptz"
+            if "BOOL" in t: return "boolean"
+            if "INT" in t: return "bigint"
+            if "REAL" in t or "DOUB" in t or "FLOA" in t: return "double precision"
+            if "BLOB" in t: return "bytea"
+            return "text"
+        definitions = [f'"{c[1]}" {pg(c[2])}' + (" NOT NULL" if c[3] else "") for c in columns]
+        key = [c[1] for c in sorted(columns, key=lambda c: c[5]) if c[5] > 0]
+        if key:
+            definitions.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in key) + ")")
+        ddl.append(f'CREATE TABLE "{table}" (' + ", ".join(definitions) + ");")
+        for fk in db.execute(f'PRAGMA foreign_key_list("{table}")'):
+            after.append(f'ALTER TABLE "{table}" ADD FOREIGN KEY ("{fk[3]}") REFERENCES "{fk[2]}" ("{fk[4]}");')
+        for index in db.execute(f'PRAGMA index_list("{table}")'):
+            first = db.execute(f'SELECT name FROM pragma_index_info(?) WHERE seqno = 0', (index[1],)).fetchone()
+            if first and [first[0]] != key[:1]:
+                after.append(f'CREATE INDEX ON "{table}" ("{first[0]}");')
+    subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "\n".join(ddl)], check=True)
+    for table in tables:
+        export = subprocess.Popen(["sqlite3", "-csv", database, f'SELECT * FROM "{table}"'], stdout=subprocess.PIPE)
+        subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", f'SET search_path = "{staging}"',
+                        "-c", f'\\copy "{table}" FROM STDIN CSV'], stdin=export.stdout, check=True)
+        export.wait()
+    subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                    "\n".join([f'SET search_path = "{staging}";'] + after + ["ANALYZE;", f'ALTER SCHEMA "{staging}" RENAME TO "{schema}";'])],
+                   check=True)
+
+
 def subject_query(user):
     """The indexed queries of one subject's export, as the dataset map makes them."""
     return " ".join([
@@ -65,6 +115,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", default=os.path.join(HERE, ".work"))
     parser.add_argument("--binary", default=os.path.join(HERE, "..", ".build", "release", "handover"))
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (without schema) to measure the PostgreSQL source too")
     args = parser.parse_args()
     handover = os.path.abspath(args.binary)
     scale = max(1, math.ceil(args.rows / ROWS_AT_SCALE_1))
@@ -108,6 +159,29 @@ def main():
         ("one subject, all three", lambda: timed(export("--subject", f"email={email}", "--archive", "zip")),
          "sqlite3, same indexed queries", lambda: timed(pipe(f"sqlite3 -csv '{database}' '{subject_query(user)}' > OUT/x.csv"), shell=True), None),
     ]
+
+    if args.postgres:
+        schema = f"bench_{args.rows}"
+        postgres_copy(database, args.postgres, schema)
+        source = args.postgres + ("&" if "?" in args.postgres else "?") + "schema=" + schema
+        copies = " ".join(
+            "-c " + "'" + ("\\copy (" + part.strip().rstrip(";") + ") to stdout csv header").replace("'", "'\\''") + "'"
+            for part in query.split(";") if part.strip())
+        psql_peer = f"PGOPTIONS='-c search_path={schema}' psql '{args.postgres}' -q {copies} | zstd -3 -q -o OUT/x.zst"
+
+        def pg_export(*options):
+            command = export(*options)
+            command[command.index("--db") + 1] = source
+            return command
+
+        cases += [
+            ("PostgreSQL tenant CSV, tzst", lambda: timed(pg_export("--tenant", str(TENANT), "--formats", "csv", "--archive", "tzst")),
+             "psql \\copy csv | zstd -3", lambda: timed(pipe(psql_peer), shell=True), None),
+            ("PostgreSQL tenant all, tzst", lambda: timed(pg_export("--tenant", str(TENANT), "--archive", "tzst")),
+             "psql \\copy csv | zstd -3", lambda: timed(pipe(psql_peer), shell=True), None),
+            ("PostgreSQL one subject", lambda: timed(pg_export("--subject", f"email={email}", "--archive", "zip")),
+             "-", lambda: (0.0, 0.0), None),
+        ]
 
     print(f"{args.rows:,}-row demo database; tenant {TENANT} holds {tenant_rows:,} rows; {args.runs} runs per case, medians")
     header = f"{'case':28} {'handover':>9} {'RSS':>7} {'peer':31} {'peer s':>7} {'RSS':>7} {'ratio':>6} {'target':>7}"
