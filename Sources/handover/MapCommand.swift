@@ -105,7 +105,7 @@ struct MapInitCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The database (a SQLite file).")
+    @Option(name: .long, help: "The database, as 'map check --db' reads it (a SQLite file).")
     var db: String
 
     @Option(name: .long, help: "The table whose rows are data subjects.")
