@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HandoverArchive
 import HandoverCore
 import HandoverSQL
 
@@ -7,8 +8,8 @@ import HandoverSQL
 struct MapCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "map",
-        abstract: "Check dataset maps against their databases.",
-        subcommands: [MapCheckCommand.self]
+        abstract: "Draft dataset maps from databases and check them against their databases.",
+        subcommands: [MapInitCommand.self, MapCheckCommand.self]
     )
 }
 
@@ -85,6 +86,107 @@ struct MapCheckCommand: AsyncParsableCommand {
             print("every subject and tenant lookup is served by an index")
         }
         for warning in warnings { print(safe(warning)) }
+    }
+}
+
+/// `handover map init`: a dataset map drafted from the database's foreign keys, for a person to review.
+struct MapInitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Draft a dataset map from a database's foreign keys.",
+        discussion: """
+            Every table from which a chain of foreign keys (at most 8 references) leads to the subject table, or \
+            to the tenant table, is mapped with its columns, references and paths, the shortest first. Columns \
+            whose names look like secrets, and columns of types the database's reader cannot read, are left out \
+            with a comment; columns that refer to the subject table from rows reached by another path are \
+            pseudonymized; tables reached by no chain are listed in a comment at the end. The draft passes \
+            'handover map check' as written, but it is a draft: review it before exporting with it. Writes to \
+            standard output, or to --out (a new file). Exits 65 when the subject or tenant table or its key is \
+            not in the database.
+            """
+    )
+
+    @Option(name: .long, help: "The database, as 'map check --db' reads it: a SQLite file or a postgres:// URL.")
+    var db: String
+
+    @Option(name: .long, help: "The table whose rows are data subjects.")
+    var subjectTable: String
+
+    @Option(name: .long, help: "The subject table's key column (default: its primary key).")
+    var subjectKey: String?
+
+    @Option(name: .long, help: "The table whose rows are tenants, if the data is multi-tenant.")
+    var tenantTable: String?
+
+    @Option(name: .long, help: "The tenant table's key column (default: its primary key).")
+    var tenantKey: String?
+
+    @Option(name: .long, help: "The exporter id (default: from the --out file's name, or 'draft').")
+    var exporterId: String?
+
+    @Option(name: .long, help: "Write the map to this new file instead of standard output.")
+    var out: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if tenantKey != nil, tenantTable == nil {
+            throw ValidationError("--tenant-key needs --tenant-table")
+        }
+    }
+
+    /// What `--json` prints.
+    struct Report: Encodable {
+        /// The file written, when --out is given.
+        var out: String?
+        /// The map, when it is not written to a file.
+        var map: String?
+        var exporter: String
+        var subject: String
+        var tenant: String?
+        var tables: [String]
+        var subjectTables: [String]
+        var tenantTables: [String]
+        var pseudonymized: [String]
+        var excludedColumns: [MapDraft.ExcludedColumn]
+        var leftOut: [MapDraft.LeftOutTable]
+    }
+
+    func run() async throws {
+        let draft = try await reportingErrors {
+            if let out, FileManager.default.fileExists(atPath: out) {
+                throw HandoverError(.outputExists, "'\(out)' already exists")
+            }
+            let options = MapDraft.Options(
+                subjectTable: subjectTable, subjectKey: subjectKey, tenantTable: tenantTable, tenantKey: tenantKey,
+                exporterID: exporterId ?? out.map(MapDraft.exporterID(forFile:)) ?? "draft")
+            let draft = try MapDraft(catalog: try await DataSourceLocation(db).catalog(), options: options)
+            if let out { try AtomicFile.write(Array(draft.yaml.utf8), to: out) }
+            return draft
+        }
+        if common.json {
+            try printJSON(
+                Report(
+                    out: out, map: out == nil ? draft.yaml : nil, exporter: draft.options.exporterID,
+                    subject: "\(draft.options.subjectTable).\(draft.subjectKey)",
+                    tenant: draft.options.tenantTable.map { "\($0).\(draft.tenantKey ?? "")" },
+                    tables: draft.tables.map(\.name), subjectTables: draft.subjectTables,
+                    tenantTables: draft.tenantTables, pseudonymized: draft.pseudonymizedColumns,
+                    excludedColumns: draft.excludedColumns, leftOut: draft.leftOut))
+            return
+        }
+        guard let out else {
+            FileHandle.standardOutput.write(Data(draft.yaml.utf8))
+            return
+        }
+        func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)" + (number == 1 ? "" : "s") }
+        print(
+            safe(
+                "\(out): a draft of \(count(draft.tables.count, "table")) (\(draft.subjectTables.count) in subject "
+                    + "exports, \(draft.tenantTables.count) in tenant exports); left out: "
+                    + "\(count(draft.leftOut.count, "table")), \(count(draft.excludedColumns.count, "column")); "
+                    + "\(count(draft.pseudonymizedColumns.count, "column")) pseudonymized. Review it, then run "
+                    + "'handover map check'."))
     }
 }
 
