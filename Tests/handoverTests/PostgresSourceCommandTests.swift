@@ -165,6 +165,28 @@ import Testing
         }
     }
 
+    @Test func mapInitOnPostgreSQLDraftsWhatMapCheckAcceptsAndExportsTheSameAsFromSQLite() async throws {
+        try await withTemporaryDirectory { folder in
+            let demo = try await postgresDemo()
+            let draft = folder + "/draft.yaml"
+            let drafted = try handover(
+                "map", "init", "--db", demo.url, "--subject-table", "users", "--tenant-table", "tenants", "--out", draft
+            )
+            #expect(drafted.status == 0, "\(drafted.stderr)")
+            let checked = try handover("map", "check", "--db", demo.url, "--map", draft)
+            #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
+            // The draft made from PostgreSQL's catalog reads the SQLite original too, with the same result.
+            let data = try workerSetup(folder)
+            let sqlite = data[data.firstIndex(of: "--db")! + 1]
+            let key = ["--pseudonym-key-file", data[data.firstIndex(of: "--pseudonym-key-file")! + 1]]
+            let common = ["--map", draft, "--subject", "id=5", "--request-id", "req-drafted"] + key
+            let fromPostgres = try exportedData(common + ["--db", demo.url, "--out", folder + "/pg"])
+            let fromSQLite = try exportedData(common + ["--db", sqlite, "--out", folder + "/lite"])
+            #expect(!fromPostgres.isEmpty)
+            #expect(fromPostgres == fromSQLite)
+        }
+    }
+
     @Test func aPasswordInTheURLIsNeverPrinted() async throws {
         try await withTemporaryDirectory { folder in
             let data = try workerSetup(folder)
