@@ -59,12 +59,13 @@ public struct BundleBuilder: Sendable {
             var schemas: [Manifest.SchemaRecord] = []
             var samples: [IndexPage.Sample] = []
             var references: [String: [[ReferenceOutcome]]] = [:]
-            let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             var written: [any Exporter] = []
             var firstFailure: HandoverError?
             for exporter in exporters.exporters {
                 try Self.checkCancellation()
                 let outcome: Outcome
+                // A repair log of its own per exporter: what it repaired is recorded with it.
+                let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
                 do {
                     outcome = try await run(exporter, scope: request.scope, root: root, context: context)
                 } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
@@ -83,7 +84,21 @@ public struct BundleBuilder: Sendable {
                     continue
                 }
                 written.append(exporter)
-                exporterRecords.append(outcome.record)
+                var record = outcome.record
+                let repairs = context.repairs.repairs
+                if !repairs.isEmpty {
+                    // Every row is there, but not every value as the database holds it: partial, and why.
+                    let count = repairs.reduce(0) { $0 + $1.count }
+                    record.status = .partial
+                    record.repairs = repairs
+                    record.reason =
+                        "\(count) value\(count == 1 ? "" : "s") repaired under the dataset map's on-invalid: replace "
+                        + "(invalid UTF-8 written as U+FFFD, values that do not fit their type written as text beside "
+                        + "them); see repairs"
+                    logger.warning(
+                        "exporter repaired values", metadata: ["exporter": "\(exporter.id)", "count": "\(count)"])
+                }
+                exporterRecords.append(record)
                 files += outcome.files
                 schemas += outcome.schemas
                 samples += outcome.samples
@@ -107,7 +122,10 @@ public struct BundleBuilder: Sendable {
                 exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
                 schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
             if options.formats.contains(.csv) { manifest.csvFormulaGuard = options.csvFormulaGuard }
-            guard manifest.status == .complete || options.onExporterFailure == .record else {
+            // Repaired values make an exporter partial without failing it; a failed exporter is left out of the
+            // bundle only when the options say to record it.
+            guard !exporterRecords.contains(where: { $0.status == .failed }) || options.onExporterFailure == .record
+            else {
                 throw HandoverError(.exporterFailed, "the bundle is not complete")
             }
             try Self.checkCancellation()

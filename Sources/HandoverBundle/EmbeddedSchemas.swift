@@ -8,7 +8,7 @@ public enum EmbeddedSchemas {
           "$schema": "https://json-schema.org/draft/2020-12/schema",
           "$id": "https://handover.invalid/schemas/manifest/1.0.0",
           "title": "Handover manifest",
-          "description": "manifest.json at the root of a Handover bundle: the request it answers, what generated it, every exporter's outcome and every payload file with its checksum. Version 1.1.0 (1.1 adds csvFormulaGuard); the document declares manifestVersion 1.1, and 1.0 bundles remain valid.",
+          "description": "manifest.json at the root of a Handover bundle: the request it answers, what generated it, every exporter's outcome and every payload file with its checksum. Version 1.2.0 (1.1 adds csvFormulaGuard; 1.2 adds each exporter's repairs, the values a dataset map's on-invalid: replace repaired); the document declares manifestVersion 1.2, and 1.0 and 1.1 bundles remain valid.",
           "type": "object",
           "required": [
             "manifestVersion",
@@ -162,6 +162,42 @@ public enum EmbeddedSchemas {
                   },
                   "reason": {
                     "type": "string"
+                  },
+                  "repairs": {
+                    "description": "Values repaired instead of failing the export (on-invalid: replace), counted by table, field and kind; the exporter's status is then partial.",
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "table",
+                        "field",
+                        "kind",
+                        "count"
+                      ],
+                      "additionalProperties": false,
+                      "properties": {
+                        "table": {
+                          "type": "string"
+                        },
+                        "field": {
+                          "type": "string"
+                        },
+                        "kind": {
+                          "description": "invalid-text: text that was not valid UTF-8, each invalid sequence written as U+FFFD; unfit-value: a value that did not fit the field's type, written as null with its text in textField.",
+                          "enum": [
+                            "invalid-text",
+                            "unfit-value"
+                          ]
+                        },
+                        "count": {
+                          "type": "integer",
+                          "minimum": 1
+                        },
+                        "textField": {
+                          "type": "string"
+                        }
+                      }
+                    }
                   },
                   "tables": {
                     "type": "array",
@@ -426,6 +462,9 @@ public enum EmbeddedSchemas {
               "additionalProperties": {
                 "$ref": "#/$defs/table"
               }
+            },
+            "on-invalid": {
+              "$ref": "#/$defs/onInvalid"
             }
           },
           "$defs": {
@@ -538,6 +577,9 @@ public enum EmbeddedSchemas {
                       "type": "integer",
                       "minimum": 0,
                       "description": "The most characters allowed (string columns)."
+                    },
+                    "on-invalid": {
+                      "$ref": "#/$defs/onInvalid"
                     }
                   }
                 }
@@ -651,8 +693,18 @@ public enum EmbeddedSchemas {
                       }
                     }
                   ]
+                },
+                "on-invalid": {
+                  "$ref": "#/$defs/onInvalid"
                 }
               }
+            },
+            "onInvalid": {
+              "description": "What to do with a value that cannot be read as its field's type, or text that is not valid UTF-8: fail (the default) stops the export naming table, row and field; replace writes invalid UTF-8 as U+FFFD and an unfit value as null with its text in a string field <field>_invalid declared beside it, counts each repair in the manifest and marks the exporter partial. A column's setting wins over its table's, a table's over the map's.",
+              "enum": [
+                "fail",
+                "replace"
+              ]
             }
           }
         }

@@ -75,7 +75,28 @@ enum IndexPage {
             h += "break has an apostrophe (') added in front, so that a spreadsheet shows it as text instead of "
             h += "running it as a formula. The JSON and XML files hold every text exactly, without it.</p>\n"
         }
-        let unfinished = exporters.filter { $0.status != .complete }
+        let repaired = exporters.filter { !($0.repairs ?? []).isEmpty }
+        if !repaired.isEmpty {
+            h += "<p class=\"note\" id=\"repairs\"><strong>Some values were repaired.</strong> Every record is "
+            h += "here, but these values could not be written as the database holds them: text that was not valid "
+            h += "UTF-8 has each unreadable sequence replaced by \u{FFFD}, and a value that does not fit its field's "
+            h += "type is left empty there and written as text in the field named beside it.</p>\n<ul>\n"
+            for exporter in repaired {
+                for repair in exporter.repairs ?? [] {
+                    h += "<li>\(escape(exporter.id)) / \(escape(repair.table)) / \(escape(repair.field)): "
+                    h += "\(repair.count) value\(repair.count == 1 ? "" : "s") "
+                    switch repair.kind {
+                    case .invalidText: h += "with text that was not valid UTF-8"
+                    case .unfitValue:
+                        h += "that did not fit the field's type"
+                        if let field = repair.textField { h += ", as text in \(escape(field))" }
+                    }
+                    h += "</li>\n"
+                }
+            }
+            h += "</ul>\n"
+        }
+        let unfinished = exporters.filter { $0.status != .complete && ($0.repairs ?? []).isEmpty }
         if !unfinished.isEmpty {
             h += "<p class=\"note\" id=\"incomplete\"><strong>This export is incomplete.</strong> "
             h += "Some of the data could not be exported and is not in this bundle:</p>\n<ul>\n"

@@ -29,11 +29,15 @@ public struct ExportContext: Sendable {
     public var logger: Logger
     /// Pseudonymises references to other people.
     public var pseudonymizer: any Pseudonymizer
+    /// Where the exporter counts the values it repaired instead of failing; the bundle records them and marks the
+    /// exporter partial.
+    public var repairs: RepairLog
 
-    /// Creates a context.
-    public init(logger: Logger, pseudonymizer: any Pseudonymizer) {
+    /// Creates a context with an empty repair log.
+    public init(logger: Logger, pseudonymizer: any Pseudonymizer, repairs: RepairLog = RepairLog()) {
         self.logger = logger
         self.pseudonymizer = pseudonymizer
+        self.repairs = repairs
     }
 }
 

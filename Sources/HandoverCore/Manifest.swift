@@ -3,7 +3,7 @@
 /// Its JSON Schema is `Schemas/manifest.schema.json`. It never says complete when something failed.
 public struct Manifest: Sendable, Codable, Hashable {
     /// The version of this document's format.
-    public static let formatVersion = "1.1"
+    public static let formatVersion = "1.2"
 
     /// The format version this manifest follows.
     public var manifestVersion: String
@@ -113,6 +113,8 @@ public struct Manifest: Sendable, Codable, Hashable {
         public var status: ExportStatus
         /// Why it did not complete, without data values.
         public var reason: String?
+        /// The values it repaired instead of failing (a dataset map's `on-invalid: replace`); nil when none.
+        public var repairs: [Repair]?
         /// The tables it wrote and how many records each holds.
         public var tables: [TableRecord]
 

@@ -323,28 +323,41 @@ struct PostgresRowReader {
     let conversion: RowConversion
     let types: [FieldType]
     var values: [Value] = []
+    /// The companion fields' nulls, copied for each row.
+    let companions: [Value]
 
     init(conversion: RowConversion) {
         self.conversion = conversion
-        self.types = conversion.plan.schema.fields.map(\.type)
-        values.reserveCapacity(types.count)
+        let plan = conversion.plan
+        self.types = plan.schema.fields.prefix(plan.sourceCount).map(\.type)
+        self.companions = Array(repeating: .null, count: plan.schema.fields.count - plan.sourceCount)
+        values.reserveCapacity(plan.schema.fields.count)
     }
 
     mutating func convert(_ row: PostgresRow) throws -> Row {
         values.removeAll(keepingCapacity: true)
+        var companions = self.companions
         var index = 0
         for cell in row {
+            defer { index += 1 }
             guard let bytes = cell.bytes else {
                 values.append(.null)
-                index += 1
                 continue
             }
-            guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
-                throw conversion.invalid(index, rowKey: rowKey(row), "text is not valid UTF-8")
+            do {
+                // A database in SQL_ASCII hands over any bytes at all.
+                guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+                    throw Unfit(.invalidText, "text is not valid UTF-8")
+                }
+                values.append(try value(text, at: index, row: row))
+            } catch let unfit as Unfit {
+                values.append(
+                    try conversion.repair(
+                        index, unfit, rowKey: { rowKey(row) },
+                        text: { String(decoding: bytes.readableBytesView, as: UTF8.self) }, companions: &companions))
             }
-            values.append(try value(text, at: index, row: row))
-            index += 1
         }
+        values += companions
         return Row(values)
     }
 
@@ -352,7 +365,7 @@ struct PostgresRowReader {
         let plan = conversion.plan
         if let domain = plan.pseudonymDomains[index] { return conversion.reference(text, at: index, domain: domain) }
         let kind = plan.kinds[index]
-        func invalid(_ problem: String) -> HandoverError { conversion.invalid(index, rowKey: rowKey(row), problem) }
+        func invalid(_ problem: String) -> Unfit { Unfit(.unfitValue, problem) }
         switch types[index] {
         case .string:
             return .string(text)

@@ -21,6 +21,19 @@ public struct DatasetMap: Sendable, Hashable {
     public var tenant: Anchor?
     /// The tables to export, in order.
     public var tables: [Table]
+    /// What to do with a value that cannot be read as its field's type, unless a table or column says otherwise
+    /// (`on-invalid`).
+    public var onInvalid: InvalidValuePolicy = .fail
+
+    /// What to do with a value that cannot be read as its field's type, or text that is not valid UTF-8.
+    public enum InvalidValuePolicy: String, Sendable, Hashable, CaseIterable, Codable {
+        /// Stop the export with an error that names the table, row and field (the default).
+        case fail
+        /// Write the value repaired, count it in the manifest and mark the exporter partial: invalid UTF-8 as
+        /// U+FFFD; a value that does not fit its type as null, with its text in a string field declared beside it
+        /// (`<field>_invalid`).
+        case replace
+    }
 
     /// The exporter's id and version.
     public struct ExporterInfo: Sendable, Hashable {
@@ -66,6 +79,8 @@ public struct DatasetMap: Sendable, Hashable {
         public var subject: [Path]
         /// How a row reaches the tenant; nil: the table is not part of tenant exports.
         public var tenant: Path?
+        /// The table's `on-invalid`; nil: the map's.
+        public var onInvalid: InvalidValuePolicy?
         /// Where this stands in the map.
         public var location: Location
     }
@@ -88,6 +103,8 @@ public struct DatasetMap: Sendable, Hashable {
         public var pseudonymize: Bool
         /// Rules the values must follow.
         public var constraints: Constraints
+        /// The column's `on-invalid`; nil: the table's or the map's.
+        public var onInvalid: InvalidValuePolicy?
         /// Where this stands in the map.
         public var location: Location
     }
@@ -167,7 +184,7 @@ extension DatasetMap {
 
     init(root: YAMLNode) throws {
         source = root.source
-        let top = try root.mapping(allowed: ["handover-map", "exporter", "subject", "tenant", "tables"])
+        let top = try root.mapping(allowed: ["handover-map", "exporter", "subject", "tenant", "tables", "on-invalid"])
         guard let versionNode = top["handover-map"] else {
             throw root.error("the map must start with 'handover-map: 1' (the format version)")
         }
@@ -189,6 +206,7 @@ extension DatasetMap {
         exporter = ExporterInfo(id: id, version: version)
         subject = try top["subject"].map(Self.anchor)
         tenant = try top["tenant"].map(Self.anchor)
+        onInvalid = try top["on-invalid"].map(Self.policy) ?? .fail
 
         guard let tablesNode = top["tables"] else { throw root.error("'tables' is missing") }
         var tables: [Table] = []
@@ -212,7 +230,7 @@ extension DatasetMap {
         }
         let fields = try node.mapping(allowed: [
             "from", "title", "description", "columns", "exclude", "include-secrets", "primary-key", "references",
-            "subject", "tenant",
+            "subject", "tenant", "on-invalid",
         ])
         var columns: [Column]?
         if let columnsNode = fields["columns"] {
@@ -267,6 +285,7 @@ extension DatasetMap {
             references: references,
             subject: subject,
             tenant: try fields["tenant"].map { try path($0, allowMatches: false) },
+            onInvalid: try fields["on-invalid"].map(policy),
             location: node.location)
     }
 
@@ -278,11 +297,11 @@ extension DatasetMap {
         if case .scalar = node.node {
             return Column(
                 name: name, source: name, type: try fieldType(node), required: nil, title: nil, description: nil,
-                pseudonymize: false, constraints: Constraints(), location: node.location)
+                pseudonymize: false, constraints: Constraints(), onInvalid: nil, location: node.location)
         }
         let fields = try node.mapping(allowed: [
             "type", "from", "required", "title", "description", "pseudonymize", "enum", "pattern", "minimum",
-            "maximum", "min-length", "max-length",
+            "maximum", "min-length", "max-length", "on-invalid",
         ])
         var constraints = Constraints()
         if let node = fields["enum"] {
@@ -313,7 +332,15 @@ extension DatasetMap {
             description: try fields["description"]?.string(),
             pseudonymize: try fields["pseudonymize"]?.boolean() ?? false,
             constraints: constraints,
+            onInvalid: try fields["on-invalid"].map(policy),
             location: node.location)
+    }
+
+    private static func policy(_ node: YAMLNode) throws -> InvalidValuePolicy {
+        guard let policy = InvalidValuePolicy(rawValue: try node.string()) else {
+            throw node.error("on-invalid is fail or replace")
+        }
+        return policy
     }
 
     private static func fieldType(_ node: YAMLNode) throws -> FieldType {

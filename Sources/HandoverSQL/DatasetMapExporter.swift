@@ -118,6 +118,41 @@ public struct DatasetMapExporter: Exporter {
         }
     }
 
+    /// Reads every row of every mapped table, in one snapshot, and lists the values an export would fail on or
+    /// repair (`on-invalid`): text that is not valid UTF-8 and values that do not fit their field's type, by table,
+    /// field and row key, never the values themselves. Meant for `handover map check --scan`, before a deadline.
+    /// - Parameter limitPerField: How many findings are listed per table and field (all are counted).
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` or ``HandoverError/Code/sourceFailed``.
+    public func scan(limitPerField: Int = 20) async throws -> DataScan {
+        let log = ScanLog(limit: max(1, limitPerField))
+        let plans = self.plans
+        let rows = try await source.withSession(snapshot: true) { session in
+            var rows = 0
+            for plan in plans {
+                var sql =
+                    "SELECT " + plan.selections.joined(separator: ", ") + " FROM " + quoted(plan.source) + " AS t0"
+                if !plan.orderBy.isEmpty {
+                    sql += " ORDER BY " + plan.orderBy.map { "t0." + quoted($0) }.joined(separator: ", ")
+                }
+                let conversion = RowConversion(
+                    plan: plan, subjectKey: nil, pseudonymizer: ScanPseudonyms(), pseudonymize: false,
+                    repairs: RepairLog(), scan: log)
+                try await session.stream(.init(sql: sql, parameters: []), plan: plan, conversion: conversion) { _ in
+                    rows += 1
+                }
+            }
+            return rows
+        }
+        let counts = log.counts
+        return DataScan(
+            rowsRead: rows, findings: log.findings,
+            fields: counts.keys.sorted().map { key in
+                let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+                let policy = log.findings.first { $0.table == parts[0] && $0.field == parts[1] }?.policy ?? .fail
+                return DataScan.FieldCount(table: parts[0], field: parts[1], values: counts[key]!, policy: policy)
+            })
+    }
+
     /// The lookups an export of `scope` makes that no index serves, as `table.column`: each one makes the
     /// export read a whole table. For a subject, this includes the column that selects them.
     public func unindexedLookups(for scope: ExportScope) -> [String] {
@@ -177,7 +212,7 @@ public struct DatasetMapExporter: Exporter {
                     "exporting table", metadata: ["exporter": "\(id)", "table": "\(plan.schema.name)"])
                 let conversion = RowConversion(
                     plan: plan, subjectKey: bindings.subjectKey?.text, pseudonymizer: context.pseudonymizer,
-                    pseudonymize: scope.isSubject)
+                    pseudonymize: scope.isSubject, repairs: context.repairs)
                 try await session.stream(query, plan: plan, conversion: conversion) { row in
                     try await sink.write(row, table: index)
                 }
@@ -254,6 +289,36 @@ public struct DatasetMapExporter: Exporter {
         }
         return bindings
     }
+}
+
+/// What ``DatasetMapExporter/scan(limitPerField:)`` found.
+public struct DataScan: Sendable, Hashable, Codable {
+    /// The rows read.
+    public var rowsRead: Int
+    /// The findings listed (up to the limit per field).
+    public var findings: [ScanFinding]
+    /// Every field with findings, and how many.
+    public var fields: [FieldCount]
+
+    /// How many values of one field were found.
+    public struct FieldCount: Sendable, Hashable, Codable {
+        /// The table.
+        public var table: String
+        /// The field.
+        public var field: String
+        /// How many values.
+        public var values: Int
+        /// What an export does with them.
+        public var policy: DatasetMap.InvalidValuePolicy
+    }
+
+    /// Whether an export would fail on some value (a field whose values are not repaired).
+    public var wouldFail: Bool { fields.contains { $0.policy == .fail } }
+}
+
+/// A scan writes nothing, so makes no pseudonyms.
+struct ScanPseudonyms: Pseudonymizer {
+    func pseudonym(for value: String, domain: String) -> String { "" }
 }
 
 /// What `map check` reports about one mapped table's columns.
@@ -424,6 +489,12 @@ package struct TablePlan: Sendable {
     /// What the source calls each column's kind of value (``CatalogColumn/kind``).
     package var kinds: [String]
     var dialect: SQLDialect
+    /// For each read field: its `on-invalid`.
+    package var policies: [DatasetMap.InvalidValuePolicy]
+    /// For each read field: the position of the string field beside it that holds the text of unfit values.
+    package var companions: [Int?]
+    /// The fields read from the database (the first ones); the companions follow them.
+    package var sourceCount: Int { sourceColumns.count }
     var orderBy: [String]
     var subjectPaths: [ResolvedPath]
     var tenantPath: ResolvedPath?

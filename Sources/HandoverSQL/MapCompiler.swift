@@ -25,6 +25,8 @@ struct MapCompiler {
         /// The catalog's columns, one per field.
         var catalogColumns: [CatalogColumn]
         var pseudonymize: [Bool]
+        /// For each field: its `on-invalid`, from the column, the table or the map.
+        var policies: [DatasetMap.InvalidValuePolicy]
         var primaryKey: [String]
         /// What `map check` reports about the table's columns.
         var findings: ColumnFindings
@@ -163,6 +165,39 @@ struct MapCompiler {
             }
             var fields = entry.fields
             for index in fields.indices where domains[index] != nil { fields[index].type = .string }
+            // Key fields and the fields that tie a row to its subject or tenant are never repaired (null there
+            // would name no row, or no one): they fail.
+            let selecting = Set(
+                entry.primaryKey + (table.subject + (table.tenant.map { [$0] } ?? [])).map { $0.via.first ?? $0.column }
+            )
+            let policies = fields.indices.map { index in
+                selecting.contains(fields[index].name) ? .fail : entry.policies[index]
+            }
+            // Under on-invalid: replace, a typed field gets a string field beside it for the text of unfit values.
+            var companions: [Int?] = Array(repeating: nil, count: fields.count)
+            for index in 0..<entry.fields.count
+            where policies[index] == .replace && fields[index].type != .string && fields[index].type != .binary {
+                let original = fields[index].name
+                let name = original + "_invalid"
+                guard Identifier.isValid(name), !fields.contains(where: { $0.name == name }) else {
+                    throw fail(
+                        table.location,
+                        "on-invalid: replace needs a field \(name.prefix(70)) for the text of unfit values of "
+                            + "\(original), and the table has one already or the name is too long")
+                }
+                fields[index].required = false
+                fields[index].description =
+                    (fields[index].description.map { $0 + " " } ?? "")
+                    + "Null where the database holds a value that does not fit the type; its text is in \(name)."
+                companions[index] = fields.count
+                fields.append(
+                    Field(
+                        name, .string,
+                        description:
+                            "The text of a value of \(original) that does not fit its type "
+                            + "(\(fields[index].type.rawValue)), written under on-invalid: replace; null when "
+                            + "\(original) holds the value. Bytes are written in base64."))
+            }
 
             let schema = TableSchema(
                 name: name, title: table.title, description: table.description, fields: fields,
@@ -175,6 +210,7 @@ struct MapCompiler {
                 TablePlan(
                     schema: schema, source: table.source, sourceColumns: entry.sourceColumns,
                     selections: selections, kinds: entry.catalogColumns.map(\.kind), dialect: dialect,
+                    policies: policies, companions: companions,
                     orderBy: entry.primaryKey.map { entry.source(of: $0)! }, subjectPaths: subjectPaths,
                     tenantPath: tenantPath, pseudonymDomains: domains, referencesSubject: referencesSubject))
         }
@@ -255,6 +291,7 @@ struct MapCompiler {
         var sources: [String] = []
         var catalogColumns: [CatalogColumn] = []
         var pseudonymize: [Bool] = []
+        var policies: [DatasetMap.InvalidValuePolicy] = []
         var findings = ColumnFindings(table: table.name)
         if let columns = table.columns {
             for column in columns {
@@ -274,6 +311,7 @@ struct MapCompiler {
                 sources.append(column.source)
                 catalogColumns.append(database)
                 pseudonymize.append(column.pseudonymize)
+                policies.append(column.onInvalid ?? table.onInvalid ?? map.onInvalid)
             }
         } else {
             for column in info where !table.exclude.contains(column.name) {
@@ -299,6 +337,7 @@ struct MapCompiler {
                 sources.append(column.name)
                 catalogColumns.append(column)
                 pseudonymize.append(false)
+                policies.append(table.onInvalid ?? map.onInvalid)
             }
         }
         guard !fields.isEmpty else { throw fail(table.location, "table \(table.name) exports no columns") }
@@ -322,7 +361,7 @@ struct MapCompiler {
         for index in fields.indices where primaryKey.contains(fields[index].name) { fields[index].required = true }
         return Resolved(
             table: table, fields: fields, sourceColumns: sources, catalogColumns: catalogColumns,
-            pseudonymize: pseudonymize, primaryKey: primaryKey, findings: findings)
+            pseudonymize: pseudonymize, policies: policies, primaryKey: primaryKey, findings: findings)
     }
 
     /// The field type of `column`: the map's, or the one its database type suggests. A type the source cannot

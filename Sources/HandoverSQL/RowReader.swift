@@ -1,8 +1,24 @@
-package import HandoverCore
+public import HandoverCore
 internal import HandoverSQLite
+internal import Synchronization
 
-/// What every source does to a value on its way into a row: pseudonyms for references to other people, and
-/// errors that name the table, row and field but never the value.
+/// A value a reader could not take as its field's type, or text that is not valid UTF-8.
+package struct Unfit: Error {
+    /// What is wrong with it.
+    package var kind: RepairKind
+    /// What was expected and found, without the value.
+    package var problem: String
+
+    /// A problem of `kind`.
+    package init(_ kind: RepairKind, _ problem: String) {
+        self.kind = kind
+        self.problem = problem
+    }
+}
+
+/// What every source does to a value on its way into a row: pseudonyms for references to other people, the
+/// map's `on-invalid` for values that do not fit, and errors that name the table, row and field but never the
+/// value.
 package struct RowConversion: Sendable {
     /// The table's plan.
     package let plan: TablePlan
@@ -12,6 +28,23 @@ package struct RowConversion: Sendable {
     package let pseudonymizer: any Pseudonymizer
     /// Whether references to other people become pseudonyms (subject exports only).
     package let pseudonymize: Bool
+    /// Where repairs are counted.
+    package let repairs: RepairLog
+    /// When scanning (`map check --scan`): where every unfit value is listed instead of failing or repairing.
+    package let scan: ScanLog?
+
+    /// A conversion for `plan`.
+    package init(
+        plan: TablePlan, subjectKey: String?, pseudonymizer: any Pseudonymizer, pseudonymize: Bool,
+        repairs: RepairLog, scan: ScanLog? = nil
+    ) {
+        self.plan = plan
+        self.subjectKey = subjectKey
+        self.pseudonymizer = pseudonymizer
+        self.pseudonymize = pseudonymize
+        self.repairs = repairs
+        self.scan = scan
+    }
 
     /// The value of field `index`, a reference whose text is `text`: a pseudonym in subject exports, unless it
     /// points at the subject.
@@ -29,6 +62,85 @@ package struct RowConversion: Sendable {
             .invalidData,
             "table \(plan.schema.name), row \(rowKey), field \(plan.schema.fields[index].name): \(problem)")
     }
+
+    /// The value field `index` gets when reading it failed with `unfit`: under `on-invalid: fail`, the error that
+    /// names table, row and field; under `replace` (or when scanning), the repaired value, counted: the text with
+    /// U+FFFD for a string field, or null with the text in the companion field (set in `companions`).
+    /// - Parameters:
+    ///   - rowKey: The row's key for messages, computed only when needed.
+    ///   - text: The value's text, invalid UTF-8 replaced by U+FFFD, computed only when needed.
+    ///   - companions: The companion fields' values of this row, by position after the read fields.
+    package func repair(
+        _ index: Int, _ unfit: Unfit, rowKey: () -> String, text: () -> String, companions: inout [Value]
+    ) throws -> Value {
+        let field = plan.schema.fields[index]
+        if let scan {
+            scan.record(
+                ScanFinding(
+                    table: plan.schema.name, field: field.name, row: rowKey(), kind: unfit.kind,
+                    problem: unfit.problem, policy: plan.policies[index]))
+        } else {
+            guard plan.policies[index] == .replace else { throw invalid(index, rowKey: rowKey(), unfit.problem) }
+        }
+        if field.type == .string {
+            if scan == nil { repairs.record(table: plan.schema.name, field: field.name, kind: unfit.kind) }
+            if let domain = plan.pseudonymDomains[index] { return reference(text(), at: index, domain: domain) }
+            return .string(text())
+        }
+        guard let companion = plan.companions[index] else {
+            // A field with no companion (a key, or scanning a map that fails): nothing to put it in.
+            if scan != nil { return .null }
+            throw invalid(index, rowKey: rowKey(), unfit.problem)
+        }
+        if scan == nil {
+            repairs.record(
+                table: plan.schema.name, field: field.name, kind: .unfitValue,
+                textField: plan.schema.fields[companion].name)
+        }
+        companions[companion - plan.sourceCount] = .string(text())
+        return .null
+    }
+}
+
+/// A value `map check --scan` found that would fail an export (or be repaired), by table, field and row key;
+/// never the value.
+public struct ScanFinding: Sendable, Hashable, Codable {
+    /// The table's exported name.
+    public var table: String
+    /// The field's name.
+    public var field: String
+    /// The row's key (integer keys in clear, any other key by its type only: it may be personal data).
+    public var row: String
+    /// What is wrong.
+    public var kind: RepairKind
+    /// What was expected and found, without the value.
+    public var problem: String
+    /// What an export does with it: fails, or repairs it.
+    public var policy: DatasetMap.InvalidValuePolicy
+}
+
+/// The findings of a scan, kept up to a number per field and counted beyond it; safe from any thread.
+package final class ScanLog: Sendable {
+    private let state = Mutex<(findings: [ScanFinding], counts: [String: Int])>(([], [:]))
+    /// How many findings are kept per table and field.
+    package let limit: Int
+
+    /// A log keeping at most `limit` findings per table and field.
+    package init(limit: Int) { self.limit = limit }
+
+    /// Adds a finding.
+    package func record(_ finding: ScanFinding) {
+        state.withLock { state in
+            let key = finding.table + "." + finding.field
+            state.counts[key, default: 0] += 1
+            if state.counts[key]! <= limit { state.findings.append(finding) }
+        }
+    }
+
+    /// The findings kept, in the order found.
+    package var findings: [ScanFinding] { state.withLock { $0.findings } }
+    /// How many values of each `table.field` were found.
+    package var counts: [String: Int] { state.withLock { $0.counts } }
 }
 
 /// Turns the rows of one SQLite query into ``Row`` values, checking each against its field.
@@ -38,26 +150,50 @@ struct RowReader {
     let conversion: RowConversion
     let types: [FieldType]
     var values: [Value]
+    /// The companion fields' nulls, copied for each row.
+    let companions: [Value]
 
     init(statement: SQLiteStatement, conversion: RowConversion) {
         self.plan = conversion.plan
         self.statement = statement
         self.conversion = conversion
-        self.types = plan.schema.fields.map(\.type)
+        self.types = plan.schema.fields.prefix(plan.sourceCount).map(\.type)
         self.values = []
         self.values.reserveCapacity(plan.schema.fields.count)
+        self.companions = Array(repeating: .null, count: plan.schema.fields.count - plan.sourceCount)
     }
 
     /// The next row, or nil at the end.
     mutating func next() throws -> Row? {
         guard try statement.step() else { return nil }
         values.removeAll(keepingCapacity: true)
+        var companions = self.companions
+        for index in companions.indices { companions[index] = .null }
         for index in 0..<types.count {
-            values.append(try value(at: index))
+            do {
+                values.append(try value(at: index))
+            } catch let unfit as Unfit {
+                values.append(
+                    try conversion.repair(
+                        index, unfit, rowKey: rowKey, text: { rawText(at: index) }, companions: &companions))
+            }
         }
+        values += companions
         return Row(values)
     }
 
+    /// The value's text for a repair: text and bytes of a string field with invalid UTF-8 as U+FFFD, other bytes in
+    /// base64, numbers as SQLite writes them.
+    private func rawText(at index: Int) -> String {
+        let column = Int32(index)
+        switch statement.type(at: column) {
+        case .integer: return String(statement.int64(at: column))
+        case .float: return String(statement.double(at: column))
+        case .blob where types[index] != .string: return Base64.encode(statement.blob(at: column))
+        case .null: return ""
+        default: return String(decoding: statement.blob(at: column), as: UTF8.self)
+        }
+    }
     private func value(at index: Int) throws -> Value {
         let column = Int32(index)
         let storage = statement.type(at: column)
@@ -143,13 +279,11 @@ struct RowReader {
     }
 
     private func text(at index: Int) throws -> String {
-        guard let text = statement.text(at: Int32(index)) else {
-            throw conversion.invalid(index, rowKey: rowKey(), "text is not valid UTF-8")
-        }
+        guard let text = statement.text(at: Int32(index)) else { throw Unfit(.invalidText, "text is not valid UTF-8") }
         return text
     }
 
-    private func mismatch(_ index: Int, expected: String, found storage: SQLiteStorage) -> HandoverError {
+    private func mismatch(_ index: Int, expected: String, found storage: SQLiteStorage) -> Unfit {
         let found =
             switch storage {
             case .integer: "an integer"
@@ -158,7 +292,7 @@ struct RowReader {
             case .blob: "a blob"
             default: "null"
             }
-        return conversion.invalid(index, rowKey: rowKey(), "expected \(expected), found \(found)")
+        return Unfit(.unfitValue, "expected \(expected), found \(found)")
     }
 
     /// The current row's primary key for an error message: integer keys in clear, anything else by type only.

@@ -21,9 +21,10 @@ struct MapCheckCommand: AsyncParsableCommand {
         discussion: """
             Also lists, as warnings: every column exported only because the map does not exclude it, every \
             column whose name looks like a secret (withheld unless the map names it), and every 'matches' \
-            comparison where many rows (or several subjects) share one value. Exits 0 when the map matches the \
+            comparison where many rows (or several subjects) share one value. With --scan, also every value that \
+            would fail an export or be repaired (see on-invalid in the README). Exits 0 when the map matches the \
             database (missing indexes and the rest are warnings, listed with the statement that creates them) \
-            and 65 when it does not.
+            and 65 when it does not, or when --scan finds a value that would fail an export.
             """
     )
 
@@ -38,6 +39,18 @@ struct MapCheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How many rows sharing one value of a 'matches' column count as many.")
     var sharedThreshold = 10
 
+    @Flag(
+        name: .long,
+        help: """
+            Also read every row of every mapped table and list the values an export would fail on or repair \
+            (invalid UTF-8, values that do not fit their type), by table, field and row key, without the values; \
+            exit 65 when an export would fail.
+            """)
+    var scan = false
+
+    @Option(name: .long, help: "With --scan: how many values to list per field (all are counted).")
+    var scanLimit = 20
+
     struct Report: Encodable {
         var map: String
         var exporter: String
@@ -45,6 +58,7 @@ struct MapCheckCommand: AsyncParsableCommand {
         var unindexed: [String]
         var columns: [ColumnFindings]
         var sharedMatchValues: [SharedMatchValue]
+        var scan: DataScan?
         var warnings: [String]
     }
 
@@ -74,11 +88,27 @@ struct MapCheckCommand: AsyncParsableCommand {
             }
         }
         warnings += shared.map { "shared match value: " + $0.message }
+        var scanned: DataScan?
+        if scan {
+            let limit = max(1, scanLimit)
+            let found = try await reportingErrors { try await exporter.scan(limitPerField: limit) }
+            scanned = found
+            for field in found.fields {
+                let what = field.policy == .fail ? "would fail the export" : "would be repaired (on-invalid: replace)"
+                warnings.append("unfit values: \(field.table).\(field.field): \(field.values) \(what)")
+            }
+            for finding in found.findings {
+                warnings.append(
+                    "unfit value: table \(finding.table), row \(finding.row), field \(finding.field): \(finding.problem)"
+                )
+            }
+        }
         let report = Report(
             map: map, exporter: exporter.id, tables: exporter.tables.map(\.name), unindexed: exporter.unindexedLookups,
-            columns: exporter.columnFindings, sharedMatchValues: shared, warnings: warnings)
+            columns: exporter.columnFindings, sharedMatchValues: shared, scan: scanned, warnings: warnings)
         if common.json {
             try printJSON(report)
+            if scanned?.wouldFail == true { throw ExitCode(ExitStatus.dataError) }
             return
         }
         print("\(map): exporter \(exporter.id), \(exporter.tables.count) tables, matches \(exporter.sourceLabel)")
@@ -86,6 +116,14 @@ struct MapCheckCommand: AsyncParsableCommand {
             print("every subject and tenant lookup is served by an index")
         }
         for warning in warnings { print(safe(warning)) }
+        if let scanned {
+            print(
+                "scanned \(scanned.rowsRead) rows: "
+                    + (scanned.fields.isEmpty
+                        ? "every value fits its field"
+                        : "\(scanned.fields.reduce(0) { $0 + $1.values }) values do not fit their field"))
+            if scanned.wouldFail { throw ExitCode(ExitStatus.dataError) }
+        }
     }
 }
 

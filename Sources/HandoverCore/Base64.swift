@@ -1,9 +1,10 @@
 /// Standard base64 (RFC 4648 §4) with padding.
 public enum Base64 {
-    static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    package static let alphabet: [UInt8] = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Encodes `data`, passing each output byte to `emit`.
-    static func encode(_ data: [UInt8], _ emit: (UInt8) -> Void) {
+    package static func encode(_ data: [UInt8], _ emit: (UInt8) -> Void) {
         var index = 0
         while index + 3 <= data.count {
             let chunk = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2])
