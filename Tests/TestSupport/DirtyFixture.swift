@@ -14,6 +14,7 @@ public enum DirtyFixture {
         INSERT INTO people VALUES (5, 1, 34, '1990-01-01', 'fine');
         """
 
+    /// The map over it, with `on-invalid: policy` for the map and `column` for the note column when given.
     public static func map(_ policy: String?, column: String? = nil) -> String {
         """
         handover-map: 1
