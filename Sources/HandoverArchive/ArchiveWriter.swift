@@ -15,6 +15,7 @@ public import HandoverCore
 public final class ArchiveWriter {
     private let archive: OpaquePointer
     private let path: String
+    private let format: ArchiveFormat
     private var closed = false
     /// The filters' chain to the file, when there are filters.
     private let output: FilteredOutput?
@@ -54,6 +55,7 @@ public final class ArchiveWriter {
         }
         self.archive = archive
         self.path = path
+        self.format = format
         self.output = output
         do {
             if let level, !format.compressionLevels.contains(level) {
@@ -124,13 +126,19 @@ public final class ArchiveWriter {
         try check(archive_write_close(archive), "finish the archive")
     }
 
-    /// Adds a regular file read from disk.
+    /// Adds a regular file read from disk, in blocks (memory does not grow with its size).
     /// - Parameters:
     ///   - source: The file to read.
     ///   - name: The entry's path inside the archive (UTF-8, relative, `/`-separated).
     ///   - modificationTime: The entry's mtime.
+    ///   - stored: In a zip, store the bytes as they are instead of deflating them (media that is compressed
+    ///     already); tar formats compress the whole stream either way.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when reading or writing fails.
-    public func addFile(from source: String, as name: String, modificationTime: Timestamp) throws {
+    public func addFile(from source: String, as name: String, modificationTime: Timestamp, stored: Bool = false) throws
+    {
+        // libarchive takes options only before the archive opens; these two calls are allowed between entries.
+        if stored && format == .zip { try check(archive_write_zip_set_compression_store(archive), "choose store") }
+        defer { if stored && format == .zip { _ = archive_write_zip_set_compression_deflate(archive) } }
         let descriptor = open(source, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")

@@ -59,6 +59,7 @@ public struct BundleBuilder: Sendable {
             var schemas: [Manifest.SchemaRecord] = []
             var samples: [IndexPage.Sample] = []
             var references: [String: [[ReferenceOutcome]]] = [:]
+            var contents: [Manifest.ContentRecord] = []
             var written: [any Exporter] = []
             var firstFailure: HandoverError?
             for exporter in exporters.exporters {
@@ -72,6 +73,7 @@ public struct BundleBuilder: Sendable {
                     // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
                     try removeTree(root + "/data/" + exporter.id)
                     try removeTree(root + "/data/schemas/" + exporter.id)
+                    try removeTree(root + "/data/files/" + exporter.id)
                     firstFailure = firstFailure ?? error
                     exporterRecords.append(
                         Manifest.ExporterRecord(
@@ -86,20 +88,34 @@ public struct BundleBuilder: Sendable {
                 written.append(exporter)
                 var record = outcome.record
                 let repairs = context.repairs.repairs
+                var reasons: [String] = []
+                if !outcome.missing.isEmpty {
+                    // The rows are there, but not every file they name: partial, and which and why.
+                    record.status = .partial
+                    record.missingFiles = outcome.missing
+                    reasons.append(
+                        "\(outcome.missing.count) file\(outcome.missing.count == 1 ? "" : "s") named by rows "
+                            + "could not be carried (--missing-files record); see missingFiles")
+                    logger.warning(
+                        "files missing from the bundle",
+                        metadata: ["exporter": "\(exporter.id)", "count": "\(outcome.missing.count)"])
+                }
                 if !repairs.isEmpty {
                     // Every row is there, but not every value as the database holds it: partial, and why.
                     let count = repairs.reduce(0) { $0 + $1.count }
                     record.status = .partial
                     record.repairs = repairs
-                    record.reason =
+                    reasons.append(
                         "\(count) value\(count == 1 ? "" : "s") repaired under the dataset map's on-invalid: replace "
-                        + "(invalid UTF-8 written as U+FFFD, values that do not fit their type written as text beside "
-                        + "them); see repairs"
+                            + "(invalid UTF-8 written as U+FFFD, values that do not fit their type written as text "
+                            + "beside them); see repairs")
                     logger.warning(
                         "exporter repaired values", metadata: ["exporter": "\(exporter.id)", "count": "\(count)"])
                 }
+                if !reasons.isEmpty { record.reason = reasons.joined(separator: "; ") }
                 exporterRecords.append(record)
                 files += outcome.files
+                contents += outcome.contents
                 schemas += outcome.schemas
                 samples += outcome.samples
                 references[exporter.id] = outcome.references
@@ -109,7 +125,7 @@ public struct BundleBuilder: Sendable {
             let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
             let page = IndexPage.render(
                 request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples,
-                csvFormulaGuard: options.csvFormulaGuard && options.formats.contains(.csv))
+                contents: contents, csvFormulaGuard: options.csvFormulaGuard && options.formats.contains(.csv))
             let pageFile = try FileSink(path: root + "/data/index.html")
             try page.withUnsafeBytes { try pageFile.write($0) }
             let documents = [
@@ -122,6 +138,7 @@ public struct BundleBuilder: Sendable {
                 exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
                 schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
             if options.formats.contains(.csv) { manifest.csvFormulaGuard = options.csvFormulaGuard }
+            if !contents.isEmpty { manifest.contents = contents.sorted { $0.path < $1.path } }
             // Repaired values make an exporter partial without failing it; a failed exporter is left out of the
             // bundle only when the options say to record it.
             guard !exporterRecords.contains(where: { $0.status == .failed }) || options.onExporterFailure == .record
@@ -178,7 +195,8 @@ public struct BundleBuilder: Sendable {
     /// What one exporter wrote.
     typealias Outcome = (
         record: Manifest.ExporterRecord, files: [Manifest.FileRecord], schemas: [Manifest.SchemaRecord],
-        samples: [IndexPage.Sample], references: [[ReferenceOutcome]]
+        samples: [IndexPage.Sample], references: [[ReferenceOutcome]], contents: [Manifest.ContentRecord],
+        missing: [Manifest.MissingFile]
     )
 
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
@@ -191,6 +209,7 @@ public struct BundleBuilder: Sendable {
         try makeFolder(root + "/" + folder)
         try makeFolder(root + "/" + schemaFolder)
         var sink = BundleRowSink(exporterID: exporter.id, progress: options.progress)
+        sink.contents = ContentFiles(root: root, exporterID: exporter.id, policy: options.missingFiles)
         let totals = options.progress == nil ? [:] : try await exporter.estimatedRows(in: scope)
         var schemas: [Manifest.SchemaRecord] = []
         for (index, table) in exporter.tables.enumerated() {
@@ -260,7 +279,9 @@ public struct BundleBuilder: Sendable {
         try await checkFiles(root: root, files)
         let record = Manifest.ExporterRecord(
             id: exporter.id, version: exporter.version, status: .complete, tables: tables)
-        return (record, files, schemas, samples, references)
+        return (
+            record, files, schemas, samples, references, sink.contents?.records ?? [], sink.contents?.missing ?? []
+        )
     }
 
     /// Validates written files against their schema files, as many at a time as there are cores.

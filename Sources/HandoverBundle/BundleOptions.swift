@@ -15,6 +15,15 @@ public enum ExporterFailurePolicy: String, Sendable, Hashable, CaseIterable {
     case record
 }
 
+/// What happens when a file a row names (a dataset map's `file` column) is missing or cannot be read.
+public enum MissingFilePolicy: String, Sendable, Hashable, CaseIterable {
+    /// The export fails, naming the table, row key and field (the default): a file never silently vanishes.
+    case fail
+    /// The bundle is published without it: the exporter's status is `partial`, and the manifest and the page list
+    /// each missing file (table, field, row key) and why.
+    case record
+}
+
 /// How a bundle is written.
 public struct BundleOptions: Sendable {
     /// The formats each table is written in.
@@ -39,6 +48,8 @@ public struct BundleOptions: Sendable {
     public var progress: ExportProgressObserver?
     /// What happens when one of several exporters fails; by default the export fails.
     public var onExporterFailure: ExporterFailurePolicy = .failBundle
+    /// What happens when a file a row names is missing or unreadable; by default the export fails.
+    public var missingFiles: MissingFilePolicy = .fail
     /// Whether CSV string cells that a spreadsheet would run as formulas get a leading `'` (on by default, for
     /// subject and tenant bundles alike: people open CSV files in spreadsheets); see ``CSVFormulaGuard``.
     public var csvFormulaGuard = true

@@ -131,7 +131,9 @@ struct BundlePackager {
     /// stays within the limit; a file larger than the limit gets a part of its own. The estimate counts
     /// every file uncompressed plus a kilobyte of headers, so compressed parts stay within the limit.
     func assignParts(_ manifest: inout Manifest) throws -> [[String]] {
-        let payload = manifest.documents.map(\.path) + manifest.schemas.map(\.path) + manifest.files.map(\.path)
+        let payload =
+            manifest.documents.map(\.path) + manifest.schemas.map(\.path) + manifest.files.map(\.path)
+            + (manifest.contents ?? []).map(\.path)
         guard let limit = options.splitSize else { return [payload] }
         let sizes = Dictionary(uniqueKeysWithValues: manifest.payload.map { ($0.path, $0.bytes) })
         let overhead: Int64 =
@@ -157,6 +159,9 @@ struct BundlePackager {
             for index in manifest.documents.indices {
                 manifest.documents[index].part = partOf[manifest.documents[index].path]
             }
+            for index in (manifest.contents ?? []).indices {
+                manifest.contents![index].part = partOf[manifest.contents![index].path]
+            }
             manifest.parts = parts.count
         }
         return parts
@@ -168,6 +173,8 @@ struct BundlePackager {
         path: String, bytes: Int64
     )] {
         let digests = Dictionary(uniqueKeysWithValues: manifest.payload.map { ($0.path, ($0.bytes, $0.sha256)) })
+        let contents = Dictionary(
+            (manifest.contents ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         func write(part index: Int, to path: String) throws -> (path: String, bytes: Int64) {
             options.progress?(
                 ExportProgress(
@@ -208,7 +215,22 @@ struct BundlePackager {
                     try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
                 }
                 for file in documents + payload {
-                    try archive.addFile(from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
+                    guard let content = contents[file] else {
+                        try archive.addFile(
+                            from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
+                        continue
+                    }
+                    // A file a row named: media stored as it is in a zip; an error names the row, not the file.
+                    do {
+                        try archive.addFile(
+                            from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt,
+                            stored: ContentFiles.isStoredAsIs(content.mediaType))
+                    } catch let error as HandoverError {
+                        throw HandoverError(
+                            .archiveFailed,
+                            "cannot archive the file of table \(content.table), row \(content.row), field \(content.field)",
+                            underlying: error.underlying, cause: error.cause)
+                    }
                 }
             }
             if let prehasher, let key = options.signingKey {

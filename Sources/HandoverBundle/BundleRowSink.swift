@@ -37,6 +37,8 @@ struct BundleRowSink: RowSink {
     }
 
     var tables: [Table?] = []
+    /// The files rows name, carried into the bundle; nil when the exporter's rows name none yet.
+    var contents: ContentFiles?
     /// Checks which references hold among the rows written.
     var references = ReferenceTracker(tables: [], included: [])
 
@@ -64,5 +66,13 @@ struct BundleRowSink: RowSink {
         if table.sample.count < IndexPage.rowLimit {
             table.sample.append(row.values.map(IndexPage.text))
         }
+    }
+
+    mutating func attach(_ file: ExportFile, table index: Int) async throws {
+        guard index >= 0, index < tables.count, let table = tables[index], let contents else {
+            throw HandoverError(
+                .exporterFailed, "a file for table number \(index), which is not part of this export")
+        }
+        try contents.carry(file, table: table.schema.name)
     }
 }

@@ -8,7 +8,7 @@ public enum EmbeddedSchemas {
           "$schema": "https://json-schema.org/draft/2020-12/schema",
           "$id": "https://handover.invalid/schemas/manifest/1.0.0",
           "title": "Handover manifest",
-          "description": "manifest.json at the root of a Handover bundle: the request it answers, what generated it, every exporter's outcome and every payload file with its checksum. Version 1.2.0 (1.1 adds csvFormulaGuard; 1.2 adds each exporter's repairs, the values a dataset map's on-invalid: replace repaired); the document declares manifestVersion 1.2, and 1.0 and 1.1 bundles remain valid.",
+          "description": "manifest.json at the root of a Handover bundle: the request it answers, what generated it, every exporter's outcome and every payload file with its checksum. Version 1.2.0 (1.1 adds csvFormulaGuard; 1.2 adds each exporter's repairs, the values a dataset map's on-invalid: replace repaired, contents, the files rows name carried into the bundle, and each exporter's missingFiles); the document declares manifestVersion 1.2, and 1.0 and 1.1 bundles remain valid.",
           "type": "object",
           "required": [
             "manifestVersion",
@@ -199,6 +199,35 @@ public enum EmbeddedSchemas {
                       }
                     }
                   },
+                  "missingFiles": {
+                    "description": "Files that rows name and that are not in the bundle (--missing-files record), and why; the exporter's status is then partial.",
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "table",
+                        "field",
+                        "row",
+                        "reason"
+                      ],
+                      "additionalProperties": false,
+                      "properties": {
+                        "table": {
+                          "type": "string"
+                        },
+                        "field": {
+                          "type": "string"
+                        },
+                        "row": {
+                          "type": "string",
+                          "description": "The row's key: integer keys in clear, any other by its type only."
+                        },
+                        "reason": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
                   "tables": {
                     "type": "array",
                     "items": {
@@ -370,6 +399,58 @@ public enum EmbeddedSchemas {
                   "sha256": {
                     "type": "string",
                     "pattern": "^[0-9a-f]{64}$"
+                  },
+                  "part": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The archive part that holds the file, when the bundle was split."
+                  }
+                }
+              }
+            },
+            "contents": {
+              "description": "The files rows name (a dataset map's file columns), carried into the bundle under data/files/<exporter>/<table>/: each listed once, with the row that first names it.",
+              "type": "array",
+              "items": {
+                "type": "object",
+                "required": [
+                  "path",
+                  "mediaType",
+                  "bytes",
+                  "sha256",
+                  "exporter",
+                  "table",
+                  "field",
+                  "row"
+                ],
+                "additionalProperties": false,
+                "properties": {
+                  "path": {
+                    "type": "string",
+                    "pattern": "^data/files/[^/]+/[^/]+/.+$"
+                  },
+                  "mediaType": {
+                    "type": "string"
+                  },
+                  "bytes": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "sha256": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{64}$"
+                  },
+                  "exporter": {
+                    "type": "string"
+                  },
+                  "table": {
+                    "type": "string"
+                  },
+                  "field": {
+                    "type": "string"
+                  },
+                  "row": {
+                    "type": "string"
                   },
                   "part": {
                     "type": "integer",

@@ -34,9 +34,10 @@ enum IndexPage {
 
     static func render(
         request: Manifest.RequestRecord, generatedAt: Timestamp, exporters: [Manifest.ExporterRecord],
-        samples: [Sample],
+        samples: [Sample], contents: [Manifest.ContentRecord] = [],
         csvFormulaGuard: Bool = false
     ) -> [UInt8] {
+        let contentPaths = Set(contents.map(\.path))
         let purpose: String =
             switch request.purpose {
             case .access: "a copy of personal data (GDPR Art. 15, right of access)"
@@ -96,7 +97,21 @@ enum IndexPage {
             }
             h += "</ul>\n"
         }
-        let unfinished = exporters.filter { $0.status != .complete && ($0.repairs ?? []).isEmpty }
+        let missing = exporters.filter { !($0.missingFiles ?? []).isEmpty }
+        if !missing.isEmpty {
+            h += "<p class=\"note\" id=\"missing-files\"><strong>Some files are missing.</strong> Every record is "
+            h += "here, but these files that records name could not be added to this bundle:</p>\n<ul>\n"
+            for exporter in missing {
+                for file in exporter.missingFiles ?? [] {
+                    h += "<li>\(escape(exporter.id)) / \(escape(file.table)), record \(escape(file.row)), "
+                    h += "\(escape(file.field)): \(escape(file.reason))</li>\n"
+                }
+            }
+            h += "</ul>\n"
+        }
+        let unfinished = exporters.filter {
+            $0.status != .complete && ($0.repairs ?? []).isEmpty && ($0.missingFiles ?? []).isEmpty
+        }
         if !unfinished.isEmpty {
             h += "<p class=\"note\" id=\"incomplete\"><strong>This export is incomplete.</strong> "
             h += "Some of the data could not be exported and is not in this bundle:</p>\n<ul>\n"
@@ -116,6 +131,9 @@ enum IndexPage {
                     "<li><a href=\"#\(anchor(exporter.id, table.name))\">\(escape(table.name))</a>: \(table.records) record\(table.records == 1 ? "" : "s")</li>\n"
             }
             h += "</ul></li>\n"
+        }
+        if !contents.isEmpty {
+            h += "<li><a href=\"#files\">Files</a>: \(contents.count) file\(contents.count == 1 ? "" : "s")</li>\n"
         }
         h += "</ul>\n"
         for sample in samples {
@@ -137,15 +155,67 @@ enum IndexPage {
             h +=
                 "<table>\n<tr>" + sample.schema.fields.map { "<th>\(escape($0.title ?? $0.name))</th>" }.joined()
                 + "</tr>\n"
+            let folder = "data/files/" + sample.exporter + "/" + sample.schema.name + "/"
             for row in sample.rows {
-                h +=
-                    "<tr>" + row.map { $0.map { "<td>\(escape($0))</td>" } ?? "<td class=\"null\">empty</td>" }.joined()
-                    + "</tr>\n"
+                h += "<tr>"
+                for cell in row {
+                    guard let cell else {
+                        h += "<td class=\"null\">empty</td>"
+                        continue
+                    }
+                    // A value that names a file carried into the bundle links to it.
+                    if contentPaths.contains(folder + cell) {
+                        h +=
+                            "<td><a href=\"\(escape(urlPath(String((folder + cell).dropFirst(5)))))\">\(escape(cell))</a></td>"
+                    } else {
+                        h += "<td>\(escape(cell))</td>"
+                    }
+                }
+                h += "</tr>\n"
             }
             h += "</table>\n"
         }
+        if !contents.isEmpty {
+            h += "<h2 id=\"files\">Files</h2>\n<p>The files records name, as they were stored. "
+            h += "Recordings and pictures play and show here where the browser can.</p>\n<ul class=\"files\">\n"
+            for (number, file) in contents.enumerated() {
+                let link = escape(urlPath(String(file.path.dropFirst(5))))
+                let name = escape(String(file.path.split(separator: "/").dropFirst(4).joined(separator: "/")))
+                h += "<li><a href=\"\(link)\">\(name)</a> (\(escape(file.mediaType)), \(file.bytes) bytes; "
+                h += "\(escape(file.table)), record \(escape(file.row)))"
+                // The first files inline; a page of thousands of players would not open.
+                if number < 200 {
+                    if file.mediaType.hasPrefix("audio/") {
+                        h += "<br><audio controls preload=\"none\" src=\"\(link)\"></audio>"
+                    } else if file.mediaType.hasPrefix("video/") {
+                        h += "<br><video controls preload=\"none\" width=\"480\" src=\"\(link)\"></video>"
+                    } else if file.mediaType.hasPrefix("image/") {
+                        h += "<br><img loading=\"lazy\" style=\"max-width:480px\" alt=\"\(name)\" src=\"\(link)\">"
+                    }
+                }
+                h += "</li>\n"
+            }
+            h += "</ul>\n"
+        }
         h += "</body>\n</html>\n"
         return Array(h.utf8)
+    }
+
+    /// A relative path as a URL path: every byte but unreserved characters and `/` percent-encoded.
+    static func urlPath(_ path: String) -> String {
+        var result = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"), UInt8(ascii: "/"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                result +=
+                    "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+            }
+        }
+        return result
     }
 
     static func anchor(_ exporter: String, _ table: String) -> String {

@@ -11,6 +11,46 @@ public protocol RowSink {
     ///   - table: The table's position in the exporter's ``Exporter/tables``.
     /// - Throws: When the row does not fit its table or cannot be written; the exporter should stop.
     mutating func write(_ row: Row, table: Int) async throws
+
+    /// Carries a file that the row last written to `table` names into the bundle (a dataset map's
+    /// `file: {root: …}` column). By default a sink takes no files and throws.
+    mutating func attach(_ file: ExportFile, table: Int) async throws
+}
+
+extension RowSink {
+    /// Throws: this sink takes no files.
+    public mutating func attach(_ file: ExportFile, table: Int) async throws {
+        throw HandoverError(.internalError, "this row sink takes no files (field \(file.field))")
+    }
+}
+
+/// A file a row names, for the bundle to carry: where it is, or why it cannot be read.
+public struct ExportFile: Sendable, Hashable {
+    /// The field that names it.
+    public var field: String
+    /// Its path relative to its root, as the row names it; it becomes its path under
+    /// `data/files/<exporter>/<table>/` in the bundle.
+    public var path: String
+    /// The row's key for messages and the manifest (integer keys in clear, see ``Row/keyDescription(in:)``).
+    public var row: String
+    /// Where to read it, or why not.
+    public var source: Source
+
+    /// Where a file is read from.
+    public enum Source: Sendable, Hashable {
+        /// A regular file at this absolute path, inside its root, with no symbolic link leading out of it.
+        case file(String)
+        /// It cannot be read: why, without the path (missing, outside the root, not a regular file, …).
+        case unavailable(String)
+    }
+
+    /// A file record.
+    public init(field: String, path: String, row: String, source: Source) {
+        self.field = field
+        self.path = path
+        self.row = row
+        self.source = source
+    }
 }
 
 /// Turns values that name other people into stable pseudonyms.

@@ -25,6 +25,8 @@ public struct Manifest: Sendable, Codable, Hashable {
     public var schemas: [SchemaRecord]
     /// Other payload files: the human-readable `data/index.html`.
     public var documents: [DocumentRecord]
+    /// The files rows name (recordings, documents), carried into the bundle; nil when none.
+    public var contents: [ContentRecord]?
     /// How many archive parts the bundle was written in, when it was split.
     public var parts: Int?
     /// Whether the CSV files' string cells are guarded against spreadsheet formulas (a leading `'` on cells that
@@ -115,6 +117,8 @@ public struct Manifest: Sendable, Codable, Hashable {
         public var reason: String?
         /// The values it repaired instead of failing (a dataset map's `on-invalid: replace`); nil when none.
         public var repairs: [Repair]?
+        /// The files its rows name that are not in the bundle (`--missing-files record`); nil when none.
+        public var missingFiles: [MissingFile]?
         /// The tables it wrote and how many records each holds.
         public var tables: [TableRecord]
 
@@ -242,10 +246,69 @@ extension Manifest {
         }
     }
 
-    /// Every payload file (tables, schemas, documents) as path, size and SHA-256.
+    /// One file a row names, carried into the bundle under `data/files/<exporter>/<table>/`.
+    public struct ContentRecord: Sendable, Codable, Hashable {
+        /// Its path inside the bundle.
+        public var path: String
+        /// Its media type, from its name's extension.
+        public var mediaType: String
+        /// Its size in bytes.
+        public var bytes: Int64
+        /// Its SHA-256 in lowercase hexadecimal.
+        public var sha256: String
+        /// The exporter whose row names it.
+        public var exporter: String
+        /// The table.
+        public var table: String
+        /// The field that names it.
+        public var field: String
+        /// The key of the (first) row that names it, integer keys in clear (see ``Row/keyDescription(in:)``).
+        public var row: String
+        /// The archive part that holds it, from 1, when the bundle was split.
+        public var part: Int?
+
+        /// Creates a record.
+        public init(
+            path: String, mediaType: String, bytes: Int64, sha256: String, exporter: String, table: String,
+            field: String, row: String, part: Int? = nil
+        ) {
+            self.path = path
+            self.mediaType = mediaType
+            self.bytes = bytes
+            self.sha256 = sha256
+            self.exporter = exporter
+            self.table = table
+            self.field = field
+            self.row = row
+            self.part = part
+        }
+    }
+
+    /// A file a row names that is not in the bundle (`--missing-files record`), and why.
+    public struct MissingFile: Sendable, Codable, Hashable {
+        /// The table.
+        public var table: String
+        /// The field that names it.
+        public var field: String
+        /// The row's key (integer keys in clear).
+        public var row: String
+        /// Why it is missing, without the path (which may be personal data).
+        public var reason: String
+
+        /// Creates a record.
+        public init(table: String, field: String, row: String, reason: String) {
+            self.table = table
+            self.field = field
+            self.row = row
+            self.reason = reason
+        }
+    }
+
+    /// Every payload file (tables, schemas, documents, contents) as path, size and SHA-256.
     public var payload: [(path: String, bytes: Int64, sha256: String, part: Int?)] {
         files.map { ($0.path, $0.bytes, $0.sha256, $0.part) } + schemas.map { ($0.path, $0.bytes, $0.sha256, $0.part) }
             + documents.map { ($0.path, $0.bytes, $0.sha256, $0.part) }
+            + (contents ?? []).map { ($0.path, $0.bytes, $0.sha256, $0.part) }
     }
 }
 

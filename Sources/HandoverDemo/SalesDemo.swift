@@ -39,6 +39,52 @@ public enum SalesDemo {
         return try generator.write(to: path)
     }
 
+    /// How many content items have a file (the first ones: the demo subject's six recordings and documents, and
+    /// some of others'), at every scale.
+    public static let mediaItems = 24
+
+    /// The path, relative to the media folder, of the file of content item `id`: a recording (WAV) for two ids
+    /// of three, a document (PDF) for the third, as the database's `kind` says.
+    public static func mediaPath(id: Int) -> String {
+        id % 3 != 0 ? "recordings/pitch-\(id).wav" : "documents/deck-\(id).pdf"
+    }
+
+    /// Writes the files the demo database's content items name under `folder` (`recordings/…wav`: a short
+    /// generated tone, a few kilobytes; `documents/…pdf`: a one-page PDF), files of mode 0600.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when a file cannot be written.
+    public static func createMedia(in folder: String) throws {
+        for id in 1...mediaItems {
+            let path = folder + "/" + mediaPath(id: id)
+            let bytes =
+                id % 3 != 0
+                ? DemoMedia.wave(tone: 220 + 40 * Double(id % 7), seconds: 0.4)
+                : DemoMedia.pdf(
+                    text: "Sales deck \(id): generated demo document")
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+                if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+                else { throw HandoverError(.outputUnavailable, "cannot write '\(path)'") }
+            } catch let error as HandoverError {
+                throw error
+            } catch {
+                throw HandoverError(.outputUnavailable, "cannot write the demo's media under '\(folder)'")
+            }
+        }
+    }
+
+    /// The dataset map of the demo database with its content items' files carried into bundles, from
+    /// `mediaRoot` (relative to the map's folder, or absolute).
+    public static func datasetMap(mediaRoot: String) -> String {
+        datasetMap.replacingOccurrences(
+            of: "file_ref: {type: string, title: File reference}",
+            with: "file_ref: {type: string, title: File reference, file: {root: \(mediaRoot)}}")
+    }
+
     /// The dataset map of the demo database.
     public static let datasetMap: String = """
         # Dataset map of the demo sales-enablement database (format: README, "The dataset map").
@@ -336,7 +382,8 @@ struct DemoGenerator {
                 .integer(Int64(id)), .integer(Int64(userTenant[owner])), .integer(Int64(owner)),
                 .text(recording ? "recording" : "document"), .text(pick(Self.topics) + " #\(id)"),
                 recording ? .real(Double(int(30...1800)) + 0.5) : .null,
-                .text("files/\(recording ? "rec" : "doc")-\(id).\(recording ? "mp4" : "pdf")"),
+                // The first items have files in the demo's media folder (``createMedia(in:)``); the rest none.
+                id <= SalesDemo.mediaItems ? .text(SalesDemo.mediaPath(id: id)) : .null,
                 .text(sqliteTime(dayOffset: -90 + id % 80)),
             ])
         }
@@ -414,5 +461,64 @@ struct DemoGenerator {
         }
         rows["contact_form_submissions"] = formCount
         return rows
+    }
+}
+
+/// The demo's generated media: a WAV tone and a one-page PDF, small and valid.
+enum DemoMedia {
+    /// A mono 8 kHz 8-bit WAV of a sine tone.
+    static func wave(tone: Double, seconds: Double) -> [UInt8] {
+        let rate = 8000
+        let samples = Int(Double(rate) * seconds)
+        var bytes: [UInt8] = []
+        func append(_ text: String) { bytes += Array(text.utf8) }
+        func append32(_ value: Int) { bytes += (0..<4).map { UInt8((value >> (8 * $0)) & 0xFF) } }
+        func append16(_ value: Int) { bytes += (0..<2).map { UInt8((value >> (8 * $0)) & 0xFF) } }
+        append("RIFF")
+        append32(36 + samples)
+        append("WAVEfmt ")
+        append32(16)
+        append16(1)  // PCM
+        append16(1)  // mono
+        append32(rate)
+        append32(rate)  // bytes per second
+        append16(1)  // block align
+        append16(8)  // bits per sample
+        append("data")
+        append32(samples)
+        for index in 0..<samples {
+            let fade = min(1, Double(min(index, samples - index)) / 400)
+            let value = sin(2 * Double.pi * tone * Double(index) / Double(rate)) * 100 * fade
+            bytes.append(UInt8(128 + Int(value.rounded())))
+        }
+        return bytes
+    }
+
+    /// A one-page PDF showing `text` (ASCII letters, digits, spaces and `:`), with a correct cross-reference
+    /// table.
+    static func pdf(text: String) -> [UInt8] {
+        let safe = String(text.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || $0 == ":") })
+        let stream = "BT /F1 18 Tf 72 720 Td (\(safe)) Tj ET"
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+            "<< /Length \(stream.utf8.count) >>\nstream\n\(stream)\nendstream",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+        var document = "%PDF-1.4\n"
+        var offsets: [Int] = []
+        for (index, object) in objects.enumerated() {
+            offsets.append(document.utf8.count)
+            document += "\(index + 1) 0 obj\n\(object)\nendobj\n"
+        }
+        let table = document.utf8.count
+        document += "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
+        for offset in offsets {
+            let digits = String(offset)
+            document += String(repeating: "0", count: 10 - digits.count) + digits + " 00000 n \n"
+        }
+        document += "trailer\n<< /Size \(objects.count + 1) /Root 1 0 R >>\nstartxref\n\(table)\n%%EOF\n"
+        return Array(document.utf8)
     }
 }

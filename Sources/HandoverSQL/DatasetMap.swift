@@ -105,6 +105,9 @@ public struct DatasetMap: Sendable, Hashable {
         public var constraints: Constraints
         /// The column's `on-invalid`; nil: the table's or the map's.
         public var onInvalid: InvalidValuePolicy?
+        /// For a column that names a file (`file: {root: …}`): the folder its relative paths start from. The file
+        /// is carried into the bundle; a path that leaves the folder is refused.
+        public var fileRoot: String?
         /// Where this stands in the map.
         public var location: Location
     }
@@ -155,6 +158,19 @@ public struct DatasetMap: Sendable, Hashable {
     /// Finds a table by its exported name.
     public func table(named name: String) -> Table? {
         tables.first { $0.name == name }
+    }
+
+    /// The map with every relative file root (`file: {root: media}`) taken from `directory`, the folder of the
+    /// map's file.
+    public func resolvingFileRoots(relativeTo directory: String) -> DatasetMap {
+        var map = self
+        for table in map.tables.indices {
+            for column in map.tables[table].columns?.indices ?? 0..<0 {
+                guard let root = map.tables[table].columns?[column].fileRoot, !root.hasPrefix("/") else { continue }
+                map.tables[table].columns?[column].fileRoot = (directory.isEmpty ? "." : directory) + "/" + root
+            }
+        }
+        return map
     }
 }
 
@@ -297,11 +313,11 @@ extension DatasetMap {
         if case .scalar = node.node {
             return Column(
                 name: name, source: name, type: try fieldType(node), required: nil, title: nil, description: nil,
-                pseudonymize: false, constraints: Constraints(), onInvalid: nil, location: node.location)
+                pseudonymize: false, constraints: Constraints(), onInvalid: nil, fileRoot: nil, location: node.location)
         }
         let fields = try node.mapping(allowed: [
             "type", "from", "required", "title", "description", "pseudonymize", "enum", "pattern", "minimum",
-            "maximum", "min-length", "max-length", "on-invalid",
+            "maximum", "min-length", "max-length", "on-invalid", "file",
         ])
         var constraints = Constraints()
         if let node = fields["enum"] {
@@ -333,7 +349,16 @@ extension DatasetMap {
             pseudonymize: try fields["pseudonymize"]?.boolean() ?? false,
             constraints: constraints,
             onInvalid: try fields["on-invalid"].map(policy),
+            fileRoot: try fields["file"].map(fileRoot),
             location: node.location)
+    }
+
+    private static func fileRoot(_ node: YAMLNode) throws -> String {
+        let fields = try node.mapping(allowed: ["root"])
+        guard let root = try fields["root"]?.string(), !root.isEmpty, !root.utf8.contains(0) else {
+            throw node.error("'file' needs 'root': the folder the column's paths are relative to")
+        }
+        return root
     }
 
     private static func policy(_ node: YAMLNode) throws -> InvalidValuePolicy {

@@ -213,8 +213,18 @@ public struct DatasetMapExporter: Exporter {
                 let conversion = RowConversion(
                     plan: plan, subjectKey: bindings.subjectKey?.text, pseudonymizer: context.pseudonymizer,
                     pseudonymize: scope.isSubject, repairs: context.repairs)
+                let files = plan.fileRoots.enumerated().compactMap { field, root in
+                    root.map { (field: field, root: FileRoot(path: $0)) }
+                }
                 try await session.stream(query, plan: plan, conversion: conversion) { row in
                     try await sink.write(row, table: index)
+                    for (field, root) in files {
+                        guard case .string(let path) = row.values[field], !path.isEmpty else { continue }
+                        let file = ExportFile(
+                            field: plan.schema.fields[field].name, path: path, row: row.keyDescription(in: plan.schema),
+                            source: root.source(of: path))
+                        try await sink.attach(file, table: index)
+                    }
                 }
             }
         }
@@ -493,6 +503,8 @@ package struct TablePlan: Sendable {
     package var policies: [DatasetMap.InvalidValuePolicy]
     /// For each read field: the position of the string field beside it that holds the text of unfit values.
     package var companions: [Int?]
+    /// For each read field: the root of the files it names (`file: {root: …}`), if it names files.
+    var fileRoots: [String?]
     /// The fields read from the database (the first ones); the companions follow them.
     package var sourceCount: Int { sourceColumns.count }
     var orderBy: [String]

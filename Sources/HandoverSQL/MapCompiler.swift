@@ -27,6 +27,8 @@ struct MapCompiler {
         var pseudonymize: [Bool]
         /// For each field: its `on-invalid`, from the column, the table or the map.
         var policies: [DatasetMap.InvalidValuePolicy]
+        /// For each field: the root of the files it names, if it names files.
+        var fileRoots: [String?]
         var primaryKey: [String]
         /// What `map check` reports about the table's columns.
         var findings: ColumnFindings
@@ -210,7 +212,7 @@ struct MapCompiler {
                 TablePlan(
                     schema: schema, source: table.source, sourceColumns: entry.sourceColumns,
                     selections: selections, kinds: entry.catalogColumns.map(\.kind), dialect: dialect,
-                    policies: policies, companions: companions,
+                    policies: policies, companions: companions, fileRoots: entry.fileRoots,
                     orderBy: entry.primaryKey.map { entry.source(of: $0)! }, subjectPaths: subjectPaths,
                     tenantPath: tenantPath, pseudonymDomains: domains, referencesSubject: referencesSubject))
         }
@@ -292,6 +294,7 @@ struct MapCompiler {
         var catalogColumns: [CatalogColumn] = []
         var pseudonymize: [Bool] = []
         var policies: [DatasetMap.InvalidValuePolicy] = []
+        var fileRoots: [String?] = []
         var findings = ColumnFindings(table: table.name)
         if let columns = table.columns {
             for column in columns {
@@ -312,6 +315,14 @@ struct MapCompiler {
                 catalogColumns.append(database)
                 pseudonymize.append(column.pseudonymize)
                 policies.append(column.onInvalid ?? table.onInvalid ?? map.onInvalid)
+                if column.fileRoot != nil {
+                    guard type == .string, !column.pseudonymize else {
+                        throw fail(
+                            column.location,
+                            "a 'file' column holds paths: its type is string, and it is not pseudonymized")
+                    }
+                }
+                fileRoots.append(column.fileRoot)
             }
         } else {
             for column in info where !table.exclude.contains(column.name) {
@@ -338,6 +349,7 @@ struct MapCompiler {
                 catalogColumns.append(column)
                 pseudonymize.append(false)
                 policies.append(table.onInvalid ?? map.onInvalid)
+                fileRoots.append(nil)
             }
         }
         guard !fields.isEmpty else { throw fail(table.location, "table \(table.name) exports no columns") }
@@ -361,7 +373,8 @@ struct MapCompiler {
         for index in fields.indices where primaryKey.contains(fields[index].name) { fields[index].required = true }
         return Resolved(
             table: table, fields: fields, sourceColumns: sources, catalogColumns: catalogColumns,
-            pseudonymize: pseudonymize, policies: policies, primaryKey: primaryKey, findings: findings)
+            pseudonymize: pseudonymize, policies: policies, fileRoots: fileRoots, primaryKey: primaryKey,
+            findings: findings)
     }
 
     /// The field type of `column`: the map's, or the one its database type suggests. A type the source cannot

@@ -2,6 +2,7 @@
 // (nothing imports this executable module, so this exports nothing).
 public import ArgumentParser
 public import HandoverArchive
+public import HandoverBundle
 public import HandoverCore
 import HandoverFormats
 public import HandoverStore
@@ -67,3 +68,5 @@ enum Switch: String, ExpressibleByArgument, CaseIterable, Sendable {
     /// Whether it is on.
     var isOn: Bool { self == .on }
 }
+
+extension MissingFilePolicy: ExpressibleByArgument {}

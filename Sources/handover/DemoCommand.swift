@@ -12,8 +12,9 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Create the demo sales database and export one data subject's bundle from it.",
         discussion: """
-            Writes DIR/demo.sqlite and DIR/demo-map.yaml, then exports the demo subject (a sales rep \
-            whose recordings colleagues commented on) into DIR.
+            Writes DIR/demo.sqlite, the files its content names under DIR/media (short recordings and \
+            documents) and DIR/demo-map.yaml, then exports the demo subject (a sales rep whose recordings \
+            colleagues commented on) into DIR, the subject's recordings and documents with their rows.
             """
     )
 
@@ -32,11 +33,15 @@ struct DemoCommand: AsyncParsableCommand {
             let database = out + "/demo.sqlite"
             let mapPath = out + "/demo-map.yaml"
             let summary = try SalesDemo.createDatabase(at: database, scale: scale)
-            guard FileManager.default.createFile(atPath: mapPath, contents: Data(SalesDemo.datasetMap.utf8)) else {
+            try SalesDemo.createMedia(in: out + "/media")
+            let map = SalesDemo.datasetMap(mediaRoot: "media")
+            guard FileManager.default.createFile(atPath: mapPath, contents: Data(map.utf8)) else {
                 throw HandoverError(.outputUnavailable, "cannot write '\(mapPath)'")
             }
             if !common.json {
-                print("Created \(database) (\(summary.total) rows in \(summary.rows.count) tables) and \(mapPath)")
+                print(
+                    "Created \(database) (\(summary.total) rows in \(summary.rows.count) tables), \(out)/media "
+                        + "(\(SalesDemo.mediaItems) files) and \(mapPath)")
             }
             let exporter = try DatasetMapExporter(map: try readMap(mapPath), databasePath: database, logger: logger)
             let builder = BundleBuilder(

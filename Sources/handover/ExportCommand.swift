@@ -70,7 +70,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The organisation sending the bundle, for bag-info.txt.")
     var organization = "Handover"
 
-    @OptionGroup var formulaGuard: FormulaGuardOption
+    @OptionGroup var content: ContentOptions
 
     @OptionGroup var sealing: SealingOptions
 
@@ -112,7 +112,7 @@ struct ExportCommand: AsyncParsableCommand {
                 pseudonymizer: try loadPseudonymizer(pseudonymKeyFile))
             options.compressionLevel = compressionLevel
             options.generatedAt = pinnedTime
-            formulaGuard.apply(to: &options)
+            content.apply(to: &options)
             try sealing.apply(to: &options)
             if !common.quiet { options.progress = ProgressPrinter().observer }
             let builder = BundleBuilder(exporters: try ExporterRegistry([exporter]), options: options, logger: logger)

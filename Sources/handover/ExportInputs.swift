@@ -4,7 +4,8 @@ import HandoverBundle
 import HandoverCore
 import HandoverSQL
 
-/// Reads and parses a dataset map file.
+/// Reads and parses a dataset map file; relative file roots (`file: {root: media}`) are taken from the map's
+/// folder.
 func readMap(_ path: String) throws -> DatasetMap {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw HandoverError(.sourceUnavailable, "cannot read the dataset map '\(path)'")
@@ -12,7 +13,8 @@ func readMap(_ path: String) throws -> DatasetMap {
     guard let text = String(data: data, encoding: .utf8) else {
         throw HandoverError(.invalidDatasetMap, "'\(path)' is not UTF-8 text")
     }
-    return try DatasetMap(yaml: text, source: path)
+    let folder = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
+    return try DatasetMap(yaml: text, source: path).resolvingFileRoots(relativeTo: folder)
 }
 
 /// The options `export` and `worker` share: where, which formats, which archive, parts, sender and pseudonyms.

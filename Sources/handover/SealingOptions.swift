@@ -88,8 +88,9 @@ struct SealingOptions: ParsableArguments {
     }
 }
 
-/// `--csv-formula-guard`, for every command that writes bundles (export, worker, serve's workers).
-struct FormulaGuardOption: ParsableArguments {
+/// `--csv-formula-guard` and `--missing-files`, for every command that writes bundles (export, worker, serve's
+/// workers).
+struct ContentOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
@@ -97,8 +98,17 @@ struct FormulaGuardOption: ParsableArguments {
     )
     var csvFormulaGuard: Switch = .on
 
-    /// Sets `options`' guard.
+    @Option(
+        name: .long,
+        help: """
+            When a file a row names is missing or unreadable: fail the export naming table, row and field (fail), \
+            or publish the bundle without it, partial, listing each missing file and why (record).
+            """)
+    var missingFiles: MissingFilePolicy = .fail
+
+    /// Sets `options`' guard and missing-file policy.
     func apply(to options: inout BundleOptions) {
         options.csvFormulaGuard = csvFormulaGuard.isOn
+        options.missingFiles = missingFiles
     }
 }

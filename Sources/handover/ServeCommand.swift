@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "For workers: how long a completed archive is kept.")
     var retention = "7d"
 
-    @OptionGroup var formulaGuard: FormulaGuardOption
+    @OptionGroup var content: ContentOptions
 
     @OptionGroup(title: "For workers: encrypting and signing archives") var sealing: SealingOptions
 
@@ -147,7 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
         var options = try bundleOptions(
             out: folder, formats: formats, archive: archive, splitSize: nil, organization: "Handover",
             pseudonymizer: pseudonymizer)
-        formulaGuard.apply(to: &options)
+        content.apply(to: &options)
         try sealing.apply(to: &options)
         try AtomicFile.createPrivateFolder(at: folder)
         AtomicFile.removeLeftovers(in: folder)

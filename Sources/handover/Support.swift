@@ -143,6 +143,12 @@ func printSummary(_ result: BundleResult) {
     lines.append(
         "  \(manifest.files.count) files (\(formats)), \(manifest.records) records, \(bytes) bytes of data, archive \(result.archiveBytes) bytes"
     )
+    if let contents = manifest.contents, !contents.isEmpty {
+        let media = contents.reduce(Int64(0)) { $0 + $1.bytes }
+        lines.append("  \(contents.count) files that records name (\(media) bytes), in data/files/")
+    }
+    let missing = manifest.exporters.reduce(0) { $0 + ($1.missingFiles?.count ?? 0) }
+    if missing > 0 { lines.append("  \(missing) files that records name are missing: see manifest.json") }
     print(lines.joined(separator: "\n"))
 }
 

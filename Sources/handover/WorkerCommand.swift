@@ -71,7 +71,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "On SIGINT or SIGTERM, stop the export in hand and hand it back at once.")
     var handBackOnStop = false
 
-    @OptionGroup var formulaGuard: FormulaGuardOption
+    @OptionGroup var content: ContentOptions
 
     @OptionGroup(title: "Encrypting and signing archives") var sealing: SealingOptions
 
@@ -99,7 +99,7 @@ struct WorkerCommand: AsyncParsableCommand {
             var options = try bundleOptions(
                 out: out, formats: formats, archive: archive, splitSize: splitSize, organization: organization,
                 pseudonymizer: pseudonymizer)
-            formulaGuard.apply(to: &options)
+            content.apply(to: &options)
             try sealing.apply(to: &options)
             try AtomicFile.createPrivateFolder(at: out)
             AtomicFile.removeLeftovers(in: out)
