@@ -41,17 +41,17 @@ final class ContentFiles {
             }
             missing.append(Manifest.MissingFile(table: table, field: file.field, row: file.row, reason: reason))
         }
+        let source: String
+        switch file.source {
+        case .unavailable(let reason): return try unavailable(reason)
+        case .file(let resolved): source = resolved
+        }
         guard let relative = SafePath.normalise(file.path), relative == file.path else {
             return try unavailable(
                 "named by a path that cannot stand in an archive (control or bidirectional characters, a backslash)")
         }
         let path = "data/files/" + exporterID + "/" + table + "/" + relative
         guard path.utf8.count <= 4096 else { return try unavailable("named by a path too long for an archive") }
-        let source: String
-        switch file.source {
-        case .unavailable(let reason): return try unavailable(reason)
-        case .file(let resolved): source = resolved
-        }
         if let earlier = carried[path] {
             // Another row named the same file: it is in the bundle once.
             guard earlier == source else { return try unavailable("named by a path another file already took") }
