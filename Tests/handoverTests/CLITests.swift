@@ -28,11 +28,11 @@ func makeDemo(in folder: String) throws -> (db: String, map: String) {
             let files = try #require(report["files"] as? [[String: Any]])
             #expect(files.count == 21)
             #expect(
-                try readArchive(archive).count == 6 + 21 + 21 + 1,
-                "6 tag files, 21 data files, their 21 schemas and the page")
+                try readArchive(archive).count == 6 + 21 + 21 + 1 + 6,
+                "6 tag files, 21 data files, their 21 schemas, the page and the subject's 6 recordings and documents")
             #expect(
                 Set(listFolder(folder).filter { !$0.hasPrefix("demo.sqlite") }) == [
-                    "demo-map.yaml", URL(fileURLWithPath: archive).lastPathComponent,
+                    "demo-map.yaml", "media", URL(fileURLWithPath: archive).lastPathComponent,
                 ])
         }
     }

@@ -17,7 +17,9 @@ import Testing
         "activity_events": "SELECT id FROM activity_events WHERE user_id = {S}",
     ]
     /// Text columns left as they are: values the dataset map constrains (an enumeration).
-    static let kept: Set<String> = ["content_items.kind", "activity_events.kind"]
+    /// Columns that keep their values: enumerations, and the paths of files the bundle carries (a path that names
+    /// no file fails the export: FilesCommandTests checks that such failures name no path).
+    static let kept: Set<String> = ["content_items.kind", "activity_events.kind", "content_items.file_ref"]
 
     /// A value no log line could hold by chance: a marker naming the table, column and row, then what attacks
     /// a terminal, a shell, SQL and a spreadsheet.
