@@ -30,6 +30,9 @@ public struct DatasetMapExporter: Exporter {
     /// For every mapped table, in the map's order: the columns it exports without naming them, and the columns
     /// whose names look like secrets, withheld or named.
     public let columnFindings: [ColumnFindings]
+    /// References the map declares that no foreign key of the database backs, as `table.column → table.column`
+    /// (source names): the database does not keep them consistent, so a path through them may reach rows of no one.
+    public let referencesWithoutForeignKey: [String]
     /// Where the exporter's own debug messages go outside an export (row estimates); during an export they go
     /// to the export context's logger.
     public let logger: Logger
@@ -61,6 +64,7 @@ public struct DatasetMapExporter: Exporter {
         self.unindexedForSubjects = compiled.unindexedForSubjects
         self.unindexedForTenants = compiled.unindexedForTenants
         self.columnFindings = compiled.columnFindings
+        self.referencesWithoutForeignKey = compiled.referencesWithoutForeignKey
     }
 
     /// The `matches` comparisons where many rows share one value, so that whoever holds that value receives them

@@ -15,6 +15,8 @@ struct MapCompiler {
         var unindexedForSubjects: [String]
         var unindexedForTenants: [String]
         var columnFindings: [ColumnFindings]
+        /// References the map declares that no foreign key of the database backs, as `table.column → table.column`.
+        var referencesWithoutForeignKey: [String] = []
     }
 
     /// A mapped table with its columns resolved against the database.
@@ -65,6 +67,7 @@ struct MapCompiler {
         let tenant = try map.tenant.map { try anchorColumns($0, databaseTables: databaseTables) }
 
         var plans: [TablePlan] = []
+        var unbacked: [String] = []
         for name in order {
             let entry = resolved[name]!
             let table = entry.table
@@ -90,6 +93,14 @@ struct MapCompiler {
                             + target.withheldHint(reference.referencedColumn))
                 }
                 references[reference.column] = (target, reference.referencedColumn)
+                if let from = entry.source(of: reference.column),
+                    let to = target.source(of: reference.referencedColumn),
+                    !(catalog.tables[table.source]?.foreignKeys ?? []).contains(where: {
+                        $0.columns == [from] && $0.table == target.table.source && $0.referencedColumns == [to]
+                    })
+                {
+                    unbacked.append("\(table.source).\(from) → \(target.table.source).\(to)")
+                }
                 let pseudonymized =
                     entry.fields.firstIndex { $0.name == reference.column }.map {
                         entry.pseudonymize[$0]
@@ -242,7 +253,7 @@ struct MapCompiler {
         return Output(
             plans: plans, subject: subjectPlan, tenant: tenantPlan, unindexed: unindexed,
             unindexedForSubjects: unindexedFor["subject"] ?? [], unindexedForTenants: unindexedFor["tenant"] ?? [],
-            columnFindings: order.map { resolved[$0]!.findings })
+            columnFindings: order.map { resolved[$0]!.findings }, referencesWithoutForeignKey: unbacked)
     }
 
     /// The column names of an anchor table and which of them hold integers.

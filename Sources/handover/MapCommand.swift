@@ -70,6 +70,9 @@ struct MapCheckCommand: AsyncParsableCommand {
         var warnings = exporter.unindexedLookups.map {
             "missing index: \($0) — \(createIndexStatement($0, schema: location.schema))"
         }
+        warnings += exporter.referencesWithoutForeignKey.map {
+            "reference without a foreign key in the database: \($0) (the database does not keep it consistent)"
+        }
         for table in exporter.columnFindings {
             if !table.withheldSecrets.isEmpty {
                 warnings.append(

@@ -164,3 +164,51 @@ import Testing
         }
     }
 }
+
+/// A reference the map declares is checked against the database's foreign keys, on both sources.
+@Suite struct ForeignKeyCheckTests {
+    static let map = """
+        handover-map: 1
+        exporter: {id: notes}
+        subject: {table: people, key: id}
+        tables:
+          people:
+            subject: id
+            exclude: []
+          notes:
+            subject: person_id
+            references: {person_id: people.id}
+            exclude: []
+        """
+
+    @Test(arguments: SourceKind.allCases)
+    func aReferenceNoForeignKeyBacksIsListed(source: SourceKind) async throws {
+        for backed in [true, false] {
+            let key = backed ? " REFERENCES people(id)" : ""
+            let sql = """
+                CREATE TABLE people (id integer PRIMARY KEY, email text);
+                CREATE TABLE notes (id integer PRIMARY KEY, person_id integer\(key));
+                CREATE INDEX notes_person ON notes (person_id);
+                """
+            let found: [String]
+            switch source {
+            case .sqlite:
+                found = try await withTemporaryDirectory { folder in
+                    #expect(try run("/usr/bin/sqlite3", [folder + "/db.sqlite", sql]).status == 0)
+                    return try DatasetMapExporter(
+                        map: try DatasetMap(yaml: Self.map), databasePath: folder + "/db.sqlite"
+                    )
+                    .referencesWithoutForeignKey
+                }
+            case .postgres:
+                found = try await withPostgresSchema(sql) { url, _ in
+                    try await DatasetMapExporter.postgres(
+                        map: try DatasetMap(yaml: Self.map),
+                        configuration: try PostgresStoreConfiguration(url: url, defaultSchema: "public")
+                    ).referencesWithoutForeignKey
+                }
+            }
+            #expect(found == (backed ? [] : ["notes.person_id → people.id"]), "\(source), backed: \(backed)")
+        }
+    }
+}
