@@ -1,5 +1,5 @@
 internal import Foundation
-public import HandoverCore
+internal import HandoverCore
 public import HandoverSQL
 internal import HandoverStore
 public import Logging
