@@ -92,7 +92,8 @@ def postgres_copy(database, url, schema):
                         "-c", f'\\copy "{table}" FROM STDIN CSV'], stdin=export.stdout, check=True)
         export.wait()
     subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
-                    "\n".join([f'SET search_path = "{staging}";'] + after + ["ANALYZE;", f'ALTER SCHEMA "{staging}" RENAME TO "{schema}";'])],
+                    "\n".join([f'SET search_path = "{staging}";'] + after + [f'ANALYZE "{staging}"."{t}";' for t in tables]
+                              + [f'ALTER SCHEMA "{staging}" RENAME TO "{schema}";'])],
                    check=True)
 
 

@@ -42,9 +42,10 @@ final class ContentFiles {
             missing.append(Manifest.MissingFile(table: table, field: file.field, row: file.row, reason: reason))
         }
         let source: String
+        let identity: (device: UInt64, inode: UInt64)
         switch file.source {
         case .unavailable(let reason): return try unavailable(reason)
-        case .file(let resolved): source = resolved
+        case .file(let resolved, let device, let inode): (source, identity) = (resolved, (device, inode))
         }
         guard let relative = SafePath.normalise(file.path), relative == file.path else {
             return try unavailable(
@@ -66,6 +67,10 @@ final class ContentFiles {
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
             return try unavailable("not a regular file")
+        }
+        // The file opened is the one the source checked: a folder of the path swapped for a link since is caught.
+        guard UInt64(status.st_dev) == identity.device, UInt64(status.st_ino) == identity.inode else {
+            return try unavailable("replaced while it was being read")
         }
         try makeFolders(for: path)
         let target = root + "/" + path

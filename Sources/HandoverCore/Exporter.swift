@@ -38,8 +38,9 @@ public struct ExportFile: Sendable, Hashable {
 
     /// Where a file is read from.
     public enum Source: Sendable, Hashable {
-        /// A regular file at this absolute path, inside its root, with no symbolic link leading out of it.
-        case file(String)
+        /// A regular file at this absolute path, inside its root, with no symbolic link leading out of it; the file
+        /// opened must be this one (device and inode as found), so that a path changed after the check is refused.
+        case file(String, device: UInt64, inode: UInt64)
         /// It cannot be read: why, without the path (missing, outside the root, not a regular file, …).
         case unavailable(String)
     }

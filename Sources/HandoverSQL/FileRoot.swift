@@ -40,7 +40,7 @@ struct FileRoot: Sendable {
         var status = stat()
         guard stat(resolved, &status) == 0 else { return .unavailable("cannot be read (errno \(errno))") }
         guard (status.st_mode & S_IFMT) == S_IFREG else { return .unavailable("not a regular file") }
-        return .file(resolved)
+        return .file(resolved, device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
     }
 
     /// The path with every symbolic link, `.` and `..` resolved, or nil (errno set).
