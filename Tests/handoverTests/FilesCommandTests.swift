@@ -58,6 +58,24 @@ import Testing
         }
     }
 
+    /// A map of one table `docs`, tenant by `tenant`, with `columns` (flow YAML) whose `path` names files under
+    /// `root` beside the map.
+    static func docsMap(
+        tenant: String = "id", columns: String = "{id: integer, path: {type: string, file: {root: root}}}"
+    )
+        -> String
+    {
+        """
+        handover-map: 1
+        exporter: {id: docs}
+        tenant: {table: docs, key: \(tenant)}
+        tables:
+          docs:
+            tenant: \(tenant)
+            columns: \(columns)
+        """
+    }
+
     /// A folder of files, one row per name, each row its own tenant; the map names the root.
     func makeHostileSource(_ folder: String) throws -> (db: String, map: String, names: [String]) {
         let root = folder + "/root"
@@ -83,17 +101,7 @@ import Testing
         let db = folder + "/docs.sqlite"
         #expect(try run("/usr/bin/sqlite3", [db, sql]).status == 0)
         let map = folder + "/map.yaml"
-        try """
-        handover-map: 1
-        exporter: {id: docs}
-        tenant: {table: docs, key: id}
-        tables:
-          docs:
-            tenant: id
-            columns:
-              id: integer
-              path: {type: string, file: {root: root}}
-        """.write(toFile: map, atomically: true, encoding: .utf8)
+        try Self.docsMap().write(toFile: map, atomically: true, encoding: .utf8)
         return (db, map, names)
     }
 
@@ -141,18 +149,10 @@ import Testing
             #expect(
                 try run("/usr/bin/sqlite3", [db, "ALTER TABLE docs ADD COLUMN tenant INTEGER NOT NULL DEFAULT 1;"])
                     .status == 0)
-            try """
-            handover-map: 1
-            exporter: {id: docs}
-            tenant: {table: docs, key: tenant}
-            tables:
-              docs:
-                tenant: tenant
-                columns:
-                  id: integer
-                  tenant: integer
-                  path: {type: string, file: {root: root}}
-            """.write(toFile: folder + "/all.yaml", atomically: true, encoding: .utf8)
+            try Self.docsMap(
+                tenant: "tenant", columns: "{id: integer, tenant: integer, path: {type: string, file: {root: root}}}"
+            )
+            .write(toFile: folder + "/all.yaml", atomically: true, encoding: .utf8)
             let recorded = try handover(
                 "export", "--db", db, "--map", folder + "/all.yaml", "--tenant", "1", "--out", folder + "/out",
                 "--missing-files", "record", "--quiet", "--json")
@@ -204,15 +204,10 @@ import Testing
                 sql += "INSERT INTO docs VALUES (\(index + 1), 1, '\(name)');"
             }
             #expect(try run("/usr/bin/sqlite3", [folder + "/docs.sqlite", sql]).status == 0)
-            try """
-            handover-map: 1
-            exporter: {id: docs}
-            tenant: {table: docs, key: tenant}
-            tables:
-              docs:
-                tenant: tenant
-                columns: {id: integer, tenant: integer, path: {type: string, file: {root: root}}}
-            """.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
+            try Self.docsMap(
+                tenant: "tenant", columns: "{id: integer, tenant: integer, path: {type: string, file: {root: root}}}"
+            )
+            .write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
             let exported = try handover(
                 "export", "--db", folder + "/docs.sqlite", "--map", folder + "/map.yaml", "--tenant", "1", "--out",
                 folder + "/out", "--split-size", "1M", "--quiet", "--json")
@@ -255,15 +250,7 @@ import Testing
                             "CREATE TABLE docs (id INTEGER PRIMARY KEY, path TEXT); INSERT INTO docs VALUES (1, '\(name)');",
                         ]
                     ).status == 0)
-                try """
-                handover-map: 1
-                exporter: {id: docs}
-                tenant: {table: docs, key: id}
-                tables:
-                  docs:
-                    tenant: id
-                    columns: {id: integer, path: {type: string, file: {root: root}}}
-                """.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
+                try Self.docsMap().write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
                 let (kib, result) = try peakMemory([
                     "export", "--db", db, "--map", folder + "/map.yaml", "--tenant", "1", "--archive", "tzst", "--out",
                     folder + "/out-\(index)", "--quiet",
