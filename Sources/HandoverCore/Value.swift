@@ -83,13 +83,36 @@ public struct Row: Sendable, Hashable {
     /// Only integer keys are shown in clear; any other key may itself be personal data (an email
     /// as primary key), so it is shown by its type alone.
     public func keyDescription(in schema: TableSchema) -> String {
+        Row.keyDescription(in: schema) { index in
+            guard index < values.count else { return nil }
+            switch values[index] {
+            case .integer(let v): return .integer(v)
+            case .null: return .null
+            default: return .hidden
+            }
+        }
+    }
+
+    /// What a key description shows of one key field's value.
+    public enum KeyPart: Sendable {
+        /// Null.
+        case null
+        /// An integer, shown in clear.
+        case integer(Int64)
+        /// Any other value, shown by its field's type alone.
+        case hidden
+    }
+
+    /// The primary key of a row not yet made (a source's current row, read cell by cell), in the form of
+    /// ``keyDescription(in:)``; `part` gives field number `index`'s value, nil when it cannot tell (`name=?`).
+    public static func keyDescription(in schema: TableSchema, _ part: (_ index: Int) -> KeyPart?) -> String {
         guard !schema.primaryKey.isEmpty else { return "(no primary key)" }
         return schema.primaryKey.map { name -> String in
-            guard let index = schema.index(of: name), index < values.count else { return "\(name)=?" }
-            switch values[index] {
+            guard let index = schema.index(of: name), let value = part(index) else { return "\(name)=?" }
+            switch value {
             case .integer(let v): return "\(name)=\(v)"
             case .null: return "\(name)=null"
-            default: return "\(name)=<\(schema.fields[index].type.rawValue)>"
+            case .hidden: return "\(name)=<\(schema.fields[index].type.rawValue)>"
             }
         }.joined(separator: ",")
     }

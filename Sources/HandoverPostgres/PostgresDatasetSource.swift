@@ -53,16 +53,12 @@ struct PostgresDatasetSource: DatasetSource {
 
     func withSession<T: Sendable>(snapshot: Bool, _ body: (any SourceSession) async throws -> T) async throws -> T {
         try configuration.checkPasswordProtection()
-        let tls = try RequestStore.tlsConfiguration(configuration)
-        var direct = PostgresConnection.Configuration(
-            host: configuration.host, port: configuration.port, username: configuration.username,
-            password: configuration.password, database: configuration.database,
-            tls: try RequestStore.connectionTLS(configuration.tls, tls))
-        direct.options.connectTimeout = .seconds(10)
         // pg_catalog first, so that no function or type of the data's schema stands in for a built-in one.
-        direct.options.additionalStartupParameters = [
-            ("search_path", "pg_catalog, \"\(configuration.schema)\""), ("application_name", "handover"),
-        ]
+        let direct = try RequestStore.directConnection(
+            configuration, connectTimeout: .seconds(10),
+            startupParameters: [
+                ("search_path", "pg_catalog, \"\(configuration.schema)\""), ("application_name", "handover"),
+            ])
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .error)
         let connection: PostgresConnection
@@ -446,18 +442,16 @@ struct PostgresRowReader {
 
     /// The row's primary key for an error message: integer keys in clear, any other key by its type alone.
     private func rowKey(_ row: PostgresRow) -> String {
-        let plan = conversion.plan
         let cells = Array(row)
-        let parts = plan.schema.primaryKey.compactMap { name -> String? in
-            guard let index = plan.schema.index(of: name), index < cells.count else { return nil }
-            guard let bytes = cells[index].bytes else { return "\(name)=null" }
-            if plan.kinds[index] == "int", let text = String(validating: bytes.readableBytesView, as: UTF8.self),
-                let number = Int64(text)
+        return Row.keyDescription(in: conversion.plan.schema) { index in
+            guard index < cells.count else { return nil }
+            guard let bytes = cells[index].bytes else { return .null }
+            if conversion.plan.kinds[index] == "int",
+                let number = String(validating: bytes.readableBytesView, as: UTF8.self).flatMap({ Int64($0) })
             {
-                return "\(name)=\(number)"
+                return .integer(number)
             }
-            return "\(name)=<\(plan.schema.fields[index].type.rawValue)>"
+            return .hidden
         }
-        return parts.isEmpty ? "(no primary key)" : parts.joined(separator: ",")
     }
 }

@@ -1,5 +1,6 @@
 internal import Foundation
 public import HandoverCore
+internal import HandoverSQL
 public import HandoverStore
 public import Logging
 internal import NIOSSL
@@ -133,7 +134,7 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
             }
             do {
                 let result = try await connection.query(
-                    PostgresQuery(unsafeSQL: Self.numberingPlaceholders(sql), binds: bindings), logger: backEnd.logger)
+                    PostgresQuery(unsafeSQL: SQLDialect.postgres.finish(sql), binds: bindings), logger: backEnd.logger)
                 var rows: [[StoreValue]] = []
                 for try await row in result {
                     rows.append(
@@ -151,22 +152,6 @@ public struct PostgresRequestStoreBackEnd: RequestStoreBackEnd {
             } catch {
                 throw backEnd.describe(error)
             }
-        }
-
-        /// `?` → `$1`, `$2`, … (the store's SQL has no `?` other than placeholders).
-        static func numberingPlaceholders(_ sql: String) -> String {
-            var result = ""
-            result.reserveCapacity(sql.utf8.count + 16)
-            var number = 0
-            for character in sql {
-                if character == "?" {
-                    number += 1
-                    result += "$\(number)"
-                } else {
-                    result.append(character)
-                }
-            }
-            return result
         }
     }
 
@@ -319,12 +304,8 @@ extension RequestStore {
 
         // One direct connection first: it fails at once and says why (refused, wrong password, no such
         // database) where the pool would keep retrying; it also sets the store up.
-        var direct = PostgresConnection.Configuration(
-            host: configuration.host, port: configuration.port, username: configuration.username,
-            password: configuration.password, database: configuration.database,
-            tls: try connectionTLS(configuration.tls, tlsConfiguration))
-        direct.options.connectTimeout = .seconds(5)
-        direct.options.additionalStartupParameters = [("search_path", configuration.schema)]
+        let direct = try directConnection(
+            configuration, connectTimeout: .seconds(5), startupParameters: [("search_path", configuration.schema)])
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: direct, id: 0, logger: backgroundLogger)
@@ -346,10 +327,24 @@ extension RequestStore {
         }
     }
 
+    /// The configuration of one connection (not pooled) to the server `configuration` names, with its sslmode.
+    static func directConnection(
+        _ configuration: PostgresStoreConfiguration, connectTimeout: TimeAmount,
+        startupParameters: [(String, String)]
+    ) throws -> PostgresConnection.Configuration {
+        var direct = PostgresConnection.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database,
+            tls: try connectionTLS(configuration.tls, try tlsConfiguration(configuration)))
+        direct.options.connectTimeout = connectTimeout
+        direct.options.additionalStartupParameters = startupParameters
+        return direct
+    }
+
     /// NIOSSL's client configuration for `configuration`'s sslmode: no certificate verification for prefer and
     /// require (as libpq), the chain for verify-ca (and for require with a root certificate file), the chain and
     /// the host name for verify-full.
-    static func tlsConfiguration(_ configuration: PostgresStoreConfiguration) throws -> TLSConfiguration {
+    private static func tlsConfiguration(_ configuration: PostgresStoreConfiguration) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch configuration.tls {
         case .disable, .prefer: tls.certificateVerification = .none
@@ -367,7 +362,7 @@ extension RequestStore {
         return tls
     }
 
-    static func connectionTLS(
+    private static func connectionTLS(
         _ mode: PostgresStoreConfiguration.TLSMode, _ configuration: TLSConfiguration
     ) throws -> PostgresConnection.Configuration.TLS {
         do {

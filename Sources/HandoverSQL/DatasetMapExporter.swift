@@ -147,14 +147,7 @@ public struct DatasetMapExporter: Exporter {
             }
             return rows
         }
-        let counts = log.counts
-        return DataScan(
-            rowsRead: rows, findings: log.findings,
-            fields: counts.keys.sorted().map { key in
-                let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
-                let policy = log.findings.first { $0.table == parts[0] && $0.field == parts[1] }?.policy ?? .fail
-                return DataScan.FieldCount(table: parts[0], field: parts[1], values: counts[key]!, policy: policy)
-            })
+        return DataScan(rowsRead: rows, findings: log.findings, fields: log.fields)
     }
 
     /// The lookups an export of `scope` makes that no index serves, as `table.column`: each one makes the

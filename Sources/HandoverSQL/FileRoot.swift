@@ -10,6 +10,14 @@ internal import HandoverCore
 struct FileRoot: Sendable {
     /// The folder as the map names it (made absolute by the map's reader when relative).
     let path: String
+    /// The folder with its symbolic links resolved, once for the table's rows; nil when it cannot be resolved.
+    let resolvedPath: String?
+
+    /// The root `path`, resolved now.
+    init(path: String) {
+        self.path = path
+        self.resolvedPath = Self.resolve(path)
+    }
 
     /// Where the file `relative` names is, or why it cannot be read. Absolute paths, `..`, and symbolic links that
     /// lead outside the root are refused, never followed. Reasons never repeat the path (it may be personal data).
@@ -25,7 +33,7 @@ struct FileRoot: Sendable {
         if segments.contains(where: { $0.isEmpty || $0 == "." }) {
             return .unavailable("a path with an empty or '.' segment")
         }
-        guard let root = Self.resolve(path) else { return .unavailable("its root folder cannot be read") }
+        guard let root = resolvedPath else { return .unavailable("its root folder cannot be read") }
         guard let resolved = Self.resolve(root + "/" + relative) else {
             switch errno {
             case ENOENT, ENOTDIR: return .unavailable("no such file")

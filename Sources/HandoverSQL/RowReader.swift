@@ -121,7 +121,13 @@ public struct ScanFinding: Sendable, Hashable, Codable {
 
 /// The findings of a scan, kept up to a number per field and counted beyond it; safe from any thread.
 package final class ScanLog: Sendable {
-    private let state = Mutex<(findings: [ScanFinding], counts: [String: Int])>(([], [:]))
+    private struct State {
+        var findings: [ScanFinding] = []
+        var fields: [DataScan.FieldCount] = []
+        /// The position in ``fields`` of each table's fields.
+        var positions: [String: [String: Int]] = [:]
+    }
+    private let state = Mutex(State())
     /// How many findings are kept per table and field.
     package let limit: Int
 
@@ -131,16 +137,26 @@ package final class ScanLog: Sendable {
     /// Adds a finding.
     package func record(_ finding: ScanFinding) {
         state.withLock { state in
-            let key = finding.table + "." + finding.field
-            state.counts[key, default: 0] += 1
-            if state.counts[key]! <= limit { state.findings.append(finding) }
+            let position =
+                state.positions[finding.table]?[finding.field]
+                ?? {
+                    state.fields.append(
+                        DataScan.FieldCount(
+                            table: finding.table, field: finding.field, values: 0, policy: finding.policy))
+                    state.positions[finding.table, default: [:]][finding.field] = state.fields.count - 1
+                    return state.fields.count - 1
+                }()
+            state.fields[position].values += 1
+            if state.fields[position].values <= limit { state.findings.append(finding) }
         }
     }
 
     /// The findings kept, in the order found.
     package var findings: [ScanFinding] { state.withLock { $0.findings } }
-    /// How many values of each `table.field` were found.
-    package var counts: [String: Int] { state.withLock { $0.counts } }
+    /// Every field with findings, how many and what an export does with them, by table and field.
+    package var fields: [DataScan.FieldCount] {
+        state.withLock { $0.fields }.sorted { ($0.table, $0.field) < ($1.table, $1.field) }
+    }
 }
 
 /// Turns the rows of one SQLite query into ``Row`` values, checking each against its field.
@@ -168,7 +184,6 @@ struct RowReader {
         guard try statement.step() else { return nil }
         values.removeAll(keepingCapacity: true)
         var companions = self.companions
-        for index in companions.indices { companions[index] = .null }
         for index in 0..<types.count {
             do {
                 values.append(try value(at: index))
@@ -297,15 +312,12 @@ struct RowReader {
 
     /// The current row's primary key for an error message: integer keys in clear, anything else by type only.
     private func rowKey() -> String {
-        let parts = plan.schema.primaryKey.compactMap { name -> String? in
-            guard let index = plan.schema.index(of: name) else { return nil }
-            let column = Int32(index)
-            switch statement.type(at: column) {
-            case .integer: return "\(name)=\(statement.int64(at: column))"
-            case .null: return "\(name)=null"
-            default: return "\(name)=<\(plan.schema.fields[index].type.rawValue)>"
+        Row.keyDescription(in: plan.schema) { index in
+            switch statement.type(at: Int32(index)) {
+            case .integer: .integer(statement.int64(at: Int32(index)))
+            case .null: .null
+            default: .hidden
             }
         }
-        return parts.isEmpty ? "(no primary key)" : parts.joined(separator: ",")
     }
 }
