@@ -167,19 +167,7 @@ import Testing
 
 /// A reference the map declares is checked against the database's foreign keys, on both sources.
 @Suite struct ForeignKeyCheckTests {
-    static let map = """
-        handover-map: 1
-        exporter: {id: notes}
-        subject: {table: people, key: id}
-        tables:
-          people:
-            subject: id
-            exclude: []
-          notes:
-            subject: person_id
-            references: {person_id: people.id}
-            exclude: []
-        """
+    static let map = TypedFixture.notesMap()
 
     @Test(arguments: SourceKind.allCases)
     func aReferenceNoForeignKeyBacksIsListed(source: SourceKind) async throws {

@@ -157,6 +157,24 @@ public enum TypedFixture {
         """
     }
 
+    /// A map of a `people` table and their `notes` (`person_id` references `people.id`), every column but
+    /// `excluding` of notes exported with the types the catalog suggests.
+    public static func notesMap(excluding: String? = nil) -> String {
+        """
+        handover-map: 1
+        exporter: {id: notes}
+        subject: {table: people, key: id}
+        tables:
+          people:
+            subject: id
+            exclude: []
+          notes:
+            subject: person_id
+            references: {person_id: people.id}
+            exclude: [\(excluding ?? "")]
+        """
+    }
+
     /// A map that names no type, so that every type is the one the database's catalog suggests.
     public static var inferringMap: String {
         """

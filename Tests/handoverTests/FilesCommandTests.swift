@@ -93,11 +93,14 @@ import Testing
         let names = [
             "ok.txt", "/etc/hostname", "../outside.txt", "link-out.txt", "link-in.txt", "missing.txt", "inside",
             "fifo", "inside/../ok.txt", "bidi\u{202E}txt.exe", "dir-link/secret.txt", "./ok.txt",
+            String(repeating: "deep/", count: 1200) + "ok.txt", "nul-placeholder",
         ]
         var sql = "CREATE TABLE docs (id INTEGER PRIMARY KEY, path TEXT);"
         for (index, name) in names.enumerated() {
             sql += "INSERT INTO docs VALUES (\(index + 1), '\(name.replacingOccurrences(of: "'", with: "''"))');"
         }
+        // A NUL inside a path (SQLite text may hold one; a C path would end there, at ok.txt).
+        sql += "UPDATE docs SET path = 'ok.txt' || char(0) || '../../outside.txt' WHERE path = 'nul-placeholder';"
         let db = folder + "/docs.sqlite"
         #expect(try run("/usr/bin/sqlite3", [db, sql]).status == 0)
         let map = folder + "/map.yaml"
@@ -175,6 +178,8 @@ import Testing
             #expect(reasons["id=7"] == "not a regular file")
             #expect(reasons["id=8"] == "not a regular file")
             #expect(reasons["id=11"]?.contains("outside the root") == true)
+            #expect(reasons["id=13"] == "no such file", "a path of 6,000 bytes: \(reasons["id=13"] ?? "")")
+            #expect(reasons["id=14"] == "a path with control characters")
             let contents = try #require(manifest["contents"] as? [[String: Any]])
             #expect(
                 contents.compactMap { $0["path"] as? String } == [

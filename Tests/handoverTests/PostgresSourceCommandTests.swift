@@ -88,20 +88,8 @@ import Testing
                 CREATE TABLE people (id bigint PRIMARY KEY, email text NOT NULL);
                 CREATE TABLE notes (id integer PRIMARY KEY, person_id bigint REFERENCES people(id), spot point);
                 """
-            try TypedFixture.map.write(toFile: folder + "/typed.yaml", atomically: true, encoding: .utf8)
-            try """
-            handover-map: 1
-            exporter: {id: notes}
-            subject: {table: people, key: id}
-            tables:
-              people:
-                subject: id
-                exclude: []
-              notes:
-                subject: person_id
-                references: {person_id: people.id}
-                exclude: [spot]
-            """.write(toFile: folder + "/notes.yaml", atomically: true, encoding: .utf8)
+            try TypedFixture.notesMap(excluding: "spot").write(
+                toFile: folder + "/notes.yaml", atomically: true, encoding: .utf8)
             try await withPostgresSchema(sql) { url, schema in
                 let unindexed = try handover("map", "check", "--db", url, "--map", folder + "/notes.yaml")
                 #expect(unindexed.status == 0, "\(unindexed.stderr)")
@@ -113,9 +101,7 @@ import Testing
                 let indexed = try handover("map", "check", "--db", url, "--map", folder + "/notes.yaml")
                 #expect(indexed.stdout.contains("every subject and tenant lookup is served by an index"))
                 // A column of a type the source does not read, left in: refused, naming it.
-                let withSpot = try String(contentsOfFile: folder + "/notes.yaml", encoding: .utf8)
-                    .replacingOccurrences(of: "exclude: [spot]", with: "exclude: []")
-                try withSpot.write(toFile: folder + "/spot.yaml", atomically: true, encoding: .utf8)
+                try TypedFixture.notesMap().write(toFile: folder + "/spot.yaml", atomically: true, encoding: .utf8)
                 let refused = try handover("map", "check", "--db", url, "--map", folder + "/spot.yaml")
                 #expect(refused.status == 65, "\(refused.stdout) \(refused.stderr)")
                 #expect(refused.stderr.contains("notes.spot has type point"), "\(refused.stderr)")
