@@ -97,7 +97,7 @@ enum Formats {
             if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == UInt8(ascii: "-") else { return false }
             } else {
-                guard URIReference.hexValue(byte) != nil else { return false }
+                guard byte.hexDigitValue != nil else { return false }
             }
         }
         return true
@@ -143,7 +143,7 @@ enum Formats {
                     guard isIPv4(part) else { return nil }
                     count += 2
                 } else {
-                    guard (1...4).contains(part.count), part.allSatisfy({ URIReference.hexValue($0) != nil }) else {
+                    guard (1...4).contains(part.count), part.allSatisfy({ $0.hexDigitValue != nil }) else {
                         return nil
                     }
                     count += 1
@@ -240,8 +240,8 @@ enum Formats {
         while index < bytes.endIndex {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.endIndex, URIReference.hexValue(bytes[index + 1]) != nil,
-                    URIReference.hexValue(bytes[index + 2]) != nil
+                guard index + 2 < bytes.endIndex, bytes[index + 1].hexDigitValue != nil,
+                    bytes[index + 2].hexDigitValue != nil
                 else { return false }
                 index += 3
                 continue
@@ -304,7 +304,7 @@ enum Formats {
             let literal = hostPort[(hostPort.startIndex + 1)..<close]
             if literal.first == UInt8(ascii: "v") || literal.first == UInt8(ascii: "V") {
                 guard let dot = literal.firstIndex(of: UInt8(ascii: ".")), dot > literal.startIndex + 1,
-                    literal[(literal.startIndex + 1)..<dot].allSatisfy({ URIReference.hexValue($0) != nil }),
+                    literal[(literal.startIndex + 1)..<dot].allSatisfy({ $0.hexDigitValue != nil }),
                     dot + 1 < literal.endIndex, isEncoded(literal[(dot + 1)...], extra: futureExtra),
                     !literal[(dot + 1)...].contains(UInt8(ascii: "%"))
                 else { return false }
