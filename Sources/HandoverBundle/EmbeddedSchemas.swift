@@ -666,11 +666,18 @@ public enum EmbeddedSchemas {
                 }
               ]
             },
+            "everyRow": {
+              "const": "all",
+              "description": "Every row of the table belongs to any subject (or tenant) asked for: for a database that holds one subject's or one tenant's data. The subject or tenant must still be found in the map's subject or tenant table. A column named all is written {column: all}."
+            },
             "path": {
               "oneOf": [
                 {
                   "$ref": "#/$defs/identifier",
-                  "description": "A column of this table holding the key."
+                  "not": {
+                    "const": "all"
+                  },
+                  "description": "A column of this table holding the key (not 'all', which stands for every row)."
                 },
                 {
                   "type": "object",
@@ -742,6 +749,9 @@ public enum EmbeddedSchemas {
                 "subject": {
                   "oneOf": [
                     {
+                      "$ref": "#/$defs/everyRow"
+                    },
+                    {
                       "$ref": "#/$defs/path"
                     },
                     {
@@ -756,7 +766,13 @@ public enum EmbeddedSchemas {
                 "tenant": {
                   "oneOf": [
                     {
-                      "$ref": "#/$defs/identifier"
+                      "$ref": "#/$defs/everyRow"
+                    },
+                    {
+                      "$ref": "#/$defs/identifier",
+                      "not": {
+                        "const": "all"
+                      }
                     },
                     {
                       "type": "object",

@@ -377,6 +377,8 @@ struct PostgresRowReader {
         case .number:
             if let decimal = Value.decimal(exactly: text) { return kind == "float" ? .number(Double(text)!) : decimal }
             if kind == "float", let number = Double(text), number.isFinite { return .number(number) }
+            // Text holding a double as Handover writes one (`1e+20`), as the SQLite source reads it.
+            if let number = RowConversion.number(text: text) { return number }
             if ["NaN", "Infinity", "-Infinity"].contains(text) {
                 throw invalid(
                     "NaN and infinities cannot be written as numbers in JSON; declare the column 'type: string' to "

@@ -74,11 +74,12 @@ public struct DatasetMap: Sendable, Hashable {
         public var primaryKey: [String]?
         /// References from single columns of this table to keys of other mapped tables.
         public var references: [Reference]
-        /// How a row reaches the data subject; a row belongs to the subject if any path matches.
-        /// Empty: the table is not part of subject exports.
-        public var subject: [Path]
-        /// How a row reaches the tenant; nil: the table is not part of tenant exports.
-        public var tenant: Path?
+        /// Which rows belong to the data subject: every row, or those a path leads from to the subject (a row
+        /// belongs to the subject if any path matches). Nil: the table is not part of subject exports.
+        public var subject: Scope?
+        /// Which rows belong to the tenant: every row, or those its one path leads from to the tenant. Nil: the
+        /// table is not part of tenant exports.
+        public var tenant: Scope?
         /// The table's `on-invalid`; nil: the map's.
         public var onInvalid: InvalidValuePolicy?
         /// Where this stands in the map.
@@ -122,6 +123,30 @@ public struct DatasetMap: Sendable, Hashable {
         public var referencedColumn: String
         /// Where this stands in the map.
         public var location: Location
+    }
+
+    /// Which rows of a table belong to the one data subject or tenant an export asks for.
+    ///
+    /// Written `subject: all` or `tenant: all` for ``all``; otherwise a path or (for subjects) a list of paths. A
+    /// column named `all` is written `{column: all}`.
+    public enum Scope: Sendable, Hashable {
+        /// Every row, whoever the subject or tenant asked for: for a database that holds one subject's or one
+        /// tenant's data (a per-user database file, or one loaded from a bundle by `handover import`). The subject
+        /// or tenant must still be found in the map's anchor table (`subject: {table:, key:}`), so an unknown one
+        /// gets nothing. On a table of many subjects or tenants, it gives every one of them everyone's rows.
+        case all
+        /// The rows any of these paths leads from to the subject's or tenant's key; never empty, and one path for
+        /// a tenant.
+        case paths([Path])
+
+        /// The word that stands for ``all`` in a map.
+        public static let allKeyword = "all"
+
+        /// The paths; empty for ``all``.
+        public var paths: [Path] {
+            if case .paths(let paths) = self { return paths }
+            return []
+        }
     }
 
     /// A chain of references ending in a column that holds the subject's or tenant's key.
@@ -280,15 +305,6 @@ extension DatasetMap {
                         location: target.location))
             }
         }
-        var subject: [Path] = []
-        if let subjectNode = fields["subject"] {
-            if case .sequence = subjectNode.node {
-                subject = try subjectNode.sequence().map { try path($0, allowMatches: true) }
-                guard !subject.isEmpty else { throw subjectNode.error("no subject path listed") }
-            } else {
-                subject = [try path(subjectNode, allowMatches: true)]
-            }
-        }
         return Table(
             name: name,
             source: try fields["from"]?.identifier() ?? name,
@@ -299,8 +315,8 @@ extension DatasetMap {
             includeSecrets: includeSecrets,
             primaryKey: try fields["primary-key"]?.identifierList(),
             references: references,
-            subject: subject,
-            tenant: try fields["tenant"].map { try path($0, allowMatches: false) },
+            subject: try fields["subject"].map { try scope($0, subject: true) },
+            tenant: try fields["tenant"].map { try scope($0, subject: false) },
             onInvalid: try fields["on-invalid"].map(policy),
             location: node.location)
     }
@@ -377,8 +393,23 @@ extension DatasetMap {
         return type
     }
 
+    /// A table's `subject` (a path, a list of paths or `all`) or `tenant` (a path or `all`).
+    private static func scope(_ node: YAMLNode, subject: Bool) throws -> Scope {
+        if case .scalar = node.node, try node.string() == Scope.allKeyword { return .all }
+        guard subject, case .sequence = node.node else { return .paths([try path(node, allowMatches: subject)]) }
+        let paths = try node.sequence().map { try path($0, allowMatches: true) }
+        guard !paths.isEmpty else { throw node.error("no subject path listed") }
+        return .paths(paths)
+    }
+
     private static func path(_ node: YAMLNode, allowMatches: Bool) throws -> Path {
         if case .scalar = node.node {
+            // `all` alone is the scope (see `scope`); in a list it would read as a column and give every row.
+            guard try node.string() != Scope.allKeyword else {
+                throw node.error(
+                    "'all' (every row) stands alone, as 'subject: all', never in a list of paths; "
+                        + "a column named all is written {column: all}")
+            }
             return Path(via: [], column: try node.identifier(), matches: nil, location: node.location)
         }
         let fields = try node.mapping(allowed: allowMatches ? ["via", "column", "matches"] : ["via", "column"])

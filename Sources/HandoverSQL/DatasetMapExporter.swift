@@ -167,6 +167,29 @@ public struct DatasetMapExporter: Exporter {
         }
     }
 
+    /// The tables mapped `subject: all`, by exported name in the map's order: a subject's export takes every row
+    /// of each (within the tenant asked for, where the table has a tenant path), whoever the subject is.
+    public var everyRowForSubjects: [String] { plans.filter(\.everyRowForSubjects).map(\.schema.name) }
+
+    /// The tables mapped `tenant: all`, by exported name in the map's order: a tenant's export takes every row of
+    /// each, whichever the tenant.
+    public var everyRowForTenants: [String] { plans.filter(\.everyRowForTenants).map(\.schema.name) }
+
+    /// What `handover map check` says of ``everyRowForSubjects`` and ``everyRowForTenants``, one sentence for each
+    /// that is not empty: right for a database of one subject's or one tenant's data, a leak on any other.
+    public var everyRowNotes: [String] {
+        var notes: [String] = []
+        for (kind, tables, anchor) in [
+            ("subject", everyRowForSubjects, subjectPlan?.table), ("tenant", everyRowForTenants, tenantPlan?.table),
+        ] where !tables.isEmpty {
+            notes.append(
+                "every row for every \(kind) (\(kind): all): \(tables.joined(separator: ", ")): any \(kind) found in "
+                    + "table \(anchor ?? "?") receives every row of these tables; right only when the database holds "
+                    + "one \(kind)'s data")
+        }
+        return notes
+    }
+
     /// A logger that drops everything: the default, so that the exporter never writes to the process's logging
     /// system unless its caller hands it a logger.
     public static let silent = Logger(label: "handover.sql", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -174,8 +197,8 @@ public struct DatasetMapExporter: Exporter {
     /// Whether table number `table` is part of exports of `scope`.
     public func includes(table: Int, in scope: ExportScope) -> Bool {
         switch scope {
-        case .subject: !plans[table].subjectPaths.isEmpty && subjectPlan != nil
-        case .tenant: plans[table].tenantPath != nil && tenantPlan != nil
+        case .subject: (!plans[table].subjectPaths.isEmpty || plans[table].everyRowForSubjects) && subjectPlan != nil
+        case .tenant: (plans[table].tenantPath != nil || plans[table].everyRowForTenants) && tenantPlan != nil
         }
     }
 
@@ -240,11 +263,22 @@ public struct DatasetMapExporter: Exporter {
             }
             let value = tenantPlan.value(for: tenant)
             bindings.tenant = value
+            func exists() async throws -> Bool {
+                guard let value else { return false }
+                return try await !session.rows(tenantPlan.existsSQL, [value], limit: 1).isEmpty
+            }
             if case .tenant = scope {
-                var found: [[SourceValue]] = []
-                if let value { found = try await session.rows(tenantPlan.existsSQL, [value], limit: 1) }
-                guard !found.isEmpty else {
+                guard try await exists() else {
                     throw HandoverError(.invalidArgument, "no tenant with that id in table \(tenantPlan.table)")
+                }
+            } else if plans.indices.contains(where: { includes(table: $0, in: scope) && plans[$0].everyRowForTenants })
+            {
+                // A table mapped `tenant: all` gives its every row to the tenant asked for, so in a subject's export
+                // too the tenant must exist; an unknown one holds no subject (as the subject's lookup finds when the
+                // subject table has a tenant path).
+                guard try await exists() else {
+                    logger.debug("tenant not found", metadata: ["exporter": "\(id)"])
+                    return Bindings()
                 }
             }
         }
@@ -507,6 +541,10 @@ package struct TablePlan: Sendable {
     var orderBy: [String]
     var subjectPaths: [ResolvedPath]
     var tenantPath: ResolvedPath?
+    /// `subject: all`: every row belongs to the subject found (within the tenant asked for, by ``tenantPath``).
+    var everyRowForSubjects = false
+    /// `tenant: all`: every row belongs to the tenant found.
+    var everyRowForTenants = false
     /// For each field: pseudonymise in subject exports, and the pseudonym's domain.
     package var pseudonymDomains: [String?]
     /// For each field: whether its values reference the subject table's key (own values stay clear).
@@ -526,29 +564,37 @@ package struct TablePlan: Sendable {
         var parameters: [SourceValue] = []
         switch scope {
         case .tenant:
-            guard let tenantPath, let tenant = bindings.tenant else { return nil }
-            conditions.append(tenantPath.condition())
-            parameters.append(tenant)
-        case .subject:
-            var alternatives: [String] = []
-            for path in subjectPaths {
-                let value = path.matches.map { bindings.attributes[$0] } ?? bindings.subjectKey
-                // A blank value (null, '', white space only) names no one: it matches nothing, never everyone
-                // whose value is blank too.
-                guard let value, !value.isBlank else { continue }
-                alternatives.append(path.condition())
-                parameters.append(value)
+            // The tenant was found in its table (``DatasetMapExporter/resolve``), or there is no binding.
+            guard let tenant = bindings.tenant else { return nil }
+            if !everyRowForTenants {
+                guard let tenantPath else { return nil }
+                conditions.append(tenantPath.condition())
+                parameters.append(tenant)
             }
-            guard !alternatives.isEmpty else { return nil }
-            conditions.append("(" + alternatives.joined(separator: " OR ") + ")")
+        case .subject:
+            if everyRowForSubjects {
+                // Every row, for a subject found in the subject table; an unknown subject gets nothing.
+                guard bindings.subjectKey != nil else { return nil }
+            } else {
+                var alternatives: [String] = []
+                for path in subjectPaths {
+                    let value = path.matches.map { bindings.attributes[$0] } ?? bindings.subjectKey
+                    // A blank value (null, '', white space only) names no one: it matches nothing, never everyone
+                    // whose value is blank too.
+                    guard let value, !value.isBlank else { continue }
+                    alternatives.append(path.condition())
+                    parameters.append(value)
+                }
+                guard !alternatives.isEmpty else { return nil }
+                conditions.append("(" + alternatives.joined(separator: " OR ") + ")")
+            }
             if let tenantPath, let tenant = bindings.tenant {
                 conditions.append(tenantPath.condition())
                 parameters.append(tenant)
             }
         }
-        var sql =
-            "SELECT " + selections.joined(separator: ", ") + " FROM "
-            + quoted(source) + " AS t0 WHERE " + conditions.joined(separator: " AND ")
+        var sql = "SELECT " + selections.joined(separator: ", ") + " FROM " + quoted(source) + " AS t0"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         if !orderBy.isEmpty { sql += " ORDER BY " + orderBy.map { "t0." + quoted($0) }.joined(separator: ", ") }
         return Query(sql: sql, parameters: parameters)
     }

@@ -135,7 +135,8 @@ struct MapCompiler {
                     throw fail(
                         path.location,
                         "table \(current.table.name) has no exported column \(path.column) for the \(kind) path"
-                            + current.withheldHint(path.column))
+                            + current.withheldHint(path.column)
+                            + (path.via.isEmpty ? " (a path names a column, or '\(kind): all' takes every row)" : ""))
                 }
                 try noteLookup(table: current.table.source, column: column, kind: kind)
                 if let matches = path.matches {
@@ -149,14 +150,28 @@ struct MapCompiler {
                     hops: hops, column: column, matches: path.matches, parameter: dialect.parameter(for: compared))
             }
 
-            if !table.subject.isEmpty, map.subject == nil {
-                throw fail(table.location, "table \(name) has a subject path but the map declares no 'subject' table")
+            // `all` too needs the anchor: the subject or tenant asked for must be found there.
+            if let scope = table.subject, map.subject == nil {
+                throw fail(
+                    table.location,
+                    "table \(name) has \(scope == .all ? "'subject: all'" : "a subject path") but the map declares no "
+                        + "'subject' table")
             }
-            if table.tenant != nil, map.tenant == nil {
-                throw fail(table.location, "table \(name) has a tenant path but the map declares no 'tenant' table")
+            if let scope = table.tenant, map.tenant == nil {
+                throw fail(
+                    table.location,
+                    "table \(name) has \(scope == .all ? "'tenant: all'" : "a tenant path") but the map declares no "
+                        + "'tenant' table")
             }
-            let subjectPaths = try table.subject.map { try resolvePath($0, kind: "subject") }
-            let tenantPath = try table.tenant.map { try resolvePath($0, kind: "tenant") }
+            // A map built in code may hold what the YAML cannot say.
+            if case .paths(let paths)? = table.subject, paths.isEmpty {
+                throw fail(table.location, "table \(name) lists no subject path")
+            }
+            if case .paths(let paths)? = table.tenant, paths.count != 1 {
+                throw fail(table.location, "table \(name) reaches its tenant by exactly one path")
+            }
+            let subjectPaths = try (table.subject?.paths ?? []).map { try resolvePath($0, kind: "subject") }
+            let tenantPath = try table.tenant?.paths.first.map { try resolvePath($0, kind: "tenant") }
 
             var domains: [String?] = []
             var referencesSubject: [Bool] = []
@@ -181,7 +196,8 @@ struct MapCompiler {
             // Key fields and the fields that tie a row to its subject or tenant are never repaired (null there
             // would name no row, or no one): they fail.
             let selecting = Set(
-                entry.primaryKey + (table.subject + (table.tenant.map { [$0] } ?? [])).map { $0.via.first ?? $0.column }
+                entry.primaryKey
+                    + ((table.subject?.paths ?? []) + (table.tenant?.paths ?? [])).map { $0.via.first ?? $0.column }
             )
             let policies = fields.indices.map { index in
                 selecting.contains(fields[index].name) ? .fail : entry.policies[index]
@@ -225,7 +241,9 @@ struct MapCompiler {
                     selections: selections, kinds: entry.catalogColumns.map(\.kind), dialect: dialect,
                     policies: policies, companions: companions, fileRoots: entry.fileRoots,
                     orderBy: entry.primaryKey.map { entry.source(of: $0)! }, subjectPaths: subjectPaths,
-                    tenantPath: tenantPath, pseudonymDomains: domains, referencesSubject: referencesSubject))
+                    tenantPath: tenantPath, everyRowForSubjects: table.subject == .all,
+                    everyRowForTenants: table.tenant == .all, pseudonymDomains: domains,
+                    referencesSubject: referencesSubject))
         }
 
         var subjectPlan: SubjectPlan?

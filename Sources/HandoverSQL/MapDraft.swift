@@ -700,7 +700,10 @@ private struct DraftBuilder {
     }
 
     static func path(_ path: MapDraft.Path) -> String {
-        guard !path.via.isEmpty else { return scalar(path.column) }
+        // A column named `all` alone would read as `subject: all` (every row).
+        guard !path.via.isEmpty else {
+            return path.column == DatasetMap.Scope.allKeyword ? "{column: all}" : scalar(path.column)
+        }
         return "{via: [" + path.via.map(scalar).joined(separator: ", ") + "], column: \(scalar(path.column))}"
     }
 

@@ -53,6 +53,17 @@ package struct RowConversion: Sendable {
         return .string(pseudonymizer.pseudonym(for: text, domain: domain))
     }
 
+    /// The value of a `number` field held as text, as every source reads it: an exact decimal (`1.50`, written
+    /// digit for digit), else a double in the one form Handover's writers print it (`1e+20`, `-1e-07`, `3.0`: the
+    /// text is `Double.description` of its value); nil for any other text (`1E5`, ` 1`, `inf`, `nan`).
+    /// - Parameter text: The stored text.
+    /// - Returns: A ``Value/decimal(_:)`` or a finite ``Value/number(_:)``, or nil.
+    package static func number(text: String) -> Value? {
+        if let decimal = Value.decimal(exactly: text) { return decimal }
+        guard let number = Double(text), number.isFinite, number.description == text else { return nil }
+        return .number(number)
+    }
+
     /// The error for a value of field `index` that is not what its type needs.
     /// - Parameters:
     ///   - rowKey: The row's key for the message (see ``Row/keyDescription(in:)``).
@@ -244,8 +255,8 @@ struct RowReader {
                 guard number.isFinite else { throw mismatch(index, expected: "a finite number", found: storage) }
                 return .number(number)
             }
-            // An exact decimal kept as text (a number too precise for a double).
-            if storage == .text, let decimal = Value.decimal(exactly: try text(at: index)) { return decimal }
+            // An exact decimal kept as text (a number too precise for a double), or a double's text.
+            if storage == .text, let number = RowConversion.number(text: try text(at: index)) { return number }
             throw mismatch(index, expected: "a number", found: storage)
         case .boolean:
             if storage == .integer {

@@ -20,7 +20,8 @@ struct MapCheckCommand: AsyncParsableCommand {
         abstract: "Check a dataset map against a database and list the lookups that need an index.",
         discussion: """
             Also lists, as warnings: every column exported only because the map does not exclude it, every \
-            column whose name looks like a secret (withheld unless the map names it), and every 'matches' \
+            column whose name looks like a secret (withheld unless the map names it), every table mapped \
+            'subject: all' or 'tenant: all' (every row to anyone asked for), and every 'matches' \
             comparison where many rows (or several subjects) share one value. With --scan, also every value that \
             would fail an export or be repaired (see on-invalid in the README). Exits 0 when the map matches the \
             database (missing indexes and the rest are warnings, listed with the statement that creates them) \
@@ -73,6 +74,7 @@ struct MapCheckCommand: AsyncParsableCommand {
         warnings += exporter.referencesWithoutForeignKey.map {
             "reference without a foreign key in the database: \($0) (the database does not keep it consistent)"
         }
+        warnings += exporter.everyRowNotes
         for table in exporter.columnFindings {
             if !table.withheldSecrets.isEmpty {
                 warnings.append(
