@@ -186,106 +186,186 @@ struct CSVField {
     var quoted: Bool
 }
 
+/// One CSV record's fields in one buffer that is reused from record to record: the bytes of every field (quotes
+/// removed, doubled quotes undone) one after another, where each ends, and whether it was quoted.
+struct CSVRecord {
+    private(set) var bytes: [UInt8] = []
+    private(set) var ends: [Int] = []
+    private(set) var quoted: [Bool] = []
+
+    /// The number of fields.
+    var count: Int { ends.count }
+
+    /// Where field `index`'s bytes are in ``bytes``.
+    @inline(__always)
+    func range(_ index: Int) -> Range<Int> {
+        (index == 0 ? 0 : ends[index - 1])..<ends[index]
+    }
+
+    /// Calls `body` with the bytes of field `index`.
+    func withField<Result>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range(index)])) }
+    }
+
+    /// The fields as separate values.
+    var fields: [CSVField] {
+        (0..<count).map { index in CSVField(bytes: withField(index) { Array($0) }, quoted: quoted[index]) }
+    }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        quoted.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    mutating func append(_ run: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: run)
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    @inline(__always)
+    mutating func endField(quoted: Bool) {
+        ends.append(bytes.count)
+        self.quoted.append(quoted)
+    }
+}
+
 /// Reads RFC 4180 records from a byte source: CRLF or LF line ends, `"` quoting with `""` escapes.
+///
+/// Runs of plain bytes are copied a block at a time, into a ``CSVRecord`` that is reused from record to record.
 struct CSVRecordReader {
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var count = 0
     private var position = 0
     private var atEnd = false
+    /// The record behind ``next(from:)``.
+    private var record = CSVRecord()
     /// Set when the input is not well-formed CSV; reading stops.
     private(set) var problem: String?
 
-    private mutating func nextByte(from source: PulledSource) throws -> UInt8? {
-        if position == count {
-            guard !atEnd else { return nil }
-            count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-            position = 0
-            if count == 0 {
-                atEnd = true
-                return nil
-            }
-        }
-        defer { position += 1 }
-        return buffer[position]
-    }
-
-    private mutating func peekByte(from source: PulledSource) throws -> UInt8? {
-        guard let byte = try nextByte(from: source) else { return nil }
-        position -= 1
-        return byte
+    /// Whether a byte is at `position`, reading the next block when needed; false at the end of the stream.
+    @inline(__always)
+    private mutating func fill(from source: PulledSource) throws -> Bool {
+        if position < count { return true }
+        guard !atEnd else { return false }
+        count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+        position = 0
+        if count == 0 { atEnd = true }
+        return count > 0
     }
 
     /// The next record, or nil at the end (or after a problem).
     mutating func next(from source: PulledSource) throws -> [CSVField]? {
-        guard problem == nil, try peekByte(from: source) != nil else { return nil }
-        var fields: [CSVField] = []
-        var field = CSVField(bytes: [], quoted: false)
-        while true {
-            guard let byte = try nextByte(from: source) else {
-                fields.append(field)
-                return fields
+        var record = self.record
+        self.record = CSVRecord()
+        defer { self.record = record }
+        guard try next(from: source, into: &record) else { return nil }
+        return record.fields
+    }
+
+    /// Reads the next record into `record`: false at the end (or after a problem).
+    mutating func next(from source: PulledSource, into record: inout CSVRecord) throws -> Bool {
+        record.removeAll()
+        guard problem == nil, try fill(from: source) else { return false }
+        let quote = UInt8(ascii: "\"")
+        let comma = UInt8(ascii: ",")
+        fields: while true {
+            guard try fill(from: source) else {
+                record.endField(quoted: false)
+                return true
             }
-            if field.quoted {
-                if byte == UInt8(ascii: "\"") {
-                    if try peekByte(from: source) == UInt8(ascii: "\"") {
-                        _ = try nextByte(from: source)
-                        field.bytes.append(byte)
-                        continue
+            if buffer[position] == quote {
+                position += 1
+                // A quoted field: runs up to the next quote, which closes the field unless another follows it.
+                while true {
+                    guard try fill(from: source) else {
+                        problem = "a quoted field is not closed"
+                        return false
                     }
-                    // The closing quote must end the field.
-                    let after = try nextByte(from: source)
-                    switch after {
-                    case nil:
-                        fields.append(field)
-                        return fields
-                    case UInt8(ascii: ","):
-                        fields.append(field)
-                        field = CSVField(bytes: [], quoted: false)
-                    case 0x0A:
-                        fields.append(field)
-                        return fields
-                    case 0x0D where try nextByte(from: source) == 0x0A:
-                        fields.append(field)
-                        return fields
-                    default:
-                        problem = "a quoted field is followed by something other than a comma or a line end"
-                        return nil
+                    let stop = buffer.withUnsafeBufferPointer { [position, count] in
+                        Self.runEnd($0, from: position, to: count) { $0 == quote }
                     }
-                    continue
+                    record.append(buffer[position..<stop])
+                    position = stop
+                    guard position < count else { continue }
+                    position += 1
+                    guard try fill(from: source), buffer[position] == quote else { break }
+                    record.append(quote)
+                    position += 1
                 }
-                field.bytes.append(byte)
-                if try peekByte(from: source) == nil {
-                    problem = "a quoted field is not closed"
-                    return nil
+                guard try fill(from: source) else {
+                    record.endField(quoted: true)
+                    return true
                 }
-                continue
+                let after = buffer[position]
+                position += 1
+                switch after {
+                case comma:
+                    record.endField(quoted: true)
+                    continue fields
+                case 0x0A:
+                    record.endField(quoted: true)
+                    return true
+                case 0x0D where try fill(from: source) && buffer[position] == 0x0A:
+                    position += 1
+                    record.endField(quoted: true)
+                    return true
+                default:
+                    problem = "a quoted field is followed by something other than a comma or a line end"
+                    return false
+                }
             }
-            switch byte {
-            case UInt8(ascii: ","):
-                fields.append(field)
-                field = CSVField(bytes: [], quoted: false)
-            case UInt8(ascii: "\"") where field.bytes.isEmpty:
-                field.quoted = true
-                if try peekByte(from: source) == nil {
-                    problem = "a quoted field is not closed"
-                    return nil
+            // An unquoted field: runs up to a comma, a line end or a (misplaced) quote.
+            while true {
+                guard try fill(from: source) else {
+                    record.endField(quoted: false)
+                    return true
                 }
-            case UInt8(ascii: "\""):
-                problem = "a quote inside an unquoted field"
-                return nil
-            case 0x0A:
-                fields.append(field)
-                return fields
-            case 0x0D:
-                guard try nextByte(from: source) == 0x0A else {
-                    problem = "a carriage return not followed by a line feed"
-                    return nil
+                let stop = buffer.withUnsafeBufferPointer { [position, count] in
+                    Self.runEnd($0, from: position, to: count) {
+                        $0 == comma || $0 == quote || $0 == 0x0A || $0 == 0x0D
+                    }
                 }
-                fields.append(field)
-                return fields
-            default:
-                field.bytes.append(byte)
+                record.append(buffer[position..<stop])
+                position = stop
+                guard position < count else { continue }
+                let byte = buffer[position]
+                position += 1
+                switch byte {
+                case comma:
+                    record.endField(quoted: false)
+                    continue fields
+                case quote:
+                    problem = "a quote inside an unquoted field"
+                    return false
+                case 0x0A:
+                    record.endField(quoted: false)
+                    return true
+                default:
+                    guard try fill(from: source), buffer[position] == 0x0A else {
+                        problem = "a carriage return not followed by a line feed"
+                        return false
+                    }
+                    position += 1
+                    record.endField(quoted: false)
+                    return true
+                }
             }
         }
+    }
+
+    /// The position of the first byte in `start..<end` for which `stops` holds, or `end`.
+    @inline(__always)
+    private static func runEnd(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, _ stops: (UInt8) -> Bool
+    ) -> Int {
+        var index = start
+        while index < end, !stops(bytes[index]) { index += 1 }
+        return index
     }
 }

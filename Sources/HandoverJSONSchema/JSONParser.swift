@@ -1,4 +1,4 @@
-import HandoverCore
+package import HandoverCore
 
 extension JSONValue {
     /// Parses one JSON text (RFC 8259), strictly.
@@ -18,6 +18,18 @@ extension JSONValue {
     }
 }
 
+/// A scalar member value of a flat object, as ``JSONReader/nextScalarMember(index:)`` reads it.
+package enum JSONScalar {
+    /// `null`.
+    case null
+    /// `true` or `false`.
+    case boolean(Bool)
+    /// A number, as its text in the document (checked against the JSON grammar, not converted).
+    case number(String)
+    /// A string, its escapes decoded.
+    case string(String)
+}
+
 /// A source with nothing in it, for a reader whose bytes are all in memory already.
 struct EmptyByteSource: ByteSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { 0 }
@@ -27,7 +39,10 @@ struct EmptyByteSource: ByteSource {
 ///
 /// The reader is not generic: the source is called once per block, so an existential costs nothing, while a
 /// generic parser would run unspecialised (and slowly) when called through a generic public function.
-final class JSONReader {
+///
+/// HandoverFormats' table reader uses it too, through ``beginTopLevelObject(index:)`` and
+/// ``nextScalarMember(index:)``, which read rows as flat objects and keep numbers' text digit for digit.
+package final class JSONReader {
     /// Where the bytes come from; handed back to the caller when done (see ``source(as:)``).
     private var source: any ByteSource
     private var storage: UnsafeMutablePointer<UInt8>
@@ -44,8 +59,11 @@ final class JSONReader {
 
     static var maximumDepth: Int { 512 }
 
+    /// Whether a `\u` escape of a lone surrogate is an error rather than U+FFFD.
+    package var refusesLoneSurrogates = false
+
     /// Reads from `source` in blocks of `blockSize` bytes.
-    init(source: any ByteSource, blockSize: Int = 64 * 1024) {
+    package init(source: any ByteSource, blockSize: Int = 64 * 1024) {
         self.source = source
         self.capacity = max(blockSize, 16)
         self.storage = .allocate(capacity: capacity)
@@ -131,7 +149,7 @@ final class JSONReader {
     }
 
     /// Skips whitespace and requires the end of the stream.
-    func finish() throws {
+    package func finish() throws {
         try skipWhitespace()
         if try peek() != nil { throw fail("unexpected data after the JSON value") }
     }
@@ -148,7 +166,7 @@ final class JSONReader {
 
     /// Starts a document that should be an array: true (having consumed `[`) when it is one, false (having consumed
     /// nothing but whitespace) when it is some other value.
-    func beginTopLevelArray() throws -> Bool {
+    package func beginTopLevelArray() throws -> Bool {
         try skipByteOrderMark()
         try skipWhitespace()
         guard let byte = try peek() else { throw fail("expected a value") }
@@ -168,24 +186,99 @@ final class JSONReader {
 
     /// The next element of the top-level array; nil after the closing `]`. `index` is how many came before.
     func nextTopLevelElement(index: Int) throws -> JSONValue? {
+        guard try advanceInTopLevelArray(index: index) else { return nil }
+        return try parseValue(depth: 1)
+    }
+
+    /// Moves past the separator before the next element of the top-level array (and the whitespace around it): true
+    /// when an element follows, false after the closing `]`. `index` is how many elements came before.
+    private func advanceInTopLevelArray(index: Int) throws -> Bool {
         try skipWhitespace()
         if index == 0 {
             if try peek() == UInt8(ascii: "]") {
                 position += 1
-                return nil
+                return false
             }
         } else {
             switch try peek() {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "]"):
                 position += 1
-                return nil
+                return false
             case nil: throw fail("unexpected end of data in an array")
             default: throw fail("expected ',' or ']'")
             }
             try skipWhitespace()
         }
-        return try parseValue(depth: 1)
+        return true
+    }
+
+    // MARK: Flat objects
+
+    /// Starts the next element of the top-level array, which must be an object: true having consumed its `{`, false
+    /// after the closing `]`. `index` is how many elements came before. Read its members with
+    /// ``nextScalarMember(index:)``.
+    /// - Throws: ``HandoverError/Code/invalidData`` when the element is not an object, or the JSON is not valid.
+    package func beginTopLevelObject(index: Int) throws -> Bool {
+        guard try advanceInTopLevelArray(index: index) else { return false }
+        switch try peek() {
+        case UInt8(ascii: "{"):
+            position += 1
+            return true
+        case nil: throw fail("unexpected end of data in an array")
+        default: throw fail("expected an object")
+        }
+    }
+
+    /// The next member of the object that ``beginTopLevelObject(index:)`` started, whose values must be scalars;
+    /// nil after its closing `}`. `index` is how many members came before.
+    ///
+    /// Numbers keep their text, digit for digit, checked against the JSON grammar but not converted.
+    /// - Throws: ``HandoverError/Code/invalidData`` when a value is an array or an object, or the JSON is not valid.
+    package func nextScalarMember(index: Int) throws -> (name: String, value: JSONScalar)? {
+        try skipWhitespace()
+        if index > 0 {
+            switch try peek() {
+            case UInt8(ascii: ","):
+                position += 1
+                try skipWhitespace()
+            case UInt8(ascii: "}"):
+                position += 1
+                return nil
+            case nil: throw fail("unexpected end of data in an object")
+            default: throw fail("expected ',' or '}'")
+            }
+        }
+        switch try peek() {
+        case UInt8(ascii: "\""): break
+        case UInt8(ascii: "}") where index == 0:
+            position += 1
+            return nil
+        case nil: throw fail("unexpected end of data in an object")
+        default: throw fail("expected a member name")
+        }
+        let name = try parseString()
+        try skipWhitespace()
+        try expect(UInt8(ascii: ":"), "':'")
+        try skipWhitespace()
+        guard let byte = try peek() else { throw fail("unexpected end of data, expected a value") }
+        switch byte {
+        case UInt8(ascii: "\""): return (name, .string(try parseString()))
+        case UInt8(ascii: "t"):
+            try parseLiteral("true")
+            return (name, .boolean(true))
+        case UInt8(ascii: "f"):
+            try parseLiteral("false")
+            return (name, .boolean(false))
+        case UInt8(ascii: "n"):
+            try parseLiteral("null")
+            return (name, .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            _ = try scanNumber()
+            return (name, .number(String(decoding: scratch, as: UTF8.self)))
+        case UInt8(ascii: "{"), UInt8(ascii: "["): throw fail("expected null, true, false, a number or a string")
+        default: throw fail("expected a value")
+        }
     }
 
     // MARK: Values
@@ -330,12 +423,12 @@ final class JSONReader {
                         appendUTF8(0x10000 + ((high - 0xD800) << 10) + (scalar - 0xDC00))
                         continue
                     }
-                    appendUTF8(0xFFFD)
+                    try appendLoneSurrogate()
                 }
                 if (0xD800...0xDBFF).contains(scalar) {
                     pendingHigh = scalar
                 } else if (0xDC00...0xDFFF).contains(scalar) {
-                    appendUTF8(0xFFFD)
+                    try appendLoneSurrogate()
                 } else {
                     appendUTF8(scalar)
                 }
@@ -343,7 +436,7 @@ final class JSONReader {
             }
             if pendingHigh != nil {
                 pendingHigh = nil
-                appendUTF8(0xFFFD)
+                try appendLoneSurrogate()
             }
             if byte == UInt8(ascii: "\"") {
                 position += 1
@@ -365,7 +458,7 @@ final class JSONReader {
     }
 
     /// Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         let count = bytes.count
         while index < count {
@@ -421,6 +514,12 @@ final class JSONReader {
         return value
     }
 
+    /// U+FFFD for a lone surrogate, unless the reader refuses them.
+    private func appendLoneSurrogate() throws {
+        if refusesLoneSurrogates { throw fail("a \\u escape of a lone surrogate in a string") }
+        appendUTF8(0xFFFD)
+    }
+
     private func appendUTF8(_ scalar: UInt32) {
         switch scalar {
         case 0..<0x80:
@@ -442,8 +541,31 @@ final class JSONReader {
 
     // MARK: Numbers
 
-    /// A number; `position` is at its first byte. Grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// A number; `position` is at its first byte.
     private func parseNumber() throws -> JSONNumber {
+        let start = offset
+        let isIntegerText = try scanNumber()
+        if isIntegerText, let exact = Self.exactInteger(scratch) { return JSONNumber(exact) }
+        let text = String(decoding: scratch, as: UTF8.self)
+        guard let double = Double(text), double.isFinite else { throw fail("number out of range", at: start) }
+        return JSONNumber(double)
+    }
+
+    /// Reads a number's text into `scratch`, checking it against the grammar
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; `position` is at its first byte.
+    /// - Returns: Whether the text is an integer's (no fraction, no exponent).
+    private func scanNumber() throws -> Bool {
+        // Fast path: the number ends in this block and follows the grammar; it is copied at once.
+        var index = position
+        while index < end, Self.isNumberByte(storage[index]) { index += 1 }
+        let text = UnsafeBufferPointer(start: storage + position, count: index - position)
+        if index < end, let isInteger = Self.numberGrammar(text) {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: text)
+            position = index
+            return isInteger
+        }
+        // Otherwise byte by byte, across blocks, failing where the grammar fails.
         let start = offset
         scratch.removeAll(keepingCapacity: true)
         var isIntegerText = true
@@ -481,11 +603,47 @@ final class JSONReader {
             if let sign = try peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { take() }
             guard try digits() > 0 else { throw fail("invalid number", at: start) }
         }
+        return isIntegerText
+    }
 
-        if isIntegerText, let exact = Self.exactInteger(scratch) { return JSONNumber(exact) }
-        let text = String(decoding: scratch, as: UTF8.self)
-        guard let double = Double(text), double.isFinite else { throw fail("number out of range", at: start) }
-        return JSONNumber(double)
+    /// Whether a byte may be part of a number: a digit, a sign, a point or an exponent mark.
+    @inline(__always)
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+            UInt8(ascii: "e"), UInt8(ascii: "E"):
+            true
+        default: false
+        }
+    }
+
+    /// Whether `bytes` are a whole number in the grammar of ``scanNumber()``, and an integer's: nil when they are not
+    /// a number, else whether they are an integer's.
+    private static func numberGrammar(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        var index = 0
+        let count = bytes.count
+        func digits() -> Int {
+            let start = index
+            while index < count, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+            return index - start
+        }
+        if index < count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        let integerDigits = digits()
+        guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return nil }
+        var isInteger = true
+        if index < count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            isInteger = false
+            guard digits() > 0 else { return nil }
+        }
+        if index < count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            isInteger = false
+            if index < count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return nil }
+        }
+        return index == count ? isInteger : nil
     }
 
     /// The value of an integer's digits (with an optional minus), or nil when it overflows `Int64`.
