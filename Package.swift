@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "HandoverBundle", targets: ["HandoverBundle"]),
         /// The dataset map and its exporter over SQLite.
         .library(name: "HandoverSQL", targets: ["HandoverSQL"]),
+        .library(name: "HandoverImport", targets: ["HandoverImport"]),
         /// The request store: lifecycle, leases, deadlines, the audit log; SQLite back end.
         .library(name: "HandoverStore", targets: ["HandoverStore"]),
         /// PostgreSQL: the request store's back end and the dataset-map source.
@@ -108,6 +109,14 @@ let package = Package(
         // Requests over time: lifecycle, leases, deadlines, the audit log; the back-end protocol and SQLite back end.
         // Knows nothing of bundles.
         .target(
+            name: "HandoverImport",
+            dependencies: [
+                "HandoverCore", "HandoverFormats", "HandoverJSONSchema", "HandoverArchive", "HandoverBundle",
+                "HandoverSQLite", crypto, logging,
+            ],
+            swiftSettings: swiftSettings),
+
+        .target(
             name: "HandoverStore", dependencies: ["HandoverCore", "HandoverSQLite", crypto, logging],
             swiftSettings: swiftSettings),
         // PostgreSQL through postgres-nio: the request store's back end (workers on many machines) and the
@@ -115,7 +124,8 @@ let package = Package(
         .target(
             name: "HandoverPostgres",
             dependencies: [
-                "HandoverCore", "HandoverStore", "HandoverSQL", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "HandoverCore", "HandoverStore", "HandoverSQL", "HandoverImport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), logging,
             ],
             swiftSettings: swiftSettings),
@@ -178,7 +188,7 @@ let package = Package(
             dependencies: [
                 "HandoverCore", "HandoverBundle", "HandoverSQL", "HandoverDemo", "HandoverArchive", "HandoverBagIt",
                 "HandoverStore", "HandoverWorker", "HandoverPostgres", "HandoverServer", "HandoverNotify",
-                "HandoverAge", serviceLifecycle,
+                "HandoverAge", "HandoverImport", serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
@@ -211,6 +221,13 @@ let package = Package(
             name: "HandoverSQLTests",
             dependencies: [
                 "HandoverSQL", "HandoverSQLite", "HandoverPostgres", "HandoverDemo", "TestSupport", logging,
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HandoverImportTests",
+            dependencies: [
+                "HandoverImport", "HandoverBundle", "HandoverSQL", "HandoverSQLite", "HandoverPostgres", "HandoverDemo",
+                "HandoverFormats", "TestSupport", logging,
             ],
             swiftSettings: swiftSettings),
         .testTarget(

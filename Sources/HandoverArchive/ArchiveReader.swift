@@ -63,6 +63,19 @@ public final class ArchiveReader {
         }
     }
 
+    /// Opens the archive held in `input` for the duration of an asynchronous `body` (a reader that feeds a database
+    /// between entries); `label` names it in errors. Run it with a preference for a blocking executor (see
+    /// `ThreadPoolExecutor`): every read blocks. Each call on the reader sets the locale it needs, whichever thread
+    /// the task resumes on.
+    /// - Throws: ``HandoverError/Code/archiveCorrupt`` when it cannot be opened as an archive, or what `body` throws.
+    public static func read<T>(
+        input: any ArchiveInput, label: String, _ body: (ArchiveReader) async throws -> T
+    ) async throws -> T {
+        let reader = try withUTF8Locale { try ArchiveReader(input: input, path: label) }
+        defer { reader.free() }
+        return try await body(reader)
+    }
+
     private init(input: any ArchiveInput, path: String) throws {
         var magic = [UInt8](repeating: 0, count: 4)
         let got = input.size >= 4 ? try magic.withUnsafeMutableBytes { try input.read(at: 0, into: $0) } : 0
@@ -118,6 +131,11 @@ public final class ArchiveReader {
     /// Moves to the next entry; nil at the end.
     /// - Throws: ``HandoverError/Code/archiveCorrupt`` when the archive is damaged or truncated.
     public func nextEntry() throws -> ArchiveEntry? {
+        // The locale is set here too, not only around `read`: an asynchronous reader may resume on another thread.
+        try withUTF8Locale { try readNextEntry() }
+    }
+
+    private func readNextEntry() throws -> ArchiveEntry? {
         var entry: OpaquePointer?
         if finished { return nil }
         let status = archive_read_next_header(archive, &entry)

@@ -1,19 +1,19 @@
-internal import HandoverBagIt
-internal import HandoverCore
+package import HandoverBagIt
+package import HandoverCore
 
 /// Passes a source through, counting what is read and hashing it with one or several algorithms at once: the
 /// one hashing source of the builder (a packed part's SHA-256) and of the verifier (every listed digest).
-struct DigestingSource<Base: ByteSource>: ByteSource {
-    var base: Base
+package struct DigestingSource<Base: ByteSource>: ByteSource {
+    package var base: Base
     private var hasher: BagItHasher
-    private(set) var bytes: Int64 = 0
+    package private(set) var bytes: Int64 = 0
 
-    init(_ base: Base, _ algorithms: Set<BagItAlgorithm>) {
+    package init(_ base: Base, _ algorithms: Set<BagItAlgorithm>) {
         self.base = base
         self.hasher = BagItHasher(algorithms)
     }
 
-    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let count = try base.read(into: buffer)
         if count > 0 {
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
@@ -23,14 +23,14 @@ struct DigestingSource<Base: ByteSource>: ByteSource {
     }
 
     /// Reads what is left, so that the digests cover the whole stream.
-    mutating func drain() throws {
+    package mutating func drain() throws {
         var block = [UInt8](repeating: 0, count: 64 * 1024)
         while try block.withUnsafeMutableBytes({ try read(into: $0) }) > 0 {}
     }
 
     /// Every digest, in lowercase hexadecimal.
-    var digests: [BagItAlgorithm: String] { hasher.finalize() }
+    package var digests: [BagItAlgorithm: String] { hasher.finalize() }
 
     /// The SHA-256, in lowercase hexadecimal.
-    var sha256: String { digests[.sha256] ?? "" }
+    package var sha256: String { digests[.sha256] ?? "" }
 }

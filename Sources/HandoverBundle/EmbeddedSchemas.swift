@@ -661,6 +661,21 @@ public enum EmbeddedSchemas {
                     },
                     "on-invalid": {
                       "$ref": "#/$defs/onInvalid"
+                    },
+                    "file": {
+                      "type": "object",
+                      "required": [
+                        "root"
+                      ],
+                      "additionalProperties": false,
+                      "properties": {
+                        "root": {
+                          "type": "string",
+                          "minLength": 1,
+                          "description": "The folder the column's relative paths start from (relative: the map's folder); the file each row names is carried into the bundle."
+                        }
+                      },
+                      "description": "The column names a file to carry into the bundle."
                     }
                   }
                 }

@@ -1,10 +1,10 @@
 internal import HandoverCore
 
 /// Entry names that are safe to treat as relative paths.
-enum SafePath {
+package enum SafePath {
     /// The name without a trailing slash, or nil when it is absolute, climbs with `..`, or holds
     /// backslashes, empty segments, control characters or bidirectional formatting characters.
-    static func normalise(_ name: String) -> String? {
+    package static func normalise(_ name: String) -> String? {
         var name = name
         if name.hasSuffix("/") { name.removeLast() }
         guard !name.isEmpty, !name.hasPrefix("/"), !name.contains("\\") else { return nil }

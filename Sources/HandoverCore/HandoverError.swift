@@ -30,6 +30,8 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             case conflict
             case notFound
             case cancelled
+            case unsupportedVersion
+            case notVerified
         }
 
         let base: Base
@@ -68,6 +70,10 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code(base: .notFound)
         /// The work was cancelled before it finished (a worker stopping, a lease lost); nothing was published.
         public static let cancelled = Code(base: .cancelled)
+        /// A document is of a format version this Handover does not read (a bundle from a newer major version).
+        public static let unsupportedVersion = Code(base: .unsupportedVersion)
+        /// A bundle did not verify, so nothing was taken from it (`handover import`).
+        public static let notVerified = Code(base: .notVerified)
 
         /// A short English phrase for this code, safe to show anywhere.
         public var description: String {
@@ -89,6 +95,8 @@ public struct HandoverError: Error, Sendable, CustomStringConvertible {
             case .conflict: "conflict"
             case .notFound: "not found"
             case .cancelled: "cancelled"
+            case .unsupportedVersion: "unsupported version"
+            case .notVerified: "not verified"
             }
         }
     }

@@ -57,6 +57,14 @@ public enum SchemaGenerator {
                 ])
             ),
         ]
+        // Annotations JSON Schema validators ignore, so that a bundle without its Table Schema still tells a reader
+        // (`handover import`) the table's key and references.
+        if !table.primaryKey.isEmpty {
+            root.append(("x-handover-primaryKey", .array(table.primaryKey.map(Tree.string))))
+        }
+        if !table.foreignKeys.isEmpty {
+            root.append(("x-handover-references", .array(table.foreignKeys.map(referenceTree))))
+        }
         return Tree.object(root).render()
     }
 
@@ -270,6 +278,19 @@ public enum SchemaGenerator {
     /// XML text and attribute escaping.
     static func escape(_ text: String) -> String {
         MarkupText.escape(text)
+    }
+
+    /// A reference as `x-handover-references` lists it in a JSON Schema.
+    static func referenceTree(_ key: ForeignKey) -> Tree {
+        var entry: [(String, Tree)] = [
+            ("fields", .array(key.fields.map(Tree.string))),
+            (
+                "reference",
+                .object([("table", .string(key.table)), ("fields", .array(key.referencedFields.map(Tree.string)))])
+            ),
+        ]
+        if key.pseudonymized { entry.append(("pseudonymized", .bool(true))) }
+        return .object(entry)
     }
 
     static func annotations(title: String?, description: String?) -> [(String, Tree)] {

@@ -348,7 +348,16 @@ package final class SQLiteStatement {
         case .null: status = sqlite3_bind_null(statement, index)
         case .integer(let v): status = sqlite3_bind_int64(statement, index, v)
         case .real(let v): status = sqlite3_bind_double(statement, index, v)
-        case .text(let v): status = sqlite3_bind_text(statement, index, v, -1, handover_sqlite_transient())
+        case .text(var v):
+            // With its length: a NUL inside the text is kept, not taken for its end.
+            status = v.withUTF8 { utf8 in
+                guard let base = utf8.baseAddress, !utf8.isEmpty else {
+                    return sqlite3_bind_text(statement, index, "", 0, handover_sqlite_transient())
+                }
+                return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                    sqlite3_bind_text(statement, index, $0, Int32(utf8.count), handover_sqlite_transient())
+                }
+            }
         case .blob(let v):
             status = v.withUnsafeBytes {
                 sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), handover_sqlite_transient())

@@ -4,7 +4,8 @@ public import ArgumentParser
 public import HandoverArchive
 public import HandoverBundle
 public import HandoverCore
-import HandoverFormats
+public import HandoverFormats
+public import HandoverImport
 public import HandoverStore
 
 // The command line parses its closed sets of values itself: `--help` lists them, and a bad value is refused
@@ -70,3 +71,7 @@ enum Switch: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 extension MissingFilePolicy: ExpressibleByArgument {}
+
+extension TableFormat: ExpressibleByArgument {}
+extension TableNaming: ExpressibleByArgument {}
+extension FilePathForm: ExpressibleByArgument {}

@@ -16,7 +16,8 @@ struct HandoverCommand: AsyncParsableCommand {
             """,
         version: HandoverVersion.current,
         subcommands: [
-            ExportCommand.self, VerifyCommand.self, MapCommand.self, RequestsCommand.self, WorkerCommand.self,
+            ExportCommand.self, VerifyCommand.self, ImportCommand.self, MapCommand.self, RequestsCommand.self,
+            WorkerCommand.self,
             SealCommand.self, PurgeCommand.self, ServeCommand.self, TokensCommand.self, KeysCommand.self,
             DemoCommand.self,
         ]

@@ -39,7 +39,8 @@ enum ExitStatus {
         case .invalidDatasetMap, .invalidSchema, .invalidData, .ambiguousSubject, .archiveCorrupt: dataError
         case .sourceUnavailable: noInput
         case .outputUnavailable, .outputExists: cannotCreate
-        case .conflict, .notFound: dataError
+        case .conflict, .notFound, .unsupportedVersion: dataError
+        case .notVerified: 1
         case .archiveFailed, .sourceFailed, .formatFailed: ioError
         default: software
         }

@@ -30,21 +30,12 @@ struct VerifyCommand: AsyncParsableCommand {
             """)
     var archives: [String]
 
-    @Option(name: .long, help: "An age identity file that opens encrypted archives (as age -d -i); repeatable.")
-    var identity: [String] = []
-
-    @Option(name: .long, help: "The minisign public key file the signatures must verify with.")
-    var pubkey: String?
-
-    @Option(name: .long, help: "The minisign public key itself (the base64 line), instead of --pubkey.")
-    var pubkeyString: String?
+    @OptionGroup var keyOptions: VerificationKeyOptions
 
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if pubkey != nil && pubkeyString != nil {
-            throw ValidationError("Give --pubkey or --pubkey-string, not both.")
-        }
+        try keyOptions.validate()
         // Several arguments are the parts of one bundle; a bag folder is a whole bag, so it cannot be one of them.
         if archives.count > 1, let bag = archives.first(where: Self.isBagFolder) {
             throw ValidationError(
@@ -52,37 +43,8 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
-    /// The identities and public key given.
-    func keys() throws -> VerificationKeys {
-        var keys = VerificationKeys()
-        for path in identity {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-            else { throw HandoverError(.sourceUnavailable, "cannot read the identity file '\(path)'") }
-            do {
-                keys.identities += try AgeIdentity.parseFile(text)
-            } catch {
-                throw HandoverError(.invalidArgument, "the identity file '\(path)': \(error.message)")
-            }
-        }
-        var keyText = pubkeyString
-        if let pubkey {
-            guard let data = FileManager.default.contents(atPath: pubkey),
-                let text = String(data: data, encoding: .utf8)
-            else { throw HandoverError(.sourceUnavailable, "cannot read the public key file '\(pubkey)'") }
-            keyText = text
-        }
-        if let keyText {
-            do {
-                keys.publicKey = try MinisignPublicKey(parsing: keyText)
-            } catch {
-                throw HandoverError(.invalidArgument, "the public key given is not a minisign public key")
-            }
-        }
-        return keys
-    }
-
     func run() async throws {
-        let keys: VerificationKeys = try await reportingErrors { try self.keys() }
+        let keys: VerificationKeys = try await reportingErrors { try keyOptions.keys() }
         var parts: [String] = []
         for path in archives {
             var isFolder: ObjCBool = false
