@@ -178,6 +178,20 @@ public enum SchemaGenerator {
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         x += "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" elementFormDefault=\"unqualified\">\n"
         x += documentation(title: table.title ?? table.name, description: table.description, indent: "  ")
+        // The key and references, for a reader of a bundle that holds XML only (`handover import`): JSON, in the
+        // element XML Schema keeps for applications.
+        var keys: [(String, Tree)] = []
+        if !table.primaryKey.isEmpty {
+            keys.append(("x-handover-primaryKey", .array(table.primaryKey.map(Tree.string))))
+        }
+        if !table.foreignKeys.isEmpty {
+            keys.append(("x-handover-references", .array(table.foreignKeys.map(referenceTree))))
+        }
+        if !keys.isEmpty {
+            x += "  <xs:annotation><xs:appinfo source=\"\(XMLSchemaReader.annotationSource)\">"
+            x += escape(String(decoding: Tree.object(keys).render(), as: UTF8.self))
+            x += "</xs:appinfo></xs:annotation>\n"
+        }
         x += "  <xs:element name=\"table\">\n    <xs:complexType>\n      <xs:sequence>\n"
         x += "        <xs:element name=\"row\" minOccurs=\"0\" maxOccurs=\"unbounded\">\n"
         x += "          <xs:complexType>\n            <xs:sequence>\n"

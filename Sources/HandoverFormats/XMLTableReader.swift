@@ -257,7 +257,7 @@ final class XMLRowReader: RowReading {
 }
 
 /// What libxml2 pulls the document from: the source, the prolog's scan, and what went wrong.
-private final class XMLInput {
+final class XMLInput {
     /// The namespace of `xsi:nil`, NUL-terminated.
     static let schemaInstance: [xmlChar] = Array(XMLTableWriter<MemorySink>.schemaInstanceNamespace.utf8) + [0]
 

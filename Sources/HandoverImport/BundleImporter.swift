@@ -206,7 +206,8 @@ struct Importer {
         _ = byPath
     }
 
-    /// The table's declaration: from its Table Schema when the bundle holds one, else from its JSON Schema.
+    /// The table's declaration: from its Table Schema when the bundle holds one, else from its JSON Schema, else
+    /// from its XML Schema.
     func tableSchema(exporter: String, table: String) throws -> TableSchema {
         let base = "data/schemas/\(exporter)/\(table)"
         if let bytes = metadata.schemas[base + ".tableschema.json"] {
@@ -215,10 +216,10 @@ struct Importer {
         if let bytes = metadata.schemas[base + ".schema.json"] {
             return try BundleSchemas.fromJSONSchema(bytes, name: table, path: base + ".schema.json")
         }
-        throw HandoverError(
-            .invalidSchema,
-            "the bundle has no Table Schema or JSON Schema for \(exporter)/\(table) (an XML-only bundle): "
-                + "import reads a table's declaration from one of them")
+        if let bytes = metadata.schemas[base + ".xsd"] {
+            return try BundleSchemas.fromXMLSchema(bytes, name: table, path: base + ".xsd")
+        }
+        throw HandoverError(.invalidSchema, "the bundle has no schema for \(exporter)/\(table)")
     }
 
     /// The table's name in the database.

@@ -1,4 +1,5 @@
 internal import HandoverCore
+internal import HandoverFormats
 internal import HandoverJSONSchema
 
 /// Table declarations read back from a bundle's own schema files.
@@ -69,6 +70,20 @@ enum BundleSchemas {
         }
         return try table(
             name: name, fields: fields, primaryKey: try names(root["x-handover-primaryKey"], path),
+            references: root["x-handover-references"], path: path)
+    }
+
+    /// The table `name` as its XML Schema (`.xsd`) declares it: for a bundle that holds XML files only. The key and
+    /// references come from Handover's annotation (written since bundle format 1.2); without it, the table has no
+    /// primary key.
+    static func fromXMLSchema(_ bytes: [UInt8], name: String, path: String) throws -> TableSchema {
+        let declaration = try XMLSchemaReader.declaration(bytes, path: path)
+        var root: JSONValue = .object([:])
+        if let annotation = declaration.annotation {
+            root = try document(Array(annotation.utf8), path: path)
+        }
+        return try table(
+            name: name, fields: declaration.fields, primaryKey: try names(root["x-handover-primaryKey"], path),
             references: root["x-handover-references"], path: path)
     }
 

@@ -42,6 +42,34 @@ import Testing
         #expect(read.foreignKeys == Self.table.foreignKeys)
     }
 
+    @Test func anXMLSchemaGivesBackTheDeclarationKeyAndReferencesIncluded() throws {
+        var table = Self.table
+        // Constrained fields take other forms in the schema: a restriction, a union for limited text.
+        table.fields.append(Field("kind", .string, required: true, constraints: Constraints(enumeration: ["a", "b"])))
+        table.fields.append(Field("title", .string, constraints: Constraints(maxLength: 20)))
+        table.fields.append(Field("score", .integer, constraints: Constraints(minimum: 0, maximum: 10)))
+        table.fields.append(Field("size", .number, required: true, title: "Size", description: "Bytes & <more>"))
+        let bytes = SchemaGenerator.xmlSchema(for: table)
+        let read = try BundleSchemas.fromXMLSchema(bytes, name: "items", path: "items.xsd")
+        #expect(read.fields.map(\.name) == table.fields.map(\.name))
+        #expect(read.fields.map(\.type) == table.fields.map(\.type))
+        #expect(read.fields.map(\.required) == table.fields.map(\.required))
+        #expect(read.primaryKey == table.primaryKey)
+        #expect(read.foreignKeys == table.foreignKeys)
+        // Without Handover's annotation (an older bundle), the fields still; no key.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let start = try #require(text.range(of: "  <xs:annotation><xs:appinfo"))
+        let end = try #require(text.range(of: "</xs:appinfo></xs:annotation>\n"))
+        let older = try BundleSchemas.fromXMLSchema(
+            Array((text[..<start.lowerBound] + text[end.upperBound...]).utf8), name: "items", path: "items.xsd")
+        #expect(older.fields.map(\.type) == table.fields.map(\.type) && older.primaryKey.isEmpty)
+        // A DOCTYPE is refused, whatever it declares.
+        let hostile = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]>" + text.drop { $0 != "\n" }
+        #expect(throws: HandoverError.self) {
+            try BundleSchemas.fromXMLSchema(Array(hostile.utf8), name: "items", path: "items.xsd")
+        }
+    }
+
     @Test func hostileSchemasAreRefusedNamingTheFile() throws {
         let cases = [
             #"{"fields": [{"name": "a", "type": "geopoint"}]}"#, #"{"fields": "no"}"#, "not json",

@@ -14,8 +14,10 @@ enum ImportTarget: String, CaseIterable, CustomStringConvertible, Sendable {
 @Suite struct ImportRoundTripTests {
     /// A bundle exported with `arguments` (all three formats), and its data files (tables and carried files) by
     /// path inside the bundle.
-    static func export(_ arguments: [String], read: Bool = true) throws -> (archive: String, data: [String: [UInt8]]) {
-        let exported = try handover(["export", "--json", "--quiet", "--formats", "json,csv,xml"] + arguments)
+    static func export(_ arguments: [String], read: Bool = true, formats: String = "json,csv,xml") throws -> (
+        archive: String, data: [String: [UInt8]]
+    ) {
+        let exported = try handover(["export", "--json", "--quiet", "--formats", formats] + arguments)
         #expect(exported.status == 0, "\(exported.stderr)")
         let archive = try #require(try jsonObject(exported.stdout)["archive"] as? String)
         var data: [String: [UInt8]] = [:]
@@ -33,7 +35,7 @@ enum ImportTarget: String, CaseIterable, CustomStringConvertible, Sendable {
     /// Runs one round trip of `archive` through `format` into `target`; returns the second export's data files.
     static func roundTrip(
         archive: String, exporter: String, scope: [String], format: String, target: ImportTarget, folder: String,
-        url: String?, check: ([String: Any]) throws -> Void = { _ in }
+        url: String?, formats: String = "json,csv,xml", check: ([String: Any]) throws -> Void = { _ in }
     ) throws -> [String: [UInt8]] {
         let into = target == .sqlite ? "sqlite:" + folder + "/imported-\(format).sqlite" : url!
         let db = target == .sqlite ? folder + "/imported-\(format).sqlite" : url!
@@ -52,7 +54,7 @@ enum ImportTarget: String, CaseIterable, CustomStringConvertible, Sendable {
         #expect(again.stdout.contains("already imported"), "\(again.stdout)")
         let second = try export(
             ["--db", db, "--map", folder + "/maps-\(format)/\(exporter).yaml", "--out", folder + "/again-\(format)"]
-                + scope)
+                + scope, formats: formats)
         return second.data
     }
 
