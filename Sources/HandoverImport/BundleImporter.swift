@@ -160,12 +160,11 @@ struct Importer {
         var names: [String: String] = [:]
         let contents = manifest.contents ?? []
         let declared = try metadata.datapackage.map(BundleSchemas.declaredForeignKeys) ?? [:]
-        if metadata.datapackage == nil, files.contains(where: { _ in true }) {
+        if metadata.datapackage == nil, !files.isEmpty {
             notes.append(
                 "no foreign keys declared: the bundle has no datapackage.json (no CSV files), where Handover declares "
                     + "the references that hold within a bundle")
         }
-        var byPath: [String: Int] = [:]
         for file in files {
             let schema = try tableSchema(exporter: file.exporter, table: file.table)
             let name = try destinationName(exporter: file.exporter, table: file.table)
@@ -178,7 +177,6 @@ struct Importer {
             names[name.description] = file.exporter + "/" + file.table
             let fileFields = Set(
                 contents.filter { $0.exporter == file.exporter && $0.table == file.table }.map(\.field))
-            byPath[file.path] = tables.count
             tables.append(
                 PlannedTable(
                     exporter: file.exporter, schema: schema, file: file, name: name,
@@ -203,7 +201,6 @@ struct Importer {
                         columns: key.fields, table: tables[target].name, referencedColumns: key.referenced))
             }
         }
-        _ = byPath
     }
 
     /// The table's declaration: from its Table Schema when the bundle holds one, else from its JSON Schema, else
@@ -273,45 +270,36 @@ struct Importer {
         try checkFiles()
         let destinationTables = tables.map(\.destination)
         let totalRows = tables.reduce(0) { $0 + $1.file.records }
-        let imported: LedgerEntry? = try await destination.withTransaction { session in
-            if let entry = try await session.ledgerEntry(bundle: digest, schema: ledgerSchema) { return entry }
-            // Every table's shape first: a table of another shape stops the import before any row is written.
-            var toCreate: [DestinationTable] = []
-            for table in destinationTables {
-                let expected = ExistingTable(
-                    columns: table.columns.map { ($0.name, destination.declaredType($0.storage), $0.notNull) },
-                    primaryKey: table.primaryKey)
-                if let existing = try await session.existingTable(table.name) {
-                    guard existing == expected else {
-                        throw HandoverError(
-                            .conflict,
-                            "\(destination.label) already holds a table \(table.name) of another shape "
-                                + "(\(Self.difference(existing, expected))); nothing was imported")
-                    }
-                } else {
-                    toCreate.append(table)
-                }
-            }
-            for schema in Set(destinationTables.compactMap(\.name.schema)).sorted() {
-                try await session.createSchema(schema)
-            }
-            try await session.create(Self.dependencyOrder(toCreate))
-            return nil
-        }
-        if let imported {
-            report.alreadyImported = true
-            report.importedAt = imported.importedAt
-            report.tables = tables.map { TableReport(table: $0, rows: 0) }
-            report.notes.append("the bundle was imported on \(imported.importedAt.iso8601): nothing was added")
-            return report
-        }
-        // Rows and files, in one transaction; the files written are removed again if it fails.
+        // One transaction: the ledger, the shapes, the tables, the rows, the ledger entry. The files written are
+        // removed again if it fails.
         var written: [String] = []
+        let outcome: Outcome
         do {
-            let loaded: [String: Int] = try await destination.withTransaction { session in
-                if try await session.ledgerEntry(bundle: digest, schema: ledgerSchema) != nil {
-                    throw HandoverError(.conflict, "another import of the same bundle finished first; run it again")
+            outcome = try await destination.withTransaction { session in
+                if let entry = try await session.ledgerEntry(bundle: digest, schema: ledgerSchema) {
+                    return .imported(entry)
                 }
+                // Every table's shape first: a table of another shape stops the import before any row is written.
+                var toCreate: [DestinationTable] = []
+                for table in destinationTables {
+                    let expected = ExistingTable(
+                        columns: table.columns.map { ($0.name, destination.declaredType($0.storage), $0.notNull) },
+                        primaryKey: table.primaryKey)
+                    if let existing = try await session.existingTable(table.name) {
+                        guard existing == expected else {
+                            throw HandoverError(
+                                .conflict,
+                                "\(destination.label) already holds a table \(table.name) of another shape "
+                                    + "(\(Self.difference(existing, expected))); nothing was imported")
+                        }
+                    } else {
+                        toCreate.append(table)
+                    }
+                }
+                for schema in Set(destinationTables.compactMap(\.name.schema)).sorted() {
+                    try await session.createSchema(schema)
+                }
+                try await session.create(Self.dependencyOrder(toCreate))
                 let counts = try await load(session: session, totalRows: totalRows, written: &written)
                 options.progress?(
                     ImportProgress(stage: "committing", table: nil, rows: totalRows, totalRows: totalRows))
@@ -328,12 +316,21 @@ struct Importer {
                 {
                     try await session.record(entry, schema: schema)
                 }
-                return counts
+                return .loaded(counts)
             }
-            report.tables = tables.map { TableReport(table: $0, rows: loaded[$0.file.path] ?? 0) }
         } catch {
             for path in written { unlink(path) }
             throw error
+        }
+        switch outcome {
+        case .imported(let entry):
+            report.alreadyImported = true
+            report.importedAt = entry.importedAt
+            report.tables = tables.map { TableReport(table: $0, rows: 0) }
+            report.notes.append("the bundle was imported on \(entry.importedAt.iso8601): nothing was added")
+            return report
+        case .loaded(let loaded):
+            report.tables = tables.map { TableReport(table: $0, rows: loaded[$0.file.path] ?? 0) }
         }
         report.rows = report.tables.reduce(0) { $0 + $1.rows }
         report.bytes = tables.reduce(0) { $0 + $1.file.bytes }
@@ -548,6 +545,14 @@ struct Importer {
         return "primary key (\(existing.primaryKey.joined(separator: ", "))) where the bundle's is "
             + "(\(expected.primaryKey.joined(separator: ", ")))"
     }
+}
+
+/// How the transaction of an import ended.
+enum Outcome: Sendable {
+    /// The bundle had been imported: this is its ledger entry.
+    case imported(LedgerEntry)
+    /// The rows were loaded: how many, by table file.
+    case loaded([String: Int])
 }
 
 /// One table of the bundle as the import plans it.

@@ -300,6 +300,12 @@ import Testing
                         result.stderr.contains("people row 1, field name") && result.stderr.contains("NUL"),
                         "\(result.stderr)")
                     #expect(!result.stderr.contains("secret"))
+                    // All or nothing: not even the tables stay.
+                    let schema = try #require(
+                        URLComponents(string: url!)?.queryItems?.first { $0.name == "schema" }?.value)
+                    let left = try await psql(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = '\(schema)'")
+                    #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(left)")
                 }
             }
         }
