@@ -173,6 +173,33 @@ import Testing
         }
     }
 
+    @Test(arguments: ImportTarget.allCases)
+    func anotherBundleWhoseRowsAreThereAlreadyAddsNothingAndNamesNoValue(_ target: ImportTarget) async throws {
+        try await withTemporaryDirectory { folder in
+            let setup = try workerSetup(folder)
+            let first = try ImportRoundTripTests.export(setup + ["--tenant", "1", "--request-id", "req-first"]).archive
+            let second = try ImportRoundTripTests.export(setup + ["--tenant", "1", "--request-id", "req-second"])
+                .archive
+            try await ImportRoundTripTests.withTarget(target) { url in
+                let into = url ?? "sqlite:" + folder + "/x.sqlite"
+                let imported = try handover("import", first, "--into", into, "--files", folder + "/f")
+                #expect(imported.status == 0, "\(imported.stderr)")
+                // The same tables, the same keys: the second bundle's first row already stands there.
+                let again = try handover("import", second, "--into", into, "--files", folder + "/f")
+                #expect(again.status == 65, "\(again.stderr)")
+                #expect(again.stderr.contains("sales_"), "names the table: \(again.stderr)")
+                for value in ["Acme", "acme", "@acme.example"] {
+                    #expect(!again.stderr.contains(value), "no value in: \(again.stderr)")
+                }
+                if target == .sqlite {
+                    let ledger = try run(
+                        "/usr/bin/sqlite3", [folder + "/x.sqlite", "SELECT request_id FROM handover_imports"])
+                    #expect(ledger.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "req-first")
+                }
+            }
+        }
+    }
+
     @Test func withoutAFilesFolderABundleWithFilesIsRefused() async throws {
         try await withTemporaryDirectory { folder in
             let archive = try demoBundle(folder)

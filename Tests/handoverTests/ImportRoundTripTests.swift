@@ -128,6 +128,35 @@ enum ImportTarget: String, CaseIterable, CustomStringConvertible, Sendable {
     }
 
     @Test(arguments: ImportTarget.allCases)
+    func everyPostgreSQLTypeComesBackTheSame(_ target: ImportTarget) async throws {
+        try await withTemporaryDirectory { folder in
+            try TypedFixture.map.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
+            try await withPostgresSchema(TypedFixture.postgresSQL) { source, _ in
+                for person in [1, 3] {
+                    try FileManager.default.createDirectory(
+                        atPath: folder + "/\(person)", withIntermediateDirectories: true)
+                    let original = try Self.export([
+                        "--db", source, "--map", folder + "/map.yaml", "--subject", "id=\(person)", "--request-id",
+                        "req-rt-pg-\(person)", "--out", folder + "/out-\(person)",
+                    ])
+                    let people = String(decoding: original.data["data/typed/people.json"] ?? [], as: UTF8.self)
+                    #expect(people.contains("\"ratio\""), "the person's row is there")
+                    for format in ["json", "csv", "xml"] {
+                        try await Self.withTarget(target) { url in
+                            let again = try Self.roundTrip(
+                                archive: original.archive, exporter: "typed",
+                                scope: ["--subject", "request_id=req-rt-pg-\(person)"], format: format, target: target,
+                                folder: folder + "/\(person)", url: url)
+                            Self.compare(
+                                original.data, again, "PostgreSQL person \(person) via \(format) into \(target)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: ImportTarget.allCases)
     func aGeneratedDatabaseOfEveryTypeComesBackTheSame(_ target: ImportTarget) async throws {
         try await withTemporaryDirectory { folder in
             let sqlite = folder + "/generated.sqlite"
