@@ -54,10 +54,24 @@ public struct ImportOptions: Sendable {
     }
 }
 
+/// What a running import is doing.
+public enum ImportStage: String, Sendable, Hashable, CaseIterable {
+    /// Reading the manifest and the schemas.
+    case reading
+    /// Verifying the bundle.
+    case verifying
+    /// Reading the number fields, to choose how they are stored.
+    case scanning
+    /// Loading rows.
+    case loading
+    /// Committing the transaction (references are checked now).
+    case committing
+}
+
 /// Where a running import stands.
 public struct ImportProgress: Sendable {
-    /// What it is doing: `verifying`, `reading`, `loading`, `committing`.
-    public var stage: String
+    /// What it is doing.
+    public var stage: ImportStage
     /// The table being loaded (`exporter/table`), if any.
     public var table: String?
     /// Rows loaded so far, over all tables.
@@ -113,7 +127,7 @@ struct Importer {
         self.parts = parts
         self.destination = destination
         self.options = options
-        options.progress?(ImportProgress(stage: "reading", table: nil, rows: 0, totalRows: 0))
+        options.progress?(ImportProgress(stage: .reading, table: nil, rows: 0, totalRows: 0))
         metadata = try await BundleMetadata.read(parts: parts, keys: options.keys)
         let version = try BundleSchemas.manifestVersion(metadata.manifest)
         guard version.major <= BundleImporter.readableMajorVersion else {
@@ -123,7 +137,7 @@ struct Importer {
                     + "\(BundleImporter.readableMajorVersion).x (up to \(Manifest.formatVersion)): import it with a "
                     + "Handover that reads version \(version.major).x")
         }
-        options.progress?(ImportProgress(stage: "verifying", table: nil, rows: 0, totalRows: 0))
+        options.progress?(ImportProgress(stage: .verifying, table: nil, rows: 0, totalRows: 0))
         let verification = BundleVerifier.verify(parts: parts, keys: options.keys)
         guard verification.valid else {
             let problems = verification.problems.prefix(3).map(\.description).joined(separator: "; ")
@@ -265,6 +279,7 @@ struct Importer {
             manifest.exporters.map { ($0.id, $0.version) }, uniquingKeysWith: { a, _ in a })
         // Numbers: doubles or exact decimals, which only the values tell.
         if tables.contains(where: { $0.storage.contains(.double) }) {
+            options.progress?(ImportProgress(stage: .scanning, table: nil, rows: 0, totalRows: 0))
             try await decideNumberStorage()
         }
         try checkFiles()
@@ -302,7 +317,7 @@ struct Importer {
                 try await session.create(Self.dependencyOrder(toCreate))
                 let counts = try await load(session: session, totalRows: totalRows, written: &written)
                 options.progress?(
-                    ImportProgress(stage: "committing", table: nil, rows: totalRows, totalRows: totalRows))
+                    ImportProgress(stage: .committing, table: nil, rows: totalRows, totalRows: totalRows))
                 let entry = LedgerEntry(
                     bundle: digest, requestID: manifest.request.id.rawValue, scope: manifest.request.scope.kind,
                     tenant: manifest.request.scope.tenant, manifestVersion: manifest.manifestVersion,
@@ -447,17 +462,17 @@ struct Importer {
                 return
             }
             guard let table = wanted[path] else { return }
-            progress?(ImportProgress(stage: "loading", table: table.label, rows: loadedBefore, totalRows: totalRows))
+            progress?(ImportProgress(stage: .loading, table: table.label, rows: loadedBefore, totalRows: totalRows))
             let digest = DigestBox(reader.entrySource())
-            let rows = try PlannedRowSource(
-                reader: TableReader(
+            let rows = PlannedRowSource(
+                reader: try TableReader(
                     format: format, schema: table.schema, source: digest.source, csvFormulaGuard: guardCSV),
                 table: table, filesFolder: options.filesFolder, filePaths: options.filePaths,
                 progress: progress.map { report in
                     { (count: Int) in
                         report(
                             ImportProgress(
-                                stage: "loading", table: table.label, rows: loadedBefore + count, totalRows: totalRows))
+                                stage: .loading, table: table.label, rows: loadedBefore + count, totalRows: totalRows))
                     }
                 })
             let count = try await session.load(table.destination, rows: rows)
@@ -592,7 +607,7 @@ final class PlannedRowSource: ImportRowSource {
     init(
         reader: TableReader, table: PlannedTable, filesFolder: String?, filePaths: FilePathForm,
         progress: ((Int) -> Void)?
-    ) throws {
+    ) {
         self.reader = reader
         self.table = table
         self.report = progress

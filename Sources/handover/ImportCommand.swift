@@ -146,10 +146,10 @@ final class ImportProgressPrinter: @unchecked Sendable {
     private func report(_ progress: ImportProgress) {
         lock.lock()
         defer { lock.unlock() }
-        let key = progress.stage + " " + (progress.table ?? "")
+        let key = progress.stage.rawValue + " " + (progress.table ?? "")
         let now = Date()
         let elapsed = String(format: "%.1f s", now.timeIntervalSince(started))
-        var text = progress.stage + (progress.table.map { " " + $0 } ?? "")
+        var text = progress.stage.rawValue + (progress.table.map { " " + $0 } ?? "")
         if progress.totalRows > 0 { text += "  \(progress.rows) / \(progress.totalRows) rows" }
         text += "  " + elapsed
         if isTerminal {
