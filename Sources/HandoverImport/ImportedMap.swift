@@ -4,7 +4,8 @@ public import HandoverCore
 /// byte — the round-trip proof.
 ///
 /// Every table holds one subject's or one tenant's rows, so each is `subject: all` and `tenant: all`; the subject
-/// and tenant are looked up in the import ledger (`handover_imports`): export again with `--subject <request id>`
+/// and tenant are looked up in the import ledger (`handover_imports`): export again with
+/// `--subject request_id=<request id>`
 /// or `--tenant <tenant>`. Columns are declared with the bundle's types; columns that name carried files have the
 /// table's folder under the files folder as their root. Constraints (enumerations, patterns, lengths) are not
 /// carried into the map.
@@ -21,7 +22,8 @@ public enum ImportedMap {
             var y = "# Written by handover import for the rows of bundle \(report.request) "
             y += "(manifest.json SHA-256 \(report.bundle)) in \(quoted(report.destination).dropFirst().dropLast()).\n"
             y += "# Every table holds the rows of that one bundle: 'all' exports each of them whole.\n"
-            y += "# Export again with --subject \(report.request) (a subject's bundle) or --tenant <tenant>.\n"
+            y +=
+                "# Export again with --subject request_id=\(report.request) (a subject's bundle) or --tenant <tenant>.\n"
             y += "handover-map: 1\nexporter:\n  id: \(quoted(exporter))\n"
             y += "  version: \(quoted(exporterVersions[exporter] ?? "1"))\n"
             y += "subject:\n  table: \(LedgerEntry.tableName)\n  key: request_id\n"

@@ -24,7 +24,7 @@ struct ImportCommand: AsyncParsableCommand {
             stops the import before any row is written (exit 65). Files the rows name are written under \
             --files, as <folder>/<exporter>/<table>/<path>, mode 0600. With --map-out, a dataset map per \
             exporter is written that exports the imported rows again (export --db with the same database, \
-            --subject <request id> or --tenant <tenant>): the round trip gives the same data files. A bundle \
+            --subject request_id=<request id> or --tenant <tenant>): the round trip gives the same data files. A bundle \
             of a newer major format version is refused (exit 65) naming the version needed.
             """
     )
