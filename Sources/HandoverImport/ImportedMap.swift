@@ -5,10 +5,9 @@ public import HandoverCore
 ///
 /// Every table holds one subject's or one tenant's rows, so each is `subject: all` and `tenant: all`; the subject
 /// and tenant are looked up in the import ledger (`handover_imports`): export again with
-/// `--subject request_id=<request id>`
-/// or `--tenant <tenant>`. Columns are declared with the bundle's types; columns that name carried files have the
-/// table's folder under the files folder as their root. Constraints (enumerations, patterns, lengths) are not
-/// carried into the map.
+/// `--subject request_id=<request id>` or `--tenant <tenant>`. Columns are declared with the bundle's types; columns
+/// that name carried files have the table's folder under the files folder as their root. Constraints
+/// (enumerations, patterns, lengths) are not carried into the map.
 public enum ImportedMap {
     /// One map per exporter of `report`, as YAML, by exporter id; `filesFolder` as the import wrote files to
     /// (made absolute by the caller), `exporterVersions` from the bundle's manifest.
