@@ -1,6 +1,12 @@
 public import HandoverCore
 internal import HandoverSQLite
 
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
 /// An SQLite database file as the destination of an import (created when missing).
 ///
 /// Rows go in through one prepared INSERT per table, in one transaction; references are declared
@@ -39,6 +45,23 @@ public struct SQLiteImportDestination: ImportDestination {
 
     /// Opens the file, begins an immediate transaction, and commits when `body` returns.
     public func withTransaction<T: Sendable>(_ body: (any ImportSession) async throws -> T) async throws -> T {
+        // A new database holds personal data: private to its owner (SQLite gives its journals the same mode).
+        // One that this import created goes again if the import fails: a failed import leaves nothing.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let created = descriptor >= 0
+        if created {
+            fchmod(descriptor, 0o600)
+            close(descriptor)
+        }
+        do {
+            return try await transaction(body)
+        } catch {
+            if created { unlink(path) }
+            throw error
+        }
+    }
+
+    private func transaction<T: Sendable>(_ body: (any ImportSession) async throws -> T) async throws -> T {
         try await SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { connection in
             try connection.execute("PRAGMA foreign_keys = ON")
             try connection.execute("BEGIN IMMEDIATE")

@@ -151,6 +151,8 @@ import Testing
             #expect(rows > 100)
             #expect((report["tables"] as? [[String: Any]])?.count == 7, "\(first.stdout)")
             #expect(report["files"] as? Int == 6 || (report["files"] as? Int ?? 0) > 0)
+            let databaseMode = try FileManager.default.attributesOfItem(atPath: db)[.posixPermissions] as? Int
+            #expect(databaseMode == 0o600, "the imported database is private")
             let counts = try tables(db).map { try count(db, $0) }
             let second = try handover("import", archive, "--into", "sqlite:" + db, "--files", folder + "/f", "--json")
             #expect(second.status == 0, "\(second.stderr)")
