@@ -94,6 +94,7 @@ public enum BundleImporter {
     /// NOT NULL, primary keys, the foreign keys its `datapackage.json` declares, checked at commit), rows are read
     /// from the files of one format and loaded in one transaction, each file's SHA-256 compared with the
     /// manifest's as it is read. A bundle imported before (the same `manifest.json`) adds nothing.
+    /// `logger` gets debug events (tables, rows, time), never a value; failures are thrown, not logged.
     /// - Throws: ``HandoverError`` — `unsupportedVersion`, `notVerified`, `conflict` (a table of another shape),
     ///   `invalidArgument`, `invalidData`, or the destination's errors. Nothing is committed when it throws.
     public static func run(
@@ -105,8 +106,20 @@ public enum BundleImporter {
         return try await withTaskExecutorPreference(ThreadPoolExecutor.blocking) {
             let started = DispatchTime.now()
             var importer = try await Importer(parts: parts, destination: destination, options: options)
+            logger.debug(
+                "import planned",
+                metadata: [
+                    "tables": "\(importer.tables.count)", "format": "\(importer.format.rawValue)",
+                    "parts": "\(parts.count)",
+                ])
             var report = try await importer.run()
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            logger.debug(
+                "import finished",
+                metadata: [
+                    "rows": "\(report.rows)", "already": "\(report.alreadyImported)",
+                    "seconds": "\(report.seconds)",
+                ])
             return report
         }
     }
@@ -318,6 +331,8 @@ struct Importer {
                 let counts = try await load(session: session, totalRows: totalRows, written: &written)
                 options.progress?(
                     ImportProgress(stage: .committing, table: nil, rows: totalRows, totalRows: totalRows))
+                try await session.finish(
+                    created: toCreate, loaded: destinationTables.filter { table in !toCreate.contains { $0.name == table.name } })
                 let entry = LedgerEntry(
                     bundle: digest, requestID: manifest.request.id.rawValue, scope: manifest.request.scope.kind,
                     tenant: manifest.request.scope.tenant, manifestVersion: manifest.manifestVersion,

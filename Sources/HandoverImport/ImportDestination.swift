@@ -83,6 +83,17 @@ public struct DestinationReference: Sendable, Hashable {
 
 /// A table as an import creates it.
 public struct DestinationTable: Sendable, Hashable {
+    /// The referencing columns of each reference that lead no index (the primary key's leading columns do),
+    /// for an index of their own.
+    public var unindexedReferences: [[String]] {
+        var seen: [[String]] = []
+        for reference in references
+        where Array(primaryKey.prefix(reference.columns.count)) != reference.columns && !seen.contains(reference.columns) {
+            seen.append(reference.columns)
+        }
+        return seen
+    }
+
     /// Its name.
     public var name: TableName
     /// Its columns, in the order of the bundle's fields.
@@ -197,10 +208,15 @@ public protocol ImportSession {
     func existingTable(_ table: TableName) async throws -> ExistingTable?
     /// Creates a schema, if it does not exist.
     func createSchema(_ name: String) async throws
-    /// Creates `tables` (references among them declared deferred: checked at commit).
+    /// Creates `tables`; their references take effect by ``finish(created:loaded:)`` at the latest.
     func create(_ tables: [DestinationTable]) async throws
     /// Loads every row `rows` gives into `table`; returns how many.
     func load(_ table: DestinationTable, rows: any ImportRowSource) async throws -> Int
+    /// After every row is loaded: makes the references of the tables `created` hold (declaring them, or checking
+    /// them in one pass, as a bulk load does rather than row by row) and indexes their referencing columns; checks
+    /// the references of the tables `loaded` that stood there before.
+    /// - Throws: ``HandoverError/Code/invalidData`` naming the table whose rows refer to rows that are not there.
+    func finish(created: [DestinationTable], loaded: [DestinationTable]) async throws
     /// Records the import in the ledger (creating it when needed) in schema `schema`.
     func record(_ entry: LedgerEntry, schema: String?) async throws
 }

@@ -9,9 +9,10 @@ internal import HandoverSQLite
 
 /// An SQLite database file as the destination of an import (created when missing).
 ///
-/// Rows go in through one prepared INSERT per table, in one transaction; references are declared
-/// `DEFERRABLE INITIALLY DEFERRED` and checked at commit (`PRAGMA foreign_keys` is on for the import's
-/// connection). Exact decimals are stored as text (SQLite's NUMERIC affinity would round `1.50` to `1.5`).
+/// Rows go in through one prepared INSERT per table, in one transaction; references are declared in `CREATE TABLE`
+/// (`DEFERRABLE INITIALLY DEFERRED`) and checked in one pass once every row is in (`pragma_foreign_key_check`),
+/// their referencing columns indexed. Exact decimals are stored as text (SQLite's NUMERIC affinity would round
+/// `1.50` to `1.5`). A database file the import creates is mode 0600, and removed again if the import fails.
 public struct SQLiteImportDestination: ImportDestination {
     /// The database file.
     public let path: String
@@ -63,21 +64,14 @@ public struct SQLiteImportDestination: ImportDestination {
 
     private func transaction<T: Sendable>(_ body: (any ImportSession) async throws -> T) async throws -> T {
         try await SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { connection in
-            try connection.execute("PRAGMA foreign_keys = ON")
+            // References are declared in CREATE TABLE and checked in one pass when every row is in
+            // (`pragma_foreign_key_check`), not row by row: a deferred check of each row scans the referencing
+            // table for every row inserted into the referenced one while a violation is pending.
+            try connection.execute("PRAGMA foreign_keys = OFF")
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 let result = try await body(SQLiteImportSession(connection: connection, destination: self))
-                do {
-                    try connection.execute("COMMIT")
-                } catch let error as HandoverError {
-                    if error.cause?.sqlitePrimaryResultCode == SQLiteResultCode.constraint {
-                        throw HandoverError(
-                            .invalidData,
-                            "a reference the bundle declares does not hold in \(path) (a row refers to one that is "
-                                + "not there); nothing was imported", cause: error.cause)
-                    }
-                    throw error
-                }
+                try connection.execute("COMMIT")
                 return result
             } catch {
                 try? connection.execute("ROLLBACK")
@@ -151,6 +145,27 @@ final class SQLiteImportSession: ImportSession {
             }
             try connection.execute(
                 "CREATE TABLE " + quote(table.name.name) + " (" + parts.joined(separator: ", ") + ")")
+        }
+    }
+
+    func finish(created: [DestinationTable], loaded: [DestinationTable]) async throws {
+        for table in created {
+            for columns in table.unindexedReferences {
+                try connection.execute(
+                    "CREATE INDEX " + quote(([table.name.name] + columns + ["ref"]).joined(separator: "_")) + " ON "
+                        + quote(table.name.name) + " (" + columns.map(quote).joined(separator: ", ") + ")")
+            }
+        }
+        for table in created + loaded {
+            let check = try connection.prepare("SELECT count(*) FROM pragma_foreign_key_check(?)")
+            try check.bind([.text(table.name.name)])
+            guard try check.step(), case .integer(let broken) = try check.value(at: 0) else { continue }
+            guard broken == 0 else {
+                throw HandoverError(
+                    .invalidData,
+                    "\(broken) rows of \(table.name) refer to rows that are not there (a reference the bundle declares "
+                        + "does not hold in \(destination.path)); nothing was imported")
+            }
         }
     }
 

@@ -8,8 +8,9 @@ internal import PostgresNIO
 /// A PostgreSQL database as the destination of an import.
 ///
 /// One connection, one transaction; rows go in through `COPY … FROM STDIN` (text format), a table at a time.
-/// References are `DEFERRABLE INITIALLY DEFERRED` (checked at commit); text key columns use the `C` collation, so
-/// that rows come back in the byte order SQLite and Handover's exports sort them in.
+/// References are added once the rows are in (`DEFERRABLE INITIALLY DEFERRED`), with an index on their columns;
+/// text key columns use the `C` collation, so that rows come back in the byte order SQLite and Handover's exports
+/// sort them in.
 public struct PostgresImportDestination: ImportDestination {
     /// The server, credentials, database, and the schema `<exporter>_<table>` tables and the ledger go into.
     public let configuration: PostgresStoreConfiguration
@@ -195,7 +196,12 @@ final class PostgresImportSession: ImportSession {
             }
             try await run("CREATE TABLE " + table.name.quoted + " (" + parts.joined(separator: ", ") + ")")
         }
-        // References after every table exists, so that cycles need no order.
+    }
+
+    /// The references of the tables created, declared once their rows are in (checked in one pass each, as a bulk
+    /// load does, instead of a trigger event per row), and an index on each referencing column list; the references
+    /// of tables that stood there before fire for each row, deferred to the commit.
+    func finish(created tables: [DestinationTable], loaded: [DestinationTable]) async throws {
         for table in tables {
             for (number, reference) in table.references.enumerated() {
                 try await run(
@@ -204,6 +210,10 @@ final class PostgresImportSession: ImportSession {
                         + " FOREIGN KEY (" + reference.columns.map(quote).joined(separator: ", ") + ") REFERENCES "
                         + reference.table.quoted + " (" + reference.referencedColumns.map(quote).joined(separator: ", ")
                         + ") DEFERRABLE INITIALLY DEFERRED")
+            }
+            for columns in table.unindexedReferences {
+                try await run(
+                    "CREATE INDEX ON " + table.name.quoted + " (" + columns.map(quote).joined(separator: ", ") + ")")
             }
         }
     }

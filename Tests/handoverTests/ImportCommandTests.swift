@@ -151,6 +151,11 @@ import Testing
             #expect(rows > 100)
             #expect((report["tables"] as? [[String: Any]])?.count == 7, "\(first.stdout)")
             #expect(report["files"] as? Int == 6 || (report["files"] as? Int ?? 0) > 0)
+            // The references the bundle declares are declared, their columns indexed.
+            let references = try run("/usr/bin/sqlite3", [db, "SELECT \"table\", \"from\" FROM pragma_foreign_key_list('sales_comments')"])
+            #expect(references.stdout.contains("sales_content_items|content_id"), "\(references.stdout)")
+            let indexes = try run("/usr/bin/sqlite3", [db, "SELECT name FROM pragma_index_list('sales_comments')"])
+            #expect(indexes.stdout.contains("sales_comments_content_id_ref"), "\(indexes.stdout)")
             let databaseMode = try FileManager.default.attributesOfItem(atPath: db)[.posixPermissions] as? Int
             #expect(databaseMode == 0o600, "the imported database is private")
             let counts = try tables(db).map { try count(db, $0) }
