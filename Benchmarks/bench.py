@@ -2,6 +2,7 @@
 """Handover's benchmark harness: whole-process wall time and peak RSS against hand-made pipelines.
 
 Usage: bench.py [--rows 1000000] [--runs 3] [--work DIR] [--binary PATH] [--postgres URL]
+                [--no-import | --only-import]
 
 It generates the demo database at about the requested number of rows (once; kept in --work), then runs
 every case --runs times in one session, on the same rows, and prints the medians and the ratios
@@ -11,6 +12,16 @@ the largest process of the pipeline.
 With --postgres (a server URL; `make bench` passes the one scripts/start-postgres.sh starts), the same rows are
 copied into a schema of that server (once; kept) and the tenant export is also measured from PostgreSQL, against
 `psql -c "\\copy (…) to stdout csv" | zstd -3`.
+
+Then the import section (--no-import skips it; --only-import skips everything else): tenant 1 is exported once with
+all three formats as tar.zst, and `handover import` of that bundle is timed into a fresh SQLite file from CSV, JSON
+and XML, and (with --postgres) into a fresh schema from CSV and JSON, each schema created before and dropped after
+its run. The peers load the bundle's own CSV files (extracted once): one `sqlite3` process doing every
+`.import --csv --skip 1` in one transaction into a fresh file whose tables were created beforehand (untyped
+columns from the CSV header), and one `psql` process doing every `\\copy … FROM 'file' WITH (FORMAT csv, HEADER true)`
+in one transaction into a fresh schema of pre-created text tables. Handover does more than these peers: it
+verifies the bundle (every file's SHA-256), creates typed tables with primary and foreign keys, converts every
+value, and writes its ledger. Rows per second use the rows the import report gives.
 """
 import argparse
 import json
@@ -27,13 +38,16 @@ TENANT = 1
 TABLES = ["tenants", "users", "contacts", "content_items", "comments", "coaching_feedback", "activity_events"]
 
 
-def timed(command, shell=False):
-    """Runs a command under GNU time; returns (seconds, peak RSS in MiB)."""
+def timed(command, shell=False, output=False):
+    """Runs a command under GNU time; returns (seconds, peak RSS in MiB), and its standard output when `output`."""
     argv = ["/usr/bin/time", "-f", "%e %M"] + (["sh", "-c", command] if shell else command)
-    result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(argv, stdout=subprocess.PIPE if output else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     if result.returncode != 0:
         sys.exit(f"failed: {command}\n{result.stderr}")
     seconds, kib = result.stderr.strip().splitlines()[-1].split()
+    if output:
+        return float(seconds), int(kib) / 1024, result.stdout
     return float(seconds), int(kib) / 1024
 
 
@@ -97,6 +111,189 @@ def postgres_copy(database, url, schema):
                    check=True)
 
 
+def quoted(name):
+    """An SQL identifier, double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def psql_run(url, sql):
+    """Runs `sql` with psql on `url`, stopping at the first error; returns its unaligned output."""
+    return subprocess.run(["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def import_cases(args, handover, database, dataset_map, key):
+    """The import section's cases, each (name, ours, peer name, theirs); the rows each peer loaded last, by its
+    program; and the bundle's archive.
+
+    Each `ours` returns (seconds, MiB, rows the import report gives); each `theirs` (seconds, MiB). Everything but
+    the measured process (fresh files, schemas, tables) is done before the timer starts and checked after it."""
+    import csv
+    import glob
+    import itertools
+    import sqlite3
+    folder = os.path.join(args.work, f"import-{args.rows}")
+    shutil.rmtree(folder, ignore_errors=True)
+    bundle, extracted, scratch = (os.path.join(folder, name) for name in ("bundle", "csv", "scratch"))
+    for path in (extracted, scratch):
+        os.makedirs(path)
+    print("exporting the import bundle (tenant 1, json,csv,xml, tar.zst) ...", file=sys.stderr)
+    exported = subprocess.run(
+        [handover, "export", "--db", database, "--map", dataset_map, "--out", bundle, "--quiet", "--json",
+         "--pseudonym-key-file", key, "--tenant", str(TENANT), "--formats", "json,csv,xml", "--archive", "tzst"],
+        check=True, capture_output=True, text=True)
+    archive = json.loads(exported.stdout)["archive"]
+    subprocess.run(f"zstd -dcq '{archive}' | tar -x -C '{extracted}' --wildcards '*/data/*/*.csv'", shell=True,
+                   check=True)
+    files = sorted(f for f in glob.glob(os.path.join(extracted, "*", "data", "*", "*.csv"))
+                   if os.path.basename(os.path.dirname(f)) != "schemas")
+    if not files:
+        sys.exit(f"no CSV files in {archive}")
+    tables = []  # (table, columns, file)
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as f:
+            tables.append((os.path.splitext(os.path.basename(path))[0], next(csv.reader(f)), path))
+    counter = itertools.count()
+
+    def fresh(name):
+        """A path under scratch/ that names nothing: the previous run's database or folder removed."""
+        path = os.path.join(scratch, name)
+        for leftover in [path, path + "-journal", path + "-wal", path + "-shm"]:
+            if os.path.isdir(leftover):
+                shutil.rmtree(leftover)
+            elif os.path.exists(leftover):
+                os.remove(leftover)
+        return path
+
+    def check_report(output, what):
+        report = json.loads(output)
+        if report.get("alreadyImported") or report.get("rows", 0) <= 0:
+            sys.exit(f"{what}: the import added nothing: {output}")
+        return report["rows"]
+
+    def ours_sqlite(fmt):
+        def run():
+            target = fresh(f"handover-{fmt}.sqlite")
+            command = [handover, "import", archive, "--into", "sqlite:" + target, "--from", fmt,
+                       "--files", fresh(f"files-{fmt}"), "--json", "--quiet"]
+            seconds, rss, output = timed(command, output=True)
+            return seconds, rss, check_report(output, " ".join(command))
+        return run
+
+    def sqlite_counts(target):
+        db = sqlite3.connect(target)
+        counts = sum(db.execute(f"SELECT count(*) FROM {quoted(t)}").fetchone()[0] for t, _, _ in tables)
+        db.close()
+        return counts
+
+    sqlite_script = os.path.join(folder, "peer-sqlite.sql")
+    with open(sqlite_script, "w") as f:
+        f.write("BEGIN;\n")
+        for table, _, path in tables:
+            f.write(f".import --csv --skip 1 '{path}' {quoted(table)}\n")
+        f.write("COMMIT;\n")
+    peer_rows = {}
+
+    def theirs_sqlite():
+        target = fresh("peer.sqlite")
+        db = sqlite3.connect(target)
+        db.executescript("".join(f"CREATE TABLE {quoted(t)} ({', '.join(quoted(c) for c in columns)});\n"
+                                 for t, columns, _ in tables))
+        db.close()
+        result = timed(f"sqlite3 -bail '{target}' < '{sqlite_script}'", shell=True)
+        peer_rows["sqlite3"] = sqlite_counts(target)
+        return result
+
+    cases = [(f"import {fmt.upper()} -> SQLite", ours_sqlite(fmt), "sqlite3 .import CSV, 1 txn", theirs_sqlite)
+             for fmt in ("csv", "json", "xml")]
+
+    if args.postgres:
+        url = args.postgres
+        separator = "&" if "?" in url else "?"
+
+        def schema_name(who):
+            return f"bench_import_{os.getpid()}_{who}_{next(counter)}"
+
+        def ours_postgres(fmt):
+            def run():
+                schema = schema_name(fmt)
+                psql_run(url, f"CREATE SCHEMA {quoted(schema)};")
+                command = [handover, "import", archive, "--into", url + separator + "schema=" + schema, "--from", fmt,
+                           "--files", fresh(f"files-pg-{fmt}"), "--json", "--quiet"]
+                try:
+                    seconds, rss, output = timed(command, output=True)
+                finally:
+                    psql_run(url, f"DROP SCHEMA {quoted(schema)} CASCADE;")
+                return seconds, rss, check_report(output, " ".join(command))
+            return run
+
+        def theirs_postgres():
+            schema = schema_name("psql")
+            psql_run(url, f"CREATE SCHEMA {quoted(schema)};\n" + "".join(
+                f"CREATE TABLE {quoted(schema)}.{quoted(t)} ({', '.join(quoted(c) + ' text' for c in columns)});\n"
+                for t, columns, _ in tables))
+            script = os.path.join(folder, "peer-psql.sql")
+            with open(script, "w") as f:
+                f.write(f"SET search_path = {quoted(schema)};\nBEGIN;\n")
+                for table, _, path in tables:
+                    f.write(f"\\copy {quoted(table)} FROM '{path}' WITH (FORMAT csv, HEADER true)\n")
+                f.write("COMMIT;\n")
+            try:
+                result = timed(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", script])
+                peer_rows["psql"] = int(psql_run(url, " + ".join(
+                    f"(SELECT count(*) FROM {quoted(schema)}.{quoted(t)})" for t, _, _ in tables).join(
+                    ["SELECT ", ";"])).strip())
+            finally:
+                psql_run(url, f"DROP SCHEMA {quoted(schema)} CASCADE;")
+            return result
+
+        cases += [(f"import {fmt.upper()} -> PostgreSQL", ours_postgres(fmt), "psql \\copy CSV, 1 txn", theirs_postgres)
+                  for fmt in ("csv", "json")]
+    return cases, peer_rows, archive
+
+
+def run_imports(args, handover, database, dataset_map, key):
+    """Runs the import section and prints its table; returns its results."""
+    cases, peer_rows, archive = import_cases(args, handover, database, dataset_map, key)
+    size = os.path.getsize(archive)
+    print()
+    print(f"import of tenant {TENANT}'s bundle ({os.path.basename(archive)}, {size / 2**20:.1f} MiB, json,csv,xml); "
+          f"peers load its CSV files; {args.runs} runs per case, medians")
+    header = (f"{'case':28} {'handover':>9} {'RSS':>7} {'peer':31} {'peer s':>7} {'RSS':>7} {'ratio':>6} "
+              f"{'rows/s':>9} {'peer rows/s':>11}")
+    print(header)
+    print("-" * len(header))
+    results, peers = [], {}
+    for name, ours, peer_name, theirs in cases:
+        mine = [ours() for _ in range(args.runs)]
+        if peer_name not in peers:
+            # One peer serves every format into the same database: measured once, shown on each line.
+            peers[peer_name] = [theirs() for _ in range(args.runs)]
+        peer = peers[peer_name]
+        rows = mine[0][2]
+        if any(m[2] != rows for m in mine):
+            sys.exit(f"{name}: the runs loaded different numbers of rows: {[m[2] for m in mine]}")
+        loaded = peer_rows.get(peer_name.split()[0])
+        if loaded is not None and loaded != rows:
+            sys.exit(f"{peer_name} loaded {loaded:,} rows, handover {rows:,}")
+        seconds, rss = statistics.median(m[0] for m in mine), max(m[1] for m in mine)
+        peer_seconds, peer_rss = statistics.median(p[0] for p in peer), max(p[1] for p in peer)
+        ratio = seconds / peer_seconds if peer_seconds > 0 else float("inf")
+        rate = rows / seconds if seconds > 0 else float("inf")
+        peer_rate = rows / peer_seconds if peer_seconds > 0 else float("inf")
+        ratio_text = f"{ratio:5.2f}x" if peer_seconds >= 0.01 else "  n/a "
+        print(f"{name:28} {seconds:8.2f}s {rss:6.0f}M {peer_name:31} {peer_seconds:6.2f}s {peer_rss:6.0f}M {ratio_text} "
+              f"{rate:9,.0f} {peer_rate:11,.0f}")
+        results.append({"case": name, "seconds": seconds, "rss_mib": rss, "peer": peer_name,
+                        "peer_seconds": peer_seconds, "peer_rss_mib": peer_rss, "ratio": ratio, "rows": rows,
+                        "rows_per_second": rate, "peer_rows_per_second": peer_rate,
+                        "runs": [m[0] for m in mine], "peer_runs": [p[0] for p in peer]})
+    if results:
+        print(f"rows per case: {results[0]['rows']:,} (the import report's rows; the peers' row counts match); "
+              f"peak RSS of handover import: {max(r['rss_mib'] for r in results):.0f} MiB")
+    return results
+
+
 def subject_query(user):
     """The indexed queries of one subject's export, as the dataset map makes them."""
     return " ".join([
@@ -117,6 +314,9 @@ def main():
     parser.add_argument("--work", default=os.path.join(HERE, ".work"))
     parser.add_argument("--binary", default=os.path.join(HERE, "..", ".build", "release", "handover"))
     parser.add_argument("--postgres", help="a PostgreSQL server URL (without schema) to measure the PostgreSQL source too")
+    section = parser.add_mutually_exclusive_group()
+    section.add_argument("--no-import", action="store_true", help="skip the import section")
+    section.add_argument("--only-import", action="store_true", help="run the import section only")
     args = parser.parse_args()
     handover = os.path.abspath(args.binary)
     scale = max(1, math.ceil(args.rows / ROWS_AT_SCALE_1))
@@ -161,7 +361,9 @@ def main():
          "sqlite3, same indexed queries", lambda: timed(pipe(f"sqlite3 -csv '{database}' '{subject_query(user)}' > OUT/x.csv"), shell=True), None),
     ]
 
-    if args.postgres:
+    if args.only_import:
+        cases = []
+    if args.postgres and not args.only_import:
         schema = f"bench_{args.rows}"
         postgres_copy(database, args.postgres, schema)
         source = args.postgres + ("&" if "?" in args.postgres else "?") + "schema=" + schema
@@ -186,8 +388,9 @@ def main():
 
     print(f"{args.rows:,}-row demo database; tenant {TENANT} holds {tenant_rows:,} rows; {args.runs} runs per case, medians")
     header = f"{'case':28} {'handover':>9} {'RSS':>7} {'peer':31} {'peer s':>7} {'RSS':>7} {'ratio':>6} {'target':>7}"
-    print(header)
-    print("-" * len(header))
+    if cases:
+        print(header)
+        print("-" * len(header))
     results = []
     for name, ours, peer_name, theirs, target in cases:
         mine = [ours() for _ in range(args.runs)]
@@ -205,9 +408,13 @@ def main():
         ratio_text = f"{ratio:5.2f}x" if peer_seconds >= 0.01 else "  n/a "
         print(f"{name:28} {seconds:8.2f}s {rss:6.0f}M {peer_name:31} {peer_seconds:6.2f}s {peer_rss:6.0f}M {ratio_text} {target_text:>7}")
         results.append({"case": name, "seconds": seconds, "rss_mib": rss, "peer": peer_name, "peer_seconds": peer_seconds, "ratio": ratio})
-    worst = max(r["rss_mib"] for r in results)
-    print(f"peak RSS of Handover over all cases: {worst:.0f} MiB (target ≤64 MiB: {'ok' if worst <= 64 else 'MISS'})")
-    with open(os.path.join(args.work, f"results-{args.rows}.json"), "w") as f:
+    if results:
+        worst = max(r["rss_mib"] for r in results)
+        print(f"peak RSS of Handover over all cases: {worst:.0f} MiB (target ≤64 MiB: {'ok' if worst <= 64 else 'MISS'})")
+    if not args.no_import:
+        results += run_imports(args, handover, database, dataset_map, key)
+    name = f"results-import-{args.rows}.json" if args.only_import else f"results-{args.rows}.json"
+    with open(os.path.join(args.work, name), "w") as f:
         json.dump(results, f, indent=2)
 
 
