@@ -332,7 +332,8 @@ struct Importer {
                 options.progress?(
                     ImportProgress(stage: .committing, table: nil, rows: totalRows, totalRows: totalRows))
                 try await session.finish(
-                    created: toCreate, loaded: destinationTables.filter { table in !toCreate.contains { $0.name == table.name } })
+                    created: toCreate,
+                    loaded: destinationTables.filter { table in !toCreate.contains { $0.name == table.name } })
                 let entry = LedgerEntry(
                     bundle: digest, requestID: manifest.request.id.rawValue, scope: manifest.request.scope.kind,
                     tenant: manifest.request.scope.tenant, manifestVersion: manifest.manifestVersion,

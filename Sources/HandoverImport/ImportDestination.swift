@@ -88,7 +88,9 @@ public struct DestinationTable: Sendable, Hashable {
     public var unindexedReferences: [[String]] {
         var seen: [[String]] = []
         for reference in references
-        where Array(primaryKey.prefix(reference.columns.count)) != reference.columns && !seen.contains(reference.columns) {
+        where Array(primaryKey.prefix(reference.columns.count)) != reference.columns
+            && !seen.contains(reference.columns)
+        {
             seen.append(reference.columns)
         }
         return seen

@@ -152,7 +152,8 @@ import Testing
             #expect((report["tables"] as? [[String: Any]])?.count == 7, "\(first.stdout)")
             #expect(report["files"] as? Int == 6 || (report["files"] as? Int ?? 0) > 0)
             // The references the bundle declares are declared, their columns indexed.
-            let references = try run("/usr/bin/sqlite3", [db, "SELECT \"table\", \"from\" FROM pragma_foreign_key_list('sales_comments')"])
+            let references = try run(
+                "/usr/bin/sqlite3", [db, "SELECT \"table\", \"from\" FROM pragma_foreign_key_list('sales_comments')"])
             #expect(references.stdout.contains("sales_content_items|content_id"), "\(references.stdout)")
             let indexes = try run("/usr/bin/sqlite3", [db, "SELECT name FROM pragma_index_list('sales_comments')"])
             #expect(indexes.stdout.contains("sales_comments_content_id_ref"), "\(indexes.stdout)")
