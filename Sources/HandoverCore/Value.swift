@@ -41,8 +41,9 @@ public enum Value: Sendable, Hashable {
 }
 
 extension Value {
-    /// A ``decimal(_:)`` value of `text` when it is a plain decimal, `-?[0-9]+(\.[0-9]+)?` (no exponent, no
-    /// `+`, no leading `.`), of at most 1000 characters; nil otherwise.
+    /// A ``decimal(_:)`` value of `text` when it is a plain decimal, `-?(0|[1-9][0-9]*)(\.[0-9]+)?` (no exponent,
+    /// no `+`, no leading `.`, no leading zero before other digits: JSON's number grammar), of at most 1000
+    /// characters; nil otherwise.
     public static func decimal(exactly text: some StringProtocol) -> Value? {
         let bytes = text.utf8
         guard !bytes.isEmpty, bytes.count <= 1000 else { return nil }
@@ -64,6 +65,9 @@ extension Value {
             index = bytes.index(after: index)
         }
         guard integerDigits > 0, !seenPoint || fractionDigits > 0 else { return nil }
+        // `007.5` is no JSON number.
+        let digits = bytes.first == UInt8(ascii: "-") ? bytes.dropFirst() : bytes[...]
+        if integerDigits > 1, digits.first == UInt8(ascii: "0") { return nil }
         return .decimal(String(text))
     }
 }

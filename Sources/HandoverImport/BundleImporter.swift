@@ -248,10 +248,12 @@ struct Importer {
 
     /// The table's name in the database.
     func destinationName(exporter: String, table: String) throws -> TableName {
+        // An exporter id may hold `-`, which a dataset map's table names and a PostgreSQL URL's schema may not.
+        let prefix = exporter.replacingOccurrences(of: "-", with: "_")
         let name: TableName =
             switch options.naming {
-            case .prefixed: TableName(schema: destination.defaultSchema, name: exporter + "_" + table)
-            case .schemas: TableName(schema: exporter, name: table)
+            case .prefixed: TableName(schema: destination.defaultSchema, name: prefix + "_" + table)
+            case .schemas: TableName(schema: prefix, name: table)
             }
         for part in [name.schema, name.name].compactMap({ $0 })
         where part.utf8.count > destination.maximumIdentifierLength {

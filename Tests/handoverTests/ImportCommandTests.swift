@@ -208,6 +208,32 @@ import Testing
         }
     }
 
+    @Test func anExporterIdWithAHyphenNamesTablesAMapCanName() async throws {
+        try await withTemporaryDirectory { folder in
+            let sqlite = folder + "/people.sqlite"
+            let created = try run(
+                "/usr/bin/sqlite3",
+                [
+                    sqlite,
+                    "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO people VALUES (1, 'A');",
+                ])
+            #expect(created.status == 0)
+            let map =
+                "handover-map: 1\nexporter: {id: my-people}\nsubject: {table: people, key: id}\ntables:\n  people:\n    subject: id\n"
+            try map.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
+            let original = try ImportRoundTripTests.export([
+                "--db", sqlite, "--map", folder + "/map.yaml", "--subject", "id=1", "--request-id", "req-hyphen",
+                "--out",
+                folder + "/out",
+            ])
+            let again = try ImportRoundTripTests.roundTrip(
+                archive: original.archive, exporter: "my-people", scope: ["--subject", "request_id=req-hyphen"],
+                format: "csv", target: .sqlite, folder: folder, url: nil)
+            ImportRoundTripTests.compare(original.data, again, "a hyphenated exporter")
+            #expect(try tables(folder + "/imported-csv.sqlite").contains("my_people_people"))
+        }
+    }
+
     @Test func withoutAFilesFolderABundleWithFilesIsRefused() async throws {
         try await withTemporaryDirectory { folder in
             let archive = try demoBundle(folder)
