@@ -193,7 +193,7 @@ public enum BundleVerifier {
                 unfinished: manifest?.exporters.filter { $0.status != .complete }.map {
                     "exporter \($0.id): \($0.status.rawValue)" + ($0.reason.map { ": " + $0 } ?? "")
                 } ?? [],
-                problems: problems, encrypted: encrypted, signature: signature)
+                problems: problems, encrypted: encrypted, signature: signature, manifestSHA256: manifestDigest)
         }
 
         mutating func problem(_ kind: VerificationReport.Problem.Kind, _ path: String?, _ message: String) {

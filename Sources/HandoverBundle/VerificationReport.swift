@@ -76,6 +76,9 @@ public struct VerificationReport: Sendable, Codable {
     public var encrypted = false
     /// The bundle's minisign signatures, when it carries any.
     public var signature: SignatureReport?
+    /// The SHA-256 of the `manifest.json` that was verified (lowercase hexadecimal), so that a reader of the bundle
+    /// afterwards (`handover import`) can tell it reads the same one; nil when none was read.
+    public var manifestSHA256: String? = nil
 
     /// What verify found of a bundle's signatures.
     public struct SignatureReport: Sendable, Codable, Hashable {

@@ -157,7 +157,20 @@ struct Importer {
             let more = verification.problems.count > 3 ? " (and \(verification.problems.count - 3) more)" : ""
             throw HandoverError(.notVerified, "the bundle does not verify, so nothing was imported: \(problems)\(more)")
         }
+        // What was read before is what was verified: the manifest by its SHA-256 (the verifier's), each schema by
+        // the manifest's record of it; table files and carried files are checked as they are loaded.
+        guard verification.manifestSHA256 == metadata.manifestDigest else {
+            throw HandoverError(.invalidData, "the bundle changed while it was being verified; nothing was imported")
+        }
         manifest = try ManifestCoding.decode(metadata.manifest)
+        for record in manifest.schemas {
+            guard let bytes = metadata.schemas[record.path],
+                Array(SHA256.hash(data: bytes)).hexString == record.sha256
+            else {
+                throw HandoverError(
+                    .invalidData, "\(record.path) is not the schema the manifest lists; nothing was imported")
+            }
+        }
         let held = Set(manifest.files.compactMap { TableFormat(rawValue: $0.format) })
         if let chosen = options.format {
             guard held.contains(chosen) else {

@@ -76,7 +76,8 @@ enum HostileRows {
         ] + (0x01...0x1F).map { String(UnicodeScalar(UInt8($0))) }
 
     static let doubles: [Double] = [
-        0.0, -0.0, 1e20, 5e-324, 1.7976931348623157e308, -1.7976931348623157e308, 0.1, 3.0, -1e-7, 1.5, 123456.789,
+        0.0, -0.0, 1e20, .leastNonzeroMagnitude, 1.7976931348623157e308, -1.7976931348623157e308, 0.1, 3.0, -1e-7, 1.5,
+        123456.789,
         2.2250738585072014e-308, 1e16, 1e-5, 0.001,
     ]
 
@@ -228,7 +229,7 @@ enum HostileRows {
         let schema = TableSchema(name: "numbers", fields: [Field("value", .number)])
         let cases: [(String, Value)] = [
             ("1.0", .number(1.0)), ("0.1", .number(0.1)), ("1e+20", .number(1e20)), ("-1e-07", .number(-1e-7)),
-            ("5e-324", .number(5e-324)), ("100", .decimal("100")), ("1.50", .decimal("1.50")),
+            ("5e-324", .number(.leastNonzeroMagnitude)), ("100", .decimal("100")), ("1.50", .decimal("1.50")),
             ("123456789012345678901234567890.0123456789", .decimal("123456789012345678901234567890.0123456789")),
             ("-0.0000000000000000000000000000010000", .decimal("-0.0000000000000000000000000000010000")),
             ("1E5", .number(100_000)), ("1e5", .number(100_000)), ("-0.0", .number(-0.0)), ("-0", .decimal("-0")),
