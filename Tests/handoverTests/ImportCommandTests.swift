@@ -13,6 +13,35 @@ import Testing
         ).archive
     }
 
+    /// A subject's bundle of a one-table SQLite database (`people`: id 1 and `name`, an SQL expression), exported
+    /// by `exporter` as `request`.
+    func peopleBundle(_ folder: String, exporter: String, name: String, request: String) throws -> (
+        archive: String, data: [String: [UInt8]]
+    ) {
+        let sqlite = folder + "/people.sqlite"
+        let created = try run(
+            "/usr/bin/sqlite3",
+            [
+                sqlite,
+                "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO people VALUES (1, \(name));",
+            ])
+        #expect(created.status == 0, "\(created.stderr)")
+        let map = """
+            handover-map: 1
+            exporter: {id: \(exporter)}
+            subject: {table: people, key: id}
+            tables:
+              people:
+                subject: id
+
+            """
+        try map.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
+        return try ImportRoundTripTests.export([
+            "--db", sqlite, "--map", folder + "/map.yaml", "--subject", "id=1", "--request-id", request, "--out",
+            folder + "/out",
+        ])
+    }
+
     func tables(_ sqlite: String) throws -> [String] {
         guard FileManager.default.fileExists(atPath: sqlite) else { return [] }
         let listed = try run(
@@ -210,22 +239,8 @@ import Testing
 
     @Test func anExporterIdWithAHyphenNamesTablesAMapCanName() async throws {
         try await withTemporaryDirectory { folder in
-            let sqlite = folder + "/people.sqlite"
-            let created = try run(
-                "/usr/bin/sqlite3",
-                [
-                    sqlite,
-                    "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO people VALUES (1, 'A');",
-                ])
-            #expect(created.status == 0)
-            let map =
-                "handover-map: 1\nexporter: {id: my-people}\nsubject: {table: people, key: id}\ntables:\n  people:\n    subject: id\n"
-            try map.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
-            let original = try ImportRoundTripTests.export([
-                "--db", sqlite, "--map", folder + "/map.yaml", "--subject", "id=1", "--request-id", "req-hyphen",
-                "--out",
-                folder + "/out",
-            ])
+            let original = try peopleBundle(
+                folder, exporter: "my-people", name: "'A'", request: "req-hyphen")
             let again = try ImportRoundTripTests.roundTrip(
                 archive: original.archive, exporter: "my-people", scope: ["--subject", "request_id=req-hyphen"],
                 format: "csv", target: .sqlite, folder: folder, url: nil)
@@ -333,21 +348,8 @@ import Testing
     @Test(arguments: ImportTarget.allCases)
     func aNulInTextIsKeptBySQLiteAndRefusedByPostgreSQLNamingTheField(_ target: ImportTarget) async throws {
         try await withTemporaryDirectory { folder in
-            let sqlite = folder + "/nul.sqlite"
-            let created = try run(
-                "/usr/bin/sqlite3",
-                [
-                    sqlite,
-                    "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO people VALUES (1, 'before' || char(0) || 'secret-after');",
-                ])
-            #expect(created.status == 0)
-            let map =
-                "handover-map: 1\nexporter: {id: nul}\nsubject: {table: people, key: id}\ntables:\n  people:\n    subject: id\n"
-            try map.write(toFile: folder + "/map.yaml", atomically: true, encoding: .utf8)
-            let original = try ImportRoundTripTests.export([
-                "--db", sqlite, "--map", folder + "/map.yaml", "--subject", "id=1", "--request-id", "req-nul", "--out",
-                folder + "/out",
-            ])
+            let original = try peopleBundle(
+                folder, exporter: "nul", name: "'before' || char(0) || 'secret-after'", request: "req-nul")
             try await ImportRoundTripTests.withTarget(target) { url in
                 if target == .sqlite {
                     let again = try ImportRoundTripTests.roundTrip(
