@@ -14,30 +14,18 @@ public enum BundleArchive {
     public static func read<T>(
         _ path: String, keys: VerificationKeys, _ body: (ArchiveReader) async throws -> T
     ) async throws -> T {
-        let file = try FileInput(path: path)
-        let start = try file.bytes(at: 0, count: Int(min(file.size, UInt64(AgeArchiveInput.magic.count))))
-        if start == AgeArchiveInput.armorMagic {
-            throw HandoverError(
-                .invalidArgument, "\(path) is an ASCII-armored age file; Handover reads binary age files")
-        }
-        guard start == AgeArchiveInput.magic else {
-            return try await ArchiveReader.read(input: file, label: path, body)
-        }
-        guard !keys.identities.isEmpty else {
-            throw HandoverError(
-                .invalidArgument, "\(path) is encrypted with age; give the identity that opens it (--identity)")
-        }
-        let input: AgeArchiveInput
+        var encrypted = false
+        let opened: (input: any ArchiveInput, age: AgeArchiveInput?)
         do {
-            input = try AgeArchiveInput(file: file, identities: keys.identities)
-        } catch {
-            throw HandoverError(.invalidArgument, "\(path): \(error.message)")
+            opened = try BundleVerifier.open(path, keys: keys, encrypted: &encrypted)
+        } catch let problem as BundleVerifier.EncryptionProblem {
+            throw HandoverError(.invalidArgument, "\(path) \(problem.message)")
         }
-        let result = try await ArchiveReader.read(input: input, label: path, body)
+        let result = try await ArchiveReader.read(input: opened.input, label: path, body)
         do {
-            try input.authenticateRemaining()
-        } catch {
-            throw HandoverError(.archiveCorrupt, "\(path): \(error.message)")
+            try BundleVerifier.authenticateRemaining(opened.age)
+        } catch let problem as BundleVerifier.EncryptionProblem {
+            throw HandoverError(.archiveCorrupt, "\(path): \(problem.message)")
         }
         return result
     }

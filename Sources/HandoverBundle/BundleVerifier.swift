@@ -118,29 +118,42 @@ public enum BundleVerifier {
     static func withArchive(
         _ path: String, keys: VerificationKeys, encrypted: inout Bool, _ body: (ArchiveReader) throws -> Void
     ) throws {
+        let opened = try open(path, keys: keys, encrypted: &encrypted)
+        try ArchiveReader.read(input: opened.input, label: path, body)
+        try authenticateRemaining(opened.age)
+    }
+
+    /// What libarchive reads of the archive at `path`: the file, or, for an age file (`encrypted` set), its
+    /// decryption with `keys.identities` (`age`, whose unread chunks ``authenticateRemaining(_:)`` checks after).
+    /// - Throws: ``EncryptionProblem`` for an armored age file, one without an identity given, or one no identity
+    ///   opens; what opening the file throws.
+    static func open(_ path: String, keys: VerificationKeys, encrypted: inout Bool) throws -> (
+        input: any ArchiveInput, age: AgeArchiveInput?
+    ) {
         let file = try FileInput(path: path)
         let start = try file.bytes(at: 0, count: Int(min(file.size, UInt64(AgeArchiveInput.magic.count))))
         if start == AgeArchiveInput.armorMagic {
             throw EncryptionProblem(
-                message: "is an ASCII-armored age file; verify reads binary age files, as Handover writes them")
+                message: "is an ASCII-armored age file; Handover reads binary age files, as it writes them")
         }
-        guard start == AgeArchiveInput.magic else {
-            try ArchiveReader.read(input: file, label: path, body)
-            return
-        }
+        guard start == AgeArchiveInput.magic else { return (file, nil) }
         encrypted = true
         guard !keys.identities.isEmpty else {
             throw EncryptionProblem(message: "is encrypted with age; give the identity that opens it (--identity)")
         }
-        let input: AgeArchiveInput
         do {
-            input = try AgeArchiveInput(file: file, identities: keys.identities)
+            let age = try AgeArchiveInput(file: file, identities: keys.identities)
+            return (age, age)
         } catch {
             throw EncryptionProblem(message: error.message)
         }
-        try ArchiveReader.read(input: input, label: path, body)
+    }
+
+    /// Checks that every chunk of an encrypted archive that was not read authenticates too (nothing for a plain one).
+    /// - Throws: ``EncryptionProblem``.
+    static func authenticateRemaining(_ age: AgeArchiveInput?) throws {
         do {
-            try input.authenticateRemaining()
+            try age?.authenticateRemaining()
         } catch {
             throw EncryptionProblem(message: error.message)
         }
