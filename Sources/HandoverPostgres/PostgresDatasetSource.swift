@@ -96,13 +96,11 @@ struct PostgresDatasetSource: DatasetSource {
             if error is CancellationError { return HandoverError(.cancelled, "the export was cancelled") }
             return HandoverError(.sourceFailed, "PostgreSQL at \(label): \(type(of: error))")
         }
-        if let state = error.serverInfo?[.sqlState] {
-            let unavailable = ["08", "28", "3D", "53", "57"].contains { state.hasPrefix($0) }
-            let namesObjects = unavailable || state.hasPrefix("42")
-            let message = namesObjects ? " " + (error.serverInfo?[.message] ?? "") : ""
+        if let refusal = ServerRefusal(error) {
             return HandoverError(
-                unavailable ? .sourceUnavailable : .sourceFailed, "PostgreSQL at \(label) refused: \(state)\(message)",
-                cause: .sqlstate(state))
+                refusal.unavailable ? .sourceUnavailable : .sourceFailed,
+                "PostgreSQL at \(label) refused: \(refusal.state)" + (refusal.message.map { " " + $0 } ?? ""),
+                cause: .sqlstate(refusal.state))
         }
         let text = error.underlying.map { String(describing: type(of: $0)) } ?? String(describing: error.code)
         return HandoverError(
@@ -446,5 +444,26 @@ struct PostgresRowReader {
             }
             return .hidden
         }
+    }
+}
+
+/// What a PostgreSQL server's refusal says that may be shown anywhere: its SQLSTATE, whether the server or the
+/// database is unavailable (classes 08, 28, 3D, 53, 57), and its message only for those classes and class 42,
+/// whose messages name connections, roles and objects; any other message (a data exception's, a constraint's)
+/// can quote a value, so it is left out.
+struct ServerRefusal {
+    /// The SQLSTATE.
+    let state: String
+    /// Whether trying later (or with other credentials) may help: the server or database is not there for us.
+    let unavailable: Bool
+    /// The server's message, where it names objects rather than values; nil otherwise.
+    let message: String?
+
+    /// The refusal in `error`; nil when the server sent none (the connection failed first).
+    init?(_ error: PSQLError) {
+        guard let state = error.serverInfo?[.sqlState] else { return nil }
+        self.state = state
+        unavailable = ["08", "28", "3D", "53", "57"].contains { state.hasPrefix($0) }
+        message = unavailable || state.hasPrefix("42") ? error.serverInfo?[.message] ?? "" : nil
     }
 }

@@ -79,9 +79,8 @@ public struct PostgresImportDestination: ImportDestination {
         }
     }
 
-    /// A ``HandoverError`` for a PostgreSQL error, its SQLSTATE as the cause. The server's message is kept only for
-    /// errors about connections, roles and catalogs (which name objects); an integrity or data error's message and
-    /// detail quote values, so they are left out.
+    /// A ``HandoverError`` for a PostgreSQL error, its SQLSTATE as the cause, and the server's message only where
+    /// ``ServerRefusal`` keeps it (an integrity or data error's message and detail quote values).
     func describe(_ error: any Error, context: String?) -> HandoverError {
         if let error = error as? HandoverError { return error }
         guard let error = error as? PSQLError else {
@@ -89,23 +88,22 @@ public struct PostgresImportDestination: ImportDestination {
             return HandoverError(.outputUnavailable, "PostgreSQL at \(label): \(type(of: error))")
         }
         let place = context.map { " " + $0 } ?? ""
-        if let state = error.serverInfo?[.sqlState] {
-            let unavailable = ["08", "28", "3D", "53", "57"].contains { state.hasPrefix($0) }
-            let namesObjects = unavailable || state.hasPrefix("42")
-            let message = namesObjects ? ": " + (error.serverInfo?[.message] ?? "") : ""
-            if state == "23503" {
+        if let refusal = ServerRefusal(error) {
+            if refusal.state == "23503" {
                 return HandoverError(
                     .invalidData,
                     "a reference the bundle declares does not hold in \(label) (a row refers to one that is not there)"
-                        + "; nothing was imported", cause: .sqlstate(state))
+                        + "; nothing was imported", cause: .sqlstate(refusal.state))
             }
             let code: HandoverError.Code =
-                unavailable
+                refusal.unavailable
                 ? .outputUnavailable
-                : state.hasPrefix("22") || state.hasPrefix("23") ? .invalidData : .outputUnavailable
+                : refusal.state.hasPrefix("22") || refusal.state.hasPrefix("23") ? .invalidData : .outputUnavailable
             return HandoverError(
-                code, "PostgreSQL at \(label) refused\(place): SQLSTATE \(state)\(message); nothing was imported",
-                cause: .sqlstate(state))
+                code,
+                "PostgreSQL at \(label) refused\(place): SQLSTATE \(refusal.state)"
+                    + (refusal.message.map { ": " + $0 } ?? "") + "; nothing was imported",
+                cause: .sqlstate(refusal.state))
         }
         return HandoverError(
             .outputUnavailable, "cannot reach PostgreSQL at \(label)\(place)",
