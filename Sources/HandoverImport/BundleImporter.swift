@@ -268,6 +268,13 @@ struct Importer {
             case .prefixed: TableName(schema: destination.defaultSchema, name: prefix + "_" + table)
             case .schemas: TableName(schema: prefix, name: table)
             }
+        // A bundle names its exporters: none may put tables among the database's own catalogs.
+        if options.naming == .schemas, prefix.hasPrefix("pg_") || prefix == "information_schema" {
+            throw HandoverError(
+                .invalidArgument,
+                "exporter \(exporter) would put tables into the database's own schema \(prefix); "
+                    + "name them <exporter>_<table> (--naming prefixed)")
+        }
         for part in [name.schema, name.name].compactMap({ $0 })
         where part.utf8.count > destination.maximumIdentifierLength {
             throw HandoverError(
