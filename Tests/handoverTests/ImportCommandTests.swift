@@ -42,6 +42,29 @@ import Testing
         ])
     }
 
+    /// `archive` (a zip) written again to `path` by Python's zipfile with the first `old` in the entry whose name
+    /// ends in `entry` replaced by `new`, every other byte (and checksum) as it was; fails when nothing was replaced.
+    func rewritten(_ archive: String, to path: String, entry: String, replacing old: String, with new: String) throws
+        -> String
+    {
+        let script = """
+            import sys, zipfile
+            src, dst, entry, old, new = sys.argv[1:6]
+            replaced = False
+            with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as out:
+                for info in z.infolist():
+                    data = z.read(info)
+                    if info.filename.endswith(entry) and old.encode() in data:
+                        data = data.replace(old.encode(), new.encode(), 1)
+                        replaced = True
+                    out.writestr(info, data)
+            assert replaced
+            """
+        let result = try run("/usr/bin/python3", ["-c", script, archive, path, entry, old, new])
+        #expect(result.status == 0, "\(result.stderr)")
+        return path
+    }
+
     func tables(_ sqlite: String) throws -> [String] {
         guard FileManager.default.fileExists(atPath: sqlite) else { return [] }
         let listed = try run(
@@ -104,19 +127,9 @@ import Testing
     @Test func aBundleThatDoesNotVerifyIsRefusedAndNothingIsWritten() async throws {
         try await withTemporaryDirectory { folder in
             let archive = try demoBundle(folder)
-            // One byte of a data file changed, the archive rewritten (Python's zipfile), checksums left as they were.
-            let script = """
-                import sys, zipfile
-                src, dst = sys.argv[1], sys.argv[2]
-                with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as out:
-                    for info in z.infolist():
-                        data = z.read(info)
-                        if info.filename.endswith('/data/sales/contacts.json'):
-                            data = data.replace(b'"', b"'", 1)
-                        out.writestr(info, data)
-                """
-            let damaged = folder + "/damaged.zip"
-            #expect(try run("/usr/bin/python3", ["-c", script, archive, damaged]).status == 0)
+            // One byte of a data file changed, checksums left as they were.
+            let damaged = try rewritten(
+                archive, to: folder + "/damaged.zip", entry: "/data/sales/contacts.json", replacing: "\"", with: "'")
             let result = try handover(
                 "import", damaged, "--into", "sqlite:" + folder + "/x.sqlite", "--files", folder + "/f")
             #expect(result.status == 1, "\(result.stderr)")
@@ -129,20 +142,9 @@ import Testing
     @Test func aBundleOfANewerMajorVersionIsRefusedNamingTheVersion() async throws {
         try await withTemporaryDirectory { folder in
             let archive = try demoBundle(folder)
-            let script = """
-                import sys, zipfile
-                src, dst = sys.argv[1], sys.argv[2]
-                with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as out:
-                    for info in z.infolist():
-                        data = z.read(info)
-                        if info.filename.endswith('/manifest.json'):
-                            data = data.replace(b'"manifestVersion" : "1.2"', b'"manifestVersion" : "2.0"', 1)
-                            assert b'"2.0"' in data
-                        out.writestr(info, data)
-                """
-            let newer = folder + "/newer.zip"
-            let rewritten = try run("/usr/bin/python3", ["-c", script, archive, newer])
-            #expect(rewritten.status == 0, "\(rewritten.stderr)")
+            let newer = try rewritten(
+                archive, to: folder + "/newer.zip", entry: "/manifest.json",
+                replacing: "\"manifestVersion\" : \"1.2\"", with: "\"manifestVersion\" : \"2.0\"")
             let result = try handover(
                 "import", newer, "--into", "sqlite:" + folder + "/x.sqlite", "--files", folder + "/f")
             #expect(result.status == 65, "\(result.stderr)")
@@ -246,6 +248,25 @@ import Testing
                 format: "csv", target: .sqlite, folder: folder, url: nil)
             ImportRoundTripTests.compare(original.data, again, "a hyphenated exporter")
             #expect(try tables(folder + "/imported-csv.sqlite").contains("my_people_people"))
+        }
+    }
+
+    @Test func noExporterPutsTablesIntoPostgreSQLsOwnSchemas() async throws {
+        try await withTemporaryDirectory { folder in
+            for (index, exporter) in ["pg_catalog", "pg_toast", "information_schema"].enumerated() {
+                let bundle = folder + "/\(index)"
+                try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+                let original = try peopleBundle(
+                    bundle, exporter: exporter, name: "'A'", request: "req-catalog-\(index)")
+                try await withPostgresSchema("") { url, schema in
+                    let result = try handover("import", original.archive, "--into", url, "--naming", "schemas")
+                    #expect(result.status == 64, "\(exporter): \(result.stderr)")
+                    #expect(result.stderr.contains("own schema"), "\(result.stderr)")
+                    let left = try await psql(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = '\(schema)'")
+                    #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+                }
+            }
         }
     }
 
