@@ -200,7 +200,7 @@ public struct BundleBuilder: Sendable {
     )
 
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
-    /// then validates every file it wrote against its schema.
+    /// validating every file it writes against its schema file as the bytes are written.
     private func run(
         _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
     ) async throws -> Outcome {
@@ -212,45 +212,68 @@ public struct BundleBuilder: Sendable {
         sink.contents = ContentFiles(root: root, exporterID: exporter.id, policy: options.missingFiles)
         let totals = options.progress == nil ? [:] : try await exporter.estimatedRows(in: scope)
         var schemas: [Manifest.SchemaRecord] = []
-        for (index, table) in exporter.tables.enumerated() {
-            guard exporter.includes(table: index, in: scope) else {
-                sink.tables.append(nil)
-                continue
-            }
-            var writers: [any TableWriter<FileSink>] = []
-            for format in options.formats {
-                let file = try FileSink(path: root + "/" + folder + "/" + table.name + "." + format.fileExtension)
-                writers.append(try format.makeWriter(for: table, into: file, csvFormulaGuard: options.csvFormulaGuard))
-                let kind = SchemaKind(describing: format)
-                let schemaFile = try FileSink(path: root + "/" + schemaFolder + "/" + table.name + kind.fileSuffix)
-                try SchemaGenerator.schema(kind, for: table, csvFormulaGuard: options.csvFormulaGuard).withUnsafeBytes {
-                    try schemaFile.write($0)
+        // Validators started for tables not yet handed to the sink, stopped if setting up fails.
+        var started: [StreamValidation] = []
+        func setUp() throws {
+            for (index, table) in exporter.tables.enumerated() {
+                guard exporter.includes(table: index, in: scope) else {
+                    sink.tables.append(nil)
+                    continue
                 }
-                schemas.append(
-                    Manifest.SchemaRecord(
-                        path: schemaFolder + "/" + table.name + kind.fileSuffix, mediaType: kind.mediaType,
-                        kind: kind.rawValue, exporter: exporter.id, table: table.name, bytes: schemaFile.bytes,
-                        sha256: try schemaFile.close()))
+                var writers: [any TableWriter<FileSink>] = []
+                var paths: [String] = []
+                for format in options.formats {
+                    let path = folder + "/" + table.name + "." + format.fileExtension
+                    let file = try FileSink(path: root + "/" + path)
+                    let kind = SchemaKind(describing: format)
+                    let schema = SchemaGenerator.schema(kind, for: table, csvFormulaGuard: options.csvFormulaGuard)
+                    // Every byte written to the file is checked against the schema file's bytes as it is written, on
+                    // a thread of its own; the export waits for the verdict before it packs anything.
+                    file.validation = StreamValidation(kind: kind, schema: schema, path: path)
+                    started.append(file.validation!)
+                    paths.append(path)
+                    writers.append(
+                        try format.makeWriter(for: table, into: file, csvFormulaGuard: options.csvFormulaGuard))
+                    let schemaFile = try FileSink(path: root + "/" + schemaFolder + "/" + table.name + kind.fileSuffix)
+                    try schema.withUnsafeBytes { try schemaFile.write($0) }
+                    schemas.append(
+                        Manifest.SchemaRecord(
+                            path: schemaFolder + "/" + table.name + kind.fileSuffix, mediaType: kind.mediaType,
+                            kind: kind.rawValue, exporter: exporter.id, table: table.name, bytes: schemaFile.bytes,
+                            sha256: try schemaFile.close()))
+                }
+                sink.tables.append(
+                    BundleRowSink.Table(
+                        schema: table, checker: try RowChecker(schema: table), writers: writers, paths: paths,
+                        total: totals[index]))
+                started = []
             }
-            sink.tables.append(
-                BundleRowSink.Table(
-                    schema: table, checker: try RowChecker(schema: table), writers: writers, total: totals[index]))
+        }
+        do {
+            try setUp()
+        } catch {
+            for validation in started { validation.abort() }
+            sink.abortAll()
+            throw error
         }
         sink.references = ReferenceTracker(tables: exporter.tables, included: sink.tables.map { $0 != nil })
         do {
             try await exporter.export(scope, into: &sink, context: context)
+            sink.reportFinal()
+            options.progress?(
+                ExportProgress(phase: .validating, exporter: exporter.id, item: "files", rows: 0, total: nil))
+            try sink.settleAll()
         } catch let error as HandoverError {
+            sink.abortAll()
             var error = error
-            error.message = "exporter \(exporter.id): " + error.message
+            if error.code != .formatFailed { error.message = "exporter \(exporter.id): " + error.message }
             throw error
         } catch {
+            sink.abortAll()
             throw HandoverError(
                 .exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
         }
-
-        sink.reportFinal()
         let references = sink.references.finish()
-        options.progress?(ExportProgress(phase: .validating, exporter: exporter.id, item: "files", rows: 0, total: nil))
         var files: [Manifest.FileRecord] = []
         var tables: [Manifest.TableRecord] = []
         var samples: [IndexPage.Sample] = []
@@ -263,65 +286,24 @@ public struct BundleBuilder: Sendable {
                         ($0.rawValue, exporter.id + "/" + table.schema.name + "." + $0.fileExtension)
                     }))
             for (position, format) in options.formats.enumerated() {
-                try table.writers[position].finish()
-                let file = table.writers[position].sink
-                let digest = try file.close()
+                guard let written = table.written?[position] else {
+                    throw HandoverError(.internalError, "table \(table.schema.name) was not completed")
+                }
                 let path = folder + "/" + table.schema.name + "." + format.fileExtension
                 let schemaPath = schemaFolder + "/" + table.schema.name + SchemaKind(describing: format).fileSuffix
                 files.append(
                     Manifest.FileRecord(
                         path: path, mediaType: format.mediaType, format: format.rawValue, exporter: exporter.id,
-                        table: table.schema.name, records: table.records, bytes: file.bytes, sha256: digest,
+                        table: table.schema.name, records: table.records, bytes: written.bytes, sha256: written.sha256,
                         schema: schemaPath))
             }
             tables.append(Manifest.TableRecord(name: table.schema.name, records: table.records))
         }
-        try await checkFiles(root: root, files)
         let record = Manifest.ExporterRecord(
             id: exporter.id, version: exporter.version, status: .complete, tables: tables)
         return (
             record, files, schemas, samples, references, sink.contents?.records ?? [], sink.contents?.missing ?? []
         )
-    }
-
-    /// Validates written files against their schema files, as many at a time as there are cores.
-    private func checkFiles(root: String, _ files: [Manifest.FileRecord]) async throws {
-        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = files[...]
-            func next() throws {
-                guard let file = pending.popFirst() else { return }
-                guard let schema = file.schema, let format = TableFormat(rawValue: file.format) else {
-                    throw HandoverError(.internalError, "\(file.path) has no schema to be checked against")
-                }
-                group.addTask {
-                    try self.checkFile(
-                        root: root, path: file.path, schema: schema, kind: SchemaKind(describing: format),
-                        records: file.records)
-                }
-            }
-            for _ in 0..<width { try next() }
-            while try await group.next() != nil {
-                try Self.checkCancellation()
-                try next()
-            }
-        }
-    }
-
-    /// Validates a written file against its schema file; Handover never publishes a file that breaks its own schema.
-    private func checkFile(root: String, path: String, schema: String, kind: SchemaKind, records: Int) throws {
-        var schemaSource = try FileSource(path: root + "/" + schema)
-        let schemaBytes = try schemaSource.readAll()
-        let validator = try PayloadValidator(kind: kind, schema: schemaBytes)
-        var source = try FileSource(path: root + "/" + path)
-        let result = try validator.validate(from: &source, maxErrors: 3)
-        guard result.problems.isEmpty else {
-            throw HandoverError(
-                .formatFailed, "\(path) breaks its own schema: " + result.problems.joined(separator: "; "))
-        }
-        guard result.records == records else {
-            throw HandoverError(.formatFailed, "\(path) holds \(result.records) records where \(records) were written")
-        }
     }
 
     /// The request as a bundle's manifest records it: the subject only as a keyed pseudonym.

@@ -9,9 +9,12 @@ internal import HandoverFormats
     internal import Darwin
 #endif
 
-/// A new file that counts and hashes (SHA-256) every byte written to it.
+/// A new file that counts and hashes (SHA-256) every byte written to it, and hands the same bytes to a validator
+/// when one is attached.
 final class FileSink: ByteSink {
     let path: String
+    /// Checks the bytes against the file's schema as they are written; ended by ``close()``.
+    var validation: StreamValidation?
     private var descriptor: Int32
     private var hasher = SHA256()
     private(set) var bytes: Int64 = 0
@@ -37,10 +40,12 @@ final class FileSink: ByteSink {
             throw HandoverError(.outputUnavailable, "cannot write '\(path)'", cause: error.cause)
         }
         bytes += Int64(buffer.count)
+        try validation?.push(buffer)
     }
 
     /// Closes the file and returns its SHA-256 in lowercase hexadecimal.
     func close() throws -> String {
+        validation?.end()
         let result = Glibc.close(descriptor)
         descriptor = -1
         guard result == 0 else {

@@ -15,9 +15,17 @@ public protocol RowSink {
     /// Carries a file that the row last written to `table` names into the bundle (a dataset map's
     /// `file: {root: …}` column). By default a sink takes no files and throws.
     mutating func attach(_ file: ExportFile, table: Int) async throws
+
+    /// Says that every row of `table` has been written, so that its files can be completed (and checked, and
+    /// packed) while the exporter goes on with the next table. Optional: a sink completes every table when the
+    /// exporter returns. A row for a finished table is refused.
+    mutating func finish(table: Int) async throws
 }
 
 extension RowSink {
+    /// Does nothing: the sink completes its tables when the exporter returns.
+    public mutating func finish(table: Int) async throws {}
+
     /// Throws: this sink takes no files.
     public mutating func attach(_ file: ExportFile, table: Int) async throws {
         throw HandoverError(.internalError, "this row sink takes no files (field \(file.field))")

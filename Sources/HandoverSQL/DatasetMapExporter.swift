@@ -246,6 +246,7 @@ public struct DatasetMapExporter: Exporter {
                         try await sink.attach(file, table: index)
                     }
                 }
+                try await sink.finish(table: index)
             }
         }
     }

@@ -154,7 +154,9 @@ func sha256(_ bytes: [UInt8]) -> String {
 
 /// An exporter that writes some rows, then does what its mode says.
 struct Misbehaving: Exporter {
-    enum Mode: Sendable { case failMidway, wrongType, tableOutOfScope, breaksConstraint }
+    enum Mode: Sendable {
+        case failMidway, wrongType, tableOutOfScope, breaksConstraint, rowAfterFinish, finishesUnknown
+    }
     var mode: Mode
     var id = "broken"
     var version = "1"
@@ -179,12 +181,19 @@ struct Misbehaving: Exporter {
         case .tableOutOfScope: try await sink.write(Row([.integer(1)]), table: 1)
         case .breaksConstraint:
             try await sink.write(Row([.integer(5_001), .string("a secret label far too long")]), table: 0)
+        case .rowAfterFinish:
+            // The files are complete (and their validators reading to the end) once the table is finished.
+            try await sink.finish(table: 0)
+            try await sink.write(Row([.integer(5_001), .string("late")]), table: 0)
+        case .finishesUnknown: try await sink.finish(table: 1)
         }
     }
 }
 
 @Suite struct FailedExportTests {
-    @Test(arguments: [Misbehaving.Mode.failMidway, .wrongType, .tableOutOfScope, .breaksConstraint])
+    @Test(arguments: [
+        Misbehaving.Mode.failMidway, .wrongType, .tableOutOfScope, .breaksConstraint, .rowAfterFinish, .finishesUnknown,
+    ])
     func aFailedExportLeavesNoArchiveAndNoLeftovers(mode: Misbehaving.Mode) async throws {
         try await withTemporaryDirectory { folder in
             let registry = try ExporterRegistry([
@@ -202,6 +211,10 @@ struct Misbehaving: Exporter {
                         "\(error.message)")
                     #expect(!error.localizedMessage.contains("secret"))
                 }
+                if mode == .rowAfterFinish {
+                    #expect(error.message.contains("a row for table items after the exporter finished it"))
+                }
+                if mode == .finishesUnknown { #expect(error.message.contains("table number 1 was finished")) }
                 if mode == .wrongType {
                     #expect(error.code == .invalidData)
                     #expect(error.message.contains("table items"))
