@@ -133,9 +133,13 @@ public final class ArchiveWriter {
     ///   - modificationTime: The entry's mtime.
     ///   - stored: In a zip, store the bytes as they are instead of deflating them (media that is compressed
     ///     already); tar formats compress the whole stream either way.
+    ///   - observe: Called with each block read, in order, before it is archived: a caller hashes what goes into
+    ///     the archive to know it is what it checked.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when reading or writing fails.
-    public func addFile(from source: String, as name: String, modificationTime: Timestamp, stored: Bool = false) throws
-    {
+    public func addFile(
+        from source: String, as name: String, modificationTime: Timestamp, stored: Bool = false,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws {
         // libarchive takes options only before the archive opens; these two calls are allowed between entries.
         if stored && format == .zip { try check(archive_write_zip_set_compression_store(archive), "choose store") }
         defer { if stored && format == .zip { _ = archive_write_zip_set_compression_deflate(archive) } }
@@ -160,6 +164,7 @@ public final class ArchiveWriter {
                 throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")
             }
             if count == 0 { break }
+            observe(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             try writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), entry: name)
             total += Int64(count)
         }

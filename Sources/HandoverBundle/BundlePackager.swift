@@ -1,3 +1,4 @@
+internal import Crypto
 internal import Foundation
 internal import HandoverAge
 internal import HandoverArchive
@@ -215,21 +216,24 @@ struct BundlePackager {
                     try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
                 }
                 for file in documents + payload {
-                    guard let content = contents[file] else {
-                        try archive.addFile(
-                            from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
-                        continue
-                    }
-                    // A file a row named: media stored as it is in a zip; an error names the row, not the file.
+                    // What goes into the archive is what was checked and listed: hashed again on the way in.
+                    var hasher = SHA256()
                     do {
+                        // A file a row named: media stored as it is in a zip.
                         try archive.addFile(
                             from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt,
-                            stored: ContentFiles.isStoredAsIs(content.mediaType))
+                            stored: contents[file].map { ContentFiles.isStoredAsIs($0.mediaType) } ?? false
+                        ) { hasher.update(bufferPointer: $0) }
                     } catch let error as HandoverError {
+                        guard let content = contents[file] else { throw error }
+                        // The error names the row, not the file.
                         throw HandoverError(
                             .archiveFailed,
                             "cannot archive the file of table \(content.table), row \(content.row), field \(content.field)",
                             underlying: error.underlying, cause: error.cause)
+                    }
+                    if let listed = digests[file]?.1, hasher.finalize().hexString != listed {
+                        throw HandoverError(.archiveFailed, "\(file) changed in the working folder after it was checked")
                     }
                 }
             }
