@@ -233,7 +233,8 @@ struct BundlePackager {
                             underlying: error.underlying, cause: error.cause)
                     }
                     if let listed = digests[file]?.1, hasher.finalize().hexString != listed {
-                        throw HandoverError(.archiveFailed, "\(file) changed in the working folder after it was checked")
+                        throw HandoverError(
+                            .archiveFailed, "\(file) changed in the working folder after it was checked")
                     }
                 }
             }
