@@ -150,7 +150,7 @@ public struct BundleBuilder: Sendable {
                 root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
             try packager.writeDataPackage(manifest: manifest, tables: written, references: references)
             let parts = try packager.assignParts(&manifest)
-            try Data(try ManifestCoding.encode(manifest)).write(to: URL(fileURLWithPath: root + "/manifest.json"))
+            try FileSink.write(try ManifestCoding.encode(manifest), to: root + "/manifest.json")
             try packager.signManifest(request: request.id)
             let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
             logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])

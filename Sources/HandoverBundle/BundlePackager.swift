@@ -73,7 +73,7 @@ struct BundlePackager {
         let signature = try Self.signing { () throws(MinisignError) in
             try key.sign(manifest, trustedComment: comment, untrustedComment: Self.untrustedComment(key))
         }
-        try Data(signature.fileText.utf8).write(to: URL(fileURLWithPath: root + "/" + Self.manifestSignature))
+        try FileSink.write(signature.fileText.utf8, to: root + "/" + Self.manifestSignature)
     }
 
     /// Writes `datapackage.json`: a Frictionless Data Package describing every CSV table (the JSON ones when
@@ -123,7 +123,7 @@ struct BundlePackager {
         let descriptor = DataPackage.descriptor(
             name: name.lowercased(), title: "Data export \(manifest.request.id)", created: generatedAt.iso8601,
             resources: resources)
-        try Data(descriptor).write(to: URL(fileURLWithPath: root + "/datapackage.json"))
+        try FileSink.write(descriptor, to: root + "/datapackage.json")
     }
 
     /// Decides which part holds each payload file and records it in the manifest; one part when not splitting.
@@ -196,14 +196,14 @@ struct BundlePackager {
                 ("bagit.txt", BagTagFiles.declaration), ("bag-info.txt", info),
                 ("manifest-sha256.txt", payloadManifest),
             ] {
-                try Data(bytes).write(to: URL(fileURLWithPath: tags + "/" + file))
+                try FileSink.write(bytes, to: tags + "/" + file)
                 tagDigests.append((file, Array(bytes).sha256Hex))
             }
             for file in documents {
                 tagDigests.append(
                     (file, try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + file))).sha256Hex))
             }
-            try Data(BagTagFiles.manifest(tagDigests)).write(to: URL(fileURLWithPath: tags + "/tagmanifest-sha256.txt"))
+            try FileSink.write(BagTagFiles.manifest(tagDigests), to: tags + "/tagmanifest-sha256.txt")
 
             var filters: [any ArchiveOutputFilter] = []
             if !options.recipients.isEmpty { filters.append(try AgeEncryptingFilter(to: options.recipients)) }

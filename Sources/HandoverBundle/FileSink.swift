@@ -53,4 +53,13 @@ final class FileSink: ByteSink {
         }
         return hasher.finalize().hexString
     }
+
+    /// Writes `bytes` to a new file at `path` (a working file of the bundle: private, and not flushed to disk, which
+    /// only the published archive needs).
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when the file cannot be created or written.
+    static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let file = try FileSink(path: path)
+        try Array(bytes).withUnsafeBytes { try file.write($0) }
+        _ = try file.close()
+    }
 }
