@@ -54,113 +54,136 @@ public struct BundleBuilder: Sendable {
         return try await AtomicFile.withWorkingFolder(in: folder, named: name) { work in
             let root = work + "/" + name
             try makeFolder(root + "/data")
-            var exporterRecords: [Manifest.ExporterRecord] = []
-            var files: [Manifest.FileRecord] = []
-            var schemas: [Manifest.SchemaRecord] = []
-            var samples: [IndexPage.Sample] = []
-            var references: [String: [[ReferenceOutcome]]] = [:]
-            var contents: [Manifest.ContentRecord] = []
-            var written: [any Exporter] = []
-            var firstFailure: HandoverError?
-            for exporter in exporters.exporters {
-                try Self.checkCancellation()
-                let outcome: Outcome
-                // A repair log of its own per exporter: what it repaired is recorded with it.
-                let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
-                do {
-                    outcome = try await run(exporter, scope: request.scope, root: root, context: context)
-                } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
-                    // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
-                    try removeTree(root + "/data/" + exporter.id)
-                    try removeTree(root + "/data/schemas/" + exporter.id)
-                    try removeTree(root + "/data/files/" + exporter.id)
-                    firstFailure = firstFailure ?? error
-                    exporterRecords.append(
-                        Manifest.ExporterRecord(
-                            id: exporter.id, version: exporter.version, status: .failed,
-                            reason: "\(error.code): \(error.message)",
-                            tables: []))
-                    logger.warning(
-                        "exporter failed; its files are left out of the bundle",
-                        metadata: ["exporter": "\(exporter.id)", "code": "\(error.code)"])
-                    continue
-                }
-                written.append(exporter)
-                var record = outcome.record
-                let repairs = context.repairs.repairs
-                var reasons: [String] = []
-                if !outcome.missing.isEmpty {
-                    // The rows are there, but not every file they name: partial, and which and why.
-                    record.status = .partial
-                    record.missingFiles = outcome.missing
-                    reasons.append(
-                        "\(outcome.missing.count) file\(outcome.missing.count == 1 ? "" : "s") named by rows "
-                            + "could not be carried (--missing-files record); see missingFiles")
-                    logger.warning(
-                        "files missing from the bundle",
-                        metadata: ["exporter": "\(exporter.id)", "count": "\(outcome.missing.count)"])
-                }
-                if !repairs.isEmpty {
-                    // Every row is there, but not every value as the database holds it: partial, and why.
-                    let count = repairs.reduce(0) { $0 + $1.count }
-                    record.status = .partial
-                    record.repairs = repairs
-                    reasons.append(
-                        "\(count) value\(count == 1 ? "" : "s") repaired under the dataset map's on-invalid: replace "
-                            + "(invalid UTF-8 written as U+FFFD, values that do not fit their type written as text "
-                            + "beside them); see repairs")
-                    logger.warning(
-                        "exporter repaired values", metadata: ["exporter": "\(exporter.id)", "count": "\(count)"])
-                }
-                if !reasons.isEmpty { record.reason = reasons.joined(separator: "; ") }
-                exporterRecords.append(record)
-                files += outcome.files
-                contents += outcome.contents
-                schemas += outcome.schemas
-                samples += outcome.samples
-                references[exporter.id] = outcome.references
-            }
-            // A bundle of nothing is not an answer.
-            if written.isEmpty, let firstFailure { throw firstFailure }
-            let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
-            let page = IndexPage.render(
-                request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples,
-                contents: contents, csvFormulaGuard: options.csvFormulaGuard && options.formats.contains(.csv))
-            let pageFile = try FileSink(path: root + "/data/index.html")
-            try page.withUnsafeBytes { try pageFile.write($0) }
-            let documents = [
-                Manifest.DocumentRecord(
-                    path: "data/index.html", mediaType: "text/html", bytes: pageFile.bytes, sha256: try pageFile.close()
-                )
-            ]
-            var manifest = Manifest(
-                request: requestRecord, generatedAt: generatedAt, generator: options.generator,
-                exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
-                schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
-            if options.formats.contains(.csv) { manifest.csvFormulaGuard = options.csvFormulaGuard }
-            if !contents.isEmpty { manifest.contents = contents.sorted { $0.path < $1.path } }
-            // Repaired values make an exporter partial without failing it; a failed exporter is left out of the
-            // bundle only when the options say to record it.
-            guard !exporterRecords.contains(where: { $0.status == .failed }) || options.onExporterFailure == .record
-            else {
-                throw HandoverError(.exporterFailed, "the bundle is not complete")
-            }
-            try Self.checkCancellation()
             let packager = BundlePackager(
                 root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
-            try packager.writeDataPackage(manifest: manifest, tables: written, references: references)
-            let parts = try packager.assignParts(&manifest)
-            try FileSink.write(try ManifestCoding.encode(manifest), to: root + "/manifest.json")
-            try packager.signManifest(request: request.id)
-            let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
-            logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
-            options.progress?(
-                ExportProgress(
-                    phase: .finished, exporter: "", item: "", rows: manifest.records, total: manifest.records))
-            return BundleResult(
-                archivePath: finalPath, parts: published.map(\.path),
-                archiveBytes: published.reduce(0) { $0 + $1.bytes }, manifest: manifest)
+            // One archive: written while the bundle is made. Parts: packed at the end, once every size is known.
+            let archive = options.splitSize == nil ? try StreamingArchive(packager: packager, path: finalPath) : nil
+            do {
+                return try await build(
+                    request, root: root, work: work, packager: packager, archive: archive, finalPath: finalPath,
+                    pseudonymizer: pseudonymizer, generatedAt: generatedAt)
+            } catch {
+                archive?.abort()
+                throw error
+            }
         }
+    }
+
+    private func build(
+        _ request: ExportRequest, root: String, work: String, packager: BundlePackager, archive: StreamingArchive?,
+        finalPath: String, pseudonymizer: any Pseudonymizer, generatedAt: Timestamp
+    ) async throws -> BundleResult {
+        var exporterRecords: [Manifest.ExporterRecord] = []
+        var files: [Manifest.FileRecord] = []
+        var schemas: [Manifest.SchemaRecord] = []
+        var samples: [IndexPage.Sample] = []
+        var references: [String: [[ReferenceOutcome]]] = [:]
+        var contents: [Manifest.ContentRecord] = []
+        var written: [any Exporter] = []
+        var firstFailure: HandoverError?
+        for exporter in exporters.exporters {
+            try Self.checkCancellation()
+            let outcome: Outcome
+            // A repair log of its own per exporter: what it repaired is recorded with it.
+            let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
+            do {
+                outcome = try await run(
+                    exporter, scope: request.scope, root: root, context: context, archive: archive)
+            } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
+                // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
+                try removeTree(root + "/data/" + exporter.id)
+                try removeTree(root + "/data/schemas/" + exporter.id)
+                try removeTree(root + "/data/files/" + exporter.id)
+                firstFailure = firstFailure ?? error
+                exporterRecords.append(
+                    Manifest.ExporterRecord(
+                        id: exporter.id, version: exporter.version, status: .failed,
+                        reason: "\(error.code): \(error.message)",
+                        tables: []))
+                logger.warning(
+                    "exporter failed; its files are left out of the bundle",
+                    metadata: ["exporter": "\(exporter.id)", "code": "\(error.code)"])
+                continue
+            }
+            written.append(exporter)
+            var record = outcome.record
+            let repairs = context.repairs.repairs
+            var reasons: [String] = []
+            if !outcome.missing.isEmpty {
+                // The rows are there, but not every file they name: partial, and which and why.
+                record.status = .partial
+                record.missingFiles = outcome.missing
+                reasons.append(
+                    "\(outcome.missing.count) file\(outcome.missing.count == 1 ? "" : "s") named by rows "
+                        + "could not be carried (--missing-files record); see missingFiles")
+                logger.warning(
+                    "files missing from the bundle",
+                    metadata: ["exporter": "\(exporter.id)", "count": "\(outcome.missing.count)"])
+            }
+            if !repairs.isEmpty {
+                // Every row is there, but not every value as the database holds it: partial, and why.
+                let count = repairs.reduce(0) { $0 + $1.count }
+                record.status = .partial
+                record.repairs = repairs
+                reasons.append(
+                    "\(count) value\(count == 1 ? "" : "s") repaired under the dataset map's on-invalid: replace "
+                        + "(invalid UTF-8 written as U+FFFD, values that do not fit their type written as text "
+                        + "beside them); see repairs")
+                logger.warning(
+                    "exporter repaired values", metadata: ["exporter": "\(exporter.id)", "count": "\(count)"])
+            }
+            if !reasons.isEmpty { record.reason = reasons.joined(separator: "; ") }
+            exporterRecords.append(record)
+            files += outcome.files
+            contents += outcome.contents
+            schemas += outcome.schemas
+            samples += outcome.samples
+            references[exporter.id] = outcome.references
+        }
+        // A bundle of nothing is not an answer.
+        if written.isEmpty, let firstFailure { throw firstFailure }
+        let requestRecord = Self.requestRecord(for: request, pseudonymizer: pseudonymizer)
+        let page = IndexPage.render(
+            request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples,
+            contents: contents, csvFormulaGuard: options.csvFormulaGuard && options.formats.contains(.csv))
+        let pageFile = try FileSink(path: root + "/data/index.html")
+        try page.withUnsafeBytes { try pageFile.write($0) }
+        let documents = [
+            Manifest.DocumentRecord(
+                path: "data/index.html", mediaType: "text/html", bytes: pageFile.bytes, sha256: try pageFile.close()
+            )
+        ]
+        var manifest = Manifest(
+            request: requestRecord, generatedAt: generatedAt, generator: options.generator,
+            exporters: exporterRecords, files: files.sorted { $0.path < $1.path },
+            schemas: schemas.sorted { $0.path < $1.path }, documents: documents)
+        if options.formats.contains(.csv) { manifest.csvFormulaGuard = options.csvFormulaGuard }
+        if !contents.isEmpty { manifest.contents = contents.sorted { $0.path < $1.path } }
+        // Repaired values make an exporter partial without failing it; a failed exporter is left out of the
+        // bundle only when the options say to record it.
+        guard !exporterRecords.contains(where: { $0.status == .failed }) || options.onExporterFailure == .record
+        else {
+            throw HandoverError(.exporterFailed, "the bundle is not complete")
+        }
+        try Self.checkCancellation()
+        try packager.writeDataPackage(manifest: manifest, tables: written, references: references)
+        let parts = try packager.assignParts(&manifest)
+        try FileSink.write(try ManifestCoding.encode(manifest), to: root + "/manifest.json")
+        try packager.signManifest(request: request.id)
+        let published: [(path: String, bytes: Int64)]
+        if let archive {
+            options.progress?(ExportProgress(phase: .packing, exporter: "", item: "archive", rows: 0, total: nil))
+            published = [(finalPath, try archive.close(manifest: manifest, work: work))]
+        } else {
+            published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
+        }
+        logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
+        options.progress?(
+            ExportProgress(
+                phase: .finished, exporter: "", item: "", rows: manifest.records, total: manifest.records))
+        return BundleResult(
+            archivePath: finalPath, parts: published.map(\.path),
+            archiveBytes: published.reduce(0) { $0 + $1.bytes }, manifest: manifest)
     }
 
     /// Throws ``HandoverError/Code/cancelled`` when the task running the export is cancelled; the working
@@ -202,7 +225,8 @@ public struct BundleBuilder: Sendable {
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
     /// validating every file it writes against its schema file as the bytes are written.
     private func run(
-        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
+        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext,
+        archive: StreamingArchive?
     ) async throws -> Outcome {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
@@ -257,7 +281,18 @@ public struct BundleBuilder: Sendable {
             throw error
         }
         sink.references = ReferenceTracker(tables: exporter.tables, included: sink.tables.map { $0 != nil })
+        // Into the archive at once: the schemas now, each table's files when it is complete. When a failed
+        // exporter is to be left out of the bundle, its files go in only once it has succeeded.
+        let packsAtOnce = archive != nil && options.onExporterFailure == .failBundle
+        func pack(_ table: BundleRowSink.Table) throws {
+            guard let archive, let written = table.written else { return }
+            for (path, file) in zip(table.paths, written) { try archive.add(path, sha256: file.sha256) }
+        }
         do {
+            if packsAtOnce, let archive {
+                for schema in schemas { try archive.add(schema.path, sha256: schema.sha256) }
+                sink.completed = pack
+            }
             try await exporter.export(scope, into: &sink, context: context)
             sink.reportFinal()
             options.progress?(
@@ -274,6 +309,15 @@ public struct BundleBuilder: Sendable {
                 .exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
         }
         let references = sink.references.finish()
+        if let archive {
+            if !packsAtOnce {
+                for schema in schemas { try archive.add(schema.path, sha256: schema.sha256) }
+                for table in sink.tables { if let table { try pack(table) } }
+            }
+            for content in sink.contents?.records ?? [] {
+                try archive.add(content.path, sha256: content.sha256, content: content)
+            }
+        }
         var files: [Manifest.FileRecord] = []
         var tables: [Manifest.TableRecord] = []
         var samples: [IndexPage.Sample] = []

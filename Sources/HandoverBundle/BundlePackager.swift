@@ -173,9 +173,8 @@ struct BundlePackager {
     func publish(manifest: Manifest, parts: [[String]], work: String, finalPath: String) throws -> [(
         path: String, bytes: Int64
     )] {
-        let digests = Dictionary(uniqueKeysWithValues: manifest.payload.map { ($0.path, ($0.bytes, $0.sha256)) })
-        let contents = Dictionary(
-            (manifest.contents ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let digests = Self.digests(of: manifest)
+        let contents = Self.contents(of: manifest)
         func write(part index: Int, to path: String) throws -> (path: String, bytes: Int64) {
             options.progress?(
                 ExportProgress(
@@ -183,32 +182,11 @@ struct BundlePackager {
                     item: parts.count > 1 ? "part \(index + 1) of \(parts.count)" : "archive",
                     rows: 0, total: nil))
             let tags = work + "/tags-\(index + 1)"
-            try AtomicFile.createPrivateFolder(at: tags)
             let payload = parts[index]
-            let bytes = payload.reduce(Int64(0)) { $0 + (digests[$1]?.0 ?? 0) }
-            let info = BagTagFiles.info(
-                date: generatedAt, payloadBytes: bytes, payloadFiles: payload.count,
-                organization: options.sourceOrganization, identifier: manifest.request.id.rawValue,
+            try writeTagFiles(
+                into: tags, manifest: manifest, payload: payload, digests: digests,
                 part: parts.count > 1 ? (index + 1, parts.count) : nil)
-            let payloadManifest = BagTagFiles.manifest(payload.map { ($0, digests[$0]?.1 ?? "") })
-            var tagDigests: [(path: String, sha256: String)] = []
-            for (file, bytes) in [
-                ("bagit.txt", BagTagFiles.declaration), ("bag-info.txt", info),
-                ("manifest-sha256.txt", payloadManifest),
-            ] {
-                try FileSink.write(bytes, to: tags + "/" + file)
-                tagDigests.append((file, Array(bytes).sha256Hex))
-            }
-            for file in documents {
-                tagDigests.append(
-                    (file, try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + file))).sha256Hex))
-            }
-            try FileSink.write(BagTagFiles.manifest(tagDigests), to: tags + "/tagmanifest-sha256.txt")
-
-            var filters: [any ArchiveOutputFilter] = []
-            if !options.recipients.isEmpty { filters.append(try AgeEncryptingFilter(to: options.recipients)) }
-            let prehasher = options.signingKey != nil ? PrehashingFilter() : nil
-            if let prehasher { filters.append(prehasher) }
+            let (filters, prehasher) = try archiveFilters()
             try ArchiveWriter.write(
                 to: path, format: options.archiveFormat, compressionLevel: options.compressionLevel, filters: filters
             ) { archive in
@@ -216,34 +194,10 @@ struct BundlePackager {
                     try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
                 }
                 for file in documents + payload {
-                    // What goes into the archive is what was checked and listed: hashed again on the way in.
-                    var hasher = SHA256()
-                    do {
-                        // A file a row named: media stored as it is in a zip.
-                        try archive.addFile(
-                            from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt,
-                            stored: contents[file].map { ContentFiles.isStoredAsIs($0.mediaType) } ?? false
-                        ) { hasher.update(bufferPointer: $0) }
-                    } catch let error as HandoverError {
-                        guard let content = contents[file] else { throw error }
-                        // The error names the row, not the file.
-                        throw HandoverError(
-                            .archiveFailed,
-                            "cannot archive the file of table \(content.table), row \(content.row), field \(content.field)",
-                            underlying: error.underlying, cause: error.cause)
-                    }
-                    if let listed = digests[file]?.1, hasher.finalize().hexString != listed {
-                        throw HandoverError(
-                            .archiveFailed, "\(file) changed in the working folder after it was checked")
-                    }
+                    try addPayload(file, to: archive, sha256: digests[file]?.sha256, content: contents[file])
                 }
             }
-            if let prehasher, let key = options.signingKey {
-                try Self.writeSignature(
-                    of: path, digest: prehasher.digest(), key: key, request: manifest.request.id.rawValue,
-                    generatedAt: generatedAt, removingOnFailure: true)
-            }
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+            let size = try finishArchive(at: path, prehasher: prehasher, request: manifest.request.id)
             if let limit = options.splitSize, size > limit, payload.count > 1 {
                 throw HandoverError(
                     .archiveFailed, "part \(index + 1) came out at \(size) bytes, over the limit of \(limit)")
@@ -260,6 +214,85 @@ struct BundlePackager {
             try parts.indices.map { try write(part: $0, to: folder + "/" + partNames[$0]) }
         }
         return written.enumerated().map { (finalPath + "/" + partNames[$0.offset], $0.element.bytes) }
+    }
+
+    /// Every payload file's size and SHA-256 as the manifest lists them, by path.
+    static func digests(of manifest: Manifest) -> [String: (bytes: Int64, sha256: String)] {
+        Dictionary(
+            manifest.payload.map { ($0.path, ($0.bytes, $0.sha256)) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The files rows named, by path.
+    static func contents(of manifest: Manifest) -> [String: Manifest.ContentRecord] {
+        Dictionary((manifest.contents ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Writes the BagIt tag files of a bag holding `payload` (and the documents) into the new folder `tags`.
+    func writeTagFiles(
+        into tags: String, manifest: Manifest, payload: [String],
+        digests: [String: (bytes: Int64, sha256: String)], part: (Int, Int)?
+    ) throws {
+        try AtomicFile.createPrivateFolder(at: tags)
+        let bytes = payload.reduce(Int64(0)) { $0 + (digests[$1]?.bytes ?? 0) }
+        let info = BagTagFiles.info(
+            date: generatedAt, payloadBytes: bytes, payloadFiles: payload.count,
+            organization: options.sourceOrganization, identifier: manifest.request.id.rawValue, part: part)
+        let payloadManifest = BagTagFiles.manifest(payload.map { ($0, digests[$0]?.sha256 ?? "") })
+        var tagDigests: [(path: String, sha256: String)] = []
+        for (file, bytes) in [
+            ("bagit.txt", BagTagFiles.declaration), ("bag-info.txt", info), ("manifest-sha256.txt", payloadManifest),
+        ] {
+            try FileSink.write(bytes, to: tags + "/" + file)
+            tagDigests.append((file, Array(bytes).sha256Hex))
+        }
+        for file in documents {
+            tagDigests.append((file, try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + file))).sha256Hex))
+        }
+        try FileSink.write(BagTagFiles.manifest(tagDigests), to: tags + "/tagmanifest-sha256.txt")
+    }
+
+    /// The filters an archive's bytes pass on their way to the file: age encryption to the recipients, and
+    /// minisign's prehash when signing.
+    func archiveFilters() throws -> (filters: [any ArchiveOutputFilter], prehasher: PrehashingFilter?) {
+        var filters: [any ArchiveOutputFilter] = []
+        if !options.recipients.isEmpty { filters.append(try AgeEncryptingFilter(to: options.recipients)) }
+        let prehasher = options.signingKey != nil ? PrehashingFilter() : nil
+        if let prehasher { filters.append(prehasher) }
+        return (filters, prehasher)
+    }
+
+    /// Adds the staged file `file` to `archive`, hashing its bytes on the way in: what goes into the archive must
+    /// be what was checked and listed (`sha256`, when the manifest lists the file). A file a row named (`content`)
+    /// is stored as it is in a zip when its media is compressed already, and an error names its row, not the file.
+    func addPayload(_ file: String, to archive: ArchiveWriter, sha256: String?, content: Manifest.ContentRecord?)
+        throws
+    {
+        var hasher = SHA256()
+        do {
+            try archive.addFile(
+                from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt,
+                stored: content.map { ContentFiles.isStoredAsIs($0.mediaType) } ?? false
+            ) { hasher.update(bufferPointer: $0) }
+        } catch let error as HandoverError {
+            guard let content else { throw error }
+            throw HandoverError(
+                .archiveFailed,
+                "cannot archive the file of table \(content.table), row \(content.row), field \(content.field)",
+                underlying: error.underlying, cause: error.cause)
+        }
+        if let sha256, hasher.finalize().hexString != sha256 {
+            throw HandoverError(.archiveFailed, "\(file) changed in the working folder after it was checked")
+        }
+    }
+
+    /// Signs the archive written at `path` (when signing) and returns its size.
+    func finishArchive(at path: String, prehasher: PrehashingFilter?, request: RequestID) throws -> Int64 {
+        if let prehasher, let key = options.signingKey {
+            try Self.writeSignature(
+                of: path, digest: prehasher.digest(), key: key, request: request.rawValue, generatedAt: generatedAt,
+                removingOnFailure: true)
+        }
+        return (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
     }
 }
 

@@ -189,6 +189,8 @@ public enum BundleVerifier {
         /// Every payload file seen: its size, SHA-256, part and, when validated, its record count.
         var seen: [String: (bytes: Int64, sha256: String, records: Int?, part: Int)] = [:]
         var deferred: Set<String> = []
+        /// Data files checked before the manifest was read: the schema used, its kind, and the problems found.
+        var early: [String: (schema: String, kind: SchemaKind, problems: [VerificationReport.Problem])] = [:]
         var problems: [VerificationReport.Problem] = []
         var encrypted = false
         var signature: VerificationReport.SignatureReport?
@@ -325,6 +327,17 @@ public enum BundleVerifier {
                 let records = try validate(path, validator, &source)
                 try source.drain()
                 seen[path] = (source.bytes, source.sha256, records, part)
+            } else if manifest == nil, let (schemaPath, kind) = Self.conventionalSchema(of: path),
+                let validator = validator(for: schemaPath, kind: kind)
+            {
+                // Before the manifest (Handover writes it last when it packs a bundle while making it): checked
+                // against the schema its path names, the verdict kept until the manifest says that is its schema.
+                let before = problems.count
+                let records = try validate(path, validator, &source)
+                early[path] = (schemaPath, kind, Array(problems[before...]))
+                problems.removeSubrange(before...)
+                try source.drain()
+                seen[path] = (source.bytes, source.sha256, records, part)
             } else {
                 try source.drain()
                 seen[path] = (source.bytes, source.sha256, nil, part)
@@ -332,12 +345,44 @@ public enum BundleVerifier {
             }
         }
 
-        /// The validator of a schema file, compiled once; nil (with a problem) when the schema is unusable.
-        mutating func validator(for schemaPath: String) -> PayloadValidator? {
+        /// The schema file Handover writes for a data file at `path` (`data/<exporter>/<table>.<format>` has
+        /// `data/schemas/<exporter>/<table><suffix>`), and its kind; nil for any other path.
+        static func conventionalSchema(of path: String) -> (path: String, kind: SchemaKind)? {
+            guard path.hasPrefix("data/"), !path.hasPrefix("data/schemas/"), !path.hasPrefix("data/files/") else {
+                return nil
+            }
+            let parts = path.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let dot = parts[1].lastIndex(of: "."),
+                let format = TableFormat(rawValue: String(parts[1][parts[1].index(after: dot)...]))
+            else { return nil }
+            let kind = SchemaKind(describing: format)
+            return ("data/schemas/\(parts[0])/\(parts[1][..<dot])\(kind.fileSuffix)", kind)
+        }
+
+        /// Keeps the verdicts on data files checked before the manifest was read where the manifest names the
+        /// schema they were checked against; any other such file is checked again, against its listed schema.
+        mutating func settleEarlyVerdicts() {
+            for (path, verdict) in early.sorted(by: { $0.key < $1.key }) {
+                if let record = fileRecords[path], record.schema == verdict.schema,
+                    schemaRecords[verdict.schema]?.kind == verdict.kind.rawValue
+                {
+                    problems += verdict.problems
+                } else {
+                    // Compiled as the path suggested, not as the manifest lists it: compiled again when needed.
+                    validators[verdict.schema] = nil
+                    seen[path]?.records = nil
+                    if fileRecords[path] != nil { deferred.insert(path) }
+                }
+            }
+            early = [:]
+        }
+
+        /// The validator of a schema file, compiled once; nil (with a problem) when the schema is unusable. Its
+        /// kind is the manifest's, or `kind` before the manifest is read.
+        mutating func validator(for schemaPath: String, kind: SchemaKind? = nil) -> PayloadValidator? {
             if let validator = validators[schemaPath] { return validator }
             guard let bytes = schemas[schemaPath],
-                let record = schemaRecords[schemaPath],
-                let kind = SchemaKind(rawValue: record.kind)
+                let kind = kind ?? schemaRecords[schemaPath].flatMap({ SchemaKind(rawValue: $0.kind) })
             else { return nil }
             do {
                 let validator = try PayloadValidator(kind: kind, schema: bytes)
@@ -423,6 +468,7 @@ public enum BundleVerifier {
                 return
             }
             checkStatus(manifest)
+            settleEarlyVerdicts()
             let expectedParts = manifest.parts ?? 1
             if expectedParts != parts.count {
                 problem(

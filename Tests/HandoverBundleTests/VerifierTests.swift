@@ -230,6 +230,41 @@ func replaceKeepingManifest(
         }
     }
 
+    @Test func aBundlePackedWhileItWasMadeHasEveryRowCheckedBeforeItsManifestIsRead() async throws {
+        try await withTemporaryDirectory { folder in
+            // Handover's own order: schemas, data, then the manifest; the changed row must be caught in that pass.
+            let archive = try await damagedBundle(in: folder) { entries in
+                let manifest = entries.firstIndex { $0.name.hasSuffix("/manifest.json") }!
+                let data = entries.firstIndex { $0.name.hasSuffix("/content_items.csv") }!
+                #expect(data < manifest)
+                try replaceKeepingManifest(&entries, "/content_items.csv") {
+                    $0.replacingOccurrences(of: ",recording,", with: ",podcast,")
+                }
+            }
+            let report = BundleVerifier.verify(archive: archive)
+            #expect(
+                report.problems.contains { $0.kind == .schema && $0.path == "data/sales/content_items.csv" },
+                "\(report.problems)")
+            #expect(report.problems.allSatisfy { $0.path == "data/sales/content_items.csv" })
+        }
+    }
+
+    @Test func aFileCheckedBeforeTheManifestIsCheckedAgainWhenTheManifestNamesAnotherSchema() async throws {
+        try await withTemporaryDirectory { folder in
+            // The users file is valid against its own schema; the manifest says the contacts schema is its schema.
+            let archive = try await damagedBundle(in: folder) { entries in
+                try editManifest(&entries) { manifest in
+                    let index = manifest.files.firstIndex { $0.path == "data/sales/users.csv" }!
+                    manifest.files[index].schema = "data/schemas/sales/contacts.tableschema.json"
+                }
+            }
+            let report = BundleVerifier.verify(archive: archive)
+            #expect(
+                report.problems.contains { $0.kind == .schema && $0.path == "data/sales/users.csv" },
+                "\(report.problems)")
+        }
+    }
+
     @Test func entriesInAnotherOrderAreStillFullyChecked() async throws {
         try await withTemporaryDirectory { folder in
             // Data first, manifest last: the verifier needs its second pass, and must still catch a bad row.
