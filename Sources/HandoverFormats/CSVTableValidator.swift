@@ -31,12 +31,14 @@ public struct CSVValidationResult: Sendable {
 public struct CSVTableValidator {
     private let schema: TableSchema
     private let checker: RowChecker
+    private let cells: CSVCellChecks
 
     /// Prepares the checks of `schema`.
     /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile.
     public init(schema: TableSchema) throws {
         self.schema = schema
         self.checker = try RowChecker(schema: schema)
+        self.cells = try CSVCellChecks(schema: schema)
     }
 
     /// Validates one file read from `source`.
@@ -47,7 +49,116 @@ public struct CSVTableValidator {
         // The reader pulls through a concrete box, so that its per-byte path is not generic code.
         let input = PulledSource(source)
         defer { if let typed = input.source as? Source { source = typed } }
+        return try validateCells(input, maxErrors: maxErrors)
+    }
+
+    /// Validates one file as ``validate(from:maxErrors:)`` does, by casting every cell to a ``Value`` and checking
+    /// the ``Row`` with ``RowChecker``: the reference that the byte-level checks are tested against.
+    func validateByValues<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws
+        -> CSVValidationResult
+    {
+        let input = PulledSource(source)
+        defer { if let typed = input.source as? Source { source = typed } }
         return try validate(input, maxErrors: maxErrors)
+    }
+
+    /// Checks each record's cells on their bytes, in the buffer the reader fills: the same problems, in the same
+    /// order, as ``validateByValues(from:maxErrors:)``.
+    private func validateCells(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
+        var reader = CSVRecordReader()
+        var record = CSVRecord()
+        var errors: [CSVValidationError] = []
+        var recordNumber = 0
+        var rows = 0
+        var scratch: [UInt8] = []
+        let fieldCount = schema.fields.count
+        var headerMismatch = false
+        func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
+        try cells.cells.withUnsafeBufferPointer { checks in
+            while try reader.next(from: source, into: &record) {
+                recordNumber += 1
+                if recordNumber == 1 {
+                    let names = record.fields.map { String(decoding: $0.bytes, as: UTF8.self) }
+                    if names != schema.fields.map(\.name) {
+                        add(
+                            CSVValidationError(
+                                record: 1, field: nil, message: "the header does not name the table's fields in order"
+                            ))
+                        headerMismatch = true
+                        return
+                    }
+                    continue
+                }
+                rows += 1
+                guard record.count == fieldCount else {
+                    add(
+                        CSVValidationError(
+                            record: recordNumber, field: nil,
+                            message: "\(record.count) fields where the header has \(fieldCount)"))
+                    continue
+                }
+                let row = recordNumber
+                record.withCells { bytes, ends, quoted in
+                    var failed = false
+                    var anyNull = false
+                    var anyConstraint = false
+                    var start = 0
+                    for index in 0..<fieldCount {
+                        let end = ends[index]
+                        let check = checks[index]
+                        if start == end && !quoted[index] {
+                            anyNull = true
+                        } else {
+                            let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                            if !CSVCell.casts(cell, quoted: quoted[index], to: check.type, &scratch) {
+                                add(
+                                    CSVValidationError(
+                                        record: row, field: schema.fields[index].name,
+                                        message: "not a valid \(check.type.rawValue)"))
+                                failed = true
+                            } else if check.constraint >= 0 {
+                                anyConstraint = true
+                            }
+                        }
+                        start = end
+                    }
+                    guard !failed else { return }
+                    if anyNull {
+                        start = 0
+                        for index in 0..<fieldCount {
+                            let end = ends[index]
+                            if checks[index].required && start == end && !quoted[index] {
+                                add(
+                                    CSVValidationError(
+                                        record: row, field: schema.fields[index].name, message: "required but empty"))
+                                failed = true
+                            }
+                            start = end
+                        }
+                    }
+                    guard !failed, anyConstraint else { return }
+                    start = 0
+                    for index in 0..<fieldCount {
+                        let end = ends[index]
+                        defer { start = end }
+                        let check = checks[index]
+                        guard check.constraint >= 0, start != end || quoted[index] else { continue }
+                        let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                        if let message = CSVCell.violation(cell, check.type, cells.constraints[check.constraint]) {
+                            add(CSVValidationError(record: row, field: schema.fields[index].name, message: message))
+                            return
+                        }
+                    }
+                }
+                if errors.count >= maxErrors { break }
+            }
+        }
+        if headerMismatch { return CSVValidationResult(rows: 0, errors: errors) }
+        if let problem = reader.problem {
+            add(CSVValidationError(record: recordNumber + 1, field: nil, message: problem))
+        }
+        if recordNumber == 0 { add(CSVValidationError(record: 0, field: nil, message: "the file has no header")) }
+        return CSVValidationResult(rows: rows, errors: errors)
     }
 
     private func validate(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
@@ -210,6 +321,18 @@ struct CSVRecord {
     /// The fields as separate values.
     var fields: [CSVField] {
         (0..<count).map { index in CSVField(bytes: withField(index) { Array($0) }, quoted: quoted[index]) }
+    }
+
+    /// Calls `body` with every field's bytes, where each field ends in them, and whether each was quoted.
+    @inline(__always)
+    func withCells<Result>(
+        _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Bool>) throws -> Result
+    ) rethrows -> Result {
+        try bytes.withUnsafeBufferPointer { bytes in
+            try ends.withUnsafeBufferPointer { ends in
+                try quoted.withUnsafeBufferPointer { quoted in try body(bytes, ends, quoted) }
+            }
+        }
     }
 
     mutating func removeAll() {

@@ -190,6 +190,55 @@ package final class JSONReader {
         return try parseValue(depth: 1)
     }
 
+    /// What ``nextTopLevelMembers(index:into:)`` found.
+    enum TopLevelElement {
+        /// The closing `]`: no more elements.
+        case end
+        /// An object, whose members are in the array given.
+        case object
+        /// Some other value.
+        case other(JSONValue)
+    }
+
+    /// The next element of the top-level array, read exactly as ``nextTopLevelElement(index:)`` reads it (the same
+    /// bytes accepted, the same errors at the same offsets); an object's members are left in `members` in document
+    /// order, a repeated name as often as it appears, rather than gathered into a ``JSONObject``. Setting them into an
+    /// empty ``JSONObject`` in order gives the object ``nextTopLevelElement(index:)`` returns.
+    func nextTopLevelMembers(index: Int, into members: inout [(key: String, value: JSONValue)]) throws
+        -> TopLevelElement
+    {
+        guard try advanceInTopLevelArray(index: index) else { return .end }
+        guard try peek() == UInt8(ascii: "{") else { return .other(try parseValue(depth: 1)) }
+        // As parseObject(depth: 2).
+        members.removeAll(keepingCapacity: true)
+        position += 1
+        try skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            position += 1
+            return .object
+        }
+        while true {
+            try skipWhitespace()
+            guard try peek() == UInt8(ascii: "\"") else {
+                throw fail(try peek() == nil ? "unexpected end of data in an object" : "expected a member name")
+            }
+            let key = try parseString()
+            try skipWhitespace()
+            try expect(UInt8(ascii: ":"), "':'")
+            try skipWhitespace()
+            members.append((key, try parseValue(depth: 2)))
+            try skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object
+            case nil: throw fail("unexpected end of data in an object")
+            default: throw fail("expected ',' or '}'")
+            }
+        }
+    }
+
     /// Moves past the separator before the next element of the top-level array (and the whitespace around it): true
     /// when an element follows, false after the closing `]`. `index` is how many elements came before.
     private func advanceInTopLevelArray(index: Int) throws -> Bool {
