@@ -49,7 +49,31 @@ public struct CSVTableValidator {
         // The reader pulls through a concrete box, so that its per-byte path is not generic code.
         let input = PulledSource(source)
         defer { if let typed = input.source as? Source { source = typed } }
-        return try validateCells(input, maxErrors: maxErrors)
+        return try validateCells(input, maxErrors: maxErrors, tap: nil).result
+    }
+
+    /// Validates one file read from `source` as ``validate(from:maxErrors:)`` does and, in the same pass, reads the
+    /// columns named `columns` (of types `types`) of every data record as ``CSVColumnReader/read(from:columns:types:_:)``
+    /// does, calling `body` with their values; the file is read to its end even when validation stops early.
+    /// - Returns: The validation's result; what ``CSVColumnReader/read(from:columns:types:_:)`` returns (the number
+    ///   of data records, or nil); and how many records `body` was not called for, having too few fields.
+    /// - Throws: What `source` or `body` throws.
+    public func validate<Source: ByteSource>(
+        from source: inout Source, maxErrors: Int = 100, columns: [String], types: [FieldType],
+        _ body: ([Value]) throws -> Void
+    ) throws -> (result: CSVValidationResult, columnRecords: Int?, shortRecords: Int) {
+        let input = PulledSource(source)
+        defer { if let typed = input.source as? Source { source = typed } }
+        return try withoutActuallyEscaping(body) { body in
+            try validateCells(input, maxErrors: maxErrors, tap: ColumnTap(columns: columns, types: types, body: body))
+        }
+    }
+
+    /// The columns read out of the records while they are validated.
+    private struct ColumnTap {
+        var columns: [String]
+        var types: [FieldType]
+        var body: ([Value]) throws -> Void
     }
 
     /// Validates one file as ``validate(from:maxErrors:)`` does, by casting every cell to a ``Value`` and checking
@@ -64,7 +88,9 @@ public struct CSVTableValidator {
 
     /// Checks each record's cells on their bytes, in the buffer the reader fills: the same problems, in the same
     /// order, as ``validateByValues(from:maxErrors:)``.
-    private func validateCells(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
+    private func validateCells(_ source: PulledSource, maxErrors: Int, tap: ColumnTap?) throws -> (
+        result: CSVValidationResult, columnRecords: Int?, shortRecords: Int
+    ) {
         var reader = CSVRecordReader()
         var record = CSVRecord()
         var errors: [CSVValidationError] = []
@@ -73,22 +99,59 @@ public struct CSVTableValidator {
         var scratch: [UInt8] = []
         let fieldCount = schema.fields.count
         var headerMismatch = false
+        var validating = true
+        // Set when validation stops before the end (its problem, if the reader then finds one, is not its own).
+        var stoppedEarly = false
+        var tapping = tap != nil
+        var positions: [Int] = []
+        var columnRecords = 0
+        var shortRecords = 0
+        var values: [Value] = []
+        var columnsMissing = false
         func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
         try cells.cells.withUnsafeBufferPointer { checks in
-            while try reader.next(from: source, into: &record) {
+            while validating || tapping, try reader.next(from: source, into: &record) {
                 recordNumber += 1
                 if recordNumber == 1 {
                     let names = record.fields.map { String(decoding: $0.bytes, as: UTF8.self) }
+                    if let tap {
+                        for column in tap.columns {
+                            guard let position = names.firstIndex(of: column) else {
+                                columnsMissing = true
+                                tapping = false
+                                break
+                            }
+                            positions.append(position)
+                        }
+                    }
                     if names != schema.fields.map(\.name) {
                         add(
                             CSVValidationError(
                                 record: 1, field: nil, message: "the header does not name the table's fields in order"
                             ))
                         headerMismatch = true
-                        return
+                        validating = false
                     }
                     continue
                 }
+                if tapping, let tap {
+                    columnRecords += 1
+                    if positions.allSatisfy({ $0 < record.count }) {
+                        values.removeAll(keepingCapacity: true)
+                        record.withCells { bytes, ends, quoted in
+                            for (number, position) in positions.enumerated() {
+                                let start = position == 0 ? 0 : ends[position - 1]
+                                let cell = UnsafeBufferPointer(rebasing: bytes[start..<ends[position]])
+                                values.append(
+                                    CSVCell.value(cell, quoted: quoted[position], to: tap.types[number]) ?? .null)
+                            }
+                        }
+                        try tap.body(values)
+                    } else {
+                        shortRecords += 1
+                    }
+                }
+                guard validating else { continue }
                 rows += 1
                 guard record.count == fieldCount else {
                     add(
@@ -98,7 +161,8 @@ public struct CSVTableValidator {
                     continue
                 }
                 let row = recordNumber
-                record.withCells { bytes, ends, quoted in
+                // As in the reference, a row with a value that does not cast goes on to the next without stopping.
+                let castFailed = record.withCells { bytes, ends, quoted -> Bool in
                     var failed = false
                     var anyNull = false
                     var anyConstraint = false
@@ -122,7 +186,7 @@ public struct CSVTableValidator {
                         }
                         start = end
                     }
-                    guard !failed else { return }
+                    guard !failed else { return true }
                     if anyNull {
                         start = 0
                         for index in 0..<fieldCount {
@@ -136,7 +200,7 @@ public struct CSVTableValidator {
                             start = end
                         }
                     }
-                    guard !failed, anyConstraint else { return }
+                    guard !failed, anyConstraint else { return false }
                     start = 0
                     for index in 0..<fieldCount {
                         let end = ends[index]
@@ -146,19 +210,26 @@ public struct CSVTableValidator {
                         let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
                         if let message = CSVCell.violation(cell, check.type, cells.constraints[check.constraint]) {
                             add(CSVValidationError(record: row, field: schema.fields[index].name, message: message))
-                            return
+                            return false
                         }
                     }
+                    return false
                 }
-                if errors.count >= maxErrors { break }
+                if castFailed { continue }
+                if errors.count >= maxErrors {
+                    validating = false
+                    stoppedEarly = true
+                }
             }
         }
-        if headerMismatch { return CSVValidationResult(rows: 0, errors: errors) }
-        if let problem = reader.problem {
+        let columnResult =
+            tap == nil || columnsMissing || reader.problem != nil || recordNumber == 0 ? nil : columnRecords
+        if headerMismatch { return (CSVValidationResult(rows: 0, errors: errors), columnResult, shortRecords) }
+        if !stoppedEarly, let problem = reader.problem {
             add(CSVValidationError(record: recordNumber + 1, field: nil, message: problem))
         }
         if recordNumber == 0 { add(CSVValidationError(record: 0, field: nil, message: "the file has no header")) }
-        return CSVValidationResult(rows: rows, errors: errors)
+        return (CSVValidationResult(rows: rows, errors: errors), columnResult, shortRecords)
     }
 
     private func validate(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
