@@ -298,14 +298,19 @@ struct InlineReferences {
     var files: [(path: String, slots: [Int], numbers: [Int], read: Int?, limitHit: Bool)] = []
     var tapped: Set<String> = []
     /// For each key (by number): how many rows hold each key value, and how many are broken whatever the target.
-    var pending: [Int: [Int64: Int]] = [:]
-    var pendingBroken: [Int: Int] = [:]
+    var pending: [[Int64: Int]]
+    var pendingBroken: [Int]
     var pendingCount = 0
+    /// For each target: whether its keys compare as plain integers (``ReferenceCheck/integer(_:)``).
+    let integerTargets: [Bool]
     /// The most distinct referencing key values held (some 32 bytes each).
     static let pendingLimit = 1 << 19
 
     init(descriptor: [UInt8]) {
         check = ReferenceCheck(descriptor: descriptor)
+        pending = Array(repeating: [:], count: check.keys.count)
+        pendingBroken = Array(repeating: 0, count: check.keys.count)
+        integerTargets = check.targets.map { ReferenceCheck.integer($0.types) }
     }
 
     /// What to read of the file at `path`: its targets, its keys, and their columns; nil when it holds none.
@@ -326,12 +331,10 @@ struct InlineReferences {
         for slot in slots {
             let count = check.targets[slot].fields.count
             defer { offset += count }
-            // As ReferenceCheck.readTargets does.
             guard !check.targets[slot].overflow,
-                case .some(.some(let key)) = ReferenceTracker.key(
-                    of: Array(values[offset..<offset + count]),
-                    integer: ReferenceCheck.integer(check.targets[slot].types), emptyIsUnsure: false)
+                case .some(.some(let key)) = Self.key(values, offset, count, integer: integerTargets[slot])
             else { continue }
+            // As ReferenceCheck.readTargets does.
             if check.targets[slot].keys.insert(key).inserted {
                 held += 1
                 if held > Limits.referenceKeys {
@@ -345,21 +348,26 @@ struct InlineReferences {
         for number in numbers {
             let count = check.keys[number].fields.count
             defer { offset += count }
-            let target = check.targets[check.keys[number].target]
-            switch ReferenceTracker.key(
-                of: Array(values[offset..<offset + count]), integer: ReferenceCheck.integer(target.types),
-                emptyIsUnsure: false)
-            {
+            switch Self.key(values, offset, count, integer: integerTargets[check.keys[number].target]) {
             case .none: continue
-            case .some(.none): pendingBroken[number, default: 0] += 1
+            case .some(.none): pendingBroken[number] += 1
             case .some(.some(let key)):
-                pending[number, default: [:]][key, default: 0] += 1
-                if pending[number]![key] == 1 {
+                let before = pending[number].count
+                pending[number][key, default: 0] += 1
+                if pending[number].count > before {
                     pendingCount += 1
                     if pendingCount > Self.pendingLimit { abandoned = true }
                 }
             }
         }
+    }
+
+    /// `ReferenceTracker.key(of:integer:emptyIsUnsure:)` of `values[offset..<offset + count]`, without copying the
+    /// values for a single integer.
+    @inline(__always)
+    static func key(_ values: [Value], _ offset: Int, _ count: Int, integer: Bool) -> Int64?? {
+        if integer, count == 1, case .integer(let value) = values[offset] { return .some(value) }
+        return ReferenceTracker.key(of: Array(values[offset..<offset + count]), integer: integer, emptyIsUnsure: false)
     }
 
     /// Takes note of a file read: what the column reader would have returned, and how many records it skipped.
@@ -412,8 +420,8 @@ struct InlineReferences {
             guard !numbers.isEmpty else { continue }
             for number in numbers {
                 let target = check.targets[check.keys[number].target]
-                var broken = pendingBroken[number] ?? 0
-                for (key, rows) in pending[number] ?? [:] where !target.keys.contains(key) { broken += rows }
+                var broken = pendingBroken[number]
+                for (key, rows) in pending[number] where !target.keys.contains(key) { broken += rows }
                 check.keys[number].broken = broken
                 check.keys[number].checked = true
                 guard broken > 0 else { continue }

@@ -413,7 +413,7 @@ struct CSVRecord {
     }
 
     @inline(__always)
-    mutating func append(_ run: ArraySlice<UInt8>) {
+    mutating func append(_ run: UnsafeBufferPointer<UInt8>) {
         bytes.append(contentsOf: run)
     }
 
@@ -481,10 +481,11 @@ struct CSVRecordReader {
                         problem = "a quoted field is not closed"
                         return false
                     }
-                    let stop = buffer.withUnsafeBufferPointer { [position, count] in
-                        Self.runEnd($0, from: position, to: count) { $0 == quote }
+                    let stop = buffer.withUnsafeBufferPointer { [position, count] buffer in
+                        let stop = Self.quotedRunEnd(buffer, from: position, to: count)
+                        record.append(UnsafeBufferPointer(rebasing: buffer[position..<stop]))
+                        return stop
                     }
-                    record.append(buffer[position..<stop])
                     position = stop
                     guard position < count else { continue }
                     position += 1
@@ -520,12 +521,11 @@ struct CSVRecordReader {
                     record.endField(quoted: false)
                     return true
                 }
-                let stop = buffer.withUnsafeBufferPointer { [position, count] in
-                    Self.runEnd($0, from: position, to: count) {
-                        $0 == comma || $0 == quote || $0 == 0x0A || $0 == 0x0D
-                    }
+                let stop = buffer.withUnsafeBufferPointer { [position, count] buffer in
+                    let stop = Self.unquotedRunEnd(buffer, from: position, to: count)
+                    record.append(UnsafeBufferPointer(rebasing: buffer[position..<stop]))
+                    return stop
                 }
-                record.append(buffer[position..<stop])
                 position = stop
                 guard position < count else { continue }
                 let byte = buffer[position]
@@ -553,13 +553,53 @@ struct CSVRecordReader {
         }
     }
 
-    /// The position of the first byte in `start..<end` for which `stops` holds, or `end`.
+    /// The position of the first quote in `start..<end`, or `end`; eight bytes at a time.
     @inline(__always)
-    private static func runEnd(
-        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, _ stops: (UInt8) -> Bool
-    ) -> Int {
+    static func quotedRunEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
         var index = start
-        while index < end, !stops(bytes[index]) { index += 1 }
+        #if _endian(little)
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index + 8 <= end {
+                    let mask = matches(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self), 0x22)
+                    if mask != 0 { return index + mask.trailingZeroBitCount / 8 }
+                    index += 8
+                }
+            }
+        #endif
+        while index < end, bytes[index] != 0x22 { index += 1 }
         return index
+    }
+
+    /// The position of the first comma, quote, line feed or carriage return in `start..<end`, or `end`; eight
+    /// bytes at a time.
+    @inline(__always)
+    static func unquotedRunEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
+        var index = start
+        #if _endian(little)
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index + 8 <= end {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    let mask = matches(word, 0x2C) | matches(word, 0x22) | matches(word, 0x0A) | matches(word, 0x0D)
+                    if mask != 0 { return index + mask.trailingZeroBitCount / 8 }
+                    index += 8
+                }
+            }
+        #endif
+        while index < end {
+            let byte = bytes[index]
+            if byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D { break }
+            index += 1
+        }
+        return index
+    }
+
+    /// The high bit of each byte of `word` (loaded little-endian) that equals `byte`, and possibly of bytes after the
+    /// first that does (a borrow runs upwards): the lowest bit set is always the first match.
+    @inline(__always)
+    private static func matches(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let spread = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+        return (spread &- 0x0101_0101_0101_0101) & ~spread & 0x8080_8080_8080_8080
     }
 }

@@ -14,11 +14,16 @@ struct FlatRowPlan {
     enum Slot {
         case accept
         case reject
-        case assertions([Keyword])
+        /// `type` (all types when absent), then the other assertions.
+        case assertions(TypeMask, [Keyword])
     }
 
     /// The properties, in the order the schema lists them.
     let names: [String]
+    /// Their UTF-8 bytes.
+    let nameBytes: [[UInt8]]
+    /// The names the reader can match without decoding them.
+    let expectedNames: [JSONReader.ExpectedName?]
     let slots: [Slot]
     /// The positions in ``names`` of the properties of a name (names Swift deems equal share an entry).
     let positions: [String: [Int]]
@@ -64,13 +69,21 @@ struct FlatRowPlan {
                 guard !child.node.tracksUnevaluated, child.node.keywords.allSatisfy(Self.isAssertion) else {
                     return nil
                 }
-                slot = .assertions(child.node.keywords)
+                // The first `type` apart (the order of the assertions does not change whether all hold).
+                var mask: TypeMask?
+                var others: [Keyword] = []
+                for keyword in child.node.keywords {
+                    if case .type(let allowed) = keyword, mask == nil { mask = allowed } else { others.append(keyword) }
+                }
+                slot = .assertions(mask ?? TypeMask(rawValue: 0x7F), others)
             }
             positions[name, default: []].append(names.count)
             names.append(name)
             slots.append(slot)
         }
         self.names = names
+        self.nameBytes = names.map { Array($0.utf8) }
+        self.expectedNames = names.map { JSONReader.ExpectedName($0) }
         self.slots = slots
         self.positions = positions
         self.required = requiredNames.map { name in
@@ -94,10 +107,23 @@ struct FlatRowPlan {
     /// The property of the member named `key` at `index` in its object; nil when it is not a property.
     @inline(__always)
     func slot(of key: String, at index: Int) -> Int? {
-        if index < names.count, names[index].isIdentical(to: key) { return index }
+        if index < names.count, Self.sameBytes(nameBytes[index], key) { return index }
         guard let candidates = positions[key] else { return nil }
         for candidate in candidates where names[candidate].isIdentical(to: key) { return candidate }
         return nil
+    }
+
+    /// Whether `key` has exactly the code points (the UTF-8 bytes) `bytes`.
+    @inline(__always)
+    static func sameBytes(_ bytes: [UInt8], _ key: String) -> Bool {
+        let utf8 = key.utf8
+        guard utf8.count == bytes.count else { return false }
+        return utf8.withContiguousStorageIfAvailable { keyBytes in
+            bytes.withUnsafeBufferPointer { nameBytes in
+                for index in 0..<keyBytes.count where keyBytes[index] != nameBytes[index] { return false }
+                return true
+            }
+        } ?? utf8.elementsEqual(bytes)
     }
 
     /// Whether the object of `members` (in document order, repeated names included) is valid: true only when the
@@ -118,8 +144,9 @@ struct FlatRowPlan {
             switch slots[slot] {
             case .accept: continue
             case .reject: return false
-            case .assertions(let keywords):
+            case .assertions(let mask, let keywords):
                 let value = members[index].value
+                guard !mask.isDisjoint(with: TypeMask.of(value)) else { return false }
                 for keyword in keywords where !checker.check(keyword, value) { return false }
             }
         }

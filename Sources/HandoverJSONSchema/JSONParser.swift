@@ -204,9 +204,9 @@ package final class JSONReader {
     /// bytes accepted, the same errors at the same offsets); an object's members are left in `members` in document
     /// order, a repeated name as often as it appears, rather than gathered into a ``JSONObject``. Setting them into an
     /// empty ``JSONObject`` in order gives the object ``nextTopLevelElement(index:)`` returns.
-    func nextTopLevelMembers(index: Int, into members: inout [(key: String, value: JSONValue)]) throws
-        -> TopLevelElement
-    {
+    func nextTopLevelMembers(
+        index: Int, into members: inout [(key: String, value: JSONValue)], expecting names: [ExpectedName?] = []
+    ) throws -> TopLevelElement {
         guard try advanceInTopLevelArray(index: index) else { return .end }
         guard try peek() == UInt8(ascii: "{") else { return .other(try parseValue(depth: 1)) }
         // As parseObject(depth: 2).
@@ -222,7 +222,12 @@ package final class JSONReader {
             guard try peek() == UInt8(ascii: "\"") else {
                 throw fail(try peek() == nil ? "unexpected end of data in an object" : "expected a member name")
             }
-            let key = try parseString()
+            let key: String
+            if members.count < names.count, let name = matchName(names[members.count]) {
+                key = name
+            } else {
+                key = try parseString()
+            }
             try skipWhitespace()
             try expect(UInt8(ascii: ":"), "':'")
             try skipWhitespace()
@@ -328,6 +333,39 @@ package final class JSONReader {
         case UInt8(ascii: "{"), UInt8(ascii: "["): throw fail("expected null, true, false, a number or a string")
         default: throw fail("expected a value")
         }
+    }
+
+    /// A member name that ``nextTopLevelMembers(index:into:expecting:)`` expects at some position: when the bytes
+    /// between the quotes are exactly `bytes`, the name is `name` (which ``parseString()`` would return for them).
+    struct ExpectedName {
+        let bytes: [UInt8]
+        let name: String
+
+        /// Nil for a name whose bytes could be read otherwise in a JSON string (a quote, a backslash, a control
+        /// character).
+        init?(_ name: String) {
+            let bytes = Array(name.utf8)
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+            else { return nil }
+            self.bytes = bytes
+            self.name = name
+        }
+    }
+
+    /// When the string at `position` (its opening quote) is `expected` whole, within the block: its name, having
+    /// consumed it; nil, having consumed nothing, otherwise.
+    @inline(__always)
+    private func matchName(_ expected: ExpectedName?) -> String? {
+        guard let expected else { return nil }
+        let count = expected.bytes.count
+        guard position + count + 2 <= end, storage[position + count + 1] == UInt8(ascii: "\"") else { return nil }
+        let matched = expected.bytes.withUnsafeBufferPointer { bytes in
+            for offset in 0..<count where storage[position + 1 + offset] != bytes[offset] { return false }
+            return true
+        }
+        guard matched else { return nil }
+        position += count + 2
+        return expected.name
     }
 
     // MARK: Values

@@ -150,7 +150,7 @@ public struct JSONSchema: Sendable {
             var checker = Evaluator(reporting: false)
             elements: while evaluator.reporting {
                 let element: JSONValue
-                switch try reader.nextTopLevelMembers(index: count, into: &members) {
+                switch try reader.nextTopLevelMembers(index: count, into: &members, expecting: flat.expectedNames) {
                 case .end:
                     ended = true
                     break elements

@@ -211,7 +211,7 @@ func bothWays(_ schema: JSONSchema, _ bytes: [UInt8], maxErrors: Int, blockSize:
                 }
             }
         }
-        #expect(flatGroups > 50)
+        #expect(flatGroups > 10)
     }
 }
 
