@@ -218,7 +218,7 @@ package final class JSONReader {
             return .object
         }
         while true {
-            try skipWhitespace()
+            if !(position < end && storage[position] > 0x20) { try skipWhitespace() }
             guard try peek() == UInt8(ascii: "\"") else {
                 throw fail(try peek() == nil ? "unexpected end of data in an object" : "expected a member name")
             }
@@ -228,11 +228,17 @@ package final class JSONReader {
             } else {
                 key = try parseString()
             }
-            try skipWhitespace()
-            try expect(UInt8(ascii: ":"), "':'")
-            try skipWhitespace()
+            // Compact JSON (no white space around ':' and ','), as Handover writes it, takes the short way; the
+            // long way accepts and refuses the same bytes.
+            if position < end && storage[position] == UInt8(ascii: ":") {
+                position += 1
+            } else {
+                try skipWhitespace()
+                try expect(UInt8(ascii: ":"), "':'")
+            }
+            if !(position < end && storage[position] > 0x20) { try skipWhitespace() }
             members.append((key, try parseValue(depth: 2)))
-            try skipWhitespace()
+            if !(position < end && storage[position] > 0x20) { try skipWhitespace() }
             switch try peek() {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "}"):
