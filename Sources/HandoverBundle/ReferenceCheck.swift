@@ -233,7 +233,8 @@ extension BundleVerifier.State {
     /// Checks the foreign keys `datapackage.json` declares: a pass over the archives reads the referenced key
     /// columns into sets of 8-byte keys (at most ``Limits/referenceKeys`` in all), a second pass streams the
     /// referencing columns against them. Files already found damaged are left out; nothing is read when no
-    /// foreign key is declared.
+    /// foreign key is declared. When the first pass could read every key column as it validated the CSV files
+    /// (``InlineReferences``), neither pass runs: the same problems come from what it read.
     mutating func checkReferences(_ paths: [String], keys: VerificationKeys) {
         guard let root,
             let descriptor = tagFiles.keys.sorted().compactMap({ tagFiles[$0]?["datapackage.json"] }).first
