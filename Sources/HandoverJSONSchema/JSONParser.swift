@@ -637,6 +637,18 @@ package final class JSONReader {
     /// A number; `position` is at its first byte.
     private func parseNumber() throws -> JSONNumber {
         let start = offset
+        // Fast path, as scanNumber's: the number ends in this block and follows the grammar; read where it lies.
+        var index = position
+        while index < end, Self.isNumberByte(storage[index]) { index += 1 }
+        let inBlock = UnsafeBufferPointer(start: storage + position, count: index - position)
+        if index < end, let isInteger = Self.numberGrammar(inBlock) {
+            position = index
+            if isInteger, let exact = Self.exactInteger(inBlock) { return JSONNumber(exact) }
+            guard let double = Double(String(decoding: inBlock, as: UTF8.self)), double.isFinite else {
+                throw fail("number out of range", at: start)
+            }
+            return JSONNumber(double)
+        }
         let isIntegerText = try scanNumber()
         if isIntegerText, let exact = Self.exactInteger(scratch) { return JSONNumber(exact) }
         let text = String(decoding: scratch, as: UTF8.self)
@@ -741,6 +753,11 @@ package final class JSONReader {
 
     /// The value of an integer's digits (with an optional minus), or nil when it overflows `Int64`.
     private static func exactInteger(_ bytes: [UInt8]) -> Int64? {
+        bytes.withUnsafeBufferPointer { exactInteger($0) }
+    }
+
+    /// The value of an integer's digits (with an optional minus), or nil when it overflows `Int64`.
+    private static func exactInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         let negative = bytes.first == UInt8(ascii: "-")
         if negative { index = 1 }
