@@ -69,7 +69,14 @@ public enum BundleVerifier {
     /// archive) are checked against `keys.publicKey` when one is given, and reported otherwise.
     public static func verify(parts paths: [String], keys: VerificationKeys = VerificationKeys()) -> VerificationReport
     {
+        verify(parts: paths, keys: keys, referencesInline: true)
+    }
+
+    /// Verifies a bundle; `referencesInline` says whether the foreign keys' columns may be read as the files are
+    /// validated (see ``InlineReferences``) rather than in passes of their own, which the tests compare.
+    static func verify(parts paths: [String], keys: VerificationKeys, referencesInline: Bool) -> VerificationReport {
         var state = State(parts: paths)
+        state.referencesInline = referencesInline
         for (index, path) in paths.enumerated() {
             state.part = index + 1
             do {
@@ -194,6 +201,10 @@ public enum BundleVerifier {
         var problems: [VerificationReport.Problem] = []
         var encrypted = false
         var signature: VerificationReport.SignatureReport?
+        /// The foreign keys, their columns read as the files are validated (one archive whose `datapackage.json`
+        /// comes before its data files, as Handover writes them); nil otherwise.
+        var inlineReferences: InlineReferences?
+        var referencesInline = true
 
         init(parts: [String]) {
             self.parts = parts
@@ -297,6 +308,13 @@ public enum BundleVerifier {
                 }
                 tagFiles[part, default: [:]][path] = bytes
                 bags[part, default: BagItChecker()].addTagFile(path: path, bytes: bytes)
+                if path == "datapackage.json" {
+                    if inlineReferences == nil && referencesInline && self.parts.count == 1 && seen.isEmpty {
+                        inlineReferences = InlineReferences(descriptor: bytes)
+                    } else {
+                        inlineReferences?.abandoned = true
+                    }
+                }
                 if path == "manifest.json" {
                     if let first = manifestDigest {
                         if first != source.sha256 { problem(.manifest, path, "differs between parts") }
@@ -324,7 +342,7 @@ public enum BundleVerifier {
             } else if let record = fileRecords[path], let schemaPath = record.schema,
                 let validator = validator(for: schemaPath)
             {
-                let records = try validate(path, validator, &source)
+                let records = try validate(path, validator, &source, readingReferences: true)
                 try source.drain()
                 seen[path] = (source.bytes, source.sha256, records, part)
             } else if manifest == nil, let (schemaPath, kind) = Self.conventionalSchema(of: path),
@@ -397,9 +415,40 @@ public enum BundleVerifier {
             return nil
         }
 
-        mutating func validate(_ path: String, _ validator: PayloadValidator, _ source: inout some ByteSource) throws
-            -> Int?
-        {
+        mutating func validate(
+            _ path: String, _ validator: PayloadValidator, _ source: inout some ByteSource,
+            readingReferences: Bool = false
+        ) throws -> Int? {
+            if readingReferences, var references = inlineReferences,
+                let wanted = references.columns(at: path)
+            {
+                // The key columns are read in the same pass (the checks wait for every file: see checkReferences).
+                inlineReferences = nil
+                defer { inlineReferences = references }
+                var limitHit = false
+                do {
+                    guard
+                        let found = try validator.validate(
+                            from: &source, maxErrors: 5, columns: wanted.columns, types: wanted.types,
+                            { values in
+                                references.note(
+                                    values, slots: wanted.slots, numbers: wanted.numbers, limitHit: &limitHit)
+                            })
+                    else {
+                        references.abandoned = true
+                        return try validate(path, validator, &source)
+                    }
+                    references.finish(
+                        path, slots: wanted.slots, numbers: wanted.numbers, read: found.columnRecords,
+                        shortRecords: found.shortRecords, limitHit: limitHit)
+                    for message in found.problems { problem(.schema, path, message) }
+                    return found.records
+                } catch let error as HandoverError where error.code != .archiveCorrupt {
+                    references.abandoned = true
+                    problem(.schema, path, error.message)
+                    return nil
+                }
+            }
             do {
                 let result = try validator.validate(from: &source, maxErrors: 5)
                 for message in result.problems { problem(.schema, path, message) }

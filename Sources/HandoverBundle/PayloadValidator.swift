@@ -8,13 +8,13 @@ internal import HandoverJSONSchema
 /// The same code checks every file before an export is published and every file of a received
 /// bundle in `verify`: only the schema file is needed, never the exporter that wrote it.
 public struct PayloadValidator {
-    private enum Checker {
+    fileprivate enum Checker {
         case json(JSONSchema)
         case xml(XMLSchemaValidator)
         case csv(CSVTableValidator)
     }
 
-    private let checker: Checker
+    fileprivate let checker: Checker
 
     /// Compiles the schema file of `kind`.
     /// - Throws: ``HandoverError/Code/invalidSchema`` when the schema file is not usable.
@@ -50,6 +50,21 @@ public struct PayloadValidator {
             let result = try validator.validate(from: &source, maxErrors: maxErrors)
             return (result.rows, result.errors.map(\.description))
         }
+    }
+}
+
+extension PayloadValidator {
+    /// Validates a CSV file as ``validate(from:maxErrors:)`` does and reads some of its columns in the same pass, as
+    /// `CSVTableValidator/validate(from:maxErrors:columns:types:_:)` does; nil (having read nothing) when the
+    /// validator is not a CSV file's.
+    func validate(
+        from source: inout some ByteSource, maxErrors: Int, columns: [String], types: [FieldType],
+        _ body: ([Value]) throws -> Void
+    ) throws -> (records: Int, problems: [String], columnRecords: Int?, shortRecords: Int)? {
+        guard case .csv(let validator) = checker else { return nil }
+        let found = try validator.validate(
+            from: &source, maxErrors: maxErrors, columns: columns, types: types, body)
+        return (found.result.rows, found.result.errors.map(\.description), found.columnRecords, found.shortRecords)
     }
 }
 

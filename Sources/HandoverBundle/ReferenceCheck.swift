@@ -233,11 +233,16 @@ extension BundleVerifier.State {
     /// Checks the foreign keys `datapackage.json` declares: a pass over the archives reads the referenced key
     /// columns into sets of 8-byte keys (at most ``Limits/referenceKeys`` in all), a second pass streams the
     /// referencing columns against them. Files already found damaged are left out; nothing is read when no
-    /// foreign key is declared.
+    /// foreign key is declared. When the first pass could read every key column as it validated the CSV files
+    /// (``InlineReferences``), neither pass runs: the same problems come from what it read.
     mutating func checkReferences(_ paths: [String], keys: VerificationKeys) {
         guard let root,
             let descriptor = tagFiles.keys.sorted().compactMap({ tagFiles[$0]?["datapackage.json"] }).first
         else { return }
+        if var inline = inlineReferences, let found = inline.resolve(problems: problems) {
+            problems += found
+            return
+        }
         var check = ReferenceCheck(descriptor: descriptor)
         check.schemaFailures = Set(problems.filter { $0.kind == .schema }.compactMap(\.path))
         let damaged = Set(
@@ -275,5 +280,161 @@ extension BundleVerifier.State {
             }
         }
         problems += check.problems
+    }
+}
+
+/// The foreign keys of `datapackage.json`, with the key columns read while the first pass validates the CSV files:
+/// the referenced keys into their sets, the referencing keys counted by value, to be looked up once every file has
+/// been read. ``resolve(problems:)`` then gives the problems ``BundleVerifier/State/checkReferences(_:keys:)``'s
+/// separate passes would, in the same order; when the first pass could not read what those passes would (a file it
+/// did not validate as CSV, one read twice or found damaged, more referencing keys than it holds), it gives nil and
+/// the separate passes run.
+struct InlineReferences {
+    var check: ReferenceCheck
+    var held = 0
+    /// Set when the separate passes must run.
+    var abandoned = false
+    /// The files read, in archive order: the targets and keys they hold, the column reader's result, and whether the
+    /// key limit was reached while reading them.
+    var files: [(path: String, slots: [Int], numbers: [Int], read: Int?, limitHit: Bool)] = []
+    var tapped: Set<String> = []
+    /// For each key (by number): how many rows hold each key value, and how many are broken whatever the target.
+    var pending: [[Int64: Int]]
+    var pendingBroken: [Int]
+    var pendingCount = 0
+    /// For each target: whether its keys compare as plain integers (``ReferenceCheck/integer(_:)``).
+    let integerTargets: [Bool]
+    /// The most distinct referencing key values held (some 32 bytes each).
+    static let pendingLimit = 1 << 19
+
+    init(descriptor: [UInt8]) {
+        check = ReferenceCheck(descriptor: descriptor)
+        pending = Array(repeating: [:], count: check.keys.count)
+        pendingBroken = Array(repeating: 0, count: check.keys.count)
+        integerTargets = check.targets.map { ReferenceCheck.integer($0.types) }
+    }
+
+    /// What to read of the file at `path`: its targets, its keys, and their columns; nil when it holds none.
+    func columns(at path: String) -> (slots: [Int], numbers: [Int], columns: [String], types: [FieldType])? {
+        guard !abandoned, !check.keys.isEmpty else { return nil }
+        let slots = check.targets.indices.filter { check.targets[$0].path == path }
+        let numbers = check.keys.indices.filter { check.keys[$0].path == path }
+        guard !slots.isEmpty || !numbers.isEmpty else { return nil }
+        return (
+            slots, numbers, slots.flatMap { check.targets[$0].fields } + numbers.flatMap { check.keys[$0].fields },
+            slots.flatMap { check.targets[$0].types } + numbers.flatMap { check.keys[$0].types }
+        )
+    }
+
+    /// Takes the values of one record (``columns(at:)``'s columns, in order).
+    mutating func note(_ values: [Value], slots: [Int], numbers: [Int], limitHit: inout Bool) {
+        var offset = 0
+        for slot in slots {
+            let count = check.targets[slot].fields.count
+            defer { offset += count }
+            guard !check.targets[slot].overflow,
+                case .some(.some(let key)) = Self.key(values, offset, count, integer: integerTargets[slot])
+            else { continue }
+            // As ReferenceCheck.readTargets does.
+            if check.targets[slot].keys.insert(key).inserted {
+                held += 1
+                if held > Limits.referenceKeys {
+                    held -= check.targets[slot].keys.count
+                    check.targets[slot].keys = []
+                    check.targets[slot].overflow = true
+                    limitHit = true
+                }
+            }
+        }
+        for number in numbers {
+            let count = check.keys[number].fields.count
+            defer { offset += count }
+            switch Self.key(values, offset, count, integer: integerTargets[check.keys[number].target]) {
+            case .none: continue
+            case .some(.none): pendingBroken[number] += 1
+            case .some(.some(let key)):
+                let before = pending[number].count
+                pending[number][key, default: 0] += 1
+                if pending[number].count > before {
+                    pendingCount += 1
+                    if pendingCount > Self.pendingLimit { abandoned = true }
+                }
+            }
+        }
+    }
+
+    /// `ReferenceTracker.key(of:integer:emptyIsUnsure:)` of `values[offset..<offset + count]`, without copying the
+    /// values for a single integer.
+    @inline(__always)
+    static func key(_ values: [Value], _ offset: Int, _ count: Int, integer: Bool) -> Int64?? {
+        if integer, count == 1, case .integer(let value) = values[offset] { return .some(value) }
+        return ReferenceTracker.key(of: Array(values[offset..<offset + count]), integer: integer, emptyIsUnsure: false)
+    }
+
+    /// Takes note of a file read: what the column reader would have returned, and how many records it skipped.
+    mutating func finish(
+        _ path: String, slots: [Int], numbers: [Int], read: Int?, shortRecords: Int, limitHit: Bool
+    ) {
+        // A file read twice, or whose key columns the separate pass could read differently: that pass decides.
+        if tapped.contains(path) || (!numbers.isEmpty && (read == nil || shortRecords > 0)) { abandoned = true }
+        tapped.insert(path)
+        files.append((path, slots, numbers, read, limitHit))
+    }
+
+    /// The problems the separate passes would find, given every problem found so far; nil when they must run.
+    mutating func resolve(problems: [VerificationReport.Problem]) -> [VerificationReport.Problem]? {
+        guard !abandoned else { return nil }
+        let damaged = Set(problems.filter { [.checksum, .size, .missing].contains($0.kind) }.compactMap(\.path))
+        guard !check.keys.isEmpty else { return check.problems }
+        let wanted = Set(check.targets.map(\.path)).union(check.keys.map(\.path))
+        // A damaged file is left out by the separate passes; what was read of it here could differ.
+        guard wanted.isDisjoint(with: damaged), wanted == tapped else { return nil }
+        check.schemaFailures = Set(problems.filter { $0.kind == .schema }.compactMap(\.path))
+        // The first separate pass: the targets, file by file.
+        for file in files where !file.slots.isEmpty {
+            if file.read == nil && !check.schemaFailures.contains(file.path) {
+                check.problems.append(
+                    .init(
+                        kind: .reference, path: file.path,
+                        message:
+                            "lacks a key column a foreign key names, or is not well-formed CSV; its references are not checked"
+                    ))
+            }
+            for slot in file.slots {
+                check.targets[slot].read = file.read != nil
+                if check.targets[slot].overflow && file.limitHit {
+                    check.problems.append(
+                        .init(
+                            kind: .reference, path: file.path,
+                            message:
+                                "holds more than \(Limits.referenceKeys) keys, more than verify holds; foreign keys to resource \(check.targets[slot].resource.prefix(64)) are not checked"
+                        ))
+                }
+            }
+        }
+        // The second: the keys, file by file, as ReferenceCheck.checkKeys counts them.
+        for file in files where !file.numbers.isEmpty {
+            let numbers = file.numbers.filter {
+                !check.keys[$0].checked && check.targets[check.keys[$0].target].read
+                    && !check.targets[check.keys[$0].target].overflow
+            }
+            guard !numbers.isEmpty else { continue }
+            for number in numbers {
+                let target = check.targets[check.keys[number].target]
+                var broken = pendingBroken[number]
+                for (key, rows) in pending[number] where !target.keys.contains(key) { broken += rows }
+                check.keys[number].broken = broken
+                check.keys[number].checked = true
+                guard broken > 0 else { continue }
+                let key = check.keys[number]
+                check.problems.append(
+                    .init(
+                        kind: .reference, path: file.path,
+                        message:
+                            "\(key.broken) row\(key.broken == 1 ? "" : "s") of field \(key.fields.joined(separator: ",").prefix(64)) refer to no row of resource \(target.resource.prefix(64)) (field \(target.fields.joined(separator: ",").prefix(64)))"
+                    ))
+            }
+        }
+        return check.problems
     }
 }

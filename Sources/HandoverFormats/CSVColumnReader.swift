@@ -18,13 +18,16 @@ public enum CSVColumnReader {
         let input = PulledSource(source)
         defer { if let typed = input.source as? Source { source = typed } }
         var reader = CSVRecordReader()
+        var record = CSVRecord()
         var positions: [Int] = []
         var records = 0
         var first = true
-        while let fields = try reader.next(from: input) {
+        var values: [Value] = []
+        values.reserveCapacity(columns.count)
+        while try reader.next(from: input, into: &record) {
             if first {
                 first = false
-                let names = fields.map { String(decoding: $0.bytes, as: UTF8.self) }
+                let names = record.fields.map { String(decoding: $0.bytes, as: UTF8.self) }
                 for column in columns {
                     guard let position = names.firstIndex(of: column) else { return nil }
                     positions.append(position)
@@ -32,11 +35,14 @@ public enum CSVColumnReader {
                 continue
             }
             records += 1
-            guard positions.allSatisfy({ $0 < fields.count }) else { continue }
-            var values: [Value] = []
-            values.reserveCapacity(positions.count)
-            for (number, position) in positions.enumerated() {
-                values.append(CSVTableValidator.cast(fields[position], to: types[number]) ?? .null)
+            guard positions.allSatisfy({ $0 < record.count }) else { continue }
+            values.removeAll(keepingCapacity: true)
+            record.withCells { bytes, ends, quoted in
+                for (number, position) in positions.enumerated() {
+                    let start = position == 0 ? 0 : ends[position - 1]
+                    let cell = UnsafeBufferPointer(rebasing: bytes[start..<ends[position]])
+                    values.append(CSVCell.value(cell, quoted: quoted[position], to: types[number]) ?? .null)
+                }
             }
             try body(values)
         }

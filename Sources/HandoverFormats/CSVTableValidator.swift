@@ -31,12 +31,14 @@ public struct CSVValidationResult: Sendable {
 public struct CSVTableValidator {
     private let schema: TableSchema
     private let checker: RowChecker
+    private let cells: CSVCellChecks
 
     /// Prepares the checks of `schema`.
     /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile.
     public init(schema: TableSchema) throws {
         self.schema = schema
         self.checker = try RowChecker(schema: schema)
+        self.cells = try CSVCellChecks(schema: schema)
     }
 
     /// Validates one file read from `source`.
@@ -47,7 +49,187 @@ public struct CSVTableValidator {
         // The reader pulls through a concrete box, so that its per-byte path is not generic code.
         let input = PulledSource(source)
         defer { if let typed = input.source as? Source { source = typed } }
+        return try validateCells(input, maxErrors: maxErrors, tap: nil).result
+    }
+
+    /// Validates one file read from `source` as ``validate(from:maxErrors:)`` does and, in the same pass, reads the
+    /// columns named `columns` (of types `types`) of every data record as ``CSVColumnReader/read(from:columns:types:_:)``
+    /// does, calling `body` with their values; the file is read to its end even when validation stops early.
+    /// - Returns: The validation's result; what ``CSVColumnReader/read(from:columns:types:_:)`` returns (the number
+    ///   of data records, or nil); and how many records `body` was not called for, having too few fields.
+    /// - Throws: What `source` or `body` throws.
+    public func validate<Source: ByteSource>(
+        from source: inout Source, maxErrors: Int = 100, columns: [String], types: [FieldType],
+        _ body: ([Value]) throws -> Void
+    ) throws -> (result: CSVValidationResult, columnRecords: Int?, shortRecords: Int) {
+        let input = PulledSource(source)
+        defer { if let typed = input.source as? Source { source = typed } }
+        return try withoutActuallyEscaping(body) { body in
+            try validateCells(input, maxErrors: maxErrors, tap: ColumnTap(columns: columns, types: types, body: body))
+        }
+    }
+
+    /// The columns read out of the records while they are validated.
+    private struct ColumnTap {
+        var columns: [String]
+        var types: [FieldType]
+        var body: ([Value]) throws -> Void
+    }
+
+    /// Validates one file as ``validate(from:maxErrors:)`` does, by casting every cell to a ``Value`` and checking
+    /// the ``Row`` with ``RowChecker``: the reference that the byte-level checks are tested against.
+    func validateByValues<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws
+        -> CSVValidationResult
+    {
+        let input = PulledSource(source)
+        defer { if let typed = input.source as? Source { source = typed } }
         return try validate(input, maxErrors: maxErrors)
+    }
+
+    /// Checks each record's cells on their bytes, in the buffer the reader fills: the same problems, in the same
+    /// order, as ``validateByValues(from:maxErrors:)``.
+    private func validateCells(_ source: PulledSource, maxErrors: Int, tap: ColumnTap?) throws -> (
+        result: CSVValidationResult, columnRecords: Int?, shortRecords: Int
+    ) {
+        var reader = CSVRecordReader()
+        var record = CSVRecord()
+        var errors: [CSVValidationError] = []
+        var recordNumber = 0
+        var rows = 0
+        var scratch: [UInt8] = []
+        let fieldCount = schema.fields.count
+        var headerMismatch = false
+        var validating = true
+        // Set when validation stops before the end (its problem, if the reader then finds one, is not its own).
+        var stoppedEarly = false
+        var tapping = tap != nil
+        var positions: [Int] = []
+        var columnRecords = 0
+        var shortRecords = 0
+        var values: [Value] = []
+        var columnsMissing = false
+        func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
+        try cells.cells.withUnsafeBufferPointer { checks in
+            while validating || tapping, try reader.next(from: source, into: &record) {
+                recordNumber += 1
+                if recordNumber == 1 {
+                    let names = record.fields.map { String(decoding: $0.bytes, as: UTF8.self) }
+                    if let tap {
+                        for column in tap.columns {
+                            guard let position = names.firstIndex(of: column) else {
+                                columnsMissing = true
+                                tapping = false
+                                break
+                            }
+                            positions.append(position)
+                        }
+                    }
+                    if names != schema.fields.map(\.name) {
+                        add(
+                            CSVValidationError(
+                                record: 1, field: nil, message: "the header does not name the table's fields in order"
+                            ))
+                        headerMismatch = true
+                        validating = false
+                    }
+                    continue
+                }
+                if tapping, let tap {
+                    columnRecords += 1
+                    if positions.allSatisfy({ $0 < record.count }) {
+                        values.removeAll(keepingCapacity: true)
+                        record.withCells { bytes, ends, quoted in
+                            for (number, position) in positions.enumerated() {
+                                let start = position == 0 ? 0 : ends[position - 1]
+                                let cell = UnsafeBufferPointer(rebasing: bytes[start..<ends[position]])
+                                values.append(
+                                    CSVCell.value(cell, quoted: quoted[position], to: tap.types[number]) ?? .null)
+                            }
+                        }
+                        try tap.body(values)
+                    } else {
+                        shortRecords += 1
+                    }
+                }
+                guard validating else { continue }
+                rows += 1
+                guard record.count == fieldCount else {
+                    add(
+                        CSVValidationError(
+                            record: recordNumber, field: nil,
+                            message: "\(record.count) fields where the header has \(fieldCount)"))
+                    continue
+                }
+                let row = recordNumber
+                // As in the reference, a row with a value that does not cast goes on to the next without stopping.
+                let castFailed = record.withCells { bytes, ends, quoted -> Bool in
+                    var failed = false
+                    var anyNull = false
+                    var anyConstraint = false
+                    var start = 0
+                    for index in 0..<fieldCount {
+                        let end = ends[index]
+                        let check = checks[index]
+                        if start == end && !quoted[index] {
+                            anyNull = true
+                        } else {
+                            let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                            if !CSVCell.casts(cell, quoted: quoted[index], to: check.type, &scratch) {
+                                add(
+                                    CSVValidationError(
+                                        record: row, field: schema.fields[index].name,
+                                        message: "not a valid \(check.type.rawValue)"))
+                                failed = true
+                            } else if check.constraint >= 0 {
+                                anyConstraint = true
+                            }
+                        }
+                        start = end
+                    }
+                    guard !failed else { return true }
+                    if anyNull {
+                        start = 0
+                        for index in 0..<fieldCount {
+                            let end = ends[index]
+                            if checks[index].required && start == end && !quoted[index] {
+                                add(
+                                    CSVValidationError(
+                                        record: row, field: schema.fields[index].name, message: "required but empty"))
+                                failed = true
+                            }
+                            start = end
+                        }
+                    }
+                    guard !failed, anyConstraint else { return false }
+                    start = 0
+                    for index in 0..<fieldCount {
+                        let end = ends[index]
+                        defer { start = end }
+                        let check = checks[index]
+                        guard check.constraint >= 0, start != end || quoted[index] else { continue }
+                        let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                        if let message = CSVCell.violation(cell, check.type, cells.constraints[check.constraint]) {
+                            add(CSVValidationError(record: row, field: schema.fields[index].name, message: message))
+                            return false
+                        }
+                    }
+                    return false
+                }
+                if castFailed { continue }
+                if errors.count >= maxErrors {
+                    validating = false
+                    stoppedEarly = true
+                }
+            }
+        }
+        let columnResult =
+            tap == nil || columnsMissing || reader.problem != nil || recordNumber == 0 ? nil : columnRecords
+        if headerMismatch { return (CSVValidationResult(rows: 0, errors: errors), columnResult, shortRecords) }
+        if !stoppedEarly, let problem = reader.problem {
+            add(CSVValidationError(record: recordNumber + 1, field: nil, message: problem))
+        }
+        if recordNumber == 0 { add(CSVValidationError(record: 0, field: nil, message: "the file has no header")) }
+        return (CSVValidationResult(rows: rows, errors: errors), columnResult, shortRecords)
     }
 
     private func validate(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
@@ -212,6 +394,18 @@ struct CSVRecord {
         (0..<count).map { index in CSVField(bytes: withField(index) { Array($0) }, quoted: quoted[index]) }
     }
 
+    /// Calls `body` with every field's bytes, where each field ends in them, and whether each was quoted.
+    @inline(__always)
+    func withCells<Result>(
+        _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Bool>) throws -> Result
+    ) rethrows -> Result {
+        try bytes.withUnsafeBufferPointer { bytes in
+            try ends.withUnsafeBufferPointer { ends in
+                try quoted.withUnsafeBufferPointer { quoted in try body(bytes, ends, quoted) }
+            }
+        }
+    }
+
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
@@ -219,7 +413,7 @@ struct CSVRecord {
     }
 
     @inline(__always)
-    mutating func append(_ run: ArraySlice<UInt8>) {
+    mutating func append(_ run: UnsafeBufferPointer<UInt8>) {
         bytes.append(contentsOf: run)
     }
 
@@ -287,10 +481,11 @@ struct CSVRecordReader {
                         problem = "a quoted field is not closed"
                         return false
                     }
-                    let stop = buffer.withUnsafeBufferPointer { [position, count] in
-                        Self.runEnd($0, from: position, to: count) { $0 == quote }
+                    let stop = buffer.withUnsafeBufferPointer { [position, count] buffer in
+                        let stop = Self.quotedRunEnd(buffer, from: position, to: count)
+                        record.append(UnsafeBufferPointer(rebasing: buffer[position..<stop]))
+                        return stop
                     }
-                    record.append(buffer[position..<stop])
                     position = stop
                     guard position < count else { continue }
                     position += 1
@@ -326,12 +521,11 @@ struct CSVRecordReader {
                     record.endField(quoted: false)
                     return true
                 }
-                let stop = buffer.withUnsafeBufferPointer { [position, count] in
-                    Self.runEnd($0, from: position, to: count) {
-                        $0 == comma || $0 == quote || $0 == 0x0A || $0 == 0x0D
-                    }
+                let stop = buffer.withUnsafeBufferPointer { [position, count] buffer in
+                    let stop = Self.unquotedRunEnd(buffer, from: position, to: count)
+                    record.append(UnsafeBufferPointer(rebasing: buffer[position..<stop]))
+                    return stop
                 }
-                record.append(buffer[position..<stop])
                 position = stop
                 guard position < count else { continue }
                 let byte = buffer[position]
@@ -359,13 +553,53 @@ struct CSVRecordReader {
         }
     }
 
-    /// The position of the first byte in `start..<end` for which `stops` holds, or `end`.
+    /// The position of the first quote in `start..<end`, or `end`; eight bytes at a time.
     @inline(__always)
-    private static func runEnd(
-        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, _ stops: (UInt8) -> Bool
-    ) -> Int {
+    static func quotedRunEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
         var index = start
-        while index < end, !stops(bytes[index]) { index += 1 }
+        #if _endian(little)
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index + 8 <= end {
+                    let mask = matches(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self), 0x22)
+                    if mask != 0 { return index + mask.trailingZeroBitCount / 8 }
+                    index += 8
+                }
+            }
+        #endif
+        while index < end, bytes[index] != 0x22 { index += 1 }
         return index
+    }
+
+    /// The position of the first comma, quote, line feed or carriage return in `start..<end`, or `end`; eight
+    /// bytes at a time.
+    @inline(__always)
+    static func unquotedRunEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
+        var index = start
+        #if _endian(little)
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index + 8 <= end {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    let mask = matches(word, 0x2C) | matches(word, 0x22) | matches(word, 0x0A) | matches(word, 0x0D)
+                    if mask != 0 { return index + mask.trailingZeroBitCount / 8 }
+                    index += 8
+                }
+            }
+        #endif
+        while index < end {
+            let byte = bytes[index]
+            if byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D { break }
+            index += 1
+        }
+        return index
+    }
+
+    /// The high bit of each byte of `word` (loaded little-endian) that equals `byte`, and possibly of bytes after the
+    /// first that does (a borrow runs upwards): the lowest bit set is always the first match.
+    @inline(__always)
+    private static func matches(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let spread = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+        return (spread &- 0x0101_0101_0101_0101) & ~spread & 0x8080_8080_8080_8080
     }
 }

@@ -86,7 +86,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         -> XMLValidationResult
     {
         let state = ParseState(limit: maxErrors)
-        let box = Unmanaged.passUnretained(state).toOpaque()
+        // Every callback gets the state's hot part, a plain pointer: no reference counting, no exclusivity checks.
+        let box = UnsafeMutableRawPointer(state.hot)
         guard let validation = xmlSchemaNewValidCtxt(schema) else {
             throw HandoverError(.internalError, "libxml2 could not create a validation context")
         }
@@ -99,13 +100,13 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         bottom.initialized = XML_SAX2_MAGIC
         bottom.startElementNs = { context, _, _, _, _, _, _, _, _ in
             guard let context else { return }
-            let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
-            state.depth += 1
-            if state.depth == 2 { state.rows += 1 }
+            let hot = context.assumingMemoryBound(to: HotState.self)
+            hot.pointee.depth += 1
+            if hot.pointee.depth == 2 { hot.pointee.rows += 1 }
         }
         bottom.endElementNs = { context, _, _, _ in
             guard let context else { return }
-            Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue().depth -= 1
+            context.assumingMemoryBound(to: HotState.self).pointee.depth -= 1
         }
         guard let parser = xmlCreatePushParserCtxt(&bottom, box, nil, 0, "document.xml") else {
             throw HandoverError(.internalError, "libxml2 could not create a parser")
@@ -127,8 +128,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         else {
             throw HandoverError(.internalError, "libxml2 could not attach the schema")
         }
-        state.next = plugged
-        state.nextContext = parser.pointee.userData
+        state.hot.pointee.next = plugged
+        state.hot.pointee.nextContext = parser.pointee.userData
         xmlSchemaValidateSetLocator(
             validation,
             { context, file, line in
@@ -136,7 +137,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
                 // a file left unset was an uninitialised pointer that it then copied, and crashed on.
                 file?.pointee = nil
                 guard let context, let line else { return -1 }
-                let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+                guard let state = context.assumingMemoryBound(to: HotState.self).pointee.state else { return -1 }
                 line.pointee = UInt(state.line)
                 return 0
             }, box)
@@ -146,7 +147,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         parser.pointee.userData = box
         defer {
             parser.pointee.sax = plugged
-            parser.pointee.userData = state.nextContext
+            parser.pointee.userData = state.hot.pointee.nextContext
             xmlSchemaSAXUnplug(plug)
             front.deallocate()
         }
@@ -187,7 +188,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         if collector.errors.isEmpty && xmlSchemaIsValid(validation) != 1 {
             collector.add(XMLValidationError(line: 0, element: nil, message: "does not match the schema"))
         }
-        return XMLValidationResult(rows: state.rows, errors: collector.errors)
+        return XMLValidationResult(rows: state.hot.pointee.rows, errors: collector.errors)
     }
 
     /// The handler in front of the schema's plug: it gathers each text node's pieces (character data, CDATA
@@ -198,54 +199,53 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         front.initialized = XML_SAX2_MAGIC
         front.serror = { context, error in
             guard let context else { return }
-            let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
+            guard let state = context.assumingMemoryBound(to: HotState.self).pointee.state else { return }
             collectError(Unmanaged.passUnretained(state.collector).toOpaque(), error)
         }
         let text: charactersSAXFunc = { context, characters, length in
             guard let context, let characters, length > 0 else { return }
-            let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
-            state.text.append(contentsOf: UnsafeBufferPointer(start: characters, count: Int(length)))
+            context.assumingMemoryBound(to: HotState.self).pointee.append(characters, Int(length))
         }
         front.characters = text
         front.ignorableWhitespace = text
         front.cdataBlock = text
         front.startElementNs = { context, name, prefix, uri, namespaceCount, namespaces, defaulted, count, attributes in
-            guard let state = ParseState.flushed(context) else { return }
-            state.next?.pointee.startElementNs?(
-                state.nextContext, name, prefix, uri, namespaceCount, namespaces, defaulted, count, attributes)
+            guard let state = HotState.flushed(context) else { return }
+            state.pointee.next?.pointee.startElementNs?(
+                state.pointee.nextContext, name, prefix, uri, namespaceCount, namespaces, defaulted, count, attributes)
         }
         front.endElementNs = { context, name, prefix, uri in
-            guard let state = ParseState.flushed(context) else { return }
-            state.next?.pointee.endElementNs?(state.nextContext, name, prefix, uri)
+            guard let state = HotState.flushed(context) else { return }
+            state.pointee.next?.pointee.endElementNs?(state.pointee.nextContext, name, prefix, uri)
         }
         if next.comment != nil {
             front.comment = { context, value in
-                guard let state = ParseState.flushed(context) else { return }
-                state.next?.pointee.comment?(state.nextContext, value)
+                guard let state = HotState.flushed(context) else { return }
+                state.pointee.next?.pointee.comment?(state.pointee.nextContext, value)
             }
         }
         if next.processingInstruction != nil {
             front.processingInstruction = { context, target, data in
-                guard let state = ParseState.flushed(context) else { return }
-                state.next?.pointee.processingInstruction?(state.nextContext, target, data)
+                guard let state = HotState.flushed(context) else { return }
+                state.pointee.next?.pointee.processingInstruction?(state.pointee.nextContext, target, data)
             }
         }
         if next.startDocument != nil {
             front.startDocument = { context in
-                guard let state = ParseState.flushed(context) else { return }
-                state.next?.pointee.startDocument?(state.nextContext)
+                guard let state = HotState.flushed(context) else { return }
+                state.pointee.next?.pointee.startDocument?(state.pointee.nextContext)
             }
         }
         if next.endDocument != nil {
             front.endDocument = { context in
-                guard let state = ParseState.flushed(context) else { return }
-                state.next?.pointee.endDocument?(state.nextContext)
+                guard let state = HotState.flushed(context) else { return }
+                state.pointee.next?.pointee.endDocument?(state.pointee.nextContext)
             }
         }
         // A DOCTYPE that got past the prolog scan stops the parse; no entity is ever declared, looked up or loaded
         // (the other callbacks stay empty).
         front.internalSubset = { context, _, _, _ in
-            guard let state = ParseState.flushed(context) else { return }
+            guard let state = HotState.flushed(context)?.pointee.state else { return }
             state.collector.add(XMLValidationError(line: state.line, element: nil, message: "a DOCTYPE is not allowed"))
             state.stopped = true
             xmlStopParser(state.parser)
@@ -254,24 +254,28 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     }
 }
 
-/// What one validation keeps while libxml2 parses: the handler behind the front one, the text being gathered, the
-/// row count and the errors.
+/// What one validation keeps while libxml2 parses: the errors, the prolog scan, and the part every event touches
+/// (``HotState``).
 private final class ParseState {
     let collector: ErrorCollector
     var prolog = PrologScanner()
     var parser: xmlParserCtxtPtr?
-    /// The schema's plug, which the front handler passes events on to, and its context.
-    var next: UnsafeMutablePointer<xmlSAXHandler>?
-    var nextContext: UnsafeMutableRawPointer?
-    /// The text node being gathered.
-    var text: [xmlChar] = []
-    var depth = 0
-    var rows = 0
     /// Whether the parse was stopped (a DOCTYPE).
     var stopped = false
+    /// The state the callbacks get as their context; owned by this object.
+    let hot: UnsafeMutablePointer<HotState>
 
     init(limit: Int) {
         collector = ErrorCollector(limit: limit)
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: HotState())
+        hot.pointee.state = self
+    }
+
+    deinit {
+        hot.pointee.text?.deallocate()
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     /// The line libxml2 has reached.
@@ -279,24 +283,62 @@ private final class ParseState {
         guard let input = parser?.pointee.input else { return 0 }
         return Int(input.pointee.line)
     }
+}
+
+/// The part of a validation's state that the SAX callbacks touch at every event: the handler behind the front one,
+/// the text being gathered, the depth and the row count. Reached through a plain pointer, so that an event costs no
+/// reference counting and no exclusivity check.
+private struct HotState {
+    /// The schema's plug, which the front handler passes events on to, and its context.
+    var next: UnsafeMutablePointer<xmlSAXHandler>?
+    var nextContext: UnsafeMutableRawPointer?
+    /// The text node being gathered.
+    var text: UnsafeMutablePointer<xmlChar>?
+    var textCount = 0
+    var textCapacity = 0
+    var depth = 0
+    var rows = 0
+    /// The state this is part of (which owns it).
+    unowned(unsafe) var state: ParseState? = nil
+
+    /// Adds a piece of the text node being gathered.
+    @inline(__always)
+    mutating func append(_ characters: UnsafePointer<xmlChar>, _ length: Int) {
+        if textCount + length > textCapacity {
+            let capacity = max(textCapacity * 2, textCount + length, 4096)
+            let grown = UnsafeMutablePointer<xmlChar>.allocate(capacity: capacity)
+            if let text {
+                grown.update(from: text, count: textCount)
+                text.deallocate()
+            }
+            text = grown
+            textCapacity = capacity
+        }
+        (text! + textCount).update(from: characters, count: length)
+        textCount += length
+    }
 
     /// The state behind `context`, once the text gathered so far has gone to the schema as one piece.
-    static func flushed(_ context: UnsafeMutableRawPointer?) -> ParseState? {
+    static func flushed(_ context: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<HotState>? {
         guard let context else { return nil }
-        let state = Unmanaged<ParseState>.fromOpaque(context).takeUnretainedValue()
-        if !state.text.isEmpty {
-            let characters = state.next?.pointee.characters
-            state.text.withUnsafeBufferPointer { buffer in
-                var start = 0
-                while start < buffer.count {
-                    let length = min(buffer.count - start, Int(Int32.max))
-                    characters?(state.nextContext, buffer.baseAddress! + start, Int32(length))
-                    start += length
-                }
+        let hot = context.assumingMemoryBound(to: HotState.self)
+        if hot.pointee.textCount > 0, let text = hot.pointee.text {
+            let characters = hot.pointee.next?.pointee.characters
+            let count = hot.pointee.textCount
+            var start = 0
+            while start < count {
+                let length = min(count - start, Int(Int32.max))
+                characters?(hot.pointee.nextContext, text + start, Int32(length))
+                start += length
             }
-            state.text.removeAll(keepingCapacity: state.text.count <= 65536)
+            hot.pointee.textCount = 0
+            if hot.pointee.textCapacity > 65536 {
+                text.deallocate()
+                hot.pointee.text = nil
+                hot.pointee.textCapacity = 0
+            }
         }
-        return state
+        return hot
     }
 }
 

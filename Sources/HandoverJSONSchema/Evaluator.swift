@@ -484,7 +484,7 @@ struct Evaluator {
     }
 
     /// The assertions: keywords that look at the value itself and apply no subschema.
-    private mutating func check(_ keyword: Keyword, _ value: JSONValue) -> Bool {
+    mutating func check(_ keyword: Keyword, _ value: JSONValue) -> Bool {
         switch keyword {
         case .type(let mask):
             let actual = TypeMask.of(value)

@@ -4,8 +4,8 @@ enum Formats {
     /// The checker for a format name, or nil when the format is not one that is asserted.
     static func checker(for name: String) -> (@Sendable (String) -> Bool)? {
         switch name {
-        case "date-time": { isDateTime(Array($0.utf8)) }
-        case "date": { isDate(Array($0.utf8)) }
+        case "date-time": { $0.utf8.withContiguousStorageIfAvailable { isDateTime($0) } ?? isDateTime(Array($0.utf8)) }
+        case "date": { $0.utf8.withContiguousStorageIfAvailable { isDate($0) } ?? isDate(Array($0.utf8)) }
         case "time": { isTime(Array($0.utf8)) }
         case "email": { isEmail(Array($0.utf8)) }
         case "uuid": { isUUID(Array($0.utf8)) }
@@ -21,7 +21,9 @@ enum Formats {
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     /// The value of `count` ASCII digits at `start`, or nil.
-    private static func number(_ bytes: ArraySlice<UInt8>, _ start: Int, _ count: Int) -> Int? {
+    private static func number<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ start: Int, _ count: Int)
+        -> Int? where Bytes.Index == Int
+    {
         guard start >= bytes.startIndex, start + count <= bytes.endIndex else { return nil }
         var value = 0
         for index in start..<start + count {
@@ -31,31 +33,40 @@ enum Formats {
         return value
     }
 
-    static func isDate(_ bytes: [UInt8]) -> Bool {
+    static func isDate<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Bool where Bytes.Index == Int {
         bytes.count == 10 && isFullDate(bytes[...])
     }
 
     /// `YYYY-MM-DD` with a day that exists in that month.
-    private static func isFullDate(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isFullDate<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Bool
+    where Bytes.Index == Int {
         let start = bytes.startIndex
         guard bytes.count == 10, bytes[start + 4] == UInt8(ascii: "-"), bytes[start + 7] == UInt8(ascii: "-"),
             let year = number(bytes, start, 4), let month = number(bytes, start + 5, 2),
             let day = number(bytes, start + 8, 2), (1...12).contains(month), day >= 1
         else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        return day <= days[month - 1]
+        let days: Int
+        switch month {
+        case 2: days = leap ? 29 : 28
+        case 4, 6, 9, 11: days = 30
+        default: days = 31
+        }
+        return day <= days
     }
 
     static func isTime(_ bytes: [UInt8]) -> Bool { isFullTime(bytes[...]) }
 
-    static func isDateTime(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count > 11, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return false }
-        return isFullDate(bytes[0..<10]) && isFullTime(bytes[11...])
+    static func isDateTime<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Bool where Bytes.Index == Int {
+        let start = bytes.startIndex
+        guard bytes.count > 11, bytes[start + 10] == UInt8(ascii: "T") || bytes[start + 10] == UInt8(ascii: "t")
+        else { return false }
+        return isFullDate(bytes[start..<start + 10]) && isFullTime(bytes[(start + 11)...])
     }
 
     /// `HH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`; second 60 only at 23:59 UTC.
-    private static func isFullTime(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isFullTime<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Bool
+    where Bytes.Index == Int {
         let start = bytes.startIndex
         guard bytes.count >= 9, bytes[start + 2] == UInt8(ascii: ":"), bytes[start + 5] == UInt8(ascii: ":"),
             let hour = number(bytes, start, 2), let minute = number(bytes, start + 3, 2),

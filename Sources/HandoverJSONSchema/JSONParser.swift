@@ -190,6 +190,66 @@ package final class JSONReader {
         return try parseValue(depth: 1)
     }
 
+    /// What ``nextTopLevelMembers(index:into:)`` found.
+    enum TopLevelElement {
+        /// The closing `]`: no more elements.
+        case end
+        /// An object, whose members are in the array given.
+        case object
+        /// Some other value.
+        case other(JSONValue)
+    }
+
+    /// The next element of the top-level array, read exactly as ``nextTopLevelElement(index:)`` reads it (the same
+    /// bytes accepted, the same errors at the same offsets); an object's members are left in `members` in document
+    /// order, a repeated name as often as it appears, rather than gathered into a ``JSONObject``. Setting them into an
+    /// empty ``JSONObject`` in order gives the object ``nextTopLevelElement(index:)`` returns.
+    func nextTopLevelMembers(
+        index: Int, into members: inout [(key: String, value: JSONValue)], expecting names: [ExpectedName?] = []
+    ) throws -> TopLevelElement {
+        guard try advanceInTopLevelArray(index: index) else { return .end }
+        guard try peek() == UInt8(ascii: "{") else { return .other(try parseValue(depth: 1)) }
+        // As parseObject(depth: 2).
+        members.removeAll(keepingCapacity: true)
+        position += 1
+        try skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            position += 1
+            return .object
+        }
+        while true {
+            if !(position < end && storage[position] > 0x20) { try skipWhitespace() }
+            guard try peek() == UInt8(ascii: "\"") else {
+                throw fail(try peek() == nil ? "unexpected end of data in an object" : "expected a member name")
+            }
+            let key: String
+            if members.count < names.count, let name = matchName(names[members.count]) {
+                key = name
+            } else {
+                key = try parseString()
+            }
+            // Compact JSON (no white space around ':' and ','), as Handover writes it, takes the short way; the
+            // long way accepts and refuses the same bytes.
+            if position < end && storage[position] == UInt8(ascii: ":") {
+                position += 1
+            } else {
+                try skipWhitespace()
+                try expect(UInt8(ascii: ":"), "':'")
+            }
+            if !(position < end && storage[position] > 0x20) { try skipWhitespace() }
+            members.append((key, try parseValue(depth: 2)))
+            if !(position < end && storage[position] > 0x20) { try skipWhitespace() }
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object
+            case nil: throw fail("unexpected end of data in an object")
+            default: throw fail("expected ',' or '}'")
+            }
+        }
+    }
+
     /// Moves past the separator before the next element of the top-level array (and the whitespace around it): true
     /// when an element follows, false after the closing `]`. `index` is how many elements came before.
     private func advanceInTopLevelArray(index: Int) throws -> Bool {
@@ -279,6 +339,39 @@ package final class JSONReader {
         case UInt8(ascii: "{"), UInt8(ascii: "["): throw fail("expected null, true, false, a number or a string")
         default: throw fail("expected a value")
         }
+    }
+
+    /// A member name that ``nextTopLevelMembers(index:into:expecting:)`` expects at some position: when the bytes
+    /// between the quotes are exactly `bytes`, the name is `name` (which ``parseString()`` would return for them).
+    struct ExpectedName {
+        let bytes: [UInt8]
+        let name: String
+
+        /// Nil for a name whose bytes could be read otherwise in a JSON string (a quote, a backslash, a control
+        /// character).
+        init?(_ name: String) {
+            let bytes = Array(name.utf8)
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+            else { return nil }
+            self.bytes = bytes
+            self.name = name
+        }
+    }
+
+    /// When the string at `position` (its opening quote) is `expected` whole, within the block: its name, having
+    /// consumed it; nil, having consumed nothing, otherwise.
+    @inline(__always)
+    private func matchName(_ expected: ExpectedName?) -> String? {
+        guard let expected else { return nil }
+        let count = expected.bytes.count
+        guard position + count + 2 <= end, storage[position + count + 1] == UInt8(ascii: "\"") else { return nil }
+        let matched = expected.bytes.withUnsafeBufferPointer { bytes in
+            for offset in 0..<count where storage[position + 1 + offset] != bytes[offset] { return false }
+            return true
+        }
+        guard matched else { return nil }
+        position += count + 2
+        return expected.name
     }
 
     // MARK: Values
@@ -544,6 +637,18 @@ package final class JSONReader {
     /// A number; `position` is at its first byte.
     private func parseNumber() throws -> JSONNumber {
         let start = offset
+        // Fast path, as scanNumber's: the number ends in this block and follows the grammar; read where it lies.
+        var index = position
+        while index < end, Self.isNumberByte(storage[index]) { index += 1 }
+        let inBlock = UnsafeBufferPointer(start: storage + position, count: index - position)
+        if index < end, let isInteger = Self.numberGrammar(inBlock) {
+            position = index
+            if isInteger, let exact = Self.exactInteger(inBlock) { return JSONNumber(exact) }
+            guard let double = Double(String(decoding: inBlock, as: UTF8.self)), double.isFinite else {
+                throw fail("number out of range", at: start)
+            }
+            return JSONNumber(double)
+        }
         let isIntegerText = try scanNumber()
         if isIntegerText, let exact = Self.exactInteger(scratch) { return JSONNumber(exact) }
         let text = String(decoding: scratch, as: UTF8.self)
@@ -648,6 +753,11 @@ package final class JSONReader {
 
     /// The value of an integer's digits (with an optional minus), or nil when it overflows `Int64`.
     private static func exactInteger(_ bytes: [UInt8]) -> Int64? {
+        bytes.withUnsafeBufferPointer { exactInteger($0) }
+    }
+
+    /// The value of an integer's digits (with an optional minus), or nil when it overflows `Int64`.
+    private static func exactInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         let negative = bytes.first == UInt8(ascii: "-")
         if negative { index = 1 }

@@ -40,6 +40,10 @@ public struct JSONSchemaError: Sendable, Hashable, CustomStringConvertible {
 public struct JSONSchema: Sendable {
     let store: SchemaStore
     private let plan: StreamingPlan
+    /// The fast check of flat rows, when the array's `items` schema describes them (see ``FlatRowPlan``).
+    private let flat: FlatRowPlan?
+    /// Whether ``validateArray(from:maxErrors:)`` uses ``flat``; the tests turn it off to compare.
+    var usesFlatRows = true
 
     /// Compiles `schema`.
     ///
@@ -60,6 +64,11 @@ public struct JSONSchema: Sendable {
         let compiler = SchemaCompiler(retrieve: retrieve, formatAssertion: formatAssertion)
         self.store = try compiler.compile(schema, baseURI: baseURI)
         self.plan = StreamingPlan(store.root)
+        if case .streaming(let items?, _) = plan {
+            self.flat = FlatRowPlan(items)
+        } else {
+            self.flat = nil
+        }
     }
 
     /// Every error of `instance` against the schema; empty when it is valid.
@@ -133,7 +142,35 @@ public struct JSONSchema: Sendable {
         var evaluator = Evaluator(reporting: true, maxErrors: maxErrors)
         evaluator.scope = [store.root.resource]
         var count = 0
-        while let element = try reader.nextTopLevelElement(index: count) {
+        var ended = false
+        if let items, let flat, usesFlatRows {
+            // Rows that pass the fast check are valid; the others are evaluated as below.
+            var members: [(key: String, value: JSONValue)] = []
+            var marks = [Int](repeating: -1, count: flat.names.count)
+            var checker = Evaluator(reporting: false)
+            elements: while evaluator.reporting {
+                let element: JSONValue
+                switch try reader.nextTopLevelMembers(index: count, into: &members, expecting: flat.expectedNames) {
+                case .end:
+                    ended = true
+                    break elements
+                case .other(let value): element = value
+                case .object:
+                    if flat.isValid(members, marks: &marks, mark: count, &checker) {
+                        count += 1
+                        continue elements
+                    }
+                    var object = JSONObject()
+                    for member in members { object[member.key] = member.value }
+                    element = .object(object)
+                }
+                evaluator.startBudget(for: element)
+                _ = evaluator.evaluateItem(items, element, index: count)
+                evaluator.reportExhaustion(at: [.index(count)])
+                count += 1
+            }
+        }
+        while !ended, let element = try reader.nextTopLevelElement(index: count) {
             if let items, evaluator.reporting {
                 evaluator.startBudget(for: element)
                 _ = evaluator.evaluateItem(items, element, index: count)

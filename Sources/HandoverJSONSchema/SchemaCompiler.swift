@@ -487,7 +487,10 @@ final class SchemaCompiler {
             var hasGroup = false
             if let members = try subObject("properties") {
                 hasGroup = true
-                for (name, child) in members { group.properties[name, default: []].append((name, child)) }
+                for (name, child) in members {
+                    group.properties[name, default: []].append((name, child))
+                    group.ordered.append((name, child))
+                }
             }
             if let members = try subObject("patternProperties") {
                 hasGroup = true

@@ -119,6 +119,8 @@ struct TypeMask: OptionSet {
 struct PropertyApplicators {
     /// By name; names that Swift deems equal (canonically equivalent) share a slot.
     var properties: [String: [(name: String, child: Child)]] = [:]
+    /// The same, in the order the schema lists them.
+    var ordered: [(name: String, child: Child)] = []
     var patterns: [(Pattern, Child)] = []
     var additional: Child? = nil
 
