@@ -167,7 +167,6 @@ final class ParallelCompressor: @unchecked Sendable {
         running = workers
         for _ in 0..<workers {
             let thread = Thread { [self] in work() }
-            thread.name = "handover-compress"
             thread.start()
         }
     }
