@@ -32,8 +32,10 @@ public struct ArchiveEntry: Sendable, Hashable {
 ///   central directory lists, each once, all of them by the end.
 /// - A tar's compressed stream must be whole: a stream without its end (a gzip member without its
 ///   trailer, a cut xz or Zstandard frame) is truncated, bytes after the compressed stream are
-///   refused, a gzip trailer's CRC-32 and length must match what was decompressed (so a gzip is
-///   one member), and after the tar's end-of-archive blocks only zero padding may follow.
+///   refused, and after the tar's end-of-archive blocks only zero padding may follow. A gzip's
+///   trailers, which libarchive does not check, must match what was decompressed: a gzip is one
+///   member, or members that each give their whole length in an extra field (as ``ArchiveWriter``
+///   writes them), so that every member's CRC-32 and length are checked.
 public final class ArchiveReader {
     fileprivate let archive: OpaquePointer
     /// For a zip: how many times each name the central directory lists is still to come.
@@ -278,6 +280,11 @@ private final class TarStream {
     var crc = CRC32()
     /// Whether the stream is gzip, whose trailer libarchive does not check.
     var isGzip = false
+    /// For a gzip of several members: each member's trailer, found through the length in its extra field.
+    var members: [GzipMembers.Trailer]?
+    /// The member whose decompressed bytes come next, and how many of them have come.
+    var member = 0
+    var memberDone: UInt64 = 0
     var ended = false
     private var freed = false
 
@@ -308,6 +315,34 @@ private final class TarStream {
             throw HandoverError(.archiveCorrupt, "'\(path)' is compressed more than once")
         }
         isGzip = archive_filter_code(raw, 0) == ARCHIVE_FILTER_GZIP
+        if isGzip {
+            do {
+                members = try GzipMembers.trailers(of: input)
+            } catch {
+                free()
+                throw error
+            }
+        }
+    }
+
+    /// Checks `block` against the members' trailers; false when a member's CRC-32 or length does not match.
+    func checkMembers(_ block: UnsafeRawBufferPointer, _ members: [GzipMembers.Trailer]) -> Bool {
+        var offset = 0
+        while true {
+            // A member is checked as soon as its last byte has come (an empty one, at once).
+            while member < members.count, memberDone == UInt64(members[member].size) {
+                guard crc.value == members[member].crc else { return false }
+                member += 1
+                memberDone = 0
+                crc = CRC32()
+            }
+            guard offset < block.count else { return true }
+            guard member < members.count else { return false }
+            let take = Int(min(UInt64(block.count - offset), UInt64(members[member].size) - memberDone))
+            crc.update(UnsafeRawBufferPointer(rebasing: block[offset..<offset + take]))
+            memberDone += UInt64(take)
+            offset += take
+        }
     }
 
     /// The index of the last non-zero byte, scanning back eight bytes at a time.
@@ -348,7 +383,14 @@ private final class TarStream {
             return 0
         }
         let block = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-        if isGzip { crc.update(block) }
+        if let members {
+            guard checkMembers(block, members) else {
+                failure = "a gzip member's trailer does not match its data (damaged)"
+                return Int(ARCHIVE_FATAL)
+            }
+        } else if isGzip {
+            crc.update(block)
+        }
         if let last = Self.lastNonZero(block) { lastNonZeroEnd = handed + UInt64(last) + 1 }
         handed += UInt64(count)
         return count
@@ -370,7 +412,11 @@ private final class TarStream {
         guard UInt64(max(0, archive_filter_bytes(raw, -1))) == fileSize else {
             throw HandoverError(.archiveCorrupt, "bytes follow the end of the compressed stream")
         }
-        if isGzip {
+        if let members {
+            guard checkMembers(UnsafeRawBufferPointer(start: nil, count: 0), members), member == members.count else {
+                throw HandoverError(.archiveCorrupt, "the gzip members' trailers do not match the stream (damaged)")
+            }
+        } else if isGzip {
             // libarchive does not check the gzip trailer: CRC-32 and length (mod 2^32) of the whole stream.
             guard fileSize >= 8 else { throw HandoverError(.archiveCorrupt, "the gzip trailer cannot be read") }
             let trailer = try input.bytes(at: fileSize - 8, count: 8)
@@ -394,6 +440,54 @@ private let tarStreamRead:
             if count > 0 { out?.pointee = UnsafeRawPointer(stream.buffer.baseAddress) }
             return la_ssize_t(count)
         }
+
+/// The members of a gzip that ``ArchiveWriter`` wrote in chunks: each member's header carries an extra subfield
+/// (`Hv`, 4 bytes) with the member's whole length, which leads from one member to the next without inflating.
+enum GzipMembers {
+    /// A member's trailer: the CRC-32 and length (mod 2^32) of its decompressed bytes.
+    struct Trailer {
+        var crc: UInt32
+        var size: UInt32
+    }
+
+    /// The trailers of every member, or nil when the first member gives no length (a gzip of one member).
+    /// - Throws: ``HandoverError/Code/archiveCorrupt`` when a member after the first gives no length, or the lengths
+    ///   do not lead exactly to the end of the file.
+    static func trailers(of input: any ArchiveInput) throws -> [Trailer]? {
+        let size = input.size
+        var offset: UInt64 = 0
+        var trailers: [Trailer] = []
+        while offset < size {
+            guard let length = try memberLength(input, at: offset) else {
+                if offset == 0 { return nil }
+                throw HandoverError(.archiveCorrupt, "a gzip member gives no length (several kinds of member)")
+            }
+            guard length >= 28, size - offset >= length else {
+                throw HandoverError(.archiveCorrupt, "a gzip member's length points past the end of the file")
+            }
+            let trailer = try input.bytes(at: offset + length - 8, count: 8)
+            trailers.append(Trailer(crc: word(trailer, 0), size: word(trailer, 4)))
+            offset += length
+        }
+        return trailers
+    }
+
+    /// The length in the extra field of the member at `offset`, or nil when it has none.
+    private static func memberLength(_ input: any ArchiveInput, at offset: UInt64) throws -> UInt64? {
+        guard input.size - offset >= 22 else { return nil }
+        let header = try input.bytes(at: offset, count: 22)
+        let id = ChunkCodec.gzipSubfieldID
+        guard header[0] == 0x1F, header[1] == 0x8B, header[2] == 8, header[3] == 0x04,
+            header[10] == 8, header[11] == 0, header[12] == id.0, header[13] == id.1, header[14] == 4,
+            header[15] == 0
+        else { return nil }
+        return UInt64(word(header, 16))
+    }
+
+    private static func word(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * $1) }
+    }
+}
 
 /// CRC-32 (ISO-HDLC, as gzip and zip use it).
 struct CRC32 {

@@ -17,8 +17,10 @@ public final class ArchiveWriter {
     private let path: String
     private let format: ArchiveFormat
     private var closed = false
-    /// The filters' chain to the file, when there are filters.
+    /// The filters' chain to the file, when there are filters (always for the tar formats).
     private let output: FilteredOutput?
+    /// For the tar formats: the compressor between libarchive's tar stream and ``output``.
+    private let chunked: ChunkedOutput?
 
     /// Writes an archive at `destination`, which must not exist yet.
     /// - Parameters:
@@ -36,11 +38,22 @@ public final class ArchiveWriter {
         to destination: String, format: ArchiveFormat, compressionLevel: Int? = nil,
         filters: [any ArchiveOutputFilter] = [], _ body: (ArchiveWriter) throws -> T
     ) throws -> T {
+        try write(
+            to: destination, format: format, compressionLevel: compressionLevel, filters: filters,
+            chunkSize: ParallelCompressor.defaultChunkSize, workers: ParallelCompressor.defaultWorkers, body)
+    }
+
+    /// ``write(to:format:compressionLevel:filters:_:)`` with the tar formats' chunk size and number of compressing
+    /// threads chosen (tests use small chunks to get many of them).
+    static func write<T>(
+        to destination: String, format: ArchiveFormat, compressionLevel: Int?, filters: [any ArchiveOutputFilter],
+        chunkSize: Int, workers: Int, _ body: (ArchiveWriter) throws -> T
+    ) throws -> T {
         try withUTF8Locale {
             try AtomicFile.create(at: destination) { descriptor, temporaryPath in
                 let writer = try ArchiveWriter(
                     descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel,
-                    output: filters.isEmpty ? nil : FilteredOutput(descriptor: descriptor, filters: filters))
+                    filters: filters, chunkSize: chunkSize, workers: workers)
                 defer { writer.free() }
                 let result = try body(writer)
                 try writer.close()
@@ -49,14 +62,31 @@ public final class ArchiveWriter {
         }
     }
 
-    private init(descriptor: Int32, path: String, format: ArchiveFormat, level: Int?, output: FilteredOutput?) throws {
+    private init(
+        descriptor: Int32, path: String, format: ArchiveFormat, level: Int?, filters: [any ArchiveOutputFilter],
+        chunkSize: Int, workers: Int
+    ) throws {
         guard let archive = archive_write_new() else {
             throw HandoverError(.archiveFailed, "libarchive could not allocate a writer")
         }
         self.archive = archive
         self.path = path
         self.format = format
-        self.output = output
+        let codec: ChunkCodec? =
+            switch format {
+            case .zip: nil
+            case .tgz: ChunkCodec(kind: .gzip, level: level)
+            case .txz: ChunkCodec(kind: .xz, level: level)
+            case .tzst: ChunkCodec(kind: .zstd, level: level)
+            }
+        if let codec {
+            let output = FilteredOutput(descriptor: descriptor, filters: filters)
+            self.output = output
+            chunked = ChunkedOutput(output: output, codec: codec, chunkSize: chunkSize, workers: workers)
+        } else {
+            output = filters.isEmpty && codec == nil ? nil : FilteredOutput(descriptor: descriptor, filters: filters)
+            chunked = nil
+        }
         do {
             if let level, !format.compressionLevels.contains(level) {
                 throw HandoverError(
@@ -74,33 +104,19 @@ public final class ArchiveWriter {
                 }
             case .tgz, .txz, .tzst:
                 // Restricted pax: plain ustar headers, with pax extensions only where needed (UTF-8 or long names).
+                // No filter here: the tar stream is cut into chunks that ChunkedOutput compresses on its own threads,
+                // each chunk a gzip member, xz stream or zstd frame of its own.
                 try check(archive_write_set_format_pax_restricted(archive), "set the pax format")
-                switch format {
-                case .tgz:
-                    try check(archive_write_add_filter_gzip(archive), "add gzip")
-                    // No timestamp in the gzip header, so that the same bundle gives the same bytes.
-                    try check(archive_write_set_options(archive, "gzip:!timestamp"), "drop the gzip timestamp")
-                    if let level {
-                        try check(
-                            archive_write_set_options(archive, "gzip:compression-level=\(level)"), "set the level")
-                    }
-                case .txz:
-                    try check(archive_write_add_filter_xz(archive), "add xz")
-                    // One thread: xz's threaded mode holds a block per thread (about 150 MiB at level 6).
-                    try check(archive_write_set_options(archive, "xz:threads=1"), "use one thread")
-                    if let level {
-                        try check(archive_write_set_options(archive, "xz:compression-level=\(level)"), "set the level")
-                    }
-                default:
-                    try check(archive_write_add_filter_zstd(archive), "add zstd")
-                    // One thread: zstd's threaded mode buffers jobs (about 40 MiB more) and was no faster here.
-                    try check(
-                        archive_write_set_options(archive, "zstd:compression-level=\(level ?? 3)"), "set the level")
-                }
             }
             // Write whole blocks as they fill; no padding of the last block.
             try check(archive_write_set_bytes_in_last_block(archive, 1), "set the block size")
-            if let output {
+            if let chunked {
+                try check(archive_write_set_bytes_per_block(archive, 64 * 1024), "set the block size")
+                let client = Unmanaged.passUnretained(chunked).toOpaque()
+                try check(
+                    archive_write_open2(archive, client, chunkedOpen, chunkedWrite, chunkedClose, nil),
+                    "open the file")
+            } else if let output {
                 // Blocks of 64 KiB: one age chunk each, and few calls through the filters.
                 try check(archive_write_set_bytes_per_block(archive, 64 * 1024), "set the block size")
                 let client = Unmanaged.passUnretained(output).toOpaque()
@@ -111,13 +127,17 @@ public final class ArchiveWriter {
                 try check(archive_write_open_fd(archive, descriptor), "open the file")
             }
         } catch {
+            chunked?.abandon()
             archive_write_free(archive)
             throw error
         }
     }
 
     private func free() {
+        // After a failure, freeing closes the archive: nothing more is compressed or written.
+        if !closed { chunked?.abandon() }
         archive_write_free(archive)
+        chunked?.abandon()
     }
 
     private func close() throws {
@@ -284,7 +304,11 @@ final class FilteredOutput {
     }
 
     func process(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let first = filters.first else { return try writeAll(Array(bytes)) }
+        guard let first = filters.first else {
+            try AtomicFile.writeAll(bytes, to: descriptor)
+            written += Int64(bytes.count)
+            return
+        }
         try pass(try first.process(bytes), from: 1)
     }
 
