@@ -56,22 +56,15 @@ public struct BundleBuilder: Sendable {
             try makeFolder(root + "/data")
             let packager = BundlePackager(
                 root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
-            // One archive: written while the bundle is made. Parts: packed at the end, once every size is known.
-            let archive = options.splitSize == nil ? try StreamingArchive(packager: packager, path: finalPath) : nil
-            do {
-                return try await build(
-                    request, root: root, work: work, packager: packager, archive: archive, finalPath: finalPath,
-                    pseudonymizer: pseudonymizer, generatedAt: generatedAt)
-            } catch {
-                archive?.abort()
-                throw error
-            }
+            return try await build(
+                request, root: root, work: work, packager: packager, finalPath: finalPath,
+                pseudonymizer: pseudonymizer, generatedAt: generatedAt)
         }
     }
 
     private func build(
-        _ request: ExportRequest, root: String, work: String, packager: BundlePackager, archive: StreamingArchive?,
-        finalPath: String, pseudonymizer: any Pseudonymizer, generatedAt: Timestamp
+        _ request: ExportRequest, root: String, work: String, packager: BundlePackager, finalPath: String,
+        pseudonymizer: any Pseudonymizer, generatedAt: Timestamp
     ) async throws -> BundleResult {
         var exporterRecords: [Manifest.ExporterRecord] = []
         var files: [Manifest.FileRecord] = []
@@ -87,8 +80,7 @@ public struct BundleBuilder: Sendable {
             // A repair log of its own per exporter: what it repaired is recorded with it.
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             do {
-                outcome = try await run(
-                    exporter, scope: request.scope, root: root, context: context, archive: archive)
+                outcome = try await run(exporter, scope: request.scope, root: root, context: context)
             } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
                 // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
                 try removeTree(root + "/data/" + exporter.id)
@@ -170,13 +162,7 @@ public struct BundleBuilder: Sendable {
         let parts = try packager.assignParts(&manifest)
         try FileSink.write(try ManifestCoding.encode(manifest), to: root + "/manifest.json")
         try packager.signManifest(request: request.id)
-        let published: [(path: String, bytes: Int64)]
-        if let archive {
-            options.progress?(ExportProgress(phase: .packing, exporter: "", item: "archive", rows: 0, total: nil))
-            published = [(finalPath, try archive.close(manifest: manifest, work: work))]
-        } else {
-            published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
-        }
+        let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
         logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
         options.progress?(
             ExportProgress(
@@ -225,8 +211,7 @@ public struct BundleBuilder: Sendable {
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
     /// validating every file it writes against its schema file as the bytes are written.
     private func run(
-        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext,
-        archive: StreamingArchive?
+        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
     ) async throws -> Outcome {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
@@ -281,18 +266,7 @@ public struct BundleBuilder: Sendable {
             throw error
         }
         sink.references = ReferenceTracker(tables: exporter.tables, included: sink.tables.map { $0 != nil })
-        // Into the archive at once: the schemas now, each table's files when it is complete. When a failed
-        // exporter is to be left out of the bundle, its files go in only once it has succeeded.
-        let packsAtOnce = archive != nil && options.onExporterFailure == .failBundle
-        func pack(_ table: BundleRowSink.Table) throws {
-            guard let archive, let written = table.written else { return }
-            for (path, file) in zip(table.paths, written) { try archive.add(path, sha256: file.sha256) }
-        }
         do {
-            if packsAtOnce, let archive {
-                for schema in schemas { try archive.add(schema.path, sha256: schema.sha256) }
-                sink.completed = pack
-            }
             try await exporter.export(scope, into: &sink, context: context)
             sink.reportFinal()
             options.progress?(
@@ -309,15 +283,6 @@ public struct BundleBuilder: Sendable {
                 .exporterFailed, "exporter \(exporter.id) failed", underlying: String(describing: type(of: error)))
         }
         let references = sink.references.finish()
-        if let archive {
-            if !packsAtOnce {
-                for schema in schemas { try archive.add(schema.path, sha256: schema.sha256) }
-                for table in sink.tables { if let table { try pack(table) } }
-            }
-            for content in sink.contents?.records ?? [] {
-                try archive.add(content.path, sha256: content.sha256, content: content)
-            }
-        }
         var files: [Manifest.FileRecord] = []
         var tables: [Manifest.TableRecord] = []
         var samples: [IndexPage.Sample] = []

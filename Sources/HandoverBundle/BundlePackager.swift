@@ -18,8 +18,7 @@ struct BundlePackager {
     let generatedAt: Timestamp
     let logger: Logger
 
-    /// The BagIt tag files, in the order an archive carries them: before the payload in a part of a split bundle,
-    /// last in a bundle packed while it was made (``StreamingArchive``).
+    /// Tag files in the order every archive carries them, before the payload.
     static let tagFiles = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"]
     /// Handover's own documents beside the tag files.
     static let documents = ["manifest.json", "datapackage.json"]

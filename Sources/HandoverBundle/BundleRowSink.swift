@@ -46,11 +46,9 @@ struct BundleRowSink: RowSink {
         private(set) var settled = false
 
         /// Ends every file (the validators then read to its end); once.
-        /// - Returns: Whether this call completed the table (false when it was complete already).
         /// - Throws: What the writers and files throw.
-        @discardableResult
-        func complete() throws -> Bool {
-            guard written == nil else { return false }
+        func complete() throws {
+            guard written == nil else { return }
             var files: [(bytes: Int64, sha256: String)] = []
             for position in writers.indices {
                 try writers[position].finish()
@@ -58,7 +56,6 @@ struct BundleRowSink: RowSink {
                 files.append((file.bytes, try file.close()))
             }
             written = files
-            return true
         }
 
         /// Waits for the validators of the completed files and checks their verdicts; once.
@@ -96,8 +93,6 @@ struct BundleRowSink: RowSink {
     /// Tables completed whose validators may still run; waited for when the next table is finished, so that one
     /// table's files are checked while the next is written, and no more threads than that run.
     var unsettled: [Int] = []
-    /// Called once for each table as it is completed, with its files closed (to pack them at once).
-    var completed: ((Table) throws -> Void)?
 
     /// Says every row of table `index` is written: its files are completed (their validators read on), and the
     /// validators of the table finished before it are waited for.
@@ -106,7 +101,7 @@ struct BundleRowSink: RowSink {
             throw HandoverError(
                 .exporterFailed, "table number \(index) was finished, but it is not part of this export")
         }
-        if try table.complete() { try completed?(table) }
+        try table.complete()
         for earlier in unsettled where earlier != index { try tables[earlier]?.settle() }
         unsettled = [index]
     }
@@ -114,7 +109,7 @@ struct BundleRowSink: RowSink {
     /// Completes every table and waits for every validator's verdict.
     /// - Throws: What ``Table/settle()`` throws.
     func settleAll() throws {
-        for case let table? in tables where try table.complete() { try completed?(table) }
+        for table in tables { try table?.complete() }
         for table in tables { try table?.settle() }
     }
 

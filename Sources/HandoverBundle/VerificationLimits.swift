@@ -4,8 +4,7 @@ internal import HandoverBagIt
 enum Limits {
     /// The largest schema file read (each is held, compiled, while the files that use it are checked).
     static let schema = 4 << 20
-    /// The schema bytes held before the manifest says which files are schemas (Handover writes the schemas first
-    /// and, packing a bundle while it is made, the manifest last).
+    /// The schema bytes held before the manifest says which files are schemas (Handover writes the manifest first).
     static let schemasBeforeManifest = 64 << 20
 
     /// The most bytes read of a tag file Handover writes; nil for any other file outside `data/`.
