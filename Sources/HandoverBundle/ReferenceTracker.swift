@@ -41,13 +41,13 @@ enum ReferenceOutcome: String, Sendable, Hashable {
 /// most ``keyLimit`` keys; a reference whose sets would pass it is left undeclared (``ReferenceOutcome/unchecked``),
 /// so memory stays bounded however large the export.
 struct ReferenceTracker {
-    /// The most keys held at once, over all sets (some 16 bytes each in a `Set<Int64>`: about 64 MiB).
+    /// The most keys held at once, over all sets (11 to 23 bytes each in ``KeySet``s, 8-byte slots 35 to 70 % full: at most about 96 MiB).
     static let keyLimit = 4 << 20
 
     struct Target {
         var table: Int
         var fields: [Int]
-        var keys = Set<Int64>()
+        var keys = KeySet()
         var users = 0
         var integer: Bool
     }
@@ -57,7 +57,7 @@ struct ReferenceTracker {
         var key: Int
         var fields: [Int]
         var target: Int
-        var pending = Set<Int64>()
+        var pending = KeySet()
         var failed: ReferenceOutcome?
     }
 
@@ -173,7 +173,7 @@ struct ReferenceTracker {
 
     private mutating func fail(_ number: Int, _ outcome: ReferenceOutcome) {
         held -= candidates[number].pending.count
-        candidates[number].pending = []
+        candidates[number].pending = KeySet()
         candidates[number].failed = outcome
         let slot = candidates[number].target
         targets[slot]?.users -= 1
@@ -187,7 +187,7 @@ struct ReferenceTracker {
         targets[slot] = nil
         for number in candidates.indices where candidates[number].target == slot && candidates[number].failed == nil {
             held -= candidates[number].pending.count
-            candidates[number].pending = []
+            candidates[number].pending = KeySet()
             candidates[number].failed = outcome
         }
     }

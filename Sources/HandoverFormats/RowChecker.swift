@@ -6,6 +6,33 @@ public import HandoverCore
 /// Patterns are compiled once, for Handover's linear-time engine (``LinearPattern``), and must match the whole value.
 /// A failure names the table, the row's key and the field, never the value.
 public struct RowChecker {
+    /// Everything the checks need, in one object: a checker is copied for each row where it is kept (a table's
+    /// state in the bundle builder), which costs one reference count.
+    private let checks: RowChecks
+
+    /// Prepares the checks of `schema`.
+    /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile or uses what the linear-time
+    ///   engine cannot run (back-references, lookaround, a program too large).
+    public init(schema: TableSchema) throws {
+        checks = try RowChecks(schema: schema)
+    }
+
+    /// Checks one row.
+    /// - Throws: ``HandoverError/Code/invalidData`` naming the table, the row's key and the field.
+    public func check(_ row: Row) throws {
+        try checks.check(row)
+    }
+
+    /// The first constraint `row` breaks, as the field's name and a description without the value; nil when none.
+    ///
+    /// The row must already have one value of the right type per field.
+    public func violation(in row: Row) -> (field: String, message: String)? {
+        checks.violation(in: row)
+    }
+}
+
+/// The checks of a ``RowChecker``.
+final class RowChecks {
     private let schema: TableSchema
     private let shape: RowShape
     private let enumerations: [Set<String>?]
@@ -14,10 +41,7 @@ public struct RowChecker {
     /// Each field's constraints, taken out of the schema once.
     private let constraints: [Constraints]
 
-    /// Prepares the checks of `schema`.
-    /// - Throws: ``HandoverError/Code/invalidSchema`` when a pattern does not compile or uses what the linear-time
-    ///   engine cannot run (back-references, lookaround, a program too large).
-    public init(schema: TableSchema) throws {
+    init(schema: TableSchema) throws {
         self.schema = schema
         self.shape = RowShape(schema)
         self.constraints = schema.fields.map(\.constraints)
@@ -35,9 +59,7 @@ public struct RowChecker {
         constrained = schema.fields.indices.filter { !schema.fields[$0].constraints.isEmpty }
     }
 
-    /// Checks one row.
-    /// - Throws: ``HandoverError/Code/invalidData`` naming the table, the row's key and the field.
-    public func check(_ row: Row) throws {
+    func check(_ row: Row) throws {
         try shape.check(row)
         if constrained.isEmpty { return }
         if let violation = violation(in: row) {
@@ -48,10 +70,7 @@ public struct RowChecker {
         }
     }
 
-    /// The first constraint `row` breaks, as the field's name and a description without the value; nil when none.
-    ///
-    /// The row must already have one value of the right type per field.
-    public func violation(in row: Row) -> (field: String, message: String)? {
+    func violation(in row: Row) -> (field: String, message: String)? {
         for index in constrained {
             let c = constraints[index]
             switch row.values[index] {

@@ -83,8 +83,8 @@ func checkRow(_ row: Row, _ schema: TableSchema) throws {
 
 /// What a row must look like to fit a table: a value per field, each of its field's type or null, nulls only in
 /// fields that are not required. Taken out of the schema once, so that checking a row reads no field's
-/// description, title or constraints.
-struct RowShape {
+/// description, title or constraints; a class, so that the writers pass it around with one reference count.
+final class RowShape: Sendable {
     let schema: TableSchema
     /// The fields' types, in order.
     let types: [FieldType]
