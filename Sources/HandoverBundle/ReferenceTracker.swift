@@ -41,13 +41,15 @@ enum ReferenceOutcome: String, Sendable, Hashable {
 /// most ``keyLimit`` keys; a reference whose sets would pass it is left undeclared (``ReferenceOutcome/unchecked``),
 /// so memory stays bounded however large the export.
 struct ReferenceTracker {
-    /// The most keys held at once, over all sets (some 16 bytes each in a `Set<Int64>`: about 64 MiB).
+    /// The most keys held at once, over all sets (11 to 23 bytes each in ``KeySet``s, 8-byte slots 35 to 70 % full: at most about 96 MiB).
     static let keyLimit = 4 << 20
 
     struct Target {
         var table: Int
         var fields: [Int]
-        var keys = Set<Int64>()
+        /// `fields[0]`, read without the array for the rows of a one-integer key.
+        var first: Int
+        var keys = KeySet()
         var users = 0
         var integer: Bool
     }
@@ -56,8 +58,10 @@ struct ReferenceTracker {
         var table: Int
         var key: Int
         var fields: [Int]
+        /// `fields[0]`, read without the array for the rows of a one-integer key.
+        var first: Int
         var target: Int
-        var pending = Set<Int64>()
+        var pending = KeySet()
         var failed: ReferenceOutcome?
     }
 
@@ -100,13 +104,13 @@ struct ReferenceTracker {
                 if slot == nil {
                     targets.append(
                         Target(
-                            table: referenced, fields: keyFields,
+                            table: referenced, fields: keyFields, first: keyFields[0],
                             integer: keyFields.count == 1 && target.fields[keyFields[0]].type == .integer))
                     slot = targets.count - 1
                     targetsOf[referenced].append(slot!)
                 }
                 targets[slot!]!.users += 1
-                candidates.append(Candidate(table: index, key: number, fields: fields, target: slot!))
+                candidates.append(Candidate(table: index, key: number, fields: fields, first: fields[0], target: slot!))
                 candidatesOf[index].append(candidates.count - 1)
             }
         }
@@ -140,29 +144,36 @@ struct ReferenceTracker {
 
     /// Takes note of a row written to table `table`.
     mutating func note(_ row: Row, table: Int) {
+        // Every set is changed in place (through `targets[slot]!`, `candidates[number]`), never copied.
         for slot in targetsOf[table] {
-            guard var target = targets[slot] else { continue }
-            targets[slot] = nil  // changed in place, not copied
-            if case .some(.some(let key)) = Self.key(row, target.fields, integer: target.integer),
-                target.keys.insert(key).inserted
-            {
-                held += 1
-                if held > limit {
-                    held -= target.keys.count
-                    drop(target: slot, as: .unchecked)
-                    continue
-                }
+            guard let integer = targets[slot]?.integer else { continue }
+            let key: Int64??
+            if integer, case .integer(let value) = row.values[targets[slot]!.first] {
+                key = .some(value)
+            } else {
+                key = Self.key(row, targets[slot]!.fields, integer: integer)
             }
-            targets[slot] = target
+            guard case .some(.some(let key)) = key, targets[slot]!.keys.insert(key).inserted else { continue }
+            held += 1
+            if held > limit {
+                held -= targets[slot]!.keys.count
+                drop(target: slot, as: .unchecked)
+            }
         }
         for number in candidatesOf[table] where candidates[number].failed == nil {
-            // No copy of the candidate is held, so that its pending set grows in place.
-            guard let target = targets[candidates[number].target] else { continue }
-            switch Self.key(row, candidates[number].fields, integer: target.integer) {
+            let slot = candidates[number].target
+            guard let integer = targets[slot]?.integer else { continue }
+            let key: Int64??
+            if integer, case .integer(let value) = row.values[candidates[number].first] {
+                key = .some(value)
+            } else {
+                key = Self.key(row, candidates[number].fields, integer: integer)
+            }
+            switch key {
             case .none: continue
             case .some(.none): fail(number, .incomplete)
             case .some(.some(let key)):
-                if target.keys.contains(key) { continue }
+                if targets[slot]!.keys.contains(key) { continue }
                 if candidates[number].pending.insert(key).inserted {
                     held += 1
                     if held > limit { fail(number, .unchecked) }
@@ -173,7 +184,7 @@ struct ReferenceTracker {
 
     private mutating func fail(_ number: Int, _ outcome: ReferenceOutcome) {
         held -= candidates[number].pending.count
-        candidates[number].pending = []
+        candidates[number].pending = KeySet()
         candidates[number].failed = outcome
         let slot = candidates[number].target
         targets[slot]?.users -= 1
@@ -187,7 +198,7 @@ struct ReferenceTracker {
         targets[slot] = nil
         for number in candidates.indices where candidates[number].target == slot && candidates[number].failed == nil {
             held -= candidates[number].pending.count
-            candidates[number].pending = []
+            candidates[number].pending = KeySet()
             candidates[number].failed = outcome
         }
     }

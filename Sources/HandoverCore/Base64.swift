@@ -24,12 +24,41 @@ public enum Base64 {
         }
     }
 
+    /// Encodes `data` into `out`, which has room for `(data.count + 2) / 3 * 4` bytes.
+    /// - Returns: How many bytes were written.
+    package static func encode(_ data: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        alphabet.withUnsafeBufferPointer { alphabet in
+            var index = 0
+            var position = 0
+            while index + 3 <= data.count {
+                let chunk = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2])
+                out[position] = alphabet[Int(chunk >> 18 & 63)]
+                out[position + 1] = alphabet[Int(chunk >> 12 & 63)]
+                out[position + 2] = alphabet[Int(chunk >> 6 & 63)]
+                out[position + 3] = alphabet[Int(chunk & 63)]
+                index += 3
+                position += 4
+            }
+            let rest = data.count - index
+            if rest > 0 {
+                let chunk = UInt32(data[index]) << 16 | (rest == 2 ? UInt32(data[index + 1]) << 8 : 0)
+                out[position] = alphabet[Int(chunk >> 18 & 63)]
+                out[position + 1] = alphabet[Int(chunk >> 12 & 63)]
+                out[position + 2] = rest == 2 ? alphabet[Int(chunk >> 6 & 63)] : UInt8(ascii: "=")
+                out[position + 3] = UInt8(ascii: "=")
+                position += 4
+            }
+            return position
+        }
+    }
+
     /// Encodes `data` as a string.
     public static func encode(_ data: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((data.count + 2) / 3 * 4)
-        encode(data) { out.append($0) }
-        return String(decoding: out, as: UTF8.self)
+        let length = (data.count + 2) / 3 * 4
+        guard length > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            data.withUnsafeBufferPointer { encode($0, into: buffer.baseAddress!) }
+        }
     }
 
     /// Decodes standard base64 with padding, or returns nil when the text is not such base64.

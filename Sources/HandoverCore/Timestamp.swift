@@ -40,6 +40,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The instant as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` before the `Z` when there are milliseconds and
     /// `.mmmuuu` when there are microseconds.
     public var iso8601: String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.iso8601MaximumLength) { buffer in
+            let count = writeISO8601(to: buffer.baseAddress!)
+            guard count > 0 else { return formattedISO8601 }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<count]), as: UTF8.self)
+        }
+    }
+
+    /// ``iso8601`` built from strings, for the instants ``writeISO8601(to:)`` leaves out (years before 0 and
+    /// after 9999).
+    private var formattedISO8601: String {
         let (seconds, micros) = microsecondsSince1970.floorDivided(by: 1_000_000)
         let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
         let (year, month, day) = CivilDate.fromDays(days)
@@ -55,13 +65,65 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return text + "Z"
     }
 
+    /// The most bytes ``writeISO8601(to:)`` writes: `YYYY-MM-DDTHH:MM:SS.mmmuuuZ`.
+    package static var iso8601MaximumLength: Int { 27 }
+
+    /// Writes ``iso8601`` as UTF-8 at `buffer`, which has room for ``iso8601MaximumLength`` bytes, without making a
+    /// string (the writers' hot path).
+    /// - Returns: How many bytes were written; 0, with nothing written, for an instant before the year 0 or after
+    ///   9999, whose text only ``iso8601`` makes.
+    package func writeISO8601(to buffer: UnsafeMutablePointer<UInt8>) -> Int {
+        let (seconds, micros) = microsecondsSince1970.floorDivided(by: 1_000_000)
+        // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+        guard seconds >= -62_167_219_200, seconds <= 253_402_300_799 else { return 0 }
+        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
+        let (year, month, day) = CivilDate.fromDays(days)
+        @inline(__always) func two(_ value: Int, at offset: Int) {
+            buffer[offset] = 0x30 &+ UInt8(truncatingIfNeeded: value / 10)
+            buffer[offset + 1] = 0x30 &+ UInt8(truncatingIfNeeded: value % 10)
+        }
+        let y = Int(year)
+        two(y / 100, at: 0)
+        two(y % 100, at: 2)
+        buffer[4] = UInt8(ascii: "-")
+        two(month, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        two(day, at: 8)
+        buffer[10] = UInt8(ascii: "T")
+        let time = Int(secondOfDay)
+        two(time / 3600, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        two(time % 3600 / 60, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        two(time % 60, at: 17)
+        var count = 19
+        let fraction = Int(micros)
+        if fraction != 0 {
+            buffer[19] = UInt8(ascii: ".")
+            two(fraction / 10_000, at: 20)
+            buffer[22] = 0x30 &+ UInt8(truncatingIfNeeded: fraction / 1000 % 10)
+            count = 23
+            let rest = fraction % 1000
+            if rest != 0 {
+                two(rest / 10, at: 23)
+                buffer[25] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+                count = 26
+            }
+        }
+        buffer[count] = UInt8(ascii: "Z")
+        return count + 1
+    }
+
     /// Parses an ISO 8601 / RFC 3339 date-time: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH[:MM]]`;
     /// the fraction is kept to the microsecond.
     ///
     /// A missing offset is read as UTC. Returns nil when the text is not such a date-time or names
     /// an impossible date.
     public init?(iso8601 text: some StringProtocol) {
-        guard let parsed = ISO8601Parser.dateTime(Array(text.utf8)) else { return nil }
+        let parsed =
+            text.utf8.withContiguousStorageIfAvailable { ISO8601Parser.dateTime(utf8: $0) }
+            ?? ISO8601Parser.dateTime(Array(text.utf8))
+        guard let parsed else { return nil }
         self = parsed
     }
 
@@ -137,6 +199,11 @@ public enum CivilDate {
 public enum ISO8601Parser {
     /// Parses `YYYY-MM-DD` into its parts, or nil.
     public static func date(_ bytes: [UInt8]) -> (year: Int64, month: Int, day: Int)? {
+        bytes.withUnsafeBufferPointer { date(utf8: $0) }
+    }
+
+    /// Parses `YYYY-MM-DD` held in a buffer into its parts, or nil.
+    package static func date(utf8 bytes: UnsafeBufferPointer<UInt8>) -> (year: Int64, month: Int, day: Int)? {
         guard bytes.count == 10 else { return nil }
         var index = 0
         return parseDate(bytes, &index)
@@ -144,6 +211,11 @@ public enum ISO8601Parser {
 
     /// Parses a date-time (see ``Timestamp/init(iso8601:)``), or nil.
     public static func dateTime(_ bytes: [UInt8]) -> Timestamp? {
+        bytes.withUnsafeBufferPointer { dateTime(utf8: $0) }
+    }
+
+    /// Parses a date-time (see ``Timestamp/init(iso8601:)``) held in a buffer, or nil.
+    package static func dateTime(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         var i = 0
         guard let (year, month, day) = parseDate(bytes, &i), i < bytes.count,
             bytes[i] == UInt8(ascii: "T") || bytes[i] == UInt8(ascii: "t") || bytes[i] == UInt8(ascii: " ")
@@ -197,7 +269,7 @@ public enum ISO8601Parser {
         return Timestamp(microsecondsSince1970: seconds * 1_000_000 + Int64(micros))
     }
 
-    private static func parseDate(_ b: [UInt8], _ i: inout Int) -> (Int64, Int, Int)? {
+    private static func parseDate(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> (Int64, Int, Int)? {
         guard let year = digits(b, &i, 4), expect(b, &i, "-"), let month = digits(b, &i, 2), expect(b, &i, "-"),
             let day = digits(b, &i, 2), CivilDate.isValid(year: Int64(year), month: month, day: day)
         else { return nil }
@@ -208,7 +280,7 @@ public enum ISO8601Parser {
         byte >= 0x30 && byte <= 0x39 ? Int(byte - 0x30) : nil
     }
 
-    private static func digits(_ b: [UInt8], _ i: inout Int, _ count: Int) -> Int? {
+    private static func digits(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ count: Int) -> Int? {
         guard i + count <= b.count else { return nil }
         var value = 0
         for k in 0..<count {
@@ -219,7 +291,7 @@ public enum ISO8601Parser {
         return value
     }
 
-    private static func expect(_ b: [UInt8], _ i: inout Int, _ c: Unicode.Scalar) -> Bool {
+    private static func expect(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ c: Unicode.Scalar) -> Bool {
         guard i < b.count, b[i] == UInt8(ascii: c) else { return false }
         i += 1
         return true

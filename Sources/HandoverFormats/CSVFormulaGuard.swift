@@ -23,6 +23,18 @@ public enum CSVFormulaGuard {
         return false
     }
 
+    /// ``needsGuard(_:)`` for bytes in memory, as the CSV writer asks it for every string cell.
+    @inline(__always)
+    static func needsGuard(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in utf8 where byte != prefix {
+            switch byte {
+            case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: return true
+            default: return false
+            }
+        }
+        return false
+    }
+
     /// The cell written for `value`.
     public static func guarded(_ value: String) -> String {
         needsGuard(value.utf8) ? "'" + value : value

@@ -77,28 +77,88 @@ extension Substring {
 }
 
 /// Checks that a row has one value per field and that each value fits its field.
-@inline(__always)
 func checkRow(_ row: Row, _ schema: TableSchema) throws {
-    guard row.values.count == schema.fields.count else {
-        throw HandoverError(
-            .invalidData,
-            "table \(schema.name): a row has \(row.values.count) values for \(schema.fields.count) fields")
+    try RowShape(schema).check(row)
+}
+
+/// What a row must look like to fit a table: a value per field, each of its field's type or null, nulls only in
+/// fields that are not required. Taken out of the schema once, so that checking a row reads no field's
+/// description, title or constraints; a class, so that the writers pass it around with one reference count.
+final class RowShape: Sendable {
+    let schema: TableSchema
+    /// The fields' types, in order.
+    let types: [FieldType]
+    /// Whether each field is required.
+    let required: [Bool]
+
+    init(_ schema: TableSchema) {
+        self.schema = schema
+        self.types = schema.fields.map(\.type)
+        self.required = schema.fields.map(\.required)
     }
-    for (index, field) in schema.fields.enumerated() {
-        let value = row.values[index]
-        if value.isNull {
-            if field.required {
-                throw HandoverError(
+
+    /// Checks one row.
+    /// - Throws: ``HandoverError/Code/invalidData`` naming the table, the row's key and the first field that does not
+    ///   fit, never the value.
+    @inline(__always)
+    func check(_ row: Row) throws {
+        let fits = row.values.withUnsafeBufferPointer { values in
+            guard values.count == types.count else { return false }
+            return types.withUnsafeBufferPointer { types in
+                required.withUnsafeBufferPointer { required in
+                    for index in 0..<values.count {
+                        let fits: Bool
+                        switch values[index] {
+                        case .null: fits = !required[index]
+                        case .string: fits = types[index] == .string
+                        case .integer: fits = types[index] == .integer
+                        case .number, .decimal: fits = types[index] == .number
+                        case .boolean: fits = types[index] == .boolean
+                        case .date: fits = types[index] == .date
+                        case .datetime: fits = types[index] == .datetime
+                        case .binary: fits = types[index] == .binary
+                        }
+                        if !fits { return false }
+                    }
+                    return true
+                }
+            }
+        }
+        if !fits { throw failure(row) }
+    }
+
+    /// The error for a row that does not fit, as the first misfit tells it.
+    private func failure(_ row: Row) -> HandoverError {
+        guard row.values.count == schema.fields.count else {
+            return HandoverError(
+                .invalidData,
+                "table \(schema.name): a row has \(row.values.count) values for \(schema.fields.count) fields")
+        }
+        for (index, field) in schema.fields.enumerated() {
+            let value = row.values[index]
+            if value.isNull {
+                if field.required {
+                    return HandoverError(
+                        .invalidData,
+                        "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): required but null"
+                    )
+                }
+            } else if !value.fits(field.type) {
+                return HandoverError(
                     .invalidData,
-                    "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): required but null"
+                    "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): not of type \(field.type.rawValue)"
                 )
             }
-        } else if !value.fits(field.type) {
-            throw HandoverError(
-                .invalidData,
-                "table \(schema.name), row \(row.keyDescription(in: schema)), field \(field.name): not of type \(field.type.rawValue)"
-            )
         }
+        return HandoverError(.internalError, "table \(schema.name): a row did not fit, but no field says why")
+    }
+
+    /// The error for a number that is not finite in field `index`.
+    func notFinite(_ row: Row, field index: Int) -> HandoverError {
+        HandoverError(
+            .invalidData,
+            "table \(schema.name), row \(row.keyDescription(in: schema)), field \(schema.fields[index].name): not a finite number"
+        )
     }
 }
 

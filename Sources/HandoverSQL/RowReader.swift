@@ -176,6 +176,8 @@ struct RowReader {
     let statement: SQLiteStatement
     let conversion: RowConversion
     let types: [FieldType]
+    /// Whether each read field is a reference that may become a pseudonym (it has a pseudonym domain).
+    let references: [Bool]
     var values: [Value]
     /// The companion fields' nulls, copied for each row.
     let companions: [Value]
@@ -185,6 +187,8 @@ struct RowReader {
         self.statement = statement
         self.conversion = conversion
         self.types = plan.schema.fields.prefix(plan.sourceCount).map(\.type)
+        let domains = conversion.plan.pseudonymDomains
+        self.references = (0..<conversion.plan.sourceCount).map { domains[$0] != nil }
         self.values = []
         self.values.reserveCapacity(plan.schema.fields.count)
         self.companions = Array(repeating: .null, count: plan.schema.fields.count - plan.sourceCount)
@@ -194,6 +198,19 @@ struct RowReader {
     mutating func next() throws -> Row? {
         guard try statement.step() else { return nil }
         values.removeAll(keepingCapacity: true)
+        if companions.isEmpty {
+            for index in 0..<types.count {
+                do {
+                    values.append(try value(at: index))
+                } catch let unfit as Unfit {
+                    var none: [Value] = []
+                    values.append(
+                        try conversion.repair(
+                            index, unfit, rowKey: rowKey, text: { rawText(at: index) }, companions: &none))
+                }
+            }
+            return Row(values)
+        }
         var companions = self.companions
         for index in 0..<types.count {
             do {
@@ -224,7 +241,7 @@ struct RowReader {
         let column = Int32(index)
         let storage = statement.type(at: column)
         if storage == .null { return .null }
-        if let domain = plan.pseudonymDomains[index] {
+        if references[index], let domain = plan.pseudonymDomains[index] {
             let text: String
             switch storage {
             case .integer: text = String(statement.int64(at: column))
@@ -275,16 +292,18 @@ struct RowReader {
             throw mismatch(index, expected: "a boolean (0 or 1)", found: storage)
         case .date:
             if storage == .text {
-                let text = try text(at: index)
-                if let (year, month, day) = ISO8601Parser.date(Array(text.utf8)) {
-                    return .date(CivilDate.format(year: year, month: month, day: day))
-                }
+                // `YYYY-MM-DD` read from the bytes is already in canonical form (and ASCII, so valid UTF-8).
+                let bytes = statement.utf8(at: column)
+                if ISO8601Parser.date(utf8: bytes) != nil { return .date(String(decoding: bytes, as: UTF8.self)) }
+                _ = try text(at: index)  // text that is not UTF-8 is reported as such
             }
             throw mismatch(index, expected: "a date (YYYY-MM-DD)", found: storage)
         case .datetime:
             switch storage {
             case .text:
-                if let time = Timestamp(iso8601: try text(at: index)) { return .datetime(time) }
+                // A date-time parses from ASCII only: from the bytes, without making a string.
+                if let time = ISO8601Parser.dateTime(utf8: statement.utf8(at: column)) { return .datetime(time) }
+                _ = try text(at: index)  // text that is not UTF-8 is reported as such
             case .integer:
                 return .datetime(Timestamp(secondsSince1970: statement.int64(at: column)))
             case .float:

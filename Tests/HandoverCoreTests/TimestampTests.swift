@@ -62,4 +62,56 @@ import Testing
         #expect(ISO8601Parser.date(Array("2023-02-29".utf8)) == nil)
         #expect(ISO8601Parser.date(Array("2024-02-29T00:00:00Z".utf8)) == nil)
     }
+
+    /// `iso8601` as it was built from strings, before it was written into bytes.
+    static func stringISO8601(_ time: Timestamp) -> String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        let (seconds, micros) = time.microsecondsSince1970.floorDivided(by: 1_000_000)
+        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
+        let (year, month, day) = CivilDate.fromDays(days)
+        var text = pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        text +=
+            "T" + pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
+            + pad(Int(secondOfDay % 60), 2)
+        if micros % 1000 != 0 {
+            text += "." + pad(Int(micros), 6)
+        } else if micros != 0 {
+            text += "." + pad(Int(micros / 1000), 3)
+        }
+        return text + "Z"
+    }
+
+    @Test func printsWhatTheStringFormatterPrintedForAnyInstant() {
+        var instants: [Int64] = [
+            0, -1, 1, 999, 1000, 1001, 999_999, 1_000_000, -1_000_000, -62_167_219_200_000_000,
+            -62_167_219_200_000_001, 253_402_300_799_999_999, 253_402_300_800_000_000, Int64.max, Int64.min,
+        ]
+        var state: UInt64 = 42
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let random = Int64(bitPattern: state)
+            instants += [random, random >> 8, random % 253_402_300_800_000_000, random % 253_402_300_800 * 1_000_000]
+            instants.append(random % 253_402_300_800_000 * 1000)
+        }
+        for micros in instants {
+            let time = Timestamp(microsecondsSince1970: micros)
+            #expect(time.iso8601 == Self.stringISO8601(time), "\(micros)")
+            if time.iso8601 != Self.stringISO8601(time) { return }
+        }
+    }
+
+    @Test func parsesFromBuffersAsFromArrays() {
+        for text in ["2024-02-29T23:59:59.123456Z", "2024-02-29 23:59:59", "2024-02-29", "2023-02-29", "x", ""] {
+            let bytes = Array(text.utf8)
+            let fromBuffer = bytes.withUnsafeBufferPointer { ISO8601Parser.dateTime(utf8: $0) }
+            #expect(fromBuffer == ISO8601Parser.dateTime(bytes))
+            let dateFromBuffer = bytes.withUnsafeBufferPointer { ISO8601Parser.date(utf8: $0) }
+            #expect(
+                dateFromBuffer.map { [$0.year, Int64($0.month), Int64($0.day)] }
+                    == ISO8601Parser.date(bytes).map { [$0.year, Int64($0.month), Int64($0.day)] })
+        }
+    }
 }
