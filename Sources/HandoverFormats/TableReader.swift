@@ -114,6 +114,7 @@ enum CellText {
     }
 
     /// An integer: an optional sign and digits, in the 64-bit range.
+    @inline(__always)
     static func integer(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         let negative = text.first == UInt8(ascii: "-")
