@@ -197,14 +197,15 @@ let package = Package(
         // One test target per module.
         .testTarget(name: "HandoverCoreTests", dependencies: ["HandoverCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverJSONSchemaTests", dependencies: ["HandoverJSONSchema", "TestSupport"],
+            name: "HandoverJSONSchemaTests", dependencies: ["HandoverJSONSchema", "HandoverDemo", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverBagItTests",
             dependencies: ["HandoverBagIt", "HandoverBundle", "HandoverDemo", "TestSupport", crypto],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HandoverFormatsTests", dependencies: ["HandoverFormats", "HandoverJSONSchema", "TestSupport"],
+            name: "HandoverFormatsTests",
+            dependencies: ["HandoverFormats", "HandoverJSONSchema", "HandoverDemo", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverArchiveTests", dependencies: ["HandoverArchive", "TestSupport", crypto],

@@ -1,4 +1,5 @@
 import HandoverCore
+import HandoverDemo
 import Testing
 
 @testable import HandoverFormats

@@ -5,7 +5,8 @@ import HandoverCore
 
 // The writers as they were before their per-row paths were rewritten for speed (formatting straight into bytes,
 // no libxml2 for XML), kept as the reference that the differential tests compare the real writers with, byte for
-// byte. Do not "improve" these: their output is the contract.
+// byte. Do not "improve" these: their output is the contract. Instants are written with `Timestamp.iso8601`, which
+// TimestampTests holds to the string formatter these writers used, for any instant.
 
 /// The reference writers' byte buffer: every byte in memory.
 struct ReferenceBuffer {
@@ -71,28 +72,6 @@ enum Reference {
     static func numberText(_ value: Double) -> String? {
         guard value.isFinite else { return nil }
         return value.description
-    }
-
-    /// `Timestamp.iso8601` as it was: built from strings.
-    static func iso8601(_ time: Timestamp) -> String {
-        let (seconds, micros) = time.microsecondsSince1970.floorDivided(by: 1_000_000)
-        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
-        let (year, month, day) = CivilDate.fromDays(days)
-        var text = pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
-        text +=
-            "T" + pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
-            + pad(Int(secondOfDay % 60), 2)
-        if micros % 1000 != 0 {
-            text += "." + pad(Int(micros), 6)
-        } else if micros != 0 {
-            text += "." + pad(Int(micros / 1000), 3)
-        }
-        return text + "Z"
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     static func appendJSONString(_ text: String, to out: inout ReferenceBuffer) {
@@ -164,7 +143,7 @@ struct ReferenceJSONWriter: ReferenceWriter {
             case .decimal(let text): out.append(utf8: text)
             case .boolean(let value): out.append(value ? "true" : "false")
             case .date(let text): Reference.appendJSONString(text, to: &out)
-            case .datetime(let time): Reference.appendJSONString(Reference.iso8601(time), to: &out)
+            case .datetime(let time): Reference.appendJSONString(time.iso8601, to: &out)
             case .binary(let bytes):
                 out.append(UInt8(ascii: "\""))
                 out.append(base64: bytes)
@@ -218,7 +197,7 @@ struct ReferenceCSVWriter: ReferenceWriter {
             case .decimal(let text): out.append(utf8: text)
             case .boolean(let value): out.append(value ? "true" : "false")
             case .date(let text): out.append(utf8: text)
-            case .datetime(let time): out.append(utf8: Reference.iso8601(time))
+            case .datetime(let time): out.append(utf8: time.iso8601)
             case .binary(let bytes):
                 if bytes.isEmpty { out.append("\"\"") } else { out.append(base64: bytes) }
             }
@@ -346,7 +325,7 @@ struct ReferenceXMLWriter: ReferenceWriter {
                 case .decimal(let text): try writeElement(name, text)
                 case .boolean(let value): try writeElement(name, value ? "true" : "false")
                 case .date(let text): try writeElement(name, text)
-                case .datetime(let time): try writeElement(name, Reference.iso8601(time))
+                case .datetime(let time): try writeElement(name, time.iso8601)
                 case .binary(let bytes): try writeElement(name, Base64.encode(bytes))
                 }
             }

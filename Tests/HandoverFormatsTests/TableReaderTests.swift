@@ -1,21 +1,9 @@
 import Foundation
 import HandoverCore
+import HandoverDemo
 import Testing
 
 @testable import HandoverFormats
-
-/// SplitMix64: a seeded generator, so that every run checks the same rows.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One way of writing a table file: a format, and for CSV whether the formula guard is on.
 struct FileKind: Sendable, CustomTestStringConvertible {

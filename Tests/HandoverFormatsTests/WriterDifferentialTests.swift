@@ -1,4 +1,5 @@
 import HandoverCore
+import HandoverDemo
 import Testing
 
 @testable import HandoverFormats
@@ -100,7 +101,7 @@ enum DifferentialRows {
         let year = random.next() % 10_000
         let month = 1 + random.next() % 12
         let day = 1 + random.next() % 28
-        return Reference.pad(Int(year), 4) + "-" + Reference.pad(Int(month), 2) + "-" + Reference.pad(Int(day), 2)
+        return CivilDate.format(year: Int64(year), month: Int(month), day: Int(day))
     }
 
     static func bytes(_ random: inout SeededGenerator) -> [UInt8] {

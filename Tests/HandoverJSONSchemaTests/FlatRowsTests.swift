@@ -1,5 +1,6 @@
 import Foundation
 import HandoverCore
+import HandoverDemo
 import Testing
 
 @testable import HandoverJSONSchema
@@ -212,18 +213,5 @@ func bothWays(_ schema: JSONSchema, _ bytes: [UInt8], maxErrors: Int, blockSize:
             }
         }
         #expect(flatGroups > 10)
-    }
-}
-
-/// SplitMix64, so that every run checks the same rows.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,5 @@
+import HandoverDemo
+
 /// A generated SQLite database with a column of every field type Handover writes, filled (from a seed) with the
 /// values that are hardest to carry through a round trip: 64-bit extremes, doubles in exponent form, exact decimals
 /// no double holds, a column of both kinds, dates and instants at the edges, empty and arbitrary bytes, and text
@@ -34,20 +36,6 @@ public enum GeneratedTypesFixture {
         "2000-01-01T00:00:00.001Z", "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z",
     ]
 
-    /// A small deterministic generator (SplitMix64).
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
-        mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
-    }
-
     static func text(_ value: String) -> String {
         "CAST(X'"
             + value.utf8.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
@@ -62,7 +50,7 @@ public enum GeneratedTypesFixture {
 
     /// The SQLite script: `tenants`, `items` (a column of each type) and `parts` (referring to items).
     public static func sqliteSQL(rows: Int = 300, seed: UInt64 = 16) -> String {
-        var random = Generator(state: seed)
+        var random = SeededGenerator(state: seed)
         var sql = "CREATE TABLE tenants (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
         sql += "INSERT INTO tenants VALUES (1, 'one'), (2, 'two');\n"
         sql += """
@@ -132,4 +120,11 @@ public enum GeneratedTypesFixture {
             tenant: tenant_id
             references: {item_id: items.id}
         """
+}
+
+extension SeededGenerator {
+    /// One of `values`, evenly.
+    mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
+    /// True `percent` times in a hundred.
+    mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
 }
