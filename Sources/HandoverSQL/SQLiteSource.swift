@@ -79,10 +79,7 @@ struct SQLiteSession: SourceSession {
     ) async throws {
         let statement = try connection.prepare(query.sql)
         try statement.bind(query.parameters.map(\.sqlite))
-        var reader = RowReader(statement: statement, conversion: conversion)
-        while let row = try reader.next() {
-            try await body(row)
-        }
+        try await RowPrefetch.stream(RowReader(statement: statement, conversion: conversion), into: body)
     }
 
     /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).

@@ -1,0 +1,139 @@
+import Foundation
+import HandoverCore
+import HandoverSQL
+import Synchronization
+import TestSupport
+import Testing
+
+/// Reading ahead on a thread of its own: every row, in order, across batch boundaries; the reader's error after the
+/// rows before it; a consumer's error stops and joins the reading thread; the read-ahead stays bounded.
+@Suite struct RowPrefetchTests {
+    /// What a counting producer saw, shared with the test.
+    final class Log: Sendable {
+        private let state = Mutex((produced: 0, afterReturn: 0, returned: false))
+        func produce() {
+            state.withLock { state in
+                state.produced += 1
+                if state.returned { state.afterReturn += 1 }
+            }
+        }
+        func markReturned() { state.withLock { $0.returned = true } }
+        var produced: Int { state.withLock { $0.produced } }
+        var afterReturn: Int { state.withLock { $0.afterReturn } }
+    }
+
+    struct Failure: Error, Equatable { let at: Int }
+
+    /// Rows `0..<count` (one integer each), throwing ``Failure`` instead of row `failAt`.
+    struct Counting: RowProducing {
+        let count: Int
+        var failAt: Int?
+        let log: Log
+        var position = 0
+
+        mutating func next() throws -> Row? {
+            guard position < count else { return nil }
+            if position == failAt { throw Failure(at: position) }
+            log.produce()
+            position += 1
+            return Row([.integer(Int64(position - 1))])
+        }
+    }
+
+    static func integers(_ rows: [Row]) -> [Int64] {
+        rows.map { row in
+            guard case .integer(let value) = row.values[0] else { return -1 }
+            return value
+        }
+    }
+
+    @Test(arguments: [0, 1, 7, 8, 9, 31, 32, 33, 1000])
+    func everyRowArrivesOnceInOrder(count: Int) async throws {
+        var seen: [Row] = []
+        try await RowPrefetch.stream(Counting(count: count, log: Log()), batchSize: 8, depth: 2) { seen.append($0) }
+        #expect(Self.integers(seen) == (0..<count).map(Int64.init))
+    }
+
+    @Test(arguments: [0, 5, 8, 9, 300])
+    func theReadersErrorArrivesAfterEveryRowBeforeIt(failAt: Int) async throws {
+        var seen: [Row] = []
+        await #expect(throws: Failure(at: failAt)) {
+            try await RowPrefetch.stream(Counting(count: 1000, failAt: failAt, log: Log()), batchSize: 8, depth: 2) {
+                seen.append($0)
+            }
+        }
+        #expect(Self.integers(seen) == (0..<failAt).map(Int64.init))
+    }
+
+    @Test(arguments: [3, 8, 20, 500])
+    func aConsumersErrorStopsTheReaderBeforeStreamReturns(stopAt: Int) async throws {
+        let log = Log()
+        var seen = 0
+        await #expect(throws: Failure(at: stopAt)) {
+            try await RowPrefetch.stream(Counting(count: 100_000, log: log), batchSize: 8, depth: 2) { _ in
+                if seen == stopAt { throw Failure(at: stopAt) }
+                seen += 1
+            }
+        }
+        log.markReturned()
+        // A reading thread still running would go on producing: give it the time to show.
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(log.afterReturn == 0, "no row read after stream returned")
+        // Read ahead: the batch being taken, `depth` waiting and the one the thread was filling, at most.
+        #expect(log.produced <= stopAt + 8 * (2 + 2) + 8, "read-ahead is bounded, not the whole table")
+    }
+
+    @Test func aSlowConsumerBoundsTheReadAhead() async throws {
+        let log = Log()
+        var seen = 0
+        var mostAhead = 0
+        try await RowPrefetch.stream(Counting(count: 2000, log: log), batchSize: 16, depth: 3) { _ in
+            seen += 1
+            if seen % 97 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            mostAhead = max(mostAhead, log.produced - seen)
+        }
+        #expect(seen == 2000)
+        #expect(mostAhead <= 16 * (3 + 2), "never more than a few batches ahead")
+    }
+}
+
+/// The SQLite source reads large tables ahead on a thread: rows, errors and repairs are as when read on one thread.
+@Suite struct SQLiteReadAheadTests {
+    /// A `people` table of `count` rows, the note of row `badRow` invalid UTF-8.
+    func withLargeDirtyDatabase<T>(count: Int, badRow: Int, _ body: (String) async throws -> T) async throws -> T {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/large.sqlite"
+            let sql = """
+                CREATE TABLE tenants (id INTEGER PRIMARY KEY);
+                INSERT INTO tenants VALUES (1), (2);
+                CREATE TABLE people (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+                  age INTEGER, born DATE, note TEXT);
+                CREATE INDEX people_tenant ON people(tenant_id);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))
+                INSERT INTO people SELECT i, 1 + (i % 5 = 0), i % 90, '2000-01-01', 'note ' || i FROM n;
+                UPDATE people SET note = CAST(X'41FF42' AS TEXT) WHERE id = \(badRow);
+                """
+            #expect(try run("/usr/bin/sqlite3", [path, sql]).status == 0)
+            return try await body(path)
+        }
+    }
+
+    @Test func aLargeTablesRowsAllArriveInKeyOrderAndTheFirstUnfitValueNamesItsRow() async throws {
+        try await withLargeDirtyDatabase(count: 3000, badRow: 2001) { path in
+            let strict = try DatasetMapExporter(map: try DatasetMap(yaml: DirtyFixture.map(nil)), databasePath: path)
+            await #expect {
+                _ = try await collect(strict, .tenant("1"))
+            } throws: { error in
+                (error as? HandoverError)?.message == "table people, row id=2001, field note: text is not valid UTF-8"
+            }
+            let lenient = try DatasetMapExporter(
+                map: try DatasetMap(yaml: DirtyFixture.map("replace")), databasePath: path)
+            let sink = try await collect(lenient, .tenant("1"))
+            let expected = (1...3000).filter { $0 % 5 != 0 }.map(Int64.init)
+            #expect(sink.integers("people") == expected, "every row of the tenant, once, in key order")
+            let rows = try #require(sink.rows["people"])
+            let repaired = rows.filter { $0.values[4] == .string("A\u{FFFD}B") }
+            #expect(repaired.count == 1 && repaired.first?.values[0] == .integer(2001))
+        }
+    }
+}
