@@ -91,7 +91,8 @@ let package = Package(
             name: "HandoverFormats", dependencies: ["HandoverCore", "HandoverJSONSchema", "CLibXML2"],
             swiftSettings: swiftSettings),
         // Archives through libarchive: the writer with atomic publication, and the reader.
-        .target(name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive"], swiftSettings: swiftSettings),
+        .target(
+            name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive", crypto], swiftSettings: swiftSettings),
         // Runs the exporters into a staged bundle, writes the manifest, publishes and verifies archives.
         .target(
             name: "HandoverBundle",

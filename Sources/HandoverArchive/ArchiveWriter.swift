@@ -72,13 +72,7 @@ public final class ArchiveWriter {
         self.archive = archive
         self.path = path
         self.format = format
-        let codec: ChunkCodec? =
-            switch format {
-            case .zip: nil
-            case .tgz: ChunkCodec(kind: .gzip, level: level)
-            case .txz: ChunkCodec(kind: .xz, level: level)
-            case .tzst: ChunkCodec(kind: .zstd, level: level)
-            }
+        let codec = ChunkCodec(format: format, level: level)
         if let codec {
             let output = FilteredOutput(descriptor: descriptor, filters: filters)
             self.output = output
@@ -88,12 +82,7 @@ public final class ArchiveWriter {
             chunked = nil
         }
         do {
-            if let level, !format.compressionLevels.contains(level) {
-                throw HandoverError(
-                    .invalidArgument,
-                    "a compression level for \(format.rawValue) is \(format.compressionLevels.lowerBound) to \(format.compressionLevels.upperBound)"
-                )
-            }
+            try format.checkLevel(level)
             switch format {
             case .zip:
                 try check(archive_write_set_format_zip(archive), "set the zip format")
@@ -111,7 +100,10 @@ public final class ArchiveWriter {
             // Write whole blocks as they fill; no padding of the last block.
             try check(archive_write_set_bytes_in_last_block(archive, 1), "set the block size")
             if let chunked {
-                try check(archive_write_set_bytes_per_block(archive, 64 * 1024), "set the block size")
+                // No blocking: each header, data block and padding reaches ChunkedOutput as it is written, which
+                // cuts the stream into chunks itself, and which must have a file's header before the compressed
+                // content put after it (addCompressedFile).
+                try check(archive_write_set_bytes_per_block(archive, 0), "set the block size")
                 let client = Unmanaged.passUnretained(chunked).toOpaque()
                 try check(
                     archive_write_open2(archive, client, chunkedOpen, chunkedWrite, chunkedClose, nil),
@@ -193,6 +185,71 @@ public final class ArchiveWriter {
         }
         try check(archive_write_finish_entry(archive), "finish entry \(name)")
     }
+
+    /// Adds a regular file whose content ``ContentCompression`` compressed for this archive while it was written:
+    /// libarchive writes the entry's header (and its padding) into the tar stream, and the compressed bytes are put
+    /// in line after the header as they are, standing for the content.
+    /// - Parameters:
+    ///   - content: The compressed content (its format must be this archive's).
+    ///   - name: The entry's path inside the archive.
+    ///   - modificationTime: The entry's mtime.
+    ///   - observe: Called with each block of compressed bytes read, in order: a caller hashes them to know they
+    ///     are what was compressed.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when reading or writing fails, or the content was compressed
+    ///   for another format.
+    package func addCompressedFile(
+        _ content: CompressedFile.Content, as name: String, modificationTime: Timestamp,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws {
+        guard let chunked, content.format == format else {
+            throw HandoverError(.archiveFailed, "\(name) was compressed for another archive format")
+        }
+        let descriptor = open(content.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
+        }
+        defer { _ = Glibc.close(descriptor) }
+        try writeHeader(name: name, size: content.size, modificationTime: modificationTime)
+        let blockSize = 256 * 1024
+        var total: Int64 = 0
+        try chunked.splice(
+            {
+                var piece = [UInt8](repeating: 0, count: blockSize)
+                let count = try piece.withUnsafeMutableBytes { buffer in
+                    while true {
+                        let count = read(descriptor, buffer.baseAddress, blockSize)
+                        if count >= 0 { return count }
+                        if errno != EINTR {
+                            throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
+                        }
+                    }
+                }
+                guard count > 0 else { return nil }
+                piece.removeLast(blockSize - count)
+                total += Int64(count)
+                piece.withUnsafeBytes { observe($0) }
+                return piece
+            }, length: content.size)
+        guard total == content.compressedBytes else {
+            throw HandoverError(.archiveFailed, "'\(content.path)' changed size while it was archived")
+        }
+        // libarchive counts the entry's bytes: hand it as many zeros, which ChunkedOutput drops.
+        var remaining = content.size
+        while remaining > 0 {
+            let count = Int(min(remaining, Int64(Self.zeros.count)))
+            try Self.zeros.withUnsafeBytes {
+                try writeData(UnsafeRawBufferPointer(rebasing: $0[0..<count]), entry: name)
+            }
+            remaining -= Int64(count)
+        }
+        guard chunked.skipping == 0 else {
+            throw HandoverError(.archiveFailed, "libarchive wrote entry \(name) with another size")
+        }
+        try check(archive_write_finish_entry(archive), "finish entry \(name)")
+    }
+
+    /// Zeros standing for a compressed file's content in libarchive's count (dropped on the way out).
+    private static let zeros = [UInt8](repeating: 0, count: 256 * 1024)
 
     /// Adds a regular file from bytes in memory.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when writing fails.

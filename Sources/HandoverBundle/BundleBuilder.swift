@@ -74,13 +74,18 @@ public struct BundleBuilder: Sendable {
         var contents: [Manifest.ContentRecord] = []
         var written: [any Exporter] = []
         var firstFailure: HandoverError?
+        // Tar archives: the data is compressed while it is written, on two threads of its own.
+        let compression = try ContentCompression(format: options.archiveFormat, level: options.compressionLevel)
+            .map(PayloadCompression.init)
+        defer { compression?.stop() }
         for exporter in exporters.exporters {
             try Self.checkCancellation()
             let outcome: Outcome
             // A repair log of its own per exporter: what it repaired is recorded with it.
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             do {
-                outcome = try await run(exporter, scope: request.scope, root: root, context: context)
+                outcome = try await run(
+                    exporter, scope: request.scope, root: root, context: context, compression: compression)
             } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
                 // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
                 try removeTree(root + "/data/" + exporter.id)
@@ -162,7 +167,9 @@ public struct BundleBuilder: Sendable {
         let parts = try packager.assignParts(&manifest)
         try FileSink.write(try ManifestCoding.encode(manifest), to: root + "/manifest.json")
         try packager.signManifest(request: request.id)
-        let published = try packager.publish(manifest: manifest, parts: parts, work: work, finalPath: finalPath)
+        let compressed = try compression?.finish() ?? [:]
+        let published = try packager.publish(
+            manifest: manifest, parts: parts, work: work, finalPath: finalPath, compressed: compressed)
         logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
         options.progress?(
             ExportProgress(
@@ -211,7 +218,8 @@ public struct BundleBuilder: Sendable {
     /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
     /// validating every file it writes against its schema file as the bytes are written.
     private func run(
-        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext
+        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext,
+        compression: PayloadCompression?
     ) async throws -> Outcome {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
@@ -233,7 +241,7 @@ public struct BundleBuilder: Sendable {
                 var paths: [String] = []
                 for format in options.formats {
                     let path = folder + "/" + table.name + "." + format.fileExtension
-                    let file = try FileSink(path: root + "/" + path)
+                    let file = try compression?.sink(at: root, path: path) ?? FileSink(path: root + "/" + path)
                     let kind = SchemaKind(describing: format)
                     let schema = SchemaGenerator.schema(kind, for: table, csvFormulaGuard: options.csvFormulaGuard)
                     // Every byte written to the file is checked against the schema file's bytes as it is written, on
@@ -353,4 +361,33 @@ public struct BundleBuilder: Sendable {
     private func makeFolder(_ path: String) throws {
         try AtomicFile.createPrivateFolder(at: path)
     }
+}
+
+/// The data files of an export whose content is compressed as it is written (tar archives), by bundle path.
+final class PayloadCompression {
+    let compression: ContentCompression
+    private var files: [(path: String, file: CompressedFile)] = []
+
+    init(_ compression: ContentCompression) {
+        self.compression = compression
+    }
+
+    /// A new data file at `path` (relative to `root`) whose bytes are compressed as they are written.
+    func sink(at root: String, path: String) throws -> FileSink {
+        let sink = try FileSink(path: root + "/" + path, compression: compression)
+        if let file = sink.compressed { files.append((path, file)) }
+        return sink
+    }
+
+    /// Writes out what is still being compressed and stops the threads.
+    /// - Returns: Each completed file's compressed content, by bundle path.
+    func finish() throws -> [String: CompressedFile.Content] {
+        try compression.finish()
+        return Dictionary(
+            files.compactMap { entry in entry.file.content.map { (entry.path, $0) } },
+            uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Stops the threads (the export failed, or after ``finish()``).
+    func stop() { compression.stop() }
 }

@@ -170,7 +170,10 @@ struct BundlePackager {
 
     /// Writes each part's tag files and archive, and publishes them: one archive at `finalPath`, or a
     /// folder of parts there, appearing whole or not at all.
-    func publish(manifest: Manifest, parts: [[String]], work: String, finalPath: String) throws -> [(
+    func publish(
+        manifest: Manifest, parts: [[String]], work: String, finalPath: String,
+        compressed: [String: CompressedFile.Content] = [:]
+    ) throws -> [(
         path: String, bytes: Int64
     )] {
         let digests = Self.digests(of: manifest)
@@ -194,7 +197,11 @@ struct BundlePackager {
                     try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
                 }
                 for file in documents + payload {
-                    try addPayload(file, to: archive, sha256: digests[file]?.sha256, content: contents[file])
+                    if let compressed = compressed[file] {
+                        try addCompressedPayload(file, compressed, to: archive)
+                    } else {
+                        try addPayload(file, to: archive, sha256: digests[file]?.sha256, content: contents[file])
+                    }
                 }
             }
             let size = try finishArchive(at: path, prehasher: prehasher, request: manifest.request.id)
@@ -281,6 +288,18 @@ struct BundlePackager {
                 underlying: error.underlying, cause: error.cause)
         }
         if let sha256, hasher.finalize().hexString != sha256 {
+            throw HandoverError(.archiveFailed, "\(file) changed in the working folder after it was checked")
+        }
+    }
+
+    /// Adds the data file `file`, whose bytes were compressed for the archive as they were written (and hashed and
+    /// validated as they were compressed), reading the compressed bytes back: they must be what was compressed.
+    func addCompressedPayload(_ file: String, _ compressed: CompressedFile.Content, to archive: ArchiveWriter) throws {
+        var hasher = SHA256()
+        try archive.addCompressedFile(compressed, as: name + "/" + file, modificationTime: generatedAt) {
+            hasher.update(bufferPointer: $0)
+        }
+        if hasher.finalize().hexString != compressed.compressedSHA256 {
             throw HandoverError(.archiveFailed, "\(file) changed in the working folder after it was checked")
         }
     }

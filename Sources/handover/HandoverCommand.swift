@@ -29,6 +29,7 @@ struct HandoverCommand: AsyncParsableCommand {
     /// Parses and runs a command as `AsyncParsableCommand.main()` does, except that a usage error (exit 64),
     /// which quotes the value it refuses, is printed with control and bidirectional characters escaped.
     static func main() async {
+        limitMallocArenas()
         do {
             var command = try await asyncParseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -50,4 +51,17 @@ struct HandoverCommand: AsyncParsableCommand {
             Foundation.exit(code.rawValue)
         }
     }
+}
+
+/// Asks glibc for two malloc arenas instead of one per thread: an export runs a reader, validators and compressors
+/// on threads of their own, and the arena of each kept its freed buffers (a tenant export in every format peaked
+/// 4 MiB higher with them, and ran no faster). `mallopt` is looked up, as Swift's Glibc module does not carry
+/// `malloc.h`.
+private func limitMallocArenas() {
+    #if canImport(Glibc)
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let arenaMaximum: Int32 = -8  // M_ARENA_MAX
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(arenaMaximum, 2)
+    #endif
 }

@@ -1,0 +1,219 @@
+internal import Crypto
+internal import Foundation
+public import HandoverCore
+
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
+/// Compresses files while they are written, for a tar archive packed later: each file's content is cut into
+/// 512 KiB chunks, compressed on two threads of their own (zstd frames, gzip members or xz streams, exactly as the
+/// archive compresses its own tar stream), and kept in a working file of compressed bytes. When the archive is
+/// packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:)`` puts those bytes after the file's tar header
+/// as they are, so an export compresses its data while it writes it instead of after.
+///
+/// The file's bytes are compressed exactly as they are handed to ``CompressedFile/append(_:)``: the caller hands
+/// the same blocks it hashes and validates. Every file of one export shares the two compressing threads; their
+/// results are written in the order submitted, so memory stays bounded by the chunks in flight. One thread feeds
+/// it at a time (the export's).
+package final class ContentCompression: @unchecked Sendable {
+    /// The archive format the content is compressed for.
+    package let format: ArchiveFormat
+    private let compressor: ParallelCompressor
+    private let chunkSize: Int
+    /// The files being written, by stream number (from 1).
+    private let box = Files()
+    private var finished = false
+
+    /// Compression for `format` at `level` (nil: the format's default); nil for zip, whose entries libarchive
+    /// compresses itself, and for tar.xz, whose two encoders (about 9 MiB each at level 1, 94 MiB at level 6) would
+    /// run beside the export's validators and take it over 64 MiB: its archive is compressed when it is packed.
+    /// - Throws: ``HandoverError/Code/invalidArgument`` for a level the format does not take.
+    package convenience init?(format: ArchiveFormat, level: Int?) throws {
+        guard format != .txz else {
+            try format.checkLevel(level)
+            return nil
+        }
+        try self.init(
+            format: format, level: level, chunkSize: ParallelCompressor.defaultChunkSize,
+            workers: ParallelCompressor.defaultWorkers)
+    }
+
+    /// ``init(format:level:)`` with the chunk size and number of threads chosen (tests use small chunks).
+    package init?(format: ArchiveFormat, level: Int?, chunkSize: Int, workers: Int) throws {
+        guard let codec = ChunkCodec(format: format, level: level) else { return nil }
+        try format.checkLevel(level)
+        self.format = format
+        self.chunkSize = chunkSize
+        let box = self.box
+        compressor = ParallelCompressor(codec: codec, chunkSize: chunkSize, workers: workers) { stream, bytes in
+            try box.files[stream]?.take(bytes)
+        }
+    }
+
+    /// The open files by stream number; read and changed on the feeding thread only.
+    private final class Files {
+        var files: [Int: CompressedFile] = [:]
+    }
+
+    /// Starts a file of compressed content at `path`, which must not exist (mode 0600).
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when it cannot be created.
+    package func file(at path: String) throws -> CompressedFile {
+        guard !finished else { throw HandoverError(.internalError, "content compression has finished") }
+        let file = try CompressedFile(path: path, stream: box.files.count + 1, owner: self)
+        box.files[file.stream] = file
+        return file
+    }
+
+    /// Writes every compressed chunk out, closes every file and stops the threads; after it, each ended file's
+    /// ``CompressedFile/content`` is known.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when compressing failed,
+    ///   ``HandoverError/Code/outputUnavailable`` when writing failed.
+    package func finish() throws {
+        guard !finished else { return }
+        finished = true
+        defer { stop() }
+        try compressor.finish()
+        for file in box.files.values { try file.close() }
+    }
+
+    /// Stops the threads without writing more; the export failed. Safe to call more than once.
+    package func stop() {
+        compressor.stop()
+    }
+
+    fileprivate func submit(_ chunk: [UInt8], stream: Int) throws {
+        try compressor.submit(chunk, stream: stream)
+    }
+}
+
+/// One file's content as it is being compressed; see ``ContentCompression``.
+package final class CompressedFile {
+    /// What a finished file holds: its working file of compressed bytes and what the archive needs to know.
+    package struct Content: Sendable, Hashable {
+        /// The working file of compressed bytes.
+        package let path: String
+        /// The format they were compressed for.
+        package let format: ArchiveFormat
+        /// The content's size uncompressed (the tar entry's size).
+        package let size: Int64
+        /// The compressed bytes' count.
+        package let compressedBytes: Int64
+        /// The compressed bytes' SHA-256, lowercase hexadecimal: what the archive reads back must be what was
+        /// compressed.
+        package let compressedSHA256: String
+    }
+
+    let path: String
+    let stream: Int
+    private unowned let owner: ContentCompression
+    private var descriptor: Int32
+    private var current: [UInt8] = []
+    private var size: Int64 = 0
+    private var compressedBytes: Int64 = 0
+    private var hasher = SHA256()
+    private var ended = false
+    /// Set by ``ContentCompression/finish()`` for a file that was ended.
+    package private(set) var content: Content?
+
+    fileprivate init(path: String, stream: Int, owner: ContentCompression) throws {
+        self.path = path
+        self.stream = stream
+        self.owner = owner
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, AtomicFile.fileMode)
+        guard descriptor >= 0, fchmod(descriptor, AtomicFile.fileMode) == 0 else {
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot create '\(path)'")
+        }
+    }
+
+    deinit {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+    }
+
+    /// Adds the next bytes of the file's content.
+    /// - Throws: What compressing or writing the chunks before threw.
+    package func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !ended else { throw HandoverError(.internalError, "bytes added to a compressed file after its end") }
+        let chunkSize = owner.chunkSizeForFiles
+        var offset = 0
+        while offset < bytes.count {
+            if current.isEmpty { current.reserveCapacity(chunkSize) }
+            let take = min(chunkSize - current.count, bytes.count - offset)
+            current.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
+            offset += take
+            size += Int64(take)
+            if current.count == chunkSize {
+                let chunk = current
+                current = []
+                try owner.submit(chunk, stream: stream)
+            }
+        }
+    }
+
+    /// Says the content is complete: its last, partial chunk is compressed too.
+    /// - Throws: What compressing or writing the chunks before threw.
+    package func end() throws {
+        guard !ended else { return }
+        ended = true
+        if !current.isEmpty {
+            let chunk = current
+            current = []
+            try owner.submit(chunk, stream: stream)
+        }
+    }
+
+    /// Writes a compressed chunk, in order.
+    fileprivate func take(_ bytes: [UInt8]) throws {
+        do {
+            try AtomicFile.writeAll(bytes, to: descriptor)
+        } catch let error as HandoverError {
+            throw HandoverError(.outputUnavailable, "cannot write '\(path)'", cause: error.cause)
+        }
+        hasher.update(data: bytes)
+        compressedBytes += Int64(bytes.count)
+    }
+
+    /// Closes the working file; an ended file's ``content`` is known from now on.
+    fileprivate func close() throws {
+        guard descriptor >= 0 else { return }
+        let result = Glibc.close(descriptor)
+        descriptor = -1
+        guard result == 0 else { throw HandoverError(errno: errno, .outputUnavailable, "cannot close '\(path)'") }
+        if ended {
+            content = Content(
+                path: path, format: owner.format, size: size, compressedBytes: compressedBytes,
+                compressedSHA256: hasher.finalize().hexString)
+        }
+    }
+}
+
+extension ContentCompression {
+    fileprivate var chunkSizeForFiles: Int { chunkSize }
+}
+
+extension ChunkCodec {
+    /// The codec that compresses the tar stream of `format`; nil for zip.
+    init?(format: ArchiveFormat, level: Int?) {
+        switch format {
+        case .zip: return nil
+        case .tgz: self.init(kind: .gzip, level: level)
+        case .txz: self.init(kind: .xz, level: level)
+        case .tzst: self.init(kind: .zstd, level: level)
+        }
+    }
+}
+
+extension ArchiveFormat {
+    /// Checks that the format takes compression level `level` (nil: its default).
+    /// - Throws: ``HandoverError/Code/invalidArgument`` naming the levels it takes.
+    func checkLevel(_ level: Int?) throws {
+        if let level, !compressionLevels.contains(level) {
+            throw HandoverError(
+                .invalidArgument,
+                "a compression level for \(rawValue) is \(compressionLevels.lowerBound) to \(compressionLevels.upperBound)"
+            )
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import Crypto
+import Foundation
+import HandoverCore
+import TestSupport
+import Testing
+
+@testable import HandoverArchive
+
+/// Files compressed while they are written and put into a tar archive as they are: the archive is the same tar
+/// stream, every tool reads it, and what goes in is checked.
+@Suite struct ContentCompressionTests {
+    let time = Timestamp(iso8601: "2026-01-02T03:04:05Z")!
+    /// Sizes around the chunk size (1 KiB here) and the tar block (512 bytes).
+    static let sizes = [0, 1, 511, 512, 513, 1023, 1024, 1025, 3 * 1024 + 500, 100_000]
+
+    /// Text-like bytes (compressible), with some noise; the same for the same seed.
+    static func bytes(_ count: Int, seed: Int) -> [UInt8] {
+        (0..<count).map { index in
+            let draw = UInt64(index &+ seed &* 7919) &* 0x9E37_79B9_7F4A_7C15
+            return draw >> 61 == 0 ? UInt8(truncatingIfNeeded: draw >> 40) : UInt8(97 + (draw >> 33) % 6)
+        }
+    }
+
+    /// Compresses `sizes.count` files in uneven blocks, as writers hand them.
+    func compress(into folder: String, format: ArchiveFormat, workers: Int = 2) throws -> [(
+        name: String, bytes: [UInt8], content: CompressedFile.Content
+    )] {
+        let compression = try #require(
+            try ContentCompression(format: format, level: nil, chunkSize: 1024, workers: workers))
+        defer { compression.stop() }
+        var files: [(name: String, bytes: [UInt8], file: CompressedFile)] = []
+        for (index, size) in Self.sizes.enumerated() {
+            let bytes = Self.bytes(size, seed: index)
+            let file = try compression.file(at: folder + "/c\(index).compressed")
+            var offset = 0
+            var step = 1
+            while offset < bytes.count {
+                let count = min(step, bytes.count - offset)
+                try bytes[offset..<offset + count].withUnsafeBytes { try file.append($0) }
+                offset += count
+                step = step * 3 + 1
+            }
+            try file.end()
+            files.append(("bundle/data/c\(index).csv", bytes, file))
+        }
+        try compression.finish()
+        return try files.map { ($0.name, $0.bytes, try #require($0.file.content)) }
+    }
+
+    /// An archive of plain files and compressed ones, interleaved; with `plainOnly`, the same entries all plain.
+    func writeArchive(
+        at path: String, format: ArchiveFormat,
+        files: [(name: String, bytes: [UInt8], content: CompressedFile.Content)],
+        plainOnly: Bool = false, workers: Int = 2
+    ) throws -> [String: [UInt8]] {
+        var contents: [String: [UInt8]] = ["bundle/bagit.txt": Array("BagIt-Version: 1.0\n".utf8)]
+        try ArchiveWriter.write(
+            to: path, format: format, compressionLevel: nil, filters: [], chunkSize: 1024, workers: workers
+        ) { archive in
+            try archive.addFile(bytes: contents["bundle/bagit.txt"]!, as: "bundle/bagit.txt", modificationTime: time)
+            for (index, file) in files.enumerated() {
+                if plainOnly {
+                    try archive.addFile(bytes: file.bytes, as: file.name, modificationTime: time)
+                } else {
+                    try archive.addCompressedFile(file.content, as: file.name, modificationTime: time)
+                }
+                contents[file.name] = file.bytes
+                if index % 3 == 0 {
+                    let plain = Self.bytes(700 + index, seed: 100 + index)
+                    try archive.addFile(bytes: plain, as: "bundle/plain-\(index).txt", modificationTime: time)
+                    contents["bundle/plain-\(index).txt"] = plain
+                }
+            }
+        }
+        return contents
+    }
+
+    static func tool(_ format: ArchiveFormat) -> String {
+        switch format {
+        case .tgz: "gzip"
+        case .txz: "xz"
+        default: "zstd"
+        }
+    }
+
+    @Test(arguments: [ArchiveFormat.tgz, .txz, .tzst])
+    func compressedFilesMakeTheSameTarStreamAndEveryToolReadsIt(format: ArchiveFormat) async throws {
+        try await withTemporaryDirectory { folder in
+            let files = try compress(into: folder, format: format)
+            for file in files {
+                #expect(file.content.size == Int64(file.bytes.count))
+                let stored = Array(try Data(contentsOf: URL(fileURLWithPath: file.content.path)))
+                #expect(Int64(stored.count) == file.content.compressedBytes)
+                #expect(stored.sha256Hex == file.content.compressedSHA256)
+            }
+            let spliced = folder + "/spliced." + format.fileExtension
+            let plain = folder + "/plain." + format.fileExtension
+            let contents = try writeArchive(at: spliced, format: format, files: files)
+            #expect(try writeArchive(at: plain, format: format, files: files, plainOnly: true) == contents)
+            #expect(try readArchive(spliced) == contents)
+            // The decompressed stream is byte for byte the tar that libarchive writes of the same entries.
+            let tool = Self.tool(format)
+            let splicedTar = try run("/usr/bin/env", [tool, "-dc", spliced])
+            let plainTar = try run("/usr/bin/env", [tool, "-dc", plain])
+            #expect(splicedTar.status == 0 && plainTar.status == 0, "\(splicedTar.stderr)")
+            #expect(splicedTar.stdout.count > 100_000)
+            #expect(splicedTar.stdout == plainTar.stdout)
+            let test = try run("/usr/bin/env", [tool, "-t", spliced])
+            #expect(test.status == 0, "\(tool) -t: \(test.stderr)")
+            let extracted = folder + "/x"
+            try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)
+            let extract = try run("/usr/bin/env", ["tar", "-xf", spliced, "-C", extracted])
+            #expect(extract.status == 0, "tar -xf: \(extract.stderr)")
+            for (name, bytes) in contents {
+                #expect(Array(try Data(contentsOf: URL(fileURLWithPath: extracted + "/" + name))) == bytes, "\(name)")
+            }
+        }
+    }
+
+    @Test(arguments: [ArchiveFormat.tgz, .txz, .tzst])
+    func theBytesDependOnTheInputOnlyNotOnThreads(format: ArchiveFormat) async throws {
+        try await withTemporaryDirectory { folder in
+            var outputs: [[UInt8]] = []
+            for (index, workers) in [1, 2, 3].enumerated() {
+                let files = folder + "/files-\(index)"
+                try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+                let compressed = try compress(into: files, format: format, workers: workers)
+                let path = folder + "/out-\(index)." + format.fileExtension
+                _ = try writeArchive(at: path, format: format, files: compressed, workers: workers)
+                outputs.append(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+            }
+            #expect(Set(outputs).count == 1)
+        }
+    }
+
+    @Test func theArchiveReadsBackExactlyTheCompressedBytes() async throws {
+        try await withTemporaryDirectory { folder in
+            let files = try compress(into: folder, format: .tzst)
+            let file = try #require(files.last)
+            var seen: [UInt8] = []
+            try ArchiveWriter.write(to: folder + "/a.tar.zst", format: .tzst, compressionLevel: nil, filters: []) {
+                try $0.addCompressedFile(file.content, as: file.name, modificationTime: time) {
+                    seen += Array($0)
+                }
+            }
+            #expect(Int64(seen.count) == file.content.compressedBytes)
+            #expect(seen.sha256Hex == file.content.compressedSHA256)
+        }
+    }
+
+    @Test func aChangedWorkingFileOrAnotherFormatFailsTheArchiveAndLeavesNoFile() async throws {
+        try await withTemporaryDirectory { folder in
+            let files = try compress(into: folder, format: .tzst)
+            let file = try #require(files.last)
+            let out = folder + "/out"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            // Compressed for tar.zst, archived as tar.gz.
+            #expect(throws: HandoverError.self) {
+                try ArchiveWriter.write(to: out + "/a.tar.gz", format: .tgz, compressionLevel: nil, filters: []) {
+                    try $0.addCompressedFile(file.content, as: file.name, modificationTime: time)
+                }
+            }
+            // Bytes appended to the working file after it was compressed.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file.content.path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data([1, 2, 3]))
+            try handle.close()
+            #expect {
+                try ArchiveWriter.write(to: out + "/b.tar.zst", format: .tzst, compressionLevel: nil, filters: []) {
+                    try $0.addCompressedFile(file.content, as: file.name, modificationTime: time)
+                }
+            } throws: { error in
+                (error as? HandoverError)?.message.contains("changed size") == true
+            }
+            // A working file that is gone.
+            unlink(file.content.path)
+            #expect(throws: HandoverError.self) {
+                try ArchiveWriter.write(to: out + "/c.tar.zst", format: .tzst, compressionLevel: nil, filters: []) {
+                    try $0.addCompressedFile(file.content, as: file.name, modificationTime: time)
+                }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
+        }
+    }
+
+    @Test func zipAndXZHaveNoContentCompressionAndALevelOutOfRangeIsRefused() throws {
+        #expect(try ContentCompression(format: .zip, level: nil) == nil)
+        #expect(
+            try ContentCompression(format: .txz, level: 1) == nil, "xz's encoders would pass 64 MiB beside the export")
+        #expect(try ContentCompression(format: .tzst, level: nil) != nil)
+        #expect(try ContentCompression(format: .tgz, level: 9) != nil)
+        #expect {
+            _ = try ContentCompression(format: .tzst, level: 42)
+        } throws: { error in
+            (error as? HandoverError)?.code == .invalidArgument
+        }
+        #expect(throws: HandoverError.self) { _ = try ContentCompression(format: .txz, level: 10) }
+    }
+
+    @Test func stoppingWithoutFinishingJoinsTheThreadsAndWritesNothingMore() async throws {
+        try await withTemporaryDirectory { folder in
+            let compression = try #require(
+                try ContentCompression(format: .tzst, level: nil, chunkSize: 1024, workers: 2))
+            let file = try compression.file(at: folder + "/a.compressed")
+            let bytes = Self.bytes(50_000, seed: 9)
+            try bytes.withUnsafeBytes { try file.append($0) }
+            compression.stop()
+            #expect(throws: HandoverError.self, "nothing more is taken once stopped") {
+                try bytes.withUnsafeBytes { try file.append($0) }
+                try file.end()
+                try compression.finish()
+            }
+            #expect(file.content == nil, "a file that was not finished has no content to archive")
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate var sha256Hex: String { SHA256.hash(data: self).map { String(format: "%02x", $0) }.joined() }
+}
