@@ -7,8 +7,8 @@ public enum ArchiveFormat: String, Sendable, Hashable, CaseIterable, Codable {
     /// A pax tar compressed with gzip: one gzip member per 512 KiB of tar, compressed on up to two threads, each
     /// member giving its length in an extra field (so that a reader checks every member's CRC-32).
     case tgz
-    /// A pax tar compressed with xz: one xz stream per 512 KiB of tar, compressed on up to two threads; level 1 by
-    /// default (a 1 MiB dictionary, about 9 MiB per encoder), so that an export stays under 64 MiB.
+    /// A pax tar compressed with xz: one xz stream per 512 KiB of tar, compressed on up to two threads; level 0 by
+    /// default (a 256 KiB dictionary, about 3 MiB per encoder), so that an export stays under 64 MiB.
     case txz
     /// A pax tar compressed with Zstandard: one frame per 512 KiB of tar, compressed on up to two threads; level 3
     /// by default.
