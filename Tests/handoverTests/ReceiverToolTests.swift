@@ -210,4 +210,33 @@ func describedReferences(_ resource: [String: Any]?) -> [String] {
             }
         }
     }
+
+    /// Tar bundles, whose data is compressed while it is written, unpacked by GNU tar itself (zstd, gzip and xz from
+    /// the system) and judged by bagit-python and frictionless-py.
+    @Test(arguments: ["tzst", "tgz", "txz"])
+    func bagItAndFrictionlessAcceptTarBundlesUnpackedByTar(format: String) async throws {
+        try await withTemporaryDirectory { folder in
+            _ = try handover("demo", "--out", folder + "/demo", "--json")
+            let tenant = try archive(
+                of: try handover(
+                    "export", "--db", folder + "/demo/demo.sqlite", "--map", folder + "/demo/demo-map.yaml",
+                    "--tenant", "2", "--archive", format, "--out", folder + "/tenant", "--json"))
+            let unpacked = folder + "/unpacked"
+            try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+            let extracted = try run("/usr/bin/env", ["tar", "-xf", tenant, "-C", unpacked])
+            #expect(extracted.status == 0, "tar -xf: \(extracted.stderr)")
+            let bag = unpacked + "/" + ((tenant as NSString).lastPathComponent.components(separatedBy: ".").first ?? "")
+            #expect(try readArchive(tenant).count > 20)
+            let checked = try run("/usr/bin/env", ["python3", "-c", receiverScript, bag])
+            #expect(checked.status == 0, "\(checked.stderr)")
+            let line = checked.stdout.split(separator: "\n").first.map { $0.split(separator: " ", maxSplits: 4) } ?? []
+            #expect(line.count >= 4, "\(checked.stdout)")
+            if line.count >= 4 {
+                #expect(line[1] == "0" && line[3] == "0", "frictionless: \(checked.stdout)")
+                #expect(line[2] == "0", "bagit: \(checked.stdout)")
+            }
+            let verified = try handover("verify", tenant)
+            #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        }
+    }
 }
