@@ -270,7 +270,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HandoverTestingTests",
-            dependencies: ["HandoverTesting", "HandoverBundle", "HandoverStore", "TestSupport"],
+            dependencies: ["HandoverTesting", "HandoverBundle", "HandoverArchive", "HandoverStore", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "handoverTests",
