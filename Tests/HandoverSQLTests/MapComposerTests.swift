@@ -1,4 +1,5 @@
 import Foundation
+import HandoverCore
 import HandoverDemo
 import Testing
 
