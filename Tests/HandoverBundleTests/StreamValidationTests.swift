@@ -147,7 +147,7 @@ import Testing
     }
 
     /// Many small files ended at once, their verdicts asked for from several threads while the worker also takes
-    /// them: each is validated once, with its own verdict.
+    /// them: each gets its own verdict, and none waits for a thread of its own.
     @Test func manySmallFilesAreEachValidatedOnceByTheWorkerOrTheirCaller() async throws {
         let good = try Self.document(.json, rows: 20)
         let short = try Self.document(.json, rows: 7)
