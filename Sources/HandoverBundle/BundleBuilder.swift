@@ -244,8 +244,9 @@ public struct BundleBuilder: Sendable {
                     let file = try compression?.sink(at: root, path: path) ?? FileSink(path: root + "/" + path)
                     let kind = SchemaKind(describing: format)
                     let schema = SchemaGenerator.schema(kind, for: table, csvFormulaGuard: options.csvFormulaGuard)
-                    // Every byte written to the file is checked against the schema file's bytes as it is written, on
-                    // a thread of its own; the export waits for the verdict before it packs anything.
+                    // Every byte written to the file is checked against the schema file's bytes by another thread than
+                    // the writer's (the file's own once it outgrows the queue, else the validation worker) or when its
+                    // verdict is asked for; the export waits for the verdict before it packs anything.
                     file.validation = StreamValidation(kind: kind, schema: schema, path: path)
                     started.append(file.validation!)
                     paths.append(path)

@@ -206,9 +206,15 @@ extension DatasetMap {
     ///   - source: A name for the document in error messages, such as its path.
     /// - Throws: ``HandoverError/Code/invalidDatasetMap`` naming the problem and where it stands.
     public init(yaml: String, source: String = "dataset map") throws {
+        try self.init(yaml: yaml, source: source, composer: .quick)
+    }
+
+    /// Parses a dataset map from YAML, composing it as `composer` says (``init(yaml:source:)`` uses
+    /// ``MapComposer/quick``; tests compare it with ``MapComposer/standard``).
+    init(yaml: String, source: String, composer: MapComposer) throws {
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: yaml) else {
+            guard let node = try composer.compose(yaml) else {
                 throw HandoverError(.invalidDatasetMap, "\(source): the document is empty")
             }
             root = node
@@ -520,5 +526,85 @@ struct YAMLNode {
         default:
             return "unreadable document"
         }
+    }
+}
+
+/// How a map's YAML text becomes a tree of nodes.
+///
+/// Yams' default resolver compiles seven regular expressions (through ICU, on first use) to give each plain scalar
+/// a type: bool, int, float, null, timestamp, merge or value. A map reads every scalar as text and never asks for
+/// its type; the only place the type matters is Yams' own check for duplicate keys, for which two keys of the same
+/// text but of different types (`1` and `"1"`) are different keys. ``quick`` composes with no rules at all (every
+/// plain scalar is a string), and falls back to the default resolver whenever the two could differ, so that the
+/// tree, the accepted maps and every error are exactly those of ``standard``.
+enum MapComposer {
+    /// `Yams.compose(yaml:)` with its default resolver.
+    case standard
+    /// A first composition without resolver rules, repeated with the default resolver when it fails or when any
+    /// mapping has a key that is not a scalar or two keys of the same text.
+    case quick
+
+    func compose(_ yaml: String) throws -> Node? {
+        if self == .quick, let quick = Self.composeWithoutRules(yaml) {
+            // An empty document is empty whatever the resolver.
+            guard let root = quick else { return nil }
+            if Self.keysDiffer(in: root, budget: Self.budget(yaml)) { return root }
+        }
+        return try Yams.compose(yaml: yaml)
+    }
+
+    /// The document composed without resolver rules: nil when that fails, `.some(nil)` for an empty document.
+    private static func composeWithoutRules(_ yaml: String) -> Node?? {
+        do {
+            // A map never constructs values from its nodes: a constructor without rules, as `Constructor.default`
+            // builds its tables at each call.
+            return .some(try Yams.compose(yaml: yaml, .basic, Constructor([:], [:], [:])))
+        } catch {
+            return nil
+        }
+    }
+
+    /// The most nodes ``quick`` walks in a document: a document without aliases has fewer.
+    static func budget(_ yaml: String) -> Int { 2 * yaml.utf8.count + 64 }
+
+    /// Whether ``quick`` keeps its first composition of `yaml` (walking at most `budget` nodes) rather than
+    /// composing it again with the default resolver.
+    static func keepsQuickComposition(of yaml: String, budget: Int? = nil) -> Bool {
+        guard let quick = composeWithoutRules(yaml) else { return false }
+        guard let root = quick else { return true }
+        return keysDiffer(in: root, budget: budget ?? Self.budget(yaml))
+    }
+
+    /// Whether every mapping in the tree under `root` has scalar keys of pairwise different text, so that no
+    /// resolver can see two equal keys in it; false also when the tree has more than `budget` nodes (aliases can
+    /// make a small document a very large tree) or holds an alias node.
+    ///
+    /// Yams calls two keys duplicates only when they are equal nodes, and equal scalars have the same text: keys of
+    /// different text are never duplicates, whatever types a resolver gives them.
+    static func keysDiffer(in root: Node, budget: Int) -> Bool {
+        var pending = [root]
+        // Nodes seen so far, counted before they are queued so that the queue never outgrows the budget.
+        var seen = 1
+        while let node = pending.popLast() {
+            switch node {
+            case .scalar:
+                continue
+            case .sequence(let sequence):
+                seen += sequence.count
+                guard seen <= budget else { return false }
+                pending.append(contentsOf: sequence)
+            case .mapping(let mapping):
+                seen += 2 * mapping.count
+                guard seen <= budget else { return false }
+                var keys = Set<String>()
+                for (key, value) in mapping {
+                    guard case .scalar(let scalar) = key, keys.insert(scalar.string).inserted else { return false }
+                    pending.append(value)
+                }
+            case .alias:
+                return false
+            }
+        }
+        return true
     }
 }

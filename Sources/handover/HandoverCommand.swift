@@ -32,7 +32,11 @@ struct HandoverCommand: AsyncParsableCommand {
         limitMallocArenas()
         do {
             var command = try await asyncParseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
+            // The usual command first: a cast to a concrete type compares metadata, where a cast to a protocol looks
+            // through every conformance of the binary the first time.
+            if var export = command as? ExportCommand {
+                try await export.run()
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()

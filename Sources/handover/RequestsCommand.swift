@@ -32,7 +32,8 @@ struct RequestsCommand: AsyncParsableCommand {
     }
 
     struct Submit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a new request as received.")
+        static let configuration = CommandConfiguration(
+            commandName: "submit", abstract: "Record a new request as received.")
         @OptionGroup var store: StoreOptions
         @Option(name: .long, help: "The data subject, as COLUMN=VALUE.") var subject: String?
         @Option(name: .long, help: "The tenant's id.") var tenant: String?
@@ -71,6 +72,7 @@ struct RequestsCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Record that the requester's identity was verified, and queue the request for a worker.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The request id.") var id: String
@@ -86,7 +88,8 @@ struct RequestsCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List requests, the most urgent first.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List requests, the most urgent first.")
         @OptionGroup var store: StoreOptions
         @Option(name: .long, help: "Only requests in this state.") var state: RequestState?
         @Option(name: .long, help: "Only open requests due within this long, such as 7d or 36h.") var dueWithin: String?
@@ -111,7 +114,8 @@ struct RequestsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one request and its audit log.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show one request and its audit log.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The request id.") var id: String
         @OptionGroup var common: CommonOptions
@@ -157,6 +161,7 @@ struct RequestsCommand: AsyncParsableCommand {
 
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Verify the whole audit log: its hash chain, its table, and each request's history.",
             discussion: """
                 Exit 0 when the log is intact; 65 when a row is missing (a gap in the chain), edited, outside the \
@@ -203,7 +208,8 @@ struct RequestsCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Withdraw a request that has not completed.")
+        static let configuration = CommandConfiguration(
+            commandName: "cancel", abstract: "Withdraw a request that has not completed.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The request id.") var id: String
         @Option(name: .long, help: "Why, without personal data.") var reason: String?
@@ -219,6 +225,7 @@ struct RequestsCommand: AsyncParsableCommand {
 
     struct Extend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "extend",
             abstract: "Extend a deadline by one or two months, with a reason.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The request id.") var id: String

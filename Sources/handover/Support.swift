@@ -136,7 +136,7 @@ func printSummary(_ result: BundleResult) {
         for table in exporter.tables {
             let name = "\(exporter.id)/\(table.name)"
             lines.append(
-                "  " + name.padding(toLength: max(34, name.count + 1), withPad: " ", startingAt: 0)
+                "  " + name.rightPadded(max(34, name.count + 1))
                     + String(table.records).leftPadded(8) + " records")
         }
     }
@@ -154,6 +154,15 @@ func printSummary(_ result: BundleResult) {
 }
 
 extension String {
+    /// The string with spaces after it up to `width`, as `padding(toLength:withPad:startingAt:)` pads it (counting
+    /// UTF-16 units, and cutting a longer string), without going through `NSString` for ASCII text.
+    func rightPadded(_ width: Int) -> String {
+        guard utf8.count == count, utf8.allSatisfy({ $0 < 0x80 }) else {
+            return padding(toLength: width, withPad: " ", startingAt: 0)
+        }
+        return count >= width ? String(self.prefix(width)) : self + String(repeating: " ", count: width - count)
+    }
+
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }

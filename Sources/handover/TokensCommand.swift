@@ -16,6 +16,7 @@ struct TokensCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Make a token and print it once (on standard output; with --json, as a JSON object).")
 
         @OptionGroup var store: StoreOptions
@@ -62,7 +63,8 @@ struct TokensCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the tokens (never a token itself).")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the tokens (never a token itself).")
 
         @OptionGroup var store: StoreOptions
         @OptionGroup var common: CommonOptions
@@ -90,6 +92,7 @@ struct TokensCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "revoke",
             abstract: "Revoke a token by id: it stops working at once, and its page sessions end.")
 
         @OptionGroup var store: StoreOptions

@@ -112,4 +112,70 @@ import Testing
         let error = #expect(throws: HandoverError.self) { try validation.outcome() }
         #expect(error?.code == .invalidSchema || error?.code == .invalidData)
     }
+
+    /// A file smaller than the queue is validated without a thread of its own, by the same validator over the same
+    /// bytes: its verdict is the one a file streamed to its own thread gets, valid or not.
+    @Test(arguments: TableFormat.allCases)
+    func smallFilesGetTheVerdictOfStreamedFilesWithoutAThreadOfTheirOwn(format: TableFormat) throws {
+        let valid = try Self.document(format, rows: 300)
+        var broken = valid
+        let needle: [UInt8] =
+            switch format {
+            case .csv: Array("\r\n277,".utf8)
+            case .json: Array("\"id\":277,".utf8)
+            case .xml: Array("<id>277</id>".utf8)
+            }
+        let range = try #require(broken.firstRange(of: needle))
+        // 277 becomes 2.5: well-formed, and not an integer.
+        let digit = range.lowerBound + needle.firstIndex(of: UInt8(ascii: "2"))!
+        broken[digit + 1] = UInt8(ascii: ".")
+        broken[digit + 2] = UInt8(ascii: "5")
+        for bytes in [valid, broken] {
+            let small = Self.validation(format)
+            try Self.push(bytes, in: 65_536, to: small)
+            let streamed = Self.validation(format)
+            // Blocks of 64 bytes: far more than the queue holds, so the file gets its own thread before it ends.
+            try Self.push(bytes, in: 64, to: streamed)
+            let expected = try streamed.outcome()
+            let verdict = try small.outcome()
+            #expect(!small.hasOwnThread)
+            #expect(streamed.hasOwnThread)
+            #expect(verdict.records == expected.records)
+            #expect(verdict.problems == expected.problems)
+            #expect(verdict.problems.isEmpty == (bytes == valid))
+        }
+    }
+
+    /// Many small files ended at once, their verdicts asked for from several threads while the worker also takes
+    /// them: each gets its own verdict, and none waits for a thread of its own.
+    @Test func manySmallFilesAreEachValidatedOnceByTheWorkerOrTheirCaller() async throws {
+        let good = try Self.document(.json, rows: 20)
+        let short = try Self.document(.json, rows: 7)
+        let validations = try (0..<200).map { index in
+            let validation = Self.validation(.json)
+            try Self.push(index % 3 == 0 ? short : good, in: 65_536, to: validation)
+            return validation
+        }
+        let records = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for (index, validation) in validations.enumerated() {
+                group.addTask { (index, try validation.outcome().records) }
+            }
+            var records: [Int: Int] = [:]
+            for try await (index, count) in group { records[index] = count }
+            return records
+        }
+        #expect(records.count == 200)
+        #expect((0..<200).allSatisfy { records[$0] == ($0 % 3 == 0 ? 7 : 20) })
+        #expect(validations.allSatisfy { !$0.hasOwnThread })
+    }
+
+    @Test func abortingAnEndedFileNobodyValidatedYetCancelsIt() throws {
+        let validation = Self.validation(.csv)
+        let bytes = try Self.document(.csv, rows: 5)
+        try bytes.withUnsafeBytes { try validation.push($0) }
+        validation.abort()
+        validation.end()
+        let error = #expect(throws: HandoverError.self) { try validation.outcome() }
+        #expect(error?.code == .cancelled)
+    }
 }
