@@ -27,7 +27,7 @@ import Testing
     static let damages = [
         "none", "broken owner", "key not an integer", "short record", "user removed", "key column renamed",
         "target not well-formed", "referencing not well-formed", "empty key", "damaged target",
-        "datapackage.json last", "data before datapackage.json",
+        "datapackage.json last", "data before datapackage.json", "owner far away", "owners at the ends",
     ]
 
     static func damage(_ name: String, _ entries: inout [(name: String, bytes: [UInt8])]) throws {
@@ -38,6 +38,12 @@ import Testing
             try lines(&entries, contacts) {
                 field(&$0[1], 2, "999999")
                 field(&$0[2], 2, "999998")
+            }
+        case "owner far away": try lines(&entries, contacts) { field(&$0[1], 2, "4000000000") }
+        case "owners at the ends":
+            try lines(&entries, contacts) {
+                field(&$0[1], 2, "9223372036854775807")
+                field(&$0[2], 2, "-9223372036854775808")
             }
         case "key not an integer": try lines(&entries, contacts) { field(&$0[1], 2, "x") }
         case "short record": try lines(&entries, contacts) { $0[1] = "1,2" }
