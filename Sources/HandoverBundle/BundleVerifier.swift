@@ -115,6 +115,10 @@ public enum BundleVerifier {
         return state.report
     }
 
+    /// The size from which a data file is read ahead on a thread of its own while it is validated (see
+    /// ``Prefetcher``).
+    static let prefetchThreshold: Int64 = 256 * 1024
+
     /// Why an encrypted archive cannot be read; reported as ``VerificationReport/Problem/Kind/encryption``.
     struct EncryptionProblem: Error {
         var message: String
@@ -342,7 +346,15 @@ public enum BundleVerifier {
             } else if let record = fileRecords[path], let schemaPath = record.schema,
                 let validator = validator(for: schemaPath)
             {
-                let records = try validate(path, validator, &source, readingReferences: true)
+                let records: Int?
+                if entry.size ?? 0 >= BundleVerifier.prefetchThreshold {
+                    // Decompressed and hashed on a second core while it is validated.
+                    records = try Prefetcher.run(&source) {
+                        try validate(path, validator, &$0, readingReferences: true)
+                    }
+                } else {
+                    records = try validate(path, validator, &source, readingReferences: true)
+                }
                 try source.drain()
                 seen[path] = (source.bytes, source.sha256, records, part)
             } else if manifest == nil, let (schemaPath, kind) = Self.conventionalSchema(of: path),
