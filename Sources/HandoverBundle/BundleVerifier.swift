@@ -73,10 +73,15 @@ public enum BundleVerifier {
     }
 
     /// Verifies a bundle; `referencesInline` says whether the foreign keys' columns may be read as the files are
-    /// validated (see ``InlineReferences``) rather than in passes of their own, which the tests compare.
-    static func verify(parts paths: [String], keys: VerificationKeys, referencesInline: Bool) -> VerificationReport {
+    /// validated (see ``InlineReferences``) rather than in passes of their own, and `prefetchFrom` from which size
+    /// data files are read ahead on a thread (see ``Prefetcher``), which the tests compare.
+    static func verify(
+        parts paths: [String], keys: VerificationKeys, referencesInline: Bool,
+        prefetchFrom: Int64 = BundleVerifier.prefetchThreshold
+    ) -> VerificationReport {
         var state = State(parts: paths)
         state.referencesInline = referencesInline
+        state.prefetchFrom = prefetchFrom
         for (index, path) in paths.enumerated() {
             state.part = index + 1
             do {
@@ -209,6 +214,8 @@ public enum BundleVerifier {
         /// comes before its data files, as Handover writes them); nil otherwise.
         var inlineReferences: InlineReferences?
         var referencesInline = true
+        /// The size from which a data file is read ahead (``BundleVerifier/prefetchThreshold``).
+        var prefetchFrom = BundleVerifier.prefetchThreshold
 
         init(parts: [String]) {
             self.parts = parts
@@ -347,7 +354,7 @@ public enum BundleVerifier {
                 let validator = validator(for: schemaPath)
             {
                 let records: Int?
-                if entry.size ?? 0 >= BundleVerifier.prefetchThreshold {
+                if entry.size ?? 0 >= prefetchFrom {
                     // Decompressed and hashed on a second core while it is validated.
                     records = try Prefetcher.run(&source) {
                         try validate(path, validator, &$0, readingReferences: true)

@@ -71,6 +71,11 @@ import Testing
             let inline = BundleVerifier.verify(parts: [path], keys: VerificationKeys(), referencesInline: true)
             let separate = BundleVerifier.verify(parts: [path], keys: VerificationKeys(), referencesInline: false)
             #expect(inline.problems == separate.problems, "\(damage)")
+            // Every data file read ahead on a thread: the same report.
+            let prefetched = BundleVerifier.verify(
+                parts: [path], keys: VerificationKeys(), referencesInline: true, prefetchFrom: 0)
+            #expect(prefetched.problems == inline.problems, "\(damage)")
+            #expect(prefetched.records == inline.records, "\(damage)")
             if damage == "broken owner" { #expect(inline.problems.contains { $0.kind == .reference }) }
         }
     }
