@@ -4,8 +4,9 @@ internal import HandoverCore
 internal import HandoverFormats
 
 extension Limits {
-    /// The most key values `verify` holds at once to check the foreign keys `datapackage.json` declares
-    /// (8-byte keys in sets, some 16 bytes each: about 64 MiB).
+    /// The most key values `verify` holds at once to check the foreign keys `datapackage.json` declares (in
+    /// ``DenseKeySet``s: a bit each for runs of ids, at most 8 bytes each in their bitmaps, some 11 to 23 bytes each
+    /// for keys far apart: at most about 96 MiB).
     static let referenceKeys = 4 << 20
     /// The most declared foreign keys checked (each costs a look-up per row of its file).
     static let foreignKeys = 4096
