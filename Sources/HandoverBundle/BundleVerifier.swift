@@ -73,10 +73,15 @@ public enum BundleVerifier {
     }
 
     /// Verifies a bundle; `referencesInline` says whether the foreign keys' columns may be read as the files are
-    /// validated (see ``InlineReferences``) rather than in passes of their own, which the tests compare.
-    static func verify(parts paths: [String], keys: VerificationKeys, referencesInline: Bool) -> VerificationReport {
+    /// validated (see ``InlineReferences``) rather than in passes of their own, and `prefetchFrom` from which size
+    /// data files are read ahead on a thread (see ``Prefetcher``), which the tests compare.
+    static func verify(
+        parts paths: [String], keys: VerificationKeys, referencesInline: Bool,
+        prefetchFrom: Int64 = BundleVerifier.prefetchThreshold
+    ) -> VerificationReport {
         var state = State(parts: paths)
         state.referencesInline = referencesInline
+        state.prefetchFrom = prefetchFrom
         for (index, path) in paths.enumerated() {
             state.part = index + 1
             do {
@@ -114,6 +119,10 @@ public enum BundleVerifier {
         state.checkSignatures(keys.publicKey)
         return state.report
     }
+
+    /// The size from which a data file is read ahead on a thread of its own while it is validated (see
+    /// ``Prefetcher``).
+    static let prefetchThreshold: Int64 = 256 * 1024
 
     /// Why an encrypted archive cannot be read; reported as ``VerificationReport/Problem/Kind/encryption``.
     struct EncryptionProblem: Error {
@@ -205,6 +214,8 @@ public enum BundleVerifier {
         /// comes before its data files, as Handover writes them); nil otherwise.
         var inlineReferences: InlineReferences?
         var referencesInline = true
+        /// The size from which a data file is read ahead (``BundleVerifier/prefetchThreshold``).
+        var prefetchFrom = BundleVerifier.prefetchThreshold
 
         init(parts: [String]) {
             self.parts = parts
@@ -342,7 +353,15 @@ public enum BundleVerifier {
             } else if let record = fileRecords[path], let schemaPath = record.schema,
                 let validator = validator(for: schemaPath)
             {
-                let records = try validate(path, validator, &source, readingReferences: true)
+                let records: Int?
+                if entry.size ?? 0 >= prefetchFrom {
+                    // Decompressed and hashed on a second core while it is validated.
+                    records = try Prefetcher.run(&source) {
+                        try validate(path, validator, &$0, readingReferences: true)
+                    }
+                } else {
+                    records = try validate(path, validator, &source, readingReferences: true)
+                }
                 try source.drain()
                 seen[path] = (source.bytes, source.sha256, records, part)
             } else if manifest == nil, let (schemaPath, kind) = Self.conventionalSchema(of: path),

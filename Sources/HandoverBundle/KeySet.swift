@@ -84,6 +84,15 @@ struct KeySet {
         return (inserted, key)
     }
 
+    /// The bytes the set's slots take.
+    var bytes: Int { slots.count * 8 }
+
+    /// Calls `body` with every key, in no particular order.
+    func forEach(_ body: (Int64) throws -> Void) rethrows {
+        if holdsMarker { try body(Self.empty) }
+        for key in slots where key != Self.empty { try body(key) }
+    }
+
     /// Whether every key satisfies `predicate`.
     func allSatisfy(_ predicate: (Int64) -> Bool) -> Bool {
         if holdsMarker, !predicate(Self.empty) { return false }

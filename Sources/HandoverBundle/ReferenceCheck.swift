@@ -4,8 +4,9 @@ internal import HandoverCore
 internal import HandoverFormats
 
 extension Limits {
-    /// The most key values `verify` holds at once to check the foreign keys `datapackage.json` declares
-    /// (8-byte keys in sets, some 16 bytes each: about 64 MiB).
+    /// The most key values `verify` holds at once to check the foreign keys `datapackage.json` declares (in
+    /// ``DenseKeySet``s: a bit each for runs of ids, at most 8 bytes each in their bitmaps, some 11 to 23 bytes each
+    /// for keys far apart: at most about 96 MiB).
     static let referenceKeys = 4 << 20
     /// The most declared foreign keys checked (each costs a look-up per row of its file).
     static let foreignKeys = 4096
@@ -19,7 +20,7 @@ struct ReferenceCheck {
         var resource: String
         var fields: [String]
         var types: [FieldType]
-        var keys = Set<Int64>()
+        var keys = DenseKeySet()
         var read = false
         var overflow = false
     }
@@ -155,7 +156,7 @@ struct ReferenceCheck {
                     held += 1
                     if held > Limits.referenceKeys {
                         held -= targets[slot].keys.count
-                        targets[slot].keys = []
+                        targets[slot].keys = DenseKeySet()
                         targets[slot].overflow = true
                         limitHit = true
                     }
@@ -298,18 +299,26 @@ struct InlineReferences {
     /// key limit was reached while reading them.
     var files: [(path: String, slots: [Int], numbers: [Int], read: Int?, limitHit: Bool)] = []
     var tapped: Set<String> = []
-    /// For each key (by number): how many rows hold each key value, and how many are broken whatever the target.
-    var pending: [[Int64: Int]]
+    /// For each key (by number): the key values its rows hold, and how many rows are broken whatever the target.
+    /// When a value turns out not to be in the target, ``resolve(problems:)`` leaves the counting of the rows that
+    /// hold it to the separate passes.
+    var pending: [DenseKeySet]
     var pendingBroken: [Int]
-    var pendingCount = 0
+    /// Distinct referencing values noted since ``pendingBytes`` was last checked.
+    var pendingSinceCheck = 0
     /// For each target: whether its keys compare as plain integers (``ReferenceCheck/integer(_:)``).
     let integerTargets: [Bool]
-    /// The most distinct referencing key values held (some 32 bytes each).
-    static let pendingLimit = 1 << 19
+    /// The most bytes the referencing key values take (the bitmaps and hash tables of ``pending``); checked every
+    /// ``pendingCheckInterval`` distinct values.
+    static let pendingLimit = 16 << 20
+    static let pendingCheckInterval = 1 << 12
+
+    /// The bytes ``pending`` takes.
+    var pendingBytes: Int { pending.reduce(0) { $0 + $1.bytes } }
 
     init(descriptor: [UInt8]) {
         check = ReferenceCheck(descriptor: descriptor)
-        pending = Array(repeating: [:], count: check.keys.count)
+        pending = Array(repeating: DenseKeySet(), count: check.keys.count)
         pendingBroken = Array(repeating: 0, count: check.keys.count)
         integerTargets = check.targets.map { ReferenceCheck.integer($0.types) }
     }
@@ -328,6 +337,8 @@ struct InlineReferences {
 
     /// Takes the values of one record (``columns(at:)``'s columns, in order).
     mutating func note(_ values: [Value], slots: [Int], numbers: [Int], limitHit: inout Bool) {
+        // The separate passes will decide: nothing more is held.
+        guard !abandoned else { return }
         var offset = 0
         for slot in slots {
             let count = check.targets[slot].fields.count
@@ -340,7 +351,7 @@ struct InlineReferences {
                 held += 1
                 if held > Limits.referenceKeys {
                     held -= check.targets[slot].keys.count
-                    check.targets[slot].keys = []
+                    check.targets[slot].keys = DenseKeySet()
                     check.targets[slot].overflow = true
                     limitHit = true
                 }
@@ -353,11 +364,12 @@ struct InlineReferences {
             case .none: continue
             case .some(.none): pendingBroken[number] += 1
             case .some(.some(let key)):
-                let before = pending[number].count
-                pending[number][key, default: 0] += 1
-                if pending[number].count > before {
-                    pendingCount += 1
-                    if pendingCount > Self.pendingLimit { abandoned = true }
+                if pending[number].insert(key).inserted {
+                    pendingSinceCheck += 1
+                    if pendingSinceCheck >= Self.pendingCheckInterval {
+                        pendingSinceCheck = 0
+                        if pendingBytes > Self.pendingLimit { abandoned = true }
+                    }
                 }
             }
         }
@@ -421,8 +433,9 @@ struct InlineReferences {
             guard !numbers.isEmpty else { continue }
             for number in numbers {
                 let target = check.targets[check.keys[number].target]
-                var broken = pendingBroken[number]
-                for (key, rows) in pending[number] where !target.keys.contains(key) { broken += rows }
+                // Rows that refer to no row of the target: the separate passes count them.
+                guard pending[number].allSatisfy({ target.keys.contains($0) }) else { return nil }
+                let broken = pendingBroken[number]
                 check.keys[number].broken = broken
                 check.keys[number].checked = true
                 guard broken > 0 else { continue }

@@ -93,143 +93,170 @@ public struct CSVTableValidator {
     ) {
         var reader = CSVRecordReader()
         var record = CSVRecord()
+        var spans = CSVSpans()
+        return try cells.cells.withUnsafeBufferPointer { checks in
+            var state = CellValidation(
+                checks: checks, schema: schema, constraints: cells.constraints, maxErrors: maxErrors, tap: tap)
+            while state.validating || state.tapping, try reader.next(from: source, into: &record, spans: &spans, &state)
+            {
+            }
+            return state.finish(problem: reader.problem)
+        }
+    }
+
+    /// The running state of ``validateCells(_:maxErrors:tap:)``, which takes the records one by one (a value passed
+    /// along, rather than variables captured by a closure, so that its accesses need no run-time exclusivity checks).
+    private struct CellValidation: CSVCellsConsumer {
+        let checks: UnsafeBufferPointer<CSVCellCheck>
+        let schema: TableSchema
+        let constraints: [CSVCellConstraint]
+        let maxErrors: Int
+        let tap: ColumnTap?
+        let fieldCount: Int
         var errors: [CSVValidationError] = []
         var recordNumber = 0
         var rows = 0
         var scratch: [UInt8] = []
-        let fieldCount = schema.fields.count
         var headerMismatch = false
         var validating = true
-        // Set when validation stops before the end (its problem, if the reader then finds one, is not its own).
+        /// Set when validation stops before the end (its problem, if the reader then finds one, is not its own).
         var stoppedEarly = false
-        var tapping = tap != nil
+        var tapping: Bool
         var positions: [Int] = []
+        /// The largest of ``positions``: a record with no more fields is short.
+        var lastPosition = -1
+        /// The tap's types, apart from it, so that a record does not copy the tap.
+        let tapTypes: [FieldType]
         var columnRecords = 0
         var shortRecords = 0
         var values: [Value] = []
         var columnsMissing = false
-        func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
-        try cells.cells.withUnsafeBufferPointer { checks in
-            while validating || tapping, try reader.next(from: source, into: &record) {
-                recordNumber += 1
-                if recordNumber == 1 {
-                    let names = record.fields.map { String(decoding: $0.bytes, as: UTF8.self) }
-                    if let tap {
-                        for column in tap.columns {
-                            guard let position = names.firstIndex(of: column) else {
-                                columnsMissing = true
-                                tapping = false
-                                break
-                            }
-                            positions.append(position)
-                        }
-                    }
-                    if names != schema.fields.map(\.name) {
-                        add(
-                            CSVValidationError(
-                                record: 1, field: nil, message: "the header does not name the table's fields in order"
-                            ))
-                        headerMismatch = true
-                        validating = false
-                    }
-                    continue
-                }
-                if tapping, let tap {
-                    columnRecords += 1
-                    if positions.allSatisfy({ $0 < record.count }) {
-                        values.removeAll(keepingCapacity: true)
-                        record.withCells { bytes, ends, quoted in
-                            for (number, position) in positions.enumerated() {
-                                let start = position == 0 ? 0 : ends[position - 1]
-                                let cell = UnsafeBufferPointer(rebasing: bytes[start..<ends[position]])
-                                values.append(
-                                    CSVCell.value(cell, quoted: quoted[position], to: tap.types[number]) ?? .null)
-                            }
-                        }
-                        try tap.body(values)
-                    } else {
-                        shortRecords += 1
-                    }
-                }
-                guard validating else { continue }
-                rows += 1
-                guard record.count == fieldCount else {
+
+        init(
+            checks: UnsafeBufferPointer<CSVCellCheck>, schema: TableSchema, constraints: [CSVCellConstraint],
+            maxErrors: Int, tap: ColumnTap?
+        ) {
+            self.checks = checks
+            self.schema = schema
+            self.constraints = constraints
+            self.maxErrors = maxErrors
+            self.tap = tap
+            self.fieldCount = schema.fields.count
+            self.tapping = tap != nil
+            self.tapTypes = tap?.types ?? []
+        }
+
+        mutating func add(_ error: CSVValidationError) { if errors.count < maxErrors { errors.append(error) } }
+
+        /// Checks one data record (numbered `row`) whose field count is right: whether a value did not cast.
+        mutating func check(_ cells: CSVCells, row: Int) -> Bool {
+            var failed = false
+            var anyNull = false
+            var anyConstraint = false
+            for index in 0..<fieldCount {
+                let check = checks[index]
+                if cells.isNull(index) {
+                    anyNull = true
+                } else if !CSVCell.casts(cells[index], quoted: cells.quoted[index], to: check.type, &scratch) {
                     add(
                         CSVValidationError(
-                            record: recordNumber, field: nil,
-                            message: "\(record.count) fields where the header has \(fieldCount)"))
-                    continue
-                }
-                let row = recordNumber
-                // As in the reference, a row with a value that does not cast goes on to the next without stopping.
-                let castFailed = record.withCells { bytes, ends, quoted -> Bool in
-                    var failed = false
-                    var anyNull = false
-                    var anyConstraint = false
-                    var start = 0
-                    for index in 0..<fieldCount {
-                        let end = ends[index]
-                        let check = checks[index]
-                        if start == end && !quoted[index] {
-                            anyNull = true
-                        } else {
-                            let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                            if !CSVCell.casts(cell, quoted: quoted[index], to: check.type, &scratch) {
-                                add(
-                                    CSVValidationError(
-                                        record: row, field: schema.fields[index].name,
-                                        message: "not a valid \(check.type.rawValue)"))
-                                failed = true
-                            } else if check.constraint >= 0 {
-                                anyConstraint = true
-                            }
-                        }
-                        start = end
-                    }
-                    guard !failed else { return true }
-                    if anyNull {
-                        start = 0
-                        for index in 0..<fieldCount {
-                            let end = ends[index]
-                            if checks[index].required && start == end && !quoted[index] {
-                                add(
-                                    CSVValidationError(
-                                        record: row, field: schema.fields[index].name, message: "required but empty"))
-                                failed = true
-                            }
-                            start = end
-                        }
-                    }
-                    guard !failed, anyConstraint else { return false }
-                    start = 0
-                    for index in 0..<fieldCount {
-                        let end = ends[index]
-                        defer { start = end }
-                        let check = checks[index]
-                        guard check.constraint >= 0, start != end || quoted[index] else { continue }
-                        let cell = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                        if let message = CSVCell.violation(cell, check.type, cells.constraints[check.constraint]) {
-                            add(CSVValidationError(record: row, field: schema.fields[index].name, message: message))
-                            return false
-                        }
-                    }
-                    return false
-                }
-                if castFailed { continue }
-                if errors.count >= maxErrors {
-                    validating = false
-                    stoppedEarly = true
+                            record: row, field: schema.fields[index].name,
+                            message: "not a valid \(check.type.rawValue)"))
+                    failed = true
+                } else if check.constraint >= 0 {
+                    anyConstraint = true
                 }
             }
+            guard !failed else { return true }
+            if anyNull {
+                for index in 0..<fieldCount where checks[index].required && cells.isNull(index) {
+                    add(
+                        CSVValidationError(record: row, field: schema.fields[index].name, message: "required but empty")
+                    )
+                    failed = true
+                }
+            }
+            guard !failed, anyConstraint else { return false }
+            for index in 0..<fieldCount {
+                let check = checks[index]
+                guard check.constraint >= 0, !cells.isNull(index) else { continue }
+                if let message = CSVCell.violation(cells[index], check.type, constraints[check.constraint]) {
+                    add(CSVValidationError(record: row, field: schema.fields[index].name, message: message))
+                    return false
+                }
+            }
+            return false
         }
-        let columnResult =
-            tap == nil || columnsMissing || reader.problem != nil || recordNumber == 0 ? nil : columnRecords
-        if headerMismatch { return (CSVValidationResult(rows: 0, errors: errors), columnResult, shortRecords) }
-        if !stoppedEarly, let problem = reader.problem {
-            add(CSVValidationError(record: recordNumber + 1, field: nil, message: problem))
+
+        mutating func take(_ cells: CSVCells) throws {
+            recordNumber += 1
+            if recordNumber == 1 {
+                let names = cells.strings
+                if let tap {
+                    for column in tap.columns {
+                        guard let position = names.firstIndex(of: column) else {
+                            columnsMissing = true
+                            tapping = false
+                            break
+                        }
+                        positions.append(position)
+                    }
+                    lastPosition = positions.max() ?? -1
+                }
+                if names != schema.fields.map(\.name) {
+                    add(
+                        CSVValidationError(
+                            record: 1, field: nil, message: "the header does not name the table's fields in order"))
+                    headerMismatch = true
+                    validating = false
+                }
+                return
+            }
+            if tapping {
+                columnRecords += 1
+                if lastPosition < cells.count {
+                    values.removeAll(keepingCapacity: true)
+                    for number in 0..<positions.count {
+                        let position = positions[number]
+                        values.append(
+                            CSVCell.value(cells[position], quoted: cells.quoted[position], to: tapTypes[number])
+                                ?? .null)
+                    }
+                    try tap?.body(values)
+                } else {
+                    shortRecords += 1
+                }
+            }
+            guard validating else { return }
+            rows += 1
+            guard cells.count == fieldCount else {
+                add(
+                    CSVValidationError(
+                        record: recordNumber, field: nil,
+                        message: "\(cells.count) fields where the header has \(fieldCount)"))
+                return
+            }
+            // As in the reference, a row with a value that does not cast goes on to the next without stopping.
+            if check(cells, row: recordNumber) { return }
+            if errors.count >= maxErrors {
+                validating = false
+                stoppedEarly = true
+            }
         }
-        if recordNumber == 0 { add(CSVValidationError(record: 0, field: nil, message: "the file has no header")) }
-        return (CSVValidationResult(rows: rows, errors: errors), columnResult, shortRecords)
+
+        /// The result, once the reader stopped (with `problem`, if it found one).
+        mutating func finish(problem: String?) -> (
+            result: CSVValidationResult, columnRecords: Int?, shortRecords: Int
+        ) {
+            let columnResult =
+                tap == nil || columnsMissing || problem != nil || recordNumber == 0 ? nil : columnRecords
+            if headerMismatch { return (CSVValidationResult(rows: 0, errors: errors), columnResult, shortRecords) }
+            if !stoppedEarly, let problem {
+                add(CSVValidationError(record: recordNumber + 1, field: nil, message: problem))
+            }
+            if recordNumber == 0 { add(CSVValidationError(record: 0, field: nil, message: "the file has no header")) }
+            return (CSVValidationResult(rows: rows, errors: errors), columnResult, shortRecords)
+        }
     }
 
     private func validate(_ source: PulledSource, maxErrors: Int) throws -> CSVValidationResult {
@@ -429,6 +456,105 @@ struct CSVRecord {
     }
 }
 
+/// Where each field of a record starts and ends in some bytes, and whether it was quoted: reused from record to
+/// record.
+struct CSVSpans {
+    private var starts = [Int](repeating: 0, count: 16)
+    private var ends = [Int](repeating: 0, count: 16)
+    private var quoted = [Bool](repeating: false, count: 16)
+    /// The number of fields.
+    var count = 0
+
+    /// The most fields held without growing.
+    var capacity: Int { starts.count }
+
+    /// Doubles ``capacity``.
+    mutating func grow() {
+        let more = starts.count
+        starts += repeatElement(0, count: more)
+        ends += repeatElement(0, count: more)
+        quoted += repeatElement(false, count: more)
+    }
+
+    /// Calls `body` with the storage of the starts, ends and quoted flags (``capacity`` of each).
+    @inline(__always)
+    mutating func withStorage<Result>(
+        _ body: (UnsafeMutableBufferPointer<Int>, UnsafeMutableBufferPointer<Int>, UnsafeMutableBufferPointer<Bool>)
+            -> Result
+    ) -> Result {
+        starts.withUnsafeMutableBufferPointer { starts in
+            ends.withUnsafeMutableBufferPointer { ends in
+                quoted.withUnsafeMutableBufferPointer { quoted in body(starts, ends, quoted) }
+            }
+        }
+    }
+
+    /// Takes the fields of `record` (spans of its bytes).
+    mutating func load(_ record: CSVRecord) {
+        while capacity < record.count { grow() }
+        count = record.count
+        record.withCells { _, recordEnds, recordQuoted in
+            withStorage { starts, ends, quoted in
+                var start = 0
+                for index in 0..<recordEnds.count {
+                    starts[index] = start
+                    ends[index] = recordEnds[index]
+                    quoted[index] = recordQuoted[index]
+                    start = recordEnds[index]
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with the cells, in `bytes`.
+    @inline(__always)
+    func withCells<Result>(in bytes: UnsafeBufferPointer<UInt8>, _ body: (CSVCells) throws -> Result) rethrows
+        -> Result
+    {
+        try starts.withUnsafeBufferPointer { starts in
+            try ends.withUnsafeBufferPointer { ends in
+                try quoted.withUnsafeBufferPointer { quoted in
+                    try body(CSVCells(bytes: bytes, starts: starts, ends: ends, quoted: quoted, count: count))
+                }
+            }
+        }
+    }
+}
+
+/// What takes the records ``CSVRecordReader/next(from:into:spans:_:)`` reads.
+protocol CSVCellsConsumer {
+    /// Takes one record's cells, valid only during the call.
+    mutating func take(_ cells: CSVCells) throws
+}
+
+/// The cells of one record, valid only within the call they are handed to: each cell's bytes (quotes removed,
+/// doubled quotes undone) and whether it was quoted.
+struct CSVCells {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let starts: UnsafeBufferPointer<Int>
+    let ends: UnsafeBufferPointer<Int>
+    let quoted: UnsafeBufferPointer<Bool>
+    /// The number of cells.
+    let count: Int
+
+    /// The bytes of cell `index`.
+    @inline(__always)
+    subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: bytes[starts[index]..<ends[index]])
+    }
+
+    /// Whether cell `index` is null: empty and not quoted.
+    @inline(__always)
+    func isNull(_ index: Int) -> Bool {
+        starts[index] == ends[index] && !quoted[index]
+    }
+
+    /// The cells as strings.
+    var strings: [String] {
+        (0..<count).map { String(decoding: self[$0], as: UTF8.self) }
+    }
+}
+
 /// Reads RFC 4180 records from a byte source: CRLF or LF line ends, `"` quoting with `""` escapes.
 ///
 /// Runs of plain bytes are copied a block at a time, into a ``CSVRecord`` that is reused from record to record.
@@ -551,6 +677,86 @@ struct CSVRecordReader {
                 }
             }
         }
+    }
+
+    /// Reads the next record and hands its cells to `consumer`: false at the end (or after a problem), as
+    /// ``next(from:into:)``, whose cells these are.
+    ///
+    /// A record that lies whole in the block read, with no doubled quote in it, is not copied: its cells are spans
+    /// of the block. Any other goes through ``next(from:into:)`` (into `record`).
+    @inline(__always)
+    mutating func next(
+        from source: PulledSource, into record: inout CSVRecord, spans: inout CSVSpans,
+        _ consumer: inout some CSVCellsConsumer
+    ) throws -> Bool {
+        if problem == nil, position < count, scanInPlace(&spans) {
+            try buffer.withUnsafeBufferPointer { buffer in
+                try spans.withCells(in: buffer) { try consumer.take($0) }
+            }
+            return true
+        }
+        guard try next(from: source, into: &record) else { return false }
+        spans.load(record)
+        try record.withCells { bytes, _, _ in try spans.withCells(in: bytes) { try consumer.take($0) } }
+        return true
+    }
+
+    /// Reads the record at ``position`` into `spans` as spans of the block when it ends in the block and needs
+    /// nothing undone (no doubled quote), moving past it; false, having moved nothing, otherwise (or when it has
+    /// more fields than `spans` holds, which it then grows to hold), and for anything that is not well-formed, which
+    /// ``next(from:into:)`` reports.
+    @inline(__always)
+    private mutating func scanInPlace(_ spans: inout CSVSpans) -> Bool {
+        let end = count
+        var index = position
+        var fields = 0
+        let capacity = spans.capacity
+        let quote = UInt8(ascii: "\"")
+        let comma = UInt8(ascii: ",")
+        let done = buffer.withUnsafeBufferPointer { buffer -> Bool in
+            spans.withStorage { starts, ends, quoted -> Bool in
+                while true {
+                    guard index < end else { return false }
+                    guard fields < capacity else { return false }
+                    let after: UInt8
+                    if buffer[index] == quote {
+                        let close = Self.quotedRunEnd(buffer, from: index + 1, to: end)
+                        guard close + 1 < end else { return false }
+                        starts[fields] = index + 1
+                        ends[fields] = close
+                        quoted[fields] = true
+                        after = buffer[close + 1]
+                        index = close + 2
+                        guard after != quote else { return false }
+                    } else {
+                        let stop = Self.unquotedRunEnd(buffer, from: index, to: end)
+                        guard stop < end else { return false }
+                        starts[fields] = index
+                        ends[fields] = stop
+                        quoted[fields] = false
+                        after = buffer[stop]
+                        index = stop + 1
+                    }
+                    fields += 1
+                    switch after {
+                    case comma: continue
+                    case 0x0A: return true
+                    case 0x0D:
+                        guard index < end, buffer[index] == 0x0A else { return false }
+                        index += 1
+                        return true
+                    default: return false
+                    }
+                }
+            }
+        }
+        guard done else {
+            if fields >= capacity { spans.grow() }
+            return false
+        }
+        position = index
+        spans.count = fields
+        return true
     }
 
     /// The position of the first quote in `start..<end`, or `end`; eight bytes at a time.

@@ -121,6 +121,16 @@ enum CellText {
         if negative || text.first == UInt8(ascii: "+") { index = 1 }
         guard index < text.count else { return nil }
         var value: Int64 = 0
+        // Up to 18 digits cannot overflow: no check per digit.
+        if text.count - index <= 18 {
+            while index < text.count {
+                let digit = text[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ Int64(digit)
+                index += 1
+            }
+            return negative ? -value : value
+        }
         while index < text.count {
             let digit = text[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }

@@ -27,7 +27,7 @@ import Testing
     static let damages = [
         "none", "broken owner", "key not an integer", "short record", "user removed", "key column renamed",
         "target not well-formed", "referencing not well-formed", "empty key", "damaged target",
-        "datapackage.json last", "data before datapackage.json",
+        "datapackage.json last", "data before datapackage.json", "owner far away", "owners at the ends",
     ]
 
     static func damage(_ name: String, _ entries: inout [(name: String, bytes: [UInt8])]) throws {
@@ -38,6 +38,12 @@ import Testing
             try lines(&entries, contacts) {
                 field(&$0[1], 2, "999999")
                 field(&$0[2], 2, "999998")
+            }
+        case "owner far away": try lines(&entries, contacts) { field(&$0[1], 2, "4000000000") }
+        case "owners at the ends":
+            try lines(&entries, contacts) {
+                field(&$0[1], 2, "9223372036854775807")
+                field(&$0[2], 2, "-9223372036854775808")
             }
         case "key not an integer": try lines(&entries, contacts) { field(&$0[1], 2, "x") }
         case "short record": try lines(&entries, contacts) { $0[1] = "1,2" }
@@ -65,6 +71,11 @@ import Testing
             let inline = BundleVerifier.verify(parts: [path], keys: VerificationKeys(), referencesInline: true)
             let separate = BundleVerifier.verify(parts: [path], keys: VerificationKeys(), referencesInline: false)
             #expect(inline.problems == separate.problems, "\(damage)")
+            // Every data file read ahead on a thread: the same report.
+            let prefetched = BundleVerifier.verify(
+                parts: [path], keys: VerificationKeys(), referencesInline: true, prefetchFrom: 0)
+            #expect(prefetched.problems == inline.problems, "\(damage)")
+            #expect(prefetched.records == inline.records, "\(damage)")
             if damage == "broken owner" { #expect(inline.problems.contains { $0.kind == .reference }) }
         }
     }

@@ -138,6 +138,50 @@ import Testing
         }
     }
 
+    /// Random CSV syntax (quotes, doubled quotes, commas, CR, LF, records longer than a block) read in blocks of
+    /// every size: the checks on cells read in place agree with the reference, and the columns read in the same pass
+    /// with the column reader.
+    @Test(arguments: [1, 2, 3, 4, 5, 6])
+    func agreesOnRandomSyntax(seed: UInt64) throws {
+        let table = TableSchema(
+            name: "s",
+            fields: [
+                Field("a", .integer), Field("b", .string, required: true), Field("c", .string), Field("d", .integer),
+            ])
+        let validator = try CSVTableValidator(schema: table)
+        var random = SeededGenerator(state: seed)
+        let pieces = [
+            "1", "22", "x", ",", ",", "\"", "\"\"", "\n", "\r\n", "\r", "-7", String(repeating: "y", count: 300),
+        ]
+        for round in 0..<60 {
+            var text = round % 7 == 0 ? "a,b,c\n" : "a,b,c,d\r\n"
+            for _ in 0..<Int.random(in: 0..<400, using: &random) {
+                text += pieces[Int.random(in: 0..<pieces.count, using: &random)]
+                // Mostly well-formed records, so that the reads go on long enough to cross blocks.
+                if Int.random(in: 0..<3, using: &random) == 0 { text += "\n1,\"q,\"\"q\",z,2\n3,b,,4\r\n" }
+            }
+            let bytes = Array(text.utf8)
+            for blockSize in [1, 5, 64, 333, 65536] {
+                var fast = MemorySource(bytes, blockSize: blockSize)
+                var reference = MemorySource(bytes, blockSize: blockSize)
+                let expected = try validator.validateByValues(from: &reference, maxErrors: 50)
+                var tapped: [[Value]] = []
+                let found = try validator.validate(
+                    from: &fast, maxErrors: 50, columns: ["d", "b"], types: [.integer, .string]
+                ) { tapped.append($0) }
+                #expect(found.result.rows == expected.rows, "round \(round), block \(blockSize)")
+                #expect(found.result.errors == expected.errors, "round \(round), block \(blockSize)")
+                var columns = MemorySource(bytes, blockSize: blockSize)
+                var read: [[Value]] = []
+                let count = try CSVColumnReader.read(from: &columns, columns: ["d", "b"], types: [.integer, .string]) {
+                    read.append($0)
+                }
+                #expect(found.columnRecords == count, "round \(round), block \(blockSize)")
+                if count != nil { #expect(tapped == read, "round \(round), block \(blockSize)") }
+            }
+        }
+    }
+
     @Test func columnReaderReadsTheSameValues() throws {
         let bytes = Self.document(rows: 300, seed: 9)
         let columns = ["id", "count", "kind", "day"]
