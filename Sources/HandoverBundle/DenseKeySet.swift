@@ -1,5 +1,5 @@
-/// A set of 8-byte keys for verify's foreign-key checks that holds runs of nearby integers (a table's ids) as a
-/// bitmap, one bit a key, and any other key in a ``KeySet``.
+/// A set of 8-byte keys for the foreign-key checks of verify and of an export (``ReferenceTracker``) that holds runs
+/// of nearby integers (a table's ids) as a bitmap, one bit a key, and any other key in a ``KeySet``.
 ///
 /// The bitmap covers the keys from `base` (wrapping around: a key's bit is `key &- base`, modulo 2⁶⁴, so every key
 /// has one place and the bitmap may cross `Int64.max`). It grows only by doubling and only while it holds at most

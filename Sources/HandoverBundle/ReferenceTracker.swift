@@ -41,7 +41,8 @@ enum ReferenceOutcome: String, Sendable, Hashable {
 /// most ``keyLimit`` keys; a reference whose sets would pass it is left undeclared (``ReferenceOutcome/unchecked``),
 /// so memory stays bounded however large the export.
 struct ReferenceTracker {
-    /// The most keys held at once, over all sets (11 to 23 bytes each in ``KeySet``s, 8-byte slots 35 to 70 % full: at most about 96 MiB).
+    /// The most keys held at once, over all sets: at most about 96 MiB (``DenseKeySet``s, a bit each for runs of ids,
+    /// any other key 11 to 23 bytes in a ``KeySet``, 8-byte slots 35 to 70 % full).
     static let keyLimit = 4 << 20
 
     struct Target {
@@ -49,7 +50,7 @@ struct ReferenceTracker {
         var fields: [Int]
         /// `fields[0]`, read without the array for the rows of a one-integer key.
         var first: Int
-        var keys = KeySet()
+        var keys = DenseKeySet()
         var users = 0
         var integer: Bool
     }
@@ -61,7 +62,7 @@ struct ReferenceTracker {
         /// `fields[0]`, read without the array for the rows of a one-integer key.
         var first: Int
         var target: Int
-        var pending = KeySet()
+        var pending = DenseKeySet()
         var failed: ReferenceOutcome?
     }
 
@@ -184,7 +185,7 @@ struct ReferenceTracker {
 
     private mutating func fail(_ number: Int, _ outcome: ReferenceOutcome) {
         held -= candidates[number].pending.count
-        candidates[number].pending = KeySet()
+        candidates[number].pending = DenseKeySet()
         candidates[number].failed = outcome
         let slot = candidates[number].target
         targets[slot]?.users -= 1
@@ -198,7 +199,7 @@ struct ReferenceTracker {
         targets[slot] = nil
         for number in candidates.indices where candidates[number].target == slot && candidates[number].failed == nil {
             held -= candidates[number].pending.count
-            candidates[number].pending = KeySet()
+            candidates[number].pending = DenseKeySet()
             candidates[number].failed = outcome
         }
     }
