@@ -116,7 +116,10 @@ package final class CompressedFile {
     private var compressedBytes: Int64 = 0
     private var hasher = SHA256()
     private var ended = false
-    /// Set by ``ContentCompression/finish()`` for a file that was ended.
+    /// Chunks submitted and not yet written.
+    private var pending = 0
+    /// Set once the file has ended and its last chunk is written (its working file closed then, so that an export
+    /// of many tables does not hold a descriptor for each), or by ``ContentCompression/finish()``.
     package private(set) var content: Content?
 
     fileprivate init(path: String, stream: Int, owner: ContentCompression) throws {
@@ -148,6 +151,7 @@ package final class CompressedFile {
             if current.count == chunkSize {
                 let chunk = current
                 current = []
+                pending += 1
                 try owner.submit(chunk, stream: stream)
             }
         }
@@ -161,8 +165,10 @@ package final class CompressedFile {
         if !current.isEmpty {
             let chunk = current
             current = []
+            pending += 1
             try owner.submit(chunk, stream: stream)
         }
+        if pending == 0 { try close() }
     }
 
     /// Writes a compressed chunk, in order.
@@ -174,6 +180,8 @@ package final class CompressedFile {
         }
         hasher.update(data: bytes)
         compressedBytes += Int64(bytes.count)
+        pending -= 1
+        if ended && pending == 0 { try close() }
     }
 
     /// Closes the working file; an ended file's ``content`` is known from now on.

@@ -9,7 +9,7 @@ package import HandoverCore
 /// subject export) never starts a thread. Rows reach `body` in the order SQLite returns them, and an error the
 /// reader meets reaches the caller after the rows before it, as when reading on one thread. At most `depth`
 /// batches wait, so memory does not grow with the table. When `body` throws, the reading thread is stopped and
-/// joined before the error is passed on: the statement is never stepped after ``stream(_:into:)`` returns.
+/// joined before the error is passed on: the statement is never stepped after ``stream(_:batchSize:depth:into:)`` returns.
 ///
 /// The connection runs in SQLite's multi-thread mode: it may be used by one thread at a time, and while the thread
 /// reads, nothing else touches it (the caller only handles rows).

@@ -43,6 +43,8 @@ import Testing
             try file.end()
             files.append(("bundle/data/c\(index).csv", bytes, file))
         }
+        // Files whose chunks are all written are closed as they end, before finish.
+        #expect(files.prefix(files.count - 3).allSatisfy { $0.file.content != nil })
         try compression.finish()
         return try files.map { ($0.name, $0.bytes, try #require($0.file.content)) }
     }
