@@ -20,6 +20,20 @@ public enum AtomicFile {
     /// The prefix of temporary files, so that leftovers of a killed process can be recognised.
     public static let temporaryPrefix = ".handover-partial-"
 
+    /// Creates the new private file `path` (mode 0600, whatever the umask) for writing; it must not exist.
+    /// - Returns: Its descriptor, which the caller closes.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` naming the path, with the errno.
+    package static func createPrivateFile(at path: String) throws -> Int32 {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
+        guard descriptor >= 0 else { throw HandoverError(errno: errno, .outputUnavailable, "cannot create '\(path)'") }
+        guard fchmod(descriptor, fileMode) == 0 else {
+            let error = HandoverError(errno: errno, .outputUnavailable, "cannot create '\(path)'")
+            _ = close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+
     /// Creates the file at `destination` through a temporary file in the same folder.
     ///
     /// The body writes through the descriptor; on success the file is flushed to disk, linked to

@@ -126,10 +126,7 @@ package final class CompressedFile {
         self.path = path
         self.stream = stream
         self.owner = owner
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, AtomicFile.fileMode)
-        guard descriptor >= 0, fchmod(descriptor, AtomicFile.fileMode) == 0 else {
-            throw HandoverError(errno: errno, .outputUnavailable, "cannot create '\(path)'")
-        }
+        descriptor = try AtomicFile.createPrivateFile(at: path)
     }
 
     deinit {

@@ -38,12 +38,7 @@ import Testing
             let path = folder + "/out." + format.fileExtension
             let contents = try writeChunked(at: path, format: format)
             #expect(try readArchive(path) == contents)
-            let tool =
-                switch format {
-                case .tgz: "gzip"
-                case .txz: "xz"
-                default: "zstd"
-                }
+            let tool = compressionTool(format)
             let test = try run("/usr/bin/env", [tool, "-t", path])
             #expect(test.status == 0, "\(tool) -t: \(test.stderr)")
             let listing = try run("/usr/bin/env", ["tar", "-tf", path])
@@ -171,6 +166,15 @@ import Testing
             let left = try FileManager.default.contentsOfDirectory(atPath: folder)
             #expect(left.isEmpty)
         }
+    }
+}
+
+/// The command-line tool of a tar format's compression: gzip, xz or zstd.
+func compressionTool(_ format: ArchiveFormat) -> String {
+    switch format {
+    case .tgz: "gzip"
+    case .txz: "xz"
+    default: "zstd"
     }
 }
 

@@ -77,14 +77,6 @@ import Testing
         return contents
     }
 
-    static func tool(_ format: ArchiveFormat) -> String {
-        switch format {
-        case .tgz: "gzip"
-        case .txz: "xz"
-        default: "zstd"
-        }
-    }
-
     @Test(arguments: [ArchiveFormat.tgz, .txz, .tzst])
     func compressedFilesMakeTheSameTarStreamAndEveryToolReadsIt(format: ArchiveFormat) async throws {
         try await withTemporaryDirectory { folder in
@@ -101,7 +93,7 @@ import Testing
             #expect(try writeArchive(at: plain, format: format, files: files, plainOnly: true) == contents)
             #expect(try readArchive(spliced) == contents)
             // The decompressed stream is byte for byte the tar that libarchive writes of the same entries.
-            let tool = Self.tool(format)
+            let tool = compressionTool(format)
             let splicedTar = try run("/usr/bin/env", [tool, "-dc", spliced])
             let plainTar = try run("/usr/bin/env", [tool, "-dc", plain])
             #expect(splicedTar.status == 0 && plainTar.status == 0, "\(splicedTar.stderr)")
