@@ -163,14 +163,18 @@ final class ParallelCompressor: @unchecked Sendable {
     private var nextToWrite = 0
     private var failure: (any Error)?
     private var stopping = false
+    /// Workers started (at the first chunk to compress) and not yet returned.
     private var running = 0
+    private var started = false
+    private let workers: Int
 
-    /// Starts `workers` threads compressing one stream, whose results go to `write`.
+    /// A compressor of one stream, whose results go to `write`; its `workers` threads start at its first chunk.
     convenience init(codec: ChunkCodec, chunkSize: Int, workers: Int, write: @escaping ([UInt8]) throws -> Void) {
         self.init(codec: codec, chunkSize: chunkSize, workers: workers, streams: { _, bytes in try write(bytes) })
     }
 
-    /// Starts `workers` threads compressing the chunks of any number of streams, whose results go to `write`.
+    /// A compressor of the chunks of any number of streams, whose results go to `write`; its `workers` threads start
+    /// at the first chunk to compress, so that an archive or export with nothing to compress starts none.
     init(
         codec: ChunkCodec, chunkSize: Int, workers: Int,
         streams write: @escaping (_ stream: Int, _ bytes: [UInt8]) throws -> Void
@@ -179,13 +183,7 @@ final class ParallelCompressor: @unchecked Sendable {
         self.chunkSize = chunkSize
         self.maximumInFlight = workers + 1
         self.write = write
-        current.reserveCapacity(chunkSize)
-        running = workers
-        for _ in 0..<workers {
-            let thread = Thread { [self] in work() }
-            thread.name = "handover-compress"
-            thread.start()
-        }
+        self.workers = workers
     }
 
     /// Adds bytes to the stream, submitting each chunk as it fills.
@@ -193,6 +191,7 @@ final class ParallelCompressor: @unchecked Sendable {
     func append(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
+            if current.isEmpty { current.reserveCapacity(chunkSize) }
             let take = min(chunkSize - current.count, bytes.count - offset)
             current.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
             offset += take
@@ -242,7 +241,6 @@ final class ParallelCompressor: @unchecked Sendable {
     private func submitCurrent() throws {
         let chunk = current
         current = []
-        current.reserveCapacity(chunkSize)
         try enqueue(chunk, stream: 0, compressed: false)
     }
 
@@ -254,11 +252,30 @@ final class ParallelCompressor: @unchecked Sendable {
             results[submitted] = bytes
         } else {
             queue.append((submitted, bytes))
+            if !started { startWorkers() }
         }
         if stream != 0 { streams[submitted] = stream }
         submitted += 1
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Whether the workers were started (a chunk was submitted to compress); for tests.
+    var workersStarted: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return started
+    }
+
+    /// Starts the workers (the caller holds `condition`).
+    private func startWorkers() {
+        started = true
+        running = workers
+        for _ in 0..<workers {
+            let thread = Thread { [self] in work() }
+            thread.name = "handover-compress"
+            thread.start()
+        }
     }
 
     /// Writes results in order, waiting for them, until `done` holds (checked under the lock).

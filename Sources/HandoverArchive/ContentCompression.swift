@@ -9,7 +9,7 @@ public import HandoverCore
 #endif
 
 /// Compresses files while they are written, for a tar archive packed later: each file's content is cut into
-/// 512 KiB chunks, compressed on two threads of their own (zstd frames, gzip members or xz streams, exactly as the
+/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk (zstd frames, gzip members or xz streams, exactly as the
 /// archive compresses its own tar stream), and kept in a working file of compressed bytes. When the archive is
 /// packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:)`` puts those bytes after the file's tar header
 /// as they are, so an export compresses its data while it writes it instead of after.
@@ -22,7 +22,7 @@ package final class ContentCompression: @unchecked Sendable {
     /// The archive format the content is compressed for.
     package let format: ArchiveFormat
     private let compressor: ParallelCompressor
-    private let chunkSize: Int
+    fileprivate let chunkSize: Int
     /// The files being written, by stream number (from 1).
     private let box = Files()
     private var finished = false
@@ -79,6 +79,9 @@ package final class ContentCompression: @unchecked Sendable {
         try compressor.finish()
         for file in box.files.values { try file.close() }
     }
+
+    /// Whether the compressing threads were started (some file had bytes to compress); for tests.
+    var threadsStarted: Bool { compressor.workersStarted }
 
     /// Stops the threads without writing more; the export failed. Safe to call more than once.
     package func stop() {
@@ -137,7 +140,7 @@ package final class CompressedFile {
     /// - Throws: What compressing or writing the chunks before threw.
     package func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard !ended else { throw HandoverError(.internalError, "bytes added to a compressed file after its end") }
-        let chunkSize = owner.chunkSizeForFiles
+        let chunkSize = owner.chunkSize
         var offset = 0
         while offset < bytes.count {
             if current.isEmpty { current.reserveCapacity(chunkSize) }
@@ -193,10 +196,6 @@ package final class CompressedFile {
                 compressedSHA256: hasher.finalize().hexString)
         }
     }
-}
-
-extension ContentCompression {
-    fileprivate var chunkSizeForFiles: Int { chunkSize }
 }
 
 extension ChunkCodec {

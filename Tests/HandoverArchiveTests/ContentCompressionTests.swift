@@ -191,6 +191,27 @@ import Testing
         #expect(throws: HandoverError.self) { _ = try ContentCompression(format: .txz, level: 10) }
     }
 
+    @Test func filesWithNothingToCompressStartNoThread() async throws {
+        try await withTemporaryDirectory { folder in
+            let compression = try #require(
+                try ContentCompression(format: .tzst, level: nil, chunkSize: 1024, workers: 2))
+            let empty = try compression.file(at: folder + "/empty.compressed")
+            try empty.end()
+            try compression.finish()
+            #expect(!compression.threadsStarted)
+            #expect(empty.content?.size == 0 && empty.content?.compressedBytes == 0)
+
+            let other = try #require(
+                try ContentCompression(format: .tzst, level: nil, chunkSize: 1024, workers: 2))
+            let small = try other.file(at: folder + "/small.compressed")
+            try [UInt8](repeating: 7, count: 10).withUnsafeBytes { try small.append($0) }
+            try small.end()
+            try other.finish()
+            #expect(other.threadsStarted)
+            #expect(small.content?.size == 10)
+        }
+    }
+
     @Test func stoppingWithoutFinishingJoinsTheThreadsAndWritesNothingMore() async throws {
         try await withTemporaryDirectory { folder in
             let compression = try #require(
