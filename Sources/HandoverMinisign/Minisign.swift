@@ -330,8 +330,9 @@ public enum Minisign {
         public mutating func finalize() -> [UInt8] { hasher.finalize() }
     }
 
-    /// A key id as minisign prints it: the eight bytes as 16 uppercase hexadecimal digits, last byte first.
+    /// A key id as minisign prints it (`%" PRIX64`): the eight bytes as one little-endian integer in uppercase
+    /// hexadecimal, without leading zeros, so 15 digits or fewer for one key in sixteen.
     public static func keyIDText(_ id: [UInt8]) -> String {
-        id.reversed().map { String(format: "%02X", $0) }.joined()
+        String(id.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }, radix: 16, uppercase: true)
     }
 }
