@@ -380,7 +380,9 @@ class BrowserTest:
         for _ in range(5):
             try:
                 return self.check_exports_page(when)
-            except StaleElementReferenceException:
+            except WebDriverException as error:
+                if not replaced(error):
+                    raise
                 time.sleep(0.25)
         return self.check_exports_page(when)
 
@@ -432,7 +434,9 @@ class BrowserTest:
                     row.get_attribute("data-request"): row.get_attribute("data-state")
                     for row in self.driver.find_elements(By.CSS_SELECTOR, "#exports tr[data-request]")
                 }
-            except StaleElementReferenceException:
+            except WebDriverException as error:
+                if not replaced(error):
+                    raise
                 time.sleep(0.25)
         raise Failure(f"the rows of #exports kept changing while being read at {self.where()}")
 
@@ -467,12 +471,21 @@ def urlpath(url):
     return urllib.parse.urlsplit(url).path.rstrip("/") or "/"
 
 
+def replaced(error):
+    """Whether `error` says that an element's page was replaced (a reload, a redirect, the meta refresh): Selenium's
+    stale element, or the "does not belong to the document" that chromedriver reports instead while the new page
+    is being loaded."""
+    return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in (error.msg or "")
+
+
 def is_stale(element):
     try:
         element.is_enabled()
         return False
-    except StaleElementReferenceException:
-        return True
+    except WebDriverException as error:
+        if replaced(error):
+            return True
+        raise
 
 
 def first_displayed(elements):
@@ -480,7 +493,9 @@ def first_displayed(elements):
         try:
             if element.is_displayed():
                 return element
-        except StaleElementReferenceException:
+        except WebDriverException as error:
+            if not replaced(error):
+                raise
             continue
     return False
 
