@@ -11,4 +11,5 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlreader.h>
 #include <libxml/xmlIO.h>
+#include <libxml/xmlregexp.h>
 #endif

@@ -275,6 +275,72 @@ func replaceKeepingManifest(
         }
     }
 
+    /// XML files get a quick check that accepts only the writer's own form; any other form, valid or not, is validated
+    /// in full on a second read, and the report is the same as with libxml2 alone.
+    @Test(arguments: [
+        ("a comment", VerificationReport.Problem.Kind?.none),
+        ("a row less", .records),
+        ("a comment and a row less", .records),
+        ("a comment and a renamed element", .schema),
+        ("a CDATA section", nil),
+    ])
+    func anXMLFileInAnotherFormIsCheckedInFull(change: String, kind: VerificationReport.Problem.Kind?) async throws {
+        try await withTemporaryDirectory { folder in
+            var path = ""
+            let archive = try await damagedBundle(in: folder) { entries in
+                // The XML file with the most rows.
+                let index = entries.indices.filter { entries[$0].name.hasSuffix(".xml") }.max {
+                    entries[$0].bytes.count < entries[$1].bytes.count
+                }!
+                let name = entries[index].name
+                path = String(name.drop { $0 != "/" }.dropFirst())
+                try replaceKeepingManifest(&entries, name) { text in
+                    var text = text
+                    if change.contains("comment") {
+                        text = text.replacingOccurrences(of: "</row>", with: "<!-- checked --></row>")
+                    }
+                    if change.contains("a row less") {
+                        let start = text.range(of: "  <row>")!
+                        let end = text.range(of: "</row>\n", range: start.upperBound..<text.endIndex)!
+                        text.removeSubrange(start.lowerBound..<end.upperBound)
+                    }
+                    if change.contains("renamed") {
+                        text = text.replacingOccurrences(of: "<id>", with: "<key>").replacingOccurrences(
+                            of: "</id>", with: "</key>")
+                    }
+                    if change.contains("CDATA") {
+                        text = text.replacingOccurrences(of: "<id>", with: "<id><![CDATA[").replacingOccurrences(
+                            of: "</id>", with: "]]></id>")
+                    }
+                    return text
+                }
+            }
+            let report = BundleVerifier.verify(archive: archive)
+            if let kind {
+                #expect(report.problems.contains { $0.kind == kind && $0.path == path }, "\(report.problems)")
+                #expect(report.problems.allSatisfy { $0.path == path }, "\(report.problems)")
+            } else {
+                #expect(report.problems == [], "\(report.problems)")
+            }
+        }
+    }
+
+    @Test func theDemoBundlesXMLSchemasHaveTheQuickCheck() async throws {
+        try await withTemporaryDirectory { folder in
+            let result = try await build(.tenant("2"), into: folder)
+            var schemas = 0
+            try ArchiveReader.read(result.archivePath) { reader in
+                while let entry = try reader.nextEntry() {
+                    let bytes = try reader.readAll()
+                    guard entry.name.hasSuffix(".xsd") else { continue }
+                    schemas += 1
+                    #expect(XMLTableChecker(schema: bytes) != nil, "\(entry.name)")
+                }
+            }
+            #expect(schemas == 7)
+        }
+    }
+
     @Test func entriesInAnotherOrderAreStillFullyChecked() async throws {
         try await withTemporaryDirectory { folder in
             // Data first, manifest last: the verifier needs its second pass, and must still catch a bad row.
