@@ -205,9 +205,6 @@ public enum BundleVerifier {
         /// Every payload file seen: its size, SHA-256, part and, when validated, its record count.
         var seen: [String: (bytes: Int64, sha256: String, records: Int?, part: Int)] = [:]
         var deferred: Set<String> = []
-        /// Data files whose quick check was not sure (see ``PayloadValidator/validateQuickly(from:maxErrors:)``):
-        /// validated in full in the second pass.
-        var rechecks: Set<String> = []
         /// Data files checked before the manifest was read: the schema used, its kind, and the problems found.
         var early: [String: (schema: String, kind: SchemaKind, problems: [VerificationReport.Problem])] = [:]
         var problems: [VerificationReport.Problem] = []
@@ -425,7 +422,7 @@ public enum BundleVerifier {
                 let kind = kind ?? schemaRecords[schemaPath].flatMap({ SchemaKind(rawValue: $0.kind) })
             else { return nil }
             do {
-                let validator = try PayloadValidator(kind: kind, schema: bytes, quick: true)
+                let validator = try PayloadValidator(kind: kind, schema: bytes)
                 validators[schemaPath] = validator
                 return validator
             } catch let error as HandoverError {
@@ -472,17 +469,7 @@ public enum BundleVerifier {
                 }
             }
             do {
-                // A quick check that is not sure is settled by a full validation on a second read of the archive.
-                let full = rechecks.contains(path)
-                guard
-                    let result = full
-                        ? try validator.validate(from: &source, maxErrors: 5)
-                        : try validator.validateQuickly(from: &source, maxErrors: 5)
-                else {
-                    rechecks.insert(path)
-                    deferred.insert(path)
-                    return nil
-                }
+                let result = try validator.validate(from: &source, maxErrors: 5)
                 for message in result.problems { problem(.schema, path, message) }
                 return result.records
             } catch let error as HandoverError where error.code != .archiveCorrupt {

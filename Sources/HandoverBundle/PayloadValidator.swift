@@ -10,8 +10,7 @@ internal import HandoverJSONSchema
 public struct PayloadValidator {
     fileprivate enum Checker {
         case json(JSONSchema)
-        /// libxml2's validator, and the quick checker when the schema is one Handover generates and it was asked for.
-        case xml(XMLSchemaValidator, XMLTableChecker?)
+        case xml(XMLSchemaValidator)
         case csv(CSVTableValidator)
     }
 
@@ -20,19 +19,12 @@ public struct PayloadValidator {
     /// Compiles the schema file of `kind`.
     /// - Throws: ``HandoverError/Code/invalidSchema`` when the schema file is not usable.
     public init(kind: SchemaKind, schema: [UInt8]) throws {
-        try self.init(kind: kind, schema: schema, quick: false)
-    }
-
-    /// Compiles the schema file of `kind`; with `quick`, also readies ``validateQuickly(from:maxErrors:)``'s quick
-    /// check of XML files where the schema is one Handover generates (see `XMLTableChecker`).
-    init(kind: SchemaKind, schema: [UInt8], quick: Bool) throws {
         switch kind {
         case .jsonSchema:
             let document = try JSONValue.parse(schema)
             checker = .json(try JSONSchema(document, formatAssertion: true))
         case .xmlSchema:
-            let validator = try XMLSchemaValidator(schema: schema)
-            checker = .xml(validator, quick ? XMLTableChecker(schema: schema) : nil)
+            checker = .xml(try XMLSchemaValidator(schema: schema))
         case .tableSchema:
             checker = .csv(try CSVTableValidator(schema: try TableSchemaReader.read(schema)))
         }
@@ -51,7 +43,7 @@ public struct PayloadValidator {
                 result.count,
                 result.errors.map { "at \($0.instanceLocation.isEmpty ? "/" : $0.instanceLocation): \($0.message)" }
             )
-        case .xml(let validator, _):
+        case .xml(let validator):
             let result = try validator.validate(from: &source, maxErrors: maxErrors)
             return (result.rows, result.errors.map(\.description))
         case .csv(let validator):
@@ -62,17 +54,6 @@ public struct PayloadValidator {
 }
 
 extension PayloadValidator {
-    /// Validates a file as ``validate(from:maxErrors:)`` does, or, for an XML file whose schema has a quick checker,
-    /// checks it quickly: the records of a file that is certainly valid, or nil when the quick check is not sure (a
-    /// file of another form, or an invalid one). Then the caller validates the file with ``validate(from:maxErrors:)``
-    /// on a fresh read of it; `source` may have been read part of the way.
-    func validateQuickly(from source: inout some ByteSource, maxErrors: Int) throws -> (
-        records: Int, problems: [String]
-    )? {
-        guard case .xml(_, let quick?) = checker else { return try validate(from: &source, maxErrors: maxErrors) }
-        return try quick.check(from: &source).map { ($0, []) }
-    }
-
     /// Validates a CSV file as ``validate(from:maxErrors:)`` does and reads some of its columns in the same pass, as
     /// `CSVTableValidator/validate(from:maxErrors:columns:types:_:)` does; nil (having read nothing) when the
     /// validator is not a CSV file's.

@@ -42,10 +42,23 @@ let denyAllExternalEntities: Void = {
 public final class XMLSchemaValidator: @unchecked Sendable {
     // A compiled xmlSchema is read-only and may be shared; each validation gets its own context.
     private let schema: xmlSchemaPtr
+    /// The quick check, for a schema Handover generates.
+    private let quick: XMLTableChecker?
 
     /// Compiles a schema from its bytes.
+    ///
+    /// When the schema is one Handover generates (byte for byte), documents in the form Handover writes are checked
+    /// by a quick check of Handover's own, in one pass over their bytes; from the first thing it is not sure of (any
+    /// other form, any invalid value), the rest of the document goes through libxml2 as below, so the verdict and the
+    /// problems reported are libxml2's (see `XMLTableChecker`).
     /// - Throws: ``HandoverError/Code/invalidSchema`` when the bytes are not a usable XML Schema.
-    public init(schema bytes: [UInt8]) throws {
+    public convenience init(schema bytes: [UInt8]) throws {
+        try self.init(schema: bytes, quickCheck: true)
+    }
+
+    /// Compiles a schema from its bytes; with `quickCheck` false, every document goes through libxml2 whole (what
+    /// the tests compare the quick check with).
+    package init(schema bytes: [UInt8], quickCheck: Bool) throws {
         _ = denyAllExternalEntities
         let collector = ErrorCollector(limit: 5)
         let compiled: xmlSchemaPtr? = bytes.withUnsafeBytes { raw in
@@ -64,6 +77,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
                 "not a usable XML Schema: " + collector.errors.map(\.description).joined(separator: "; "))
         }
         schema = compiled
+        quick = quickCheck ? XMLTableChecker(schema: bytes) : nil
     }
 
     deinit {
@@ -83,6 +97,27 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     /// - Returns: The row count and the problems; no problems means valid.
     /// - Throws: What `source` throws, or ``HandoverError/Code/internalError`` when libxml2 cannot start.
     public func validate<Source: ByteSource>(from source: inout Source, maxErrors: Int = 100) throws
+        -> XMLValidationResult
+    {
+        guard let quick else { return try validateFully(from: &source, maxErrors: maxErrors) }
+        switch try quick.check(from: &source) {
+        case .valid(let rows):
+            return XMLValidationResult(rows: rows, errors: [])
+        case .notSure(let replay):
+            // libxml2 takes the document up where the quick check was last sure: after the writer's prolog and root
+            // tag and as many line breaks as came before, the bytes read from there, then the rest of the source.
+            let prefix = quick.prefix(before: replay) + replay.bytes
+            return try withUnsafeMutablePointer(to: &source) { rest in
+                var replayed = ReplayedSource(prefix: prefix, rest: rest)
+                var result = try validateFully(from: &replayed, maxErrors: maxErrors)
+                result.rows += replay.rows
+                return result
+            }
+        }
+    }
+
+    /// Validates one document with libxml2 alone (see ``validate(from:maxErrors:)``).
+    private func validateFully<Source: ByteSource>(from source: inout Source, maxErrors: Int) throws
         -> XMLValidationResult
     {
         let state = ParseState(limit: maxErrors)
@@ -251,6 +286,28 @@ public final class XMLSchemaValidator: @unchecked Sendable {
             xmlStopParser(state.parser)
         }
         return front
+    }
+}
+
+/// Bytes already read, then the rest of a source.
+private struct ReplayedSource<Rest: ByteSource>: ByteSource {
+    let prefix: [UInt8]
+    var offset = 0
+    let rest: UnsafeMutablePointer<Rest>
+
+    init(prefix: [UInt8], rest: UnsafeMutablePointer<Rest>) {
+        self.prefix = prefix
+        self.rest = rest
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard offset < prefix.count else { return try rest.pointee.read(into: buffer) }
+        let count = min(buffer.count, prefix.count - offset)
+        prefix.withUnsafeBytes { bytes in
+            buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+        }
+        offset += count
+        return count
     }
 }
 

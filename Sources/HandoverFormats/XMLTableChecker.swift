@@ -75,26 +75,90 @@ package final class XMLTableChecker: @unchecked Sendable {
         for pattern in patterns { xmlRegFreeRegexp(pattern) }
     }
 
-    /// Reads the document from `source` (to its end when it is valid; possibly not when it is not sure).
-    /// - Returns: The number of `<row>` elements when the document is certainly valid; nil when it is not sure.
+    /// What a quick check found.
+    package enum Outcome {
+        /// The document is valid, with this many rows.
+        case valid(rows: Int)
+        /// The check is not sure: what it read from the last point where the document can be taken up again.
+        case notSure(Replay)
+    }
+
+    /// Where a check that is not sure stopped, so that a full validation need not read the document again: the rows
+    /// before are valid, and the document can be taken up again at `bytes` (the start of a row, or of the document).
+    package struct Replay {
+        /// The rows before `bytes`, all valid.
+        package var rows: Int
+        /// The line breaks before `bytes`.
+        package var lines: Int
+        /// Whether `bytes` start the document (nothing was found valid yet).
+        package var fromStart: Bool
+        /// The bytes read from that point on; the rest of the document is still in the source.
+        package var bytes: [UInt8]
+    }
+
+    /// The most bytes of one row kept to be handed over to a full validation; a longer row is left to it whole.
+    static let replayLimit = 1 << 20
+
+    /// Reads the document from `source`: to its end when it is valid, and as far as it is sure otherwise.
+    /// - Returns: The row count of a valid document, or where a full validation takes it up.
     /// - Throws: What `source` throws.
-    package func check(from source: inout some ByteSource) throws -> Int? {
+    package func check(from source: inout some ByteSource) throws -> Outcome {
         var scanner = Scanner(checker: self)
         let blockSize = 64 * 1024
         let carryLimit = 16 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize + carryLimit, alignment: 16)
         defer { buffer.deallocate() }
+        let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        /// The bytes consumed since the last point a full validation can start from, in the blocks before this one.
+        var pending: [UInt8] = []
         var kept = 0
+        func range(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: bytes + from, count: to - from)
+        }
+        func replay(_ total: Int) -> Outcome {
+            var replayed: [UInt8]
+            if let resume = scanner.resume {
+                replayed = Array(range(resume, total))
+            } else {
+                replayed = pending
+                replayed.append(contentsOf: range(0, total))
+            }
+            return .notSure(
+                Replay(
+                    rows: scanner.rowsAtResume, lines: scanner.linesAtResume, fromStart: scanner.atDocumentStart,
+                    bytes: replayed))
+        }
         while true {
             let count = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[kept..<kept + blockSize]))
             let total = kept + count
-            let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            guard let consumed = scanner.run(bytes, total, final: count == 0) else { return nil }
-            if count == 0 { return consumed == total && scanner.isComplete ? scanner.rows : nil }
+            guard let consumed = scanner.run(bytes, total, final: count == 0) else { return replay(total) }
+            if count == 0 {
+                return consumed == total && scanner.isComplete ? .valid(rows: scanner.rows) : replay(total)
+            }
+            if let resume = scanner.resume {
+                pending.removeAll(keepingCapacity: true)
+                pending.append(contentsOf: range(resume, consumed))
+            } else {
+                pending.append(contentsOf: range(0, consumed))
+            }
+            scanner.resume = nil
             kept = total - consumed
-            guard kept <= carryLimit else { return nil }
-            if kept > 0 && consumed > 0 { (bytes).update(from: bytes + consumed, count: kept) }
+            guard kept <= carryLimit, pending.count <= Self.replayLimit else {
+                pending.append(contentsOf: range(consumed, total))
+                return .notSure(
+                    Replay(
+                        rows: scanner.rowsAtResume, lines: scanner.linesAtResume, fromStart: scanner.atDocumentStart,
+                        bytes: pending))
+            }
+            if kept > 0 && consumed > 0 { bytes.update(from: bytes + consumed, count: kept) }
         }
+    }
+
+    /// The bytes a full validation reads before a ``Replay`` that does not start the document: the writer's prolog
+    /// and root tag, and line breaks up to the replay's line, so that the lines it reports are the document's.
+    package func prefix(before replay: Replay) -> [UInt8] {
+        guard !replay.fromStart else { return [] }
+        return start + [UInt8(ascii: ">")] + [UInt8](repeating: 0x0A, count: max(0, replay.lines - 1))
     }
 
     /// Whether `text`, as the `name` attribute's value, is written and read back as it is: no markup, no reference,
@@ -404,6 +468,14 @@ private struct Scanner {
     var rows = 0
     var field = 0
     var isComplete = false
+    /// Line breaks read.
+    var lines = 0
+    /// The last point in the bytes of this run where a full validation could start (after the root tag, or after a
+    /// row), and the rows and line breaks before it.
+    var resume: Int?
+    var rowsAtResume = 0
+    var linesAtResume = 0
+    var atDocumentStart = true
     // The value being read.
     var base64Form = false
     var value: [UInt8] = []
@@ -435,7 +507,16 @@ private struct Scanner {
             }
         }
         @inline(__always) func skipSpace() {
-            while i < count, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x09 { i &+= 1 }
+            while i < count, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x09 {
+                if p[i] == 0x0A { lines &+= 1 }
+                i &+= 1
+            }
+        }
+        @inline(__always) func markResume() {
+            resume = i
+            rowsAtResume = rows
+            linesAtResume = lines
+            atDocumentStart = false
         }
         while true {
             switch state {
@@ -443,11 +524,13 @@ private struct Scanner {
                 guard let found = matches(checker.start, at: i) else { return final ? nil : i }
                 guard found else { return nil }
                 i += checker.start.count
+                lines = 1
                 state = .table
             case .table:
                 guard count - i >= 2 else { return final ? nil : i }
                 if p[i] == UInt8(ascii: ">") {
                     i += 1
+                    markResume()
                     state = .rows
                 } else if p[i] == UInt8(ascii: "/") && p[i + 1] == UInt8(ascii: ">") {
                     i += 2
@@ -478,6 +561,7 @@ private struct Scanner {
                     guard let found = matches(Self.rowClose, at: i) else { return final ? nil : i }
                     guard found else { return nil }
                     i += Self.rowClose.count
+                    markResume()
                     state = .rows
                     continue
                 }
@@ -522,6 +606,7 @@ private struct Scanner {
                         }
                         i &+= length
                     } else if byte == 0x0A || byte == 0x09 {
+                        if byte == 0x0A { lines &+= 1 }
                         i &+= 1
                     } else {
                         return nil

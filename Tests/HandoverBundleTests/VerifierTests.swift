@@ -275,8 +275,8 @@ func replaceKeepingManifest(
         }
     }
 
-    /// XML files get a quick check that accepts only the writer's own form; any other form, valid or not, is validated
-    /// in full on a second read, and the report is the same as with libxml2 alone.
+    /// XML files get a quick check that accepts only the writer's own form; from anything else, valid or not, libxml2
+    /// validates the rest, and the report is the same as with libxml2 alone.
     @Test(arguments: [
         ("a comment", VerificationReport.Problem.Kind?.none),
         ("a row less", .records),

@@ -36,14 +36,18 @@ import Testing
         try #require(XMLTableChecker(schema: SchemaGenerator.xmlSchema(for: table)))
     }
 
-    static func libxml2(_ document: [UInt8], _ table: TableSchema = Self.table) throws -> XMLValidationResult {
-        var source = MemorySource(document)
-        return try XMLSchemaValidator(schema: SchemaGenerator.xmlSchema(for: table)).validate(from: &source)
+    static func libxml2(
+        _ document: [UInt8], _ table: TableSchema = Self.table, maxErrors: Int = 100, blockSize: Int = 64 * 1024
+    ) throws -> XMLValidationResult {
+        var source = MemorySource(document, blockSize: blockSize)
+        return try XMLSchemaValidator(schema: SchemaGenerator.xmlSchema(for: table), quickCheck: false).validate(
+            from: &source, maxErrors: maxErrors)
     }
 
     static func quick(_ document: [UInt8], _ checker: XMLTableChecker, blockSize: Int = 64 * 1024) throws -> Int? {
         var source = MemorySource(document, blockSize: blockSize)
-        return try checker.check(from: &source)
+        guard case .valid(let rows) = try checker.check(from: &source) else { return nil }
+        return rows
     }
 
     /// A valid row of ``table``, drawn from `random`.
@@ -138,6 +142,7 @@ import Testing
     /// row count. Many are accepted (a changed value that is still valid) and many are not.
     @Test func aMutatedDocumentIsAcceptedOnlyWhenLibxml2AcceptsIt() throws {
         let checker = try Self.checker()
+        let validator = try XMLSchemaValidator(schema: SchemaGenerator.xmlSchema(for: Self.table))
         let insertions: [[UInt8]] = [
             [0x3C], [0x26], [0x20], [0x0D], [0x00], [0xC3], [0x5D, 0x5D, 0x3E], [0x3E], Array("x".utf8), [0x2D],
             Array("9".utf8), Array("=".utf8), Array("<!-- c -->".utf8), Array("<![CDATA[x]]>".utf8), Array("&#0;".utf8),
@@ -162,18 +167,72 @@ import Testing
                     let length = min(Int(random.next() % 40), mutated.count - at)
                     mutated.removeSubrange(at..<at + length)
                 }
-                guard let rows = try Self.quick(mutated, checker, blockSize: 1 + Int(random.next() % 300)) else {
+                // With the quick check in front, libxml2's verdict is the same, rows, problems and lines.
+                let blockSize = 1 + Int(random.next() % 300)
+                var source = MemorySource(mutated, blockSize: blockSize)
+                let combined = try validator.validate(from: &source, maxErrors: 5)
+                let full = try Self.libxml2(mutated, maxErrors: 5, blockSize: blockSize)
+                #expect(combined.rows == full.rows)
+                #expect(combined.errors == full.errors)
+                guard let rows = try Self.quick(mutated, checker, blockSize: blockSize) else {
                     declined += 1
                     continue
                 }
                 accepted += 1
-                let full = try Self.libxml2(mutated)
                 #expect(full.errors.isEmpty, "accepted what libxml2 refuses: \(full.errors)")
                 #expect(full.rows == rows)
             }
         }
         #expect(accepted > 100)
         #expect(declined > 1000)
+    }
+
+    /// Where the quick check is not sure, libxml2 takes the document up at the last row it was sure of: the rows, the
+    /// problems and their lines are those of libxml2 alone, early, late, and after a row too long to hand over.
+    @Test func libxml2TakesUpADocumentWhereTheQuickCheckIsNotSure() throws {
+        let validator = try XMLSchemaValidator(schema: SchemaGenerator.xmlSchema(for: Self.table))
+        let document = String(decoding: try Self.document(rows: 400, seed: 3), as: UTF8.self)
+        let rows = document.components(separatedBy: "  <row>\n")
+        #expect(rows.count == 401)
+        for k in [1, 2, 200, 400] {
+            for change in ["comment", "invalid", "both"] {
+                var parts = rows
+                if change != "invalid" { parts[k] = "<!-- remark -->" + parts[k] }
+                if change != "comment" { parts[k] = parts[k].replacingOccurrences(of: "<id>", with: "<id>x") }
+                let mutated = Array(parts.joined(separator: "  <row>\n").utf8)
+                for blockSize in [7, 4096, 65536] {
+                    var source = MemorySource(mutated, blockSize: blockSize)
+                    let combined = try validator.validate(from: &source)
+                    let full = try Self.libxml2(mutated)
+                    #expect(combined.rows == full.rows)
+                    #expect(combined.errors == full.errors, "row \(k), \(change)")
+                    #expect(full.rows == 400)
+                    #expect(full.errors.isEmpty == (change == "comment"))
+                }
+            }
+        }
+        // A row longer than the quick check keeps: libxml2 reads it, and every row after it, whole.
+        let table = TableSchema(name: "t", fields: [Field("id", .integer, required: true), Field("note", .string)])
+        var writer = try XMLTableWriter(schema: table, sink: MemorySink())
+        try writer.write(Row([.integer(1), .string("short")]))
+        try writer.write(
+            Row([.integer(2), .string(String(repeating: "long ", count: XMLTableChecker.replayLimit / 4))]))
+        try writer.write(Row([.integer(3), .string("short")]))
+        try writer.finish()
+        let long = writer.sink.bytes
+        let broken = Array(String(decoding: long, as: UTF8.self).replacingOccurrences(of: "<id>3", with: "<id>x").utf8)
+        let checker = try Self.checker(table)
+        #expect(try Self.quick(long, checker) == nil)
+        let combinedValidator = try XMLSchemaValidator(schema: SchemaGenerator.xmlSchema(for: table))
+        for bytes in [long, broken] {
+            var source = MemorySource(bytes)
+            let combined = try combinedValidator.validate(from: &source)
+            let full = try Self.libxml2(bytes, table)
+            #expect(combined.rows == 3)
+            #expect(combined.rows == full.rows)
+            #expect(combined.errors == full.errors)
+            #expect(full.errors.isEmpty == (bytes == long))
+        }
     }
 
     /// Values of each type, some valid and some not, some in forms the checker does not take: it accepts a
