@@ -21,7 +21,8 @@ internal import HandoverJSONSchema
 /// expressions, compiled as libxml2 compiles a pattern facet.
 package final class XMLTableChecker: @unchecked Sendable {
     // The compiled patterns are read-only once made; `xmlRegexpExec` keeps its state in a context of its own.
-    fileprivate let rules: [FieldRule]
+    /// The fields' rules, read through a pointer so that the scan copies none of them.
+    fileprivate let rules: UnsafeMutableBufferPointer<FieldRule>
     /// `<?xml …?>\n<table name="…" xmlns:xsi="…"`: the start of every document the writer writes.
     fileprivate let start: [UInt8]
     private let patterns: [xmlRegexpPtr]
@@ -61,11 +62,12 @@ package final class XMLTableChecker: @unchecked Sendable {
         }
         self.patterns = patterns
         guard supported, !rules.isEmpty, Self.isPlainAttribute(table.name) else {
-            self.rules = []
+            self.rules = UnsafeMutableBufferPointer(start: nil, count: 0)
             self.start = []
             return nil
         }
-        self.rules = rules
+        self.rules = .allocate(capacity: rules.count)
+        _ = self.rules.initialize(from: rules)
         self.start =
             Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<table name=\"".utf8) + Array(table.name.utf8)
             + Array("\" xmlns:xsi=\"\(XMLTableWriter<MemorySink>.schemaInstanceNamespace)\"".utf8)
@@ -73,6 +75,10 @@ package final class XMLTableChecker: @unchecked Sendable {
 
     deinit {
         for pattern in patterns { xmlRegFreeRegexp(pattern) }
+        if let base = rules.baseAddress {
+            base.deinitialize(count: rules.count)
+            base.deallocate()
+        }
     }
 
     /// What a quick check found.
@@ -463,7 +469,7 @@ private struct Scanner {
     }
 
     unowned(unsafe) let checker: XMLTableChecker
-    let rules: [FieldRule]
+    let rules: UnsafeBufferPointer<FieldRule>
     var state = State.start
     var rows = 0
     var field = 0
@@ -485,7 +491,7 @@ private struct Scanner {
 
     init(checker: XMLTableChecker) {
         self.checker = checker
-        self.rules = checker.rules
+        self.rules = UnsafeBufferPointer(checker.rules)
         value.reserveCapacity(64)
     }
 
@@ -567,21 +573,25 @@ private struct Scanner {
                 }
                 // The tag ends at the first `>`: tags are compared whole.
                 var end = i &+ 1
-                let limit = min(count, i &+ rules[field].longestTag)
+                let rule = rules.baseAddress! + field
+                let limit = min(count, i &+ rule.pointee.longestTag)
                 while end < limit, p[end] != UInt8(ascii: ">") { end &+= 1 }
                 guard end < limit else { return end == count && !final ? i : nil }
                 let length = end &+ 1 &- i
-                let rule = rules[field]
-                if length == rule.open.count, matches(rule.open, at: i) == true {
+                if length == rule.pointee.open.count, matches(rule.pointee.open, at: i) == true {
                     begin(base64: false)
                     state = .text
-                } else if length == rule.empty.count, matches(rule.empty, at: i) == true {
+                } else if length == rule.pointee.empty.count, matches(rule.pointee.empty, at: i) == true {
                     begin(base64: false)
                     guard finish(rule) else { return nil }
                     field &+= 1
-                } else if length == rule.null.count, rule.nullable, matches(rule.null, at: i) == true {
+                } else if length == rule.pointee.null.count, rule.pointee.nullable,
+                    matches(rule.pointee.null, at: i) == true
+                {
                     field &+= 1
-                } else if length == rule.base64.count, rule.base64Attribute, matches(rule.base64, at: i) == true {
+                } else if length == rule.pointee.base64.count, rule.pointee.base64Attribute,
+                    matches(rule.pointee.base64, at: i) == true
+                {
                     begin(base64: true)
                     state = .text
                 } else {
@@ -589,7 +599,7 @@ private struct Scanner {
                 }
                 i = end &+ 1
             case .text:
-                let rule = rules[field]
+                let rule = rules.baseAddress! + field
                 let run = i
                 var cut = false
                 while i < count {
@@ -616,9 +626,9 @@ private struct Scanner {
                 if i == count || cut { return final ? nil : i }
                 switch p[i] {
                 case UInt8(ascii: "<"):
-                    guard let found = matches(rule.close, at: i) else { return final ? nil : i }
+                    guard let found = matches(rule.pointee.close, at: i) else { return final ? nil : i }
                     guard found, finish(rule) else { return nil }
-                    i &+= rule.close.count
+                    i &+= rule.pointee.close.count
                     field &+= 1
                     state = .row
                 case UInt8(ascii: "]"):
@@ -670,46 +680,46 @@ private struct Scanner {
 
     /// Takes `count` bytes of the value (whole characters).
     @inline(__always)
-    mutating func take(_ rule: FieldRule, _ bytes: UnsafePointer<UInt8>, _ count: Int) {
-        if rule.gathers {
-            if value.count <= rule.gatherLimit {
+    mutating func take(_ rule: UnsafePointer<FieldRule>, _ bytes: UnsafePointer<UInt8>, _ count: Int) {
+        if rule.pointee.gathers {
+            if value.count <= rule.pointee.gatherLimit {
                 value.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count))
             }
         }
-        if rule.hasLengths {
+        if rule.pointee.hasLengths {
             for index in 0..<count where bytes[index] & 0xC0 != 0x80 { scalars &+= 1 }
-            if rule.orBase64Text { base64Text.take(bytes, count) }
+            if rule.pointee.orBase64Text { base64Text.take(bytes, count) }
         }
-        if rule.kind == .binary { binary.take(bytes, count) }
+        if rule.pointee.kind == .binary { binary.take(bytes, count) }
     }
 
     /// Whether the value read is valid for `rule`.
-    mutating func finish(_ rule: FieldRule) -> Bool {
-        if rule.gathers && value.count > rule.gatherLimit { return false }
-        switch rule.kind {
+    mutating func finish(_ rule: UnsafePointer<FieldRule>) -> Bool {
+        if rule.pointee.gathers && value.count > rule.pointee.gatherLimit { return false }
+        switch rule.pointee.kind {
         case .text:
-            if rule.hasLengths {
-                let fits = scalars >= rule.minLength && scalars <= rule.maxLength
-                guard fits || (rule.orBase64Text && base64Text.isPatternValid) else { return false }
+            if rule.pointee.hasLengths {
+                let fits = scalars >= rule.pointee.minLength && scalars <= rule.pointee.maxLength
+                guard fits || (rule.pointee.orBase64Text && base64Text.isPatternValid) else { return false }
             }
-            if let enumeration = rule.enumeration, !enumeration.contains(value) { return false }
-            if let pattern = rule.pattern, !matches(pattern) { return false }
+            if let enumeration = rule.pointee.enumeration, !enumeration.contains(value) { return false }
+            if let pattern = rule.pointee.pattern, !matches(pattern) { return false }
             return true
         case .long:
             guard let number = Self.long(value) else { return false }
-            if let enumeration = rule.enumeration, !enumeration.contains(value) { return false }
-            if let pattern = rule.pattern, !matches(pattern) { return false }
-            if let minimum = rule.minimumInteger, number < minimum { return false }
-            if let maximum = rule.maximumInteger, number > maximum { return false }
+            if let enumeration = rule.pointee.enumeration, !enumeration.contains(value) { return false }
+            if let pattern = rule.pointee.pattern, !matches(pattern) { return false }
+            if let minimum = rule.pointee.minimumInteger, number < minimum { return false }
+            if let maximum = rule.pointee.maximumInteger, number > maximum { return false }
             return true
         case .double:
             guard Self.isDouble(value) else { return false }
-            if let enumeration = rule.enumeration, !enumeration.contains(value) { return false }
-            if let pattern = rule.pattern, !matches(pattern) { return false }
-            if rule.minimumNumber != nil || rule.maximumNumber != nil {
+            if let enumeration = rule.pointee.enumeration, !enumeration.contains(value) { return false }
+            if let pattern = rule.pointee.pattern, !matches(pattern) { return false }
+            if rule.pointee.minimumNumber != nil || rule.pointee.maximumNumber != nil {
                 guard let number = Double(String(decoding: value, as: UTF8.self)) else { return false }
-                if let minimum = rule.minimumNumber, !(number >= minimum) { return false }
-                if let maximum = rule.maximumNumber, !(number <= maximum) { return false }
+                if let minimum = rule.pointee.minimumNumber, !(number >= minimum) { return false }
+                if let maximum = rule.pointee.maximumNumber, !(number <= maximum) { return false }
             }
             return true
         case .boolean:
