@@ -153,6 +153,8 @@ struct HundredTables {
         let path = NSTemporaryDirectory() + "/handover-map-draft-\(getpid()).sqlite"
         try? FileManager.default.removeItem(atPath: path)
         try! create(at: path)
+        // Shared by the suite's tests, so removed when the process ends rather than after a test.
+        atexit { unlink(NSTemporaryDirectory() + "/handover-map-draft-\(getpid()).sqlite") }
         return path
     }()
 }
