@@ -138,6 +138,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
             let hot = context.assumingMemoryBound(to: HotState.self)
             hot.pointee.depth += 1
             if hot.pointee.depth == 2 { hot.pointee.rows += 1 }
+            if hot.pointee.depth == 1 { hot.pointee.roots += 1 }
         }
         bottom.endElementNs = { context, _, _, _ in
             guard let context else { return }
@@ -219,6 +220,13 @@ public final class XMLSchemaValidator: @unchecked Sendable {
                     XMLValidationError(
                         line: state.line, element: nil, message: "not well-formed XML (truncated or damaged)"))
             }
+        }
+        if collector.errors.isEmpty && (state.hot.pointee.roots != 1 || state.hot.pointee.depth != 0) {
+            // libxml2 can stop without an error to the handler, having seen no element or not the end of one (an
+            // input its declared encoding cannot convert); the schema then has nothing to object to.
+            collector.add(
+                XMLValidationError(
+                    line: state.line, element: nil, message: "not well-formed XML (truncated or damaged)"))
         }
         if collector.errors.isEmpty && xmlSchemaIsValid(validation) != 1 {
             collector.add(XMLValidationError(line: 0, element: nil, message: "does not match the schema"))
@@ -355,6 +363,8 @@ private struct HotState {
     var textCapacity = 0
     var depth = 0
     var rows = 0
+    /// Elements begun at the top: a whole document has one, and ends at depth 0.
+    var roots = 0
     /// The state this is part of (which owns it).
     unowned(unsafe) var state: ParseState? = nil
 
