@@ -40,11 +40,7 @@ package enum XMLSchemaReader {
         defer { xmlFreeTextReader(reader) }
         xmlTextReaderSetStructuredErrorHandler(reader, { _, _ in }, nil)
 
-        func attribute(_ name: String) -> String? {
-            guard xmlTextReaderMoveToAttribute(reader, name) == 1 else { return nil }
-            defer { xmlTextReaderMoveToElement(reader) }
-            return xmlTextReaderConstValue(reader).map { String(cString: $0) }
-        }
+        func attribute(_ name: String) -> String? { Self.attribute(name, of: reader) }
         var fields: [Field] = []
         var annotation: String?
         var rowDepth: Int32?
@@ -112,6 +108,13 @@ package enum XMLSchemaReader {
         if let error = input.error { throw error }
         guard rowDepth != nil, !fields.isEmpty else { throw fail("declares no row fields") }
         return Declaration(fields: fields, annotation: annotation)
+    }
+
+    /// The value of the attribute `name` of the element `reader` stands on, if it has one.
+    static func attribute(_ name: String, of reader: xmlTextReaderPtr) -> String? {
+        guard xmlTextReaderMoveToAttribute(reader, name) == 1 else { return nil }
+        defer { xmlTextReaderMoveToElement(reader) }
+        return xmlTextReaderConstValue(reader).map { String(cString: $0) }
     }
 
     /// The field type of an XML Schema built-in type, as ``SchemaGenerator`` maps them.

@@ -312,11 +312,7 @@ extension XMLTableChecker {
         else { return nil }
         defer { xmlFreeTextReader(reader) }
         xmlTextReaderSetStructuredErrorHandler(reader, { _, _ in }, nil)
-        func attribute(_ name: String) -> String? {
-            guard xmlTextReaderMoveToAttribute(reader, name) == 1 else { return nil }
-            defer { xmlTextReaderMoveToElement(reader) }
-            return xmlTextReaderConstValue(reader).map { String(cString: $0) }
-        }
+        func attribute(_ name: String) -> String? { XMLSchemaReader.attribute(name, of: reader) }
 
         var tableName: String?
         var tableDocumentation: String?
