@@ -507,15 +507,19 @@ struct ResolvedPath: Sendable, Hashable {
     /// The parameter as the column is compared with it (``SQLDialect/parameter(for:)``).
     var parameter: String = "?"
 
-    /// The condition on the table aliased `t<depth>`, with one parameter.
-    func condition(depth: Int = 0) -> String {
+    /// The condition on the table aliased `t<depth>`, with one parameter; with `arrays`, each hop as
+    /// `= ANY(ARRAY(SELECT …))` (PostgreSQL, ``SQLDialect/arraySubqueries``) rather than `IN (SELECT …)`.
+    func condition(depth: Int = 0, arrays: Bool = false) -> String {
         let alias = "t\(depth)"
         guard let first = hops.first else { return alias + "." + quoted(column) + " = " + parameter }
         let inner = ResolvedPath(
             hops: Array(hops.dropFirst()), column: column, matches: nil, parameter: parameter)
         let next = "t\(depth + 1)"
-        return alias + "." + quoted(first.column) + " IN (SELECT " + next + "." + quoted(first.key) + " FROM "
-            + quoted(first.table) + " AS " + next + " WHERE " + inner.condition(depth: depth + 1) + ")"
+        let subquery =
+            "SELECT " + next + "." + quoted(first.key) + " FROM " + quoted(first.table) + " AS " + next + " WHERE "
+            + inner.condition(depth: depth + 1, arrays: arrays)
+        return alias + "." + quoted(first.column)
+            + (arrays ? " = ANY(ARRAY(" + subquery + "))" : " IN (" + subquery + ")")
     }
 }
 
@@ -583,7 +587,7 @@ package struct TablePlan: Sendable {
                     // A blank value (null, '', white space only) names no one: it matches nothing, never everyone
                     // whose value is blank too.
                     guard let value, !value.isBlank else { continue }
-                    alternatives.append(path.condition())
+                    alternatives.append(path.condition(arrays: dialect.arraySubqueries))
                     parameters.append(value)
                 }
                 guard !alternatives.isEmpty else { return nil }

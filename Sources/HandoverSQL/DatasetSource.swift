@@ -73,11 +73,15 @@ package struct SQLDialect: Sendable, Hashable {
     package var numberedParameters: Bool
     /// The function that trims a set of characters from both ends (`trim` in SQLite, `btrim` in PostgreSQL).
     package var trimFunction: String
+    /// Whether a subject's paths compare with `= ANY(ARRAY(SELECT …))` rather than `IN (SELECT …)`. PostgreSQL
+    /// cannot combine `IN` subqueries joined by `OR` (a subject reached two ways) into index scans and reads the
+    /// whole table; an `ARRAY` subquery is computed once, and each alternative becomes an index condition.
+    package var arraySubqueries: Bool
 
     /// SQLite's.
-    package static let sqlite = SQLDialect(numberedParameters: false, trimFunction: "trim")
+    package static let sqlite = SQLDialect(numberedParameters: false, trimFunction: "trim", arraySubqueries: false)
     /// PostgreSQL's.
-    package static let postgres = SQLDialect(numberedParameters: true, trimFunction: "btrim")
+    package static let postgres = SQLDialect(numberedParameters: true, trimFunction: "btrim", arraySubqueries: true)
 
     /// A parameter compared with `column`: `?`, or `CAST(? AS type)` where the source binds text to be read as
     /// the column's type.
