@@ -340,7 +340,10 @@ struct PostgresRowReader {
             }
             do {
                 // A database in SQL_ASCII hands over any bytes at all.
-                guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+                guard
+                    let text = bytes.withUnsafeReadableBytes({ UTF8Text.string($0.assumingMemoryBound(to: UInt8.self)) }
+                    )
+                else {
                     throw Unfit(.invalidText, "text is not valid UTF-8")
                 }
                 values.append(try value(text, at: index, row: row))

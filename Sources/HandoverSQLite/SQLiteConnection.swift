@@ -427,16 +427,7 @@ package final class SQLiteStatement {
     /// The text of a column, or nil when it is not valid UTF-8.
     @inline(__always)
     package func text(at index: Int32) -> String? {
-        let bytes = utf8(at: index)
-        guard !bytes.isEmpty else { return "" }
-        // Decoding repairs, in one pass, what is not UTF-8; text that was valid comes out as the same bytes, which
-        // is checked where a repair could have kept the length (anything but ASCII), with one comparison.
-        let text = String(decoding: bytes, as: UTF8.self)
-        if text.utf8.count != bytes.count { return nil }
-        if Self.isASCII(bytes) { return text }
-        let same =
-            text.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) } ?? text.utf8.elementsEqual(bytes)
-        return same ? text : nil
+        UTF8Text.string(utf8(at: index))
     }
 
     /// The text of a column of the current row as SQLite holds it (any bytes, not checked as UTF-8), valid until
@@ -447,24 +438,6 @@ package final class SQLiteStatement {
             return UnsafeBufferPointer(start: nil, count: 0)
         }
         return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(statement, index)))
-    }
-
-    /// Whether every byte is below 0x80, checked eight bytes at a time.
-    @inline(__always)
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        var index = 0
-        var high: UInt64 = 0
-        while index &+ 8 <= bytes.count {
-            high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            index &+= 8
-        }
-        while index < bytes.count {
-            high |= UInt64(base[index])
-            index &+= 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// The bytes of a column of the current row.
