@@ -121,18 +121,17 @@ package final class XMLTableChecker: @unchecked Sendable {
         func range(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(start: bytes + from, count: to - from)
         }
-        func replay(_ total: Int) -> Outcome {
-            var replayed: [UInt8]
-            if let resume = scanner.resume {
-                replayed = Array(range(resume, total))
-            } else {
-                replayed = pending
-                replayed.append(contentsOf: range(0, total))
-            }
-            return .notSure(
+        /// Not sure: `bytes` are what was read from the scanner's last resume point.
+        func notSure(_ bytes: [UInt8]) -> Outcome {
+            .notSure(
                 Replay(
                     rows: scanner.rowsAtResume, lines: scanner.linesAtResume, fromStart: scanner.atDocumentStart,
-                    bytes: replayed))
+                    bytes: bytes))
+        }
+        /// Not sure, with `total` bytes in the buffer.
+        func replay(_ total: Int) -> Outcome {
+            if let resume = scanner.resume { return notSure(Array(range(resume, total))) }
+            return notSure(pending + range(0, total))
         }
         while true {
             let count = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[kept..<kept + blockSize]))
@@ -150,11 +149,7 @@ package final class XMLTableChecker: @unchecked Sendable {
             scanner.resume = nil
             kept = total - consumed
             guard kept <= carryLimit, pending.count <= Self.replayLimit else {
-                pending.append(contentsOf: range(consumed, total))
-                return .notSure(
-                    Replay(
-                        rows: scanner.rowsAtResume, lines: scanner.linesAtResume, fromStart: scanner.atDocumentStart,
-                        bytes: pending))
+                return notSure(pending + range(consumed, total))
             }
             if kept > 0 && consumed > 0 { bytes.update(from: bytes + consumed, count: kept) }
         }
@@ -196,6 +191,8 @@ fileprivate struct FieldRule {
     /// Whether text that breaks the length limits is valid all the same when it matches `base64.text` (the union
     /// the generator writes for text with length limits only).
     var orBase64Text = false
+    /// Whether the value is read as base64 as it comes: binary, and text with ``orBase64Text``.
+    var readsBase64 = false
     /// The allowed values, as they must be written (compared byte for byte).
     var enumeration: [[UInt8]]?
     var pattern: xmlRegexpPtr?
@@ -281,6 +278,7 @@ fileprivate struct FieldRule {
             }
             gathers = kind != .binary
         }
+        readsBase64 = orBase64Text || kind == .binary
     }
 
     /// An element name the checker compares byte for byte: ASCII letters, digits, `_`, `-` and `.`, starting with a
@@ -479,11 +477,10 @@ private struct Scanner {
     var linesAtResume = 0
     var atDocumentStart = true
     // The value being read.
-    var base64Form = false
     var value: [UInt8] = []
     var scalars = 0
-    var base64Text = Base64Text()
-    var binary = Base64Text()
+    /// The value as base64: for binary, and for text whose length limits give way to `base64.text`.
+    var base64 = Base64Text()
 
     init(checker: XMLTableChecker) {
         self.checker = checker
@@ -575,10 +572,10 @@ private struct Scanner {
                 guard end < limit else { return end == count && !final ? i : nil }
                 let length = end &+ 1 &- i
                 if length == rule.pointee.open.count, matches(rule.pointee.open, at: i) == true {
-                    begin(base64: false)
+                    begin()
                     state = .text
                 } else if length == rule.pointee.empty.count, matches(rule.pointee.empty, at: i) == true {
-                    begin(base64: false)
+                    begin()
                     guard finish(rule) else { return nil }
                     field &+= 1
                 } else if length == rule.pointee.null.count, rule.pointee.nullable,
@@ -588,7 +585,7 @@ private struct Scanner {
                 } else if length == rule.pointee.base64.count, rule.pointee.base64Attribute,
                     matches(rule.pointee.base64, at: i) == true
                 {
-                    begin(base64: true)
+                    begin()
                     state = .text
                 } else {
                     return nil
@@ -666,12 +663,10 @@ private struct Scanner {
     static let rowClose = Array("</row>".utf8)
     static let tableClose = Array("</table>".utf8)
 
-    mutating func begin(base64: Bool) {
-        base64Form = base64
+    mutating func begin() {
         value.removeAll(keepingCapacity: true)
         scalars = 0
-        base64Text = Base64Text()
-        binary = Base64Text()
+        base64 = Base64Text()
     }
 
     /// Takes `count` bytes of the value (whole characters).
@@ -684,9 +679,8 @@ private struct Scanner {
         }
         if rule.pointee.hasLengths {
             for index in 0..<count where bytes[index] & 0xC0 != 0x80 { scalars &+= 1 }
-            if rule.pointee.orBase64Text { base64Text.take(bytes, count) }
         }
-        if rule.pointee.kind == .binary { binary.take(bytes, count) }
+        if rule.pointee.readsBase64 { base64.take(bytes, count) }
     }
 
     /// Whether the value read is valid for `rule`.
@@ -696,7 +690,7 @@ private struct Scanner {
         case .text:
             if rule.pointee.hasLengths {
                 let fits = scalars >= rule.pointee.minLength && scalars <= rule.pointee.maxLength
-                guard fits || (rule.pointee.orBase64Text && base64Text.isPatternValid) else { return false }
+                guard fits || (rule.pointee.orBase64Text && base64.isPatternValid) else { return false }
             }
             if let enumeration = rule.pointee.enumeration, !enumeration.contains(value) { return false }
             if let pattern = rule.pointee.pattern, !matches(pattern) { return false }
@@ -725,7 +719,7 @@ private struct Scanner {
         case .dateTime:
             return Self.isDate(value, time: true)
         case .binary:
-            return binary.isCanonical
+            return base64.isCanonical
         }
     }
 
