@@ -129,17 +129,7 @@ struct PrefetchedSource<Base: ByteSource>: ByteSource {
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0, !atEnd else { return 0 }
-        if offset == count {
-            let previous = block
-            block = nil
-            guard let next = try prefetcher.next(givingBack: previous) else {
-                atEnd = true
-                return 0
-            }
-            block = next.block
-            count = next.count
-            offset = 0
-        }
+        if offset == count, !(try advance()) { return 0 }
         let taken = min(buffer.count, count - offset)
         block?.withUnsafeBytes { bytes in
             buffer.baseAddress?.copyMemory(from: bytes.baseAddress! + offset, byteCount: taken)
@@ -150,16 +140,20 @@ struct PrefetchedSource<Base: ByteSource>: ByteSource {
 
     /// Takes every block left.
     mutating func drain() throws {
-        while !atEnd {
-            offset = count
-            let previous = block
-            block = nil
-            guard let next = try prefetcher.next(givingBack: previous) else {
-                atEnd = true
-                return
-            }
-            block = next.block
-            count = next.count
+        while !atEnd { _ = try advance() }
+    }
+
+    /// Gives back the block read and takes the next; false (at the end) when there is none.
+    private mutating func advance() throws -> Bool {
+        let previous = block
+        block = nil
+        guard let next = try prefetcher.next(givingBack: previous) else {
+            atEnd = true
+            return false
         }
+        block = next.block
+        count = next.count
+        offset = 0
+        return true
     }
 }
