@@ -156,7 +156,7 @@ struct PostgresSession: SourceSession {
                     case .int4: return bytes.readInteger(as: Int32.self).map { .integer(Int64($0)) } ?? .null
                     case .int2: return bytes.readInteger(as: Int16.self).map { .integer(Int64($0)) } ?? .null
                     default:
-                        return String(validating: bytes.readableBytesView, as: UTF8.self).map { .text($0) }
+                        return bytes.utf8Text.map { .text($0) }
                             ?? .blob(Array(bytes.readableBytesView))
                     }
                 })
@@ -340,10 +340,7 @@ struct PostgresRowReader {
             }
             do {
                 // A database in SQL_ASCII hands over any bytes at all.
-                guard
-                    let text = bytes.withUnsafeReadableBytes({ UTF8Text.string($0.assumingMemoryBound(to: UInt8.self)) }
-                    )
-                else {
+                guard let text = bytes.utf8Text else {
                     throw Unfit(.invalidText, "text is not valid UTF-8")
                 }
                 values.append(try value(text, at: index, row: row))
@@ -441,7 +438,7 @@ struct PostgresRowReader {
             guard index < cells.count else { return nil }
             guard let bytes = cells[index].bytes else { return .null }
             if conversion.plan.kinds[index] == "int",
-                let number = String(validating: bytes.readableBytesView, as: UTF8.self).flatMap({ Int64($0) })
+                let number = bytes.utf8Text.flatMap({ Int64($0) })
             {
                 return .integer(number)
             }
@@ -468,5 +465,13 @@ struct ServerRefusal {
         self.state = state
         unavailable = ["08", "28", "3D", "53", "57"].contains { state.hasPrefix($0) }
         message = unavailable || state.hasPrefix("42") ? error.serverInfo?[.message] ?? "" : nil
+    }
+}
+
+extension ByteBuffer {
+    /// The readable bytes as text, or nil when they are not valid UTF-8 (``UTF8Text/string(_:)``, which takes no
+    /// generic path per call as `String(validating:as:)` over a `ByteBufferView` does).
+    fileprivate var utf8Text: String? {
+        withUnsafeReadableBytes { UTF8Text.string($0.assumingMemoryBound(to: UInt8.self)) }
     }
 }
