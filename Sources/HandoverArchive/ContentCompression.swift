@@ -9,10 +9,10 @@ public import HandoverCore
 #endif
 
 /// Compresses files while they are written, for a tar archive packed later: each file's content is cut into
-/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk (zstd frames, gzip members or xz streams, exactly as the
-/// archive compresses its own tar stream), and kept in a working file of compressed bytes. When the archive is
-/// packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:)`` puts those bytes after the file's tar header
-/// as they are, so an export compresses its data while it writes it instead of after.
+/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk (zstd frames, gzip members or
+/// xz streams, exactly as the archive compresses its own tar stream), and kept in a working file of compressed bytes.
+/// When the archive is packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:)`` puts those bytes after the
+/// file's tar header as they are, so an export compresses its data while it writes it instead of after.
 ///
 /// The file's bytes are compressed exactly as they are handed to ``CompressedFile/append(_:)``: the caller hands
 /// the same blocks it hashes and validates. Every file of one export shares the two compressing threads; their

@@ -155,9 +155,10 @@ func printSummary(_ result: BundleResult) {
 
 extension String {
     /// The string with spaces after it up to `width`, as `padding(toLength:withPad:startingAt:)` pads it (counting
-    /// UTF-16 units, and cutting a longer string), without going through `NSString` for ASCII text.
+    /// UTF-16 units, and cutting a longer string), without going through `NSString` for ASCII text (as many UTF-8
+    /// bytes as characters means one byte each: ASCII).
     func rightPadded(_ width: Int) -> String {
-        guard utf8.count == count, utf8.allSatisfy({ $0 < 0x80 }) else {
+        guard utf8.count == count else {
             return padding(toLength: width, withPad: " ", startingAt: 0)
         }
         return count >= width ? String(self.prefix(width)) : self + String(repeating: " ", count: width - count)
