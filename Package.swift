@@ -74,6 +74,8 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The model: requests, scopes, table schemas, values, exporters, the manifest, patterns. No I/O.
         .target(name: "HandoverCore", dependencies: [logging], swiftSettings: swiftSettings),
@@ -90,9 +92,11 @@ let package = Package(
         .target(
             name: "HandoverFormats", dependencies: ["HandoverCore", "HandoverJSONSchema", "CLibXML2"],
             swiftSettings: swiftSettings),
-        // Archives through libarchive: the writer with atomic publication, and the reader.
+        // Archives: tar through libarchive, zip written here with zlib's deflate on two cores; atomic publication;
+        // the reader (libarchive).
         .target(
-            name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive", crypto], swiftSettings: swiftSettings),
+            name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive", "CZlib", crypto],
+            swiftSettings: swiftSettings),
         // Runs the exporters into a staged bundle, writes the manifest, publishes and verifies archives.
         .target(
             name: "HandoverBundle",

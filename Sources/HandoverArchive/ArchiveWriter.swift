@@ -7,18 +7,21 @@ public import HandoverCore
     internal import Darwin
 #endif
 
-/// Writes an archive through libarchive.
+/// Writes an archive: a tar through libarchive, a zip through ``ZipWriter`` (zlib's deflate).
 ///
 /// Use ``write(to:format:compressionLevel:_:)``: the archive is written under a temporary name in
 /// the destination's folder, flushed to disk, and only then given its final name. If the body
 /// throws, or the process dies, no file stands under the final name.
 public final class ArchiveWriter {
-    private let archive: OpaquePointer
+    /// libarchive's writer, for the tar formats; nil for zip.
+    private let tar: OpaquePointer?
+    /// The zip writer, for zip; nil for the tar formats.
+    private let zip: ZipWriter?
     private let path: String
     private let format: ArchiveFormat
     private var closed = false
-    /// The filters' chain to the file, when there are filters (always for the tar formats).
-    private let output: FilteredOutput?
+    /// The filters' chain to the file.
+    private let output: FilteredOutput
     /// For the tar formats: the compressor between libarchive's tar stream and ``output``.
     private let chunked: ChunkedOutput?
 
@@ -44,16 +47,17 @@ public final class ArchiveWriter {
     }
 
     /// ``write(to:format:compressionLevel:filters:_:)`` with the tar formats' chunk size and number of compressing
-    /// threads chosen (tests use small chunks to get many of them).
+    /// threads chosen (tests use small chunks to get many of them), and the zip's Zip64 limits (tests lower them).
     static func write<T>(
         to destination: String, format: ArchiveFormat, compressionLevel: Int?, filters: [any ArchiveOutputFilter],
-        chunkSize: Int, workers: Int, _ body: (ArchiveWriter) throws -> T
+        chunkSize: Int, workers: Int, zipLimits: ZipWriter.Limits = ZipWriter.Limits(),
+        _ body: (ArchiveWriter) throws -> T
     ) throws -> T {
         try withUTF8Locale {
             try AtomicFile.create(at: destination) { descriptor, temporaryPath in
                 let writer = try ArchiveWriter(
                     descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel,
-                    filters: filters, chunkSize: chunkSize, workers: workers)
+                    filters: filters, chunkSize: chunkSize, workers: workers, zipLimits: zipLimits)
                 defer { writer.free() }
                 let result = try body(writer)
                 try writer.close()
@@ -64,77 +68,64 @@ public final class ArchiveWriter {
 
     private init(
         descriptor: Int32, path: String, format: ArchiveFormat, level: Int?, filters: [any ArchiveOutputFilter],
-        chunkSize: Int, workers: Int
+        chunkSize: Int, workers: Int, zipLimits: ZipWriter.Limits
     ) throws {
+        try format.checkLevel(level)
+        self.path = path
+        self.format = format
+        let output = FilteredOutput(descriptor: descriptor, filters: filters)
+        self.output = output
+        guard format != .zip else {
+            tar = nil
+            chunked = nil
+            let zip = ZipWriter(output: output, level: level, limits: zipLimits)
+            self.zip = zip
+            try zip.start()
+            return
+        }
         guard let archive = archive_write_new() else {
             throw HandoverError(.archiveFailed, "libarchive could not allocate a writer")
         }
-        self.archive = archive
-        self.path = path
-        self.format = format
-        let codec = ChunkCodec(format: format, level: level)
-        if let codec {
-            let output = FilteredOutput(descriptor: descriptor, filters: filters)
-            self.output = output
-            chunked = ChunkedOutput(output: output, codec: codec, chunkSize: chunkSize, workers: workers)
-        } else {
-            output = filters.isEmpty && codec == nil ? nil : FilteredOutput(descriptor: descriptor, filters: filters)
-            chunked = nil
-        }
+        tar = archive
+        zip = nil
+        let chunked = ChunkedOutput(
+            output: output, codec: ChunkCodec(format: format, level: level), chunkSize: chunkSize, workers: workers)
+        self.chunked = chunked
         do {
-            try format.checkLevel(level)
-            switch format {
-            case .zip:
-                try check(archive_write_set_format_zip(archive), "set the zip format")
-                try check(archive_write_set_options(archive, "zip:compression=deflate"), "choose deflate")
-                try check(archive_write_set_options(archive, "zip:hdrcharset=UTF-8"), "choose UTF-8 names")
-                if let level {
-                    try check(archive_write_set_options(archive, "zip:compression-level=\(level)"), "set the level")
-                }
-            case .tgz, .txz, .tzst:
-                // Restricted pax: plain ustar headers, with pax extensions only where needed (UTF-8 or long names).
-                // No filter here: the tar stream is cut into chunks that ChunkedOutput compresses on its own threads,
-                // each chunk a gzip member, xz stream or zstd frame of its own.
-                try check(archive_write_set_format_pax_restricted(archive), "set the pax format")
-            }
+            // Restricted pax: plain ustar headers, with pax extensions only where needed (UTF-8 or long names).
+            // No filter here: the tar stream is cut into chunks that ChunkedOutput compresses on its own threads,
+            // each chunk a gzip member, xz stream or zstd frame of its own.
+            try check(archive_write_set_format_pax_restricted(archive), "set the pax format")
             // Write whole blocks as they fill; no padding of the last block.
             try check(archive_write_set_bytes_in_last_block(archive, 1), "set the block size")
-            if let chunked {
-                // No blocking: each header, data block and padding reaches ChunkedOutput as it is written, which
-                // cuts the stream into chunks itself, and which must have a file's header before the compressed
-                // content put after it (addCompressedFile).
-                try check(archive_write_set_bytes_per_block(archive, 0), "set the block size")
-                let client = Unmanaged.passUnretained(chunked).toOpaque()
-                try check(
-                    archive_write_open2(archive, client, chunkedOpen, chunkedWrite, chunkedClose, nil),
-                    "open the file")
-            } else if let output {
-                // Blocks of 64 KiB: one age chunk each, and few calls through the filters.
-                try check(archive_write_set_bytes_per_block(archive, 64 * 1024), "set the block size")
-                let client = Unmanaged.passUnretained(output).toOpaque()
-                try check(
-                    archive_write_open2(archive, client, filteredOpen, filteredWrite, filteredClose, nil),
-                    "open the file")
-            } else {
-                try check(archive_write_open_fd(archive, descriptor), "open the file")
-            }
+            // No blocking: each header, data block and padding reaches ChunkedOutput as it is written, which
+            // cuts the stream into chunks itself, and which must have a file's header before the compressed
+            // content put after it (addCompressedFile).
+            try check(archive_write_set_bytes_per_block(archive, 0), "set the block size")
+            let client = Unmanaged.passUnretained(chunked).toOpaque()
+            try check(
+                archive_write_open2(archive, client, chunkedOpen, chunkedWrite, chunkedClose, nil), "open the file")
         } catch {
-            chunked?.abandon()
+            chunked.abandon()
             archive_write_free(archive)
             throw error
         }
     }
 
+    /// libarchive's writer; only the tar formats' paths use it.
+    private var archive: OpaquePointer { tar! }
+
     private func free() {
         // After a failure, freeing closes the archive: nothing more is compressed or written.
         if !closed { chunked?.abandon() }
-        archive_write_free(archive)
+        if let tar { archive_write_free(tar) }
         chunked?.abandon()
     }
 
     private func close() throws {
         guard !closed else { return }
         closed = true
+        if let zip { return try zip.finish() }
         try check(archive_write_close(archive), "finish the archive")
     }
 
@@ -152,9 +143,6 @@ public final class ArchiveWriter {
         from source: String, as name: String, modificationTime: Timestamp, stored: Bool = false,
         observe: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws {
-        // libarchive takes options only before the archive opens; these two calls are allowed between entries.
-        if stored && format == .zip { try check(archive_write_zip_set_compression_store(archive), "choose store") }
-        defer { if stored && format == .zip { _ = archive_write_zip_set_compression_deflate(archive) } }
         let descriptor = open(source, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")
@@ -164,7 +152,7 @@ public final class ArchiveWriter {
         guard fstat(descriptor, &status) == 0 else {
             throw HandoverError(errno: errno, .archiveFailed, "cannot stat '\(source)'")
         }
-        try writeHeader(name: name, size: Int64(status.st_size), modificationTime: modificationTime)
+        try writeHeader(name: name, size: Int64(status.st_size), modificationTime: modificationTime, stored: stored)
         let blockSize = 256 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -183,12 +171,13 @@ public final class ArchiveWriter {
         guard total == Int64(status.st_size) else {
             throw HandoverError(.archiveFailed, "'\(source)' changed size while it was archived")
         }
-        try check(archive_write_finish_entry(archive), "finish entry \(name)")
+        try finishEntry(name)
     }
 
-    /// Adds a regular file whose content ``ContentCompression`` compressed for this archive while it was written:
-    /// libarchive writes the entry's header (and its padding) into the tar stream, and the compressed bytes are put
-    /// in line after the header as they are, standing for the content.
+    /// Adds a regular file whose content ``ContentCompression`` compressed for this archive while it was written.
+    /// In a tar, libarchive writes the entry's header (and its padding) into the tar stream, and the compressed bytes
+    /// are put in line after the header as they are, standing for the content. In a zip, they are the entry's
+    /// deflated data, after a local header that gives their CRC-32 and sizes.
     /// - Parameters:
     ///   - content: The compressed content (its format must be this archive's).
     ///   - name: The entry's path inside the archive.
@@ -201,7 +190,7 @@ public final class ArchiveWriter {
         _ content: CompressedFile.Content, as name: String, modificationTime: Timestamp,
         observe: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws {
-        guard let chunked, content.format == format else {
+        guard content.format == format else {
             throw HandoverError(.archiveFailed, "\(name) was compressed for another archive format")
         }
         let descriptor = open(content.path, O_RDONLY | O_CLOEXEC)
@@ -209,27 +198,34 @@ public final class ArchiveWriter {
             throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
         }
         defer { _ = Glibc.close(descriptor) }
-        try writeHeader(name: name, size: content.size, modificationTime: modificationTime)
         let blockSize = 256 * 1024
         var total: Int64 = 0
-        try chunked.splice(
-            {
-                var piece = [UInt8](repeating: 0, count: blockSize)
-                let count = try piece.withUnsafeMutableBytes { buffer in
-                    while true {
-                        let count = read(descriptor, buffer.baseAddress, blockSize)
-                        if count >= 0 { return count }
-                        if errno != EINTR {
-                            throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
-                        }
+        func next() throws -> [UInt8]? {
+            var piece = [UInt8](repeating: 0, count: blockSize)
+            let count = try piece.withUnsafeMutableBytes { buffer in
+                while true {
+                    let count = read(descriptor, buffer.baseAddress, blockSize)
+                    if count >= 0 { return count }
+                    if errno != EINTR {
+                        throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
                     }
                 }
-                guard count > 0 else { return nil }
-                piece.removeLast(blockSize - count)
-                total += Int64(count)
-                piece.withUnsafeBytes { observe($0) }
-                return piece
-            }, length: content.size)
+            }
+            guard count > 0 else { return nil }
+            piece.removeLast(blockSize - count)
+            total += Int64(count)
+            piece.withUnsafeBytes { observe($0) }
+            return piece
+        }
+        if let zip {
+            try zip.addDeflated(
+                name: name, modificationTime: modificationTime, crc: content.crc32, size: UInt64(content.size),
+                compressedSize: UInt64(content.compressedBytes), next: next)
+            return
+        }
+        guard let chunked else { throw HandoverError(.internalError, "a tar archive without its compressor") }
+        try writeHeader(name: name, size: content.size, modificationTime: modificationTime, stored: false)
+        try chunked.splice(next, length: content.size)
         guard total == content.compressedBytes else {
             throw HandoverError(.archiveFailed, "'\(content.path)' changed size while it was archived")
         }
@@ -245,7 +241,7 @@ public final class ArchiveWriter {
         guard chunked.skipping == 0 else {
             throw HandoverError(.archiveFailed, "libarchive wrote entry \(name) with another size")
         }
-        try check(archive_write_finish_entry(archive), "finish entry \(name)")
+        try finishEntry(name)
     }
 
     /// Zeros standing for a compressed file's content in libarchive's count (dropped on the way out).
@@ -254,12 +250,17 @@ public final class ArchiveWriter {
     /// Adds a regular file from bytes in memory.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when writing fails.
     public func addFile(bytes: [UInt8], as name: String, modificationTime: Timestamp) throws {
-        try writeHeader(name: name, size: Int64(bytes.count), modificationTime: modificationTime)
+        try writeHeader(name: name, size: Int64(bytes.count), modificationTime: modificationTime, stored: false)
         try bytes.withUnsafeBytes { try writeData($0, entry: name) }
-        try check(archive_write_finish_entry(archive), "finish entry \(name)")
+        try finishEntry(name)
     }
 
-    private func writeHeader(name: String, size: Int64, modificationTime: Timestamp) throws {
+    /// Starts an entry of `size` bytes; in a zip, deflated or, when `stored`, stored as they are.
+    private func writeHeader(name: String, size: Int64, modificationTime: Timestamp, stored: Bool) throws {
+        if let zip {
+            return try zip.begin(
+                name: name, size: UInt64(size), modificationTime: modificationTime, stored: stored)
+        }
         guard let entry = archive_entry_new() else { throw HandoverError(.archiveFailed, "libarchive out of memory") }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname_utf8(entry, name)
@@ -278,13 +279,19 @@ public final class ArchiveWriter {
         archive_entry_set_gid(entry, 0)
     }
 
+    private func finishEntry(_ name: String) throws {
+        if let zip { return try zip.end() }
+        try check(archive_write_finish_entry(archive), "finish entry \(name)")
+    }
+
     private func writeData(_ bytes: UnsafeRawBufferPointer, entry name: String) throws {
+        if let zip { return try zip.write(bytes) }
         var offset = 0
         while offset < bytes.count {
             // archive_write_data returns the bytes taken, or a negative status; check every call.
             let written = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
             guard written > 0 else {
-                if let failure = output?.failure { throw failure }
+                if let failure = output.failure { throw failure }
                 throw HandoverError(
                     .archiveFailed, "cannot write entry \(name)", underlying: libarchiveText(),
                     cause: libarchiveCause())
@@ -295,7 +302,7 @@ public final class ArchiveWriter {
 
     private func check(_ status: Int32, _ what: String) throws {
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
-            if let failure = output?.failure { throw failure }
+            if let failure = output.failure { throw failure }
             throw HandoverError(
                 .archiveFailed, "libarchive could not \(what)", underlying: libarchiveText(), cause: libarchiveCause())
         }
@@ -332,7 +339,7 @@ public protocol ArchiveOutputFilter: AnyObject {
     func finish() throws -> [UInt8]
 }
 
-/// The chain from libarchive's write callbacks through the filters to the file.
+/// The chain from the archive's writer (libarchive's tar callbacks, or ``ZipWriter``) through the filters to the file.
 final class FilteredOutput {
     let descriptor: Int32
     let filters: [any ArchiveOutputFilter]
@@ -390,29 +397,4 @@ final class FilteredOutput {
         }
         return false
     }
-}
-
-private func filtered(_ client: UnsafeMutableRawPointer?) -> FilteredOutput {
-    Unmanaged<FilteredOutput>.fromOpaque(client!).takeUnretainedValue()
-}
-
-private let filteredOpen: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { _, client in
-    let output = filtered(client)
-    return output.attempt { try output.start() } ? ARCHIVE_OK : ARCHIVE_FATAL
-}
-
-private let filteredWrite:
-    @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> la_ssize_t = {
-        _, client, bytes, count in
-        let output = filtered(client)
-        guard let bytes else { return 0 }
-        return output.attempt { try output.process(UnsafeRawBufferPointer(start: bytes, count: count)) }
-            ? la_ssize_t(count) : la_ssize_t(ARCHIVE_FATAL)
-    }
-
-private let filteredClose: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { _, client in
-    let output = filtered(client)
-    // libarchive calls close after a failed open or write too; finish only a chain that has not failed.
-    guard output.failure == nil else { return ARCHIVE_FATAL }
-    return output.attempt { try output.finish() } ? ARCHIVE_OK : ARCHIVE_FATAL
 }

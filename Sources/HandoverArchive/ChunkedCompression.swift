@@ -1,4 +1,5 @@
 internal import CArchive
+internal import CZlib
 internal import Foundation
 internal import HandoverCore
 
@@ -8,13 +9,18 @@ internal import HandoverCore
     internal import Darwin
 #endif
 
-/// How one chunk of a tar stream is compressed: a whole zstd frame, gzip member or xz stream of its own, made by
-/// libarchive's raw format writer into memory.
+/// How one chunk of a stream is compressed.
 ///
-/// Concatenated, the chunks are one valid `.zst`, `.gz` or `.xz` file: zstd, gzip, xz, libarchive, Python and GNU
-/// tar all read on from one frame, member or stream to the next.
+/// - gzip, xz, zstd (a tar stream, or a file's content for a tar): a whole zstd frame, gzip member or xz stream of
+///   its own, made by libarchive's raw format writer into memory. Concatenated, the chunks are one valid `.zst`,
+///   `.gz` or `.xz` file: zstd, gzip, xz, libarchive, Python and GNU tar all read on from one frame, member or stream
+///   to the next.
+/// - deflate (a zip entry's content), as pigz does: each chunk is deflated by zlib on its own, primed with the last
+///   32 KiB before it (the window deflate refers back into), and ended with a sync flush (an empty stored block,
+///   which ends on a byte), the last with the final block. Concatenated, the chunks are one deflate stream, a few
+///   bytes per chunk longer than one deflated in one go.
 struct ChunkCodec: Sendable {
-    enum Kind: Sendable { case gzip, xz, zstd }
+    enum Kind: Sendable { case deflate, gzip, xz, zstd }
 
     let kind: Kind
     /// The level, or nil for the kind's default.
@@ -32,9 +38,80 @@ struct ChunkCodec: Sendable {
     /// every member's trailer without inflating: `H`, `v`, then 4 bytes of length.
     static let gzipSubfieldID: (UInt8, UInt8) = (0x48, 0x76)
 
-    /// Compresses `chunk` into one frame, member or stream.
+    /// The deflate level used when none is given: zlib's default, which `gzip` and `zip` use.
+    static let defaultDeflateLevel = 6
+    /// How much of what came before a deflate chunk primes it: deflate's whole window.
+    static let deflateWindow = 32 << 10
+
+    /// Compresses a job's chunk; for deflate, also its CRC-32.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive or zlib fails.
+    func compress(_ job: ChunkJob) throws -> CompressedChunk {
+        guard kind == .deflate else { return CompressedChunk(bytes: try compress(job.bytes)) }
+        return CompressedChunk(
+            bytes: try deflate(job.bytes, after: job.dictionary, last: job.last),
+            crc32: job.bytes.withUnsafeBytes { Self.crc32(0, $0) }, count: job.bytes.count)
+    }
+
+    /// The CRC-32 (zlib's, as zip and gzip use it) of `bytes` continued from `crc`.
+    static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return crc }
+        return UInt32(CZlib.crc32_z(uLong(crc), base.assumingMemoryBound(to: Bytef.self), z_size_t(bytes.count)))
+    }
+
+    /// The CRC-32 of two runs of bytes one after the other, from the CRC-32 of each and the second's length.
+    static func crc32(combining first: UInt32, _ second: UInt32, secondCount: Int) -> UInt32 {
+        UInt32(handover_crc32_combine(UInt(first), UInt(second), Int64(secondCount)))
+    }
+
+    /// Deflates `chunk` as the continuation of a raw deflate stream whose last bytes were `dictionary`: ended with a
+    /// sync flush, or with the stream's final block when `last`.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when zlib fails.
+    func deflate(_ chunk: [UInt8], after dictionary: [UInt8], last: Bool) throws -> [UInt8] {
+        var stream = z_stream()
+        var status = handover_deflate_init_raw(&stream, Int32(level ?? Self.defaultDeflateLevel))
+        guard status == Z_OK else { throw Self.zlibFailure(status, "start deflating") }
+        defer { deflateEnd(&stream) }
+        if !dictionary.isEmpty {
+            status = dictionary.withUnsafeBufferPointer {
+                deflateSetDictionary(&stream, $0.baseAddress, uInt($0.count))
+            }
+            guard status == Z_OK else { throw Self.zlibFailure(status, "prime the deflate window") }
+        }
+        // deflateBound covers the data; a sync flush or the final block adds at most a few bytes more.
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(chunk.count))) + 64)
+        var produced = 0
+        try chunk.withUnsafeBufferPointer { input in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = uInt(input.count)
+            while true {
+                if produced == output.count { output += [UInt8](repeating: 0, count: 4096) }
+                status = output.withUnsafeMutableBufferPointer { buffer in
+                    stream.next_out = buffer.baseAddress! + produced
+                    stream.avail_out = uInt(buffer.count - produced)
+                    let status = CZlib.deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH)
+                    produced = buffer.count - Int(stream.avail_out)
+                    return status
+                }
+                if last && status == Z_STREAM_END { break }
+                guard status == Z_OK || status == Z_BUF_ERROR else {
+                    throw Self.zlibFailure(status, "deflate a chunk")
+                }
+                // A flush is complete when zlib leaves output room over and has taken all the input.
+                if !last && stream.avail_out > 0 && stream.avail_in == 0 { break }
+            }
+        }
+        output.removeLast(output.count - produced)
+        return output
+    }
+
+    private static func zlibFailure(_ status: Int32, _ what: String) -> HandoverError {
+        HandoverError(.archiveFailed, "zlib could not \(what) (status \(status))")
+    }
+
+    /// Compresses `chunk` into one frame, member or stream (gzip, xz or zstd).
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive fails.
     func compress(_ chunk: [UInt8]) throws -> [UInt8] {
+        if kind == .deflate { return try deflate(chunk, after: [], last: true) }
         guard let archive = archive_write_new() else {
             throw HandoverError(.archiveFailed, "libarchive could not allocate a compressor")
         }
@@ -50,6 +127,8 @@ struct ChunkCodec: Sendable {
         }
         try check(archive_write_set_format_raw(archive), "set the raw format")
         switch kind {
+        case .deflate:
+            break  // handled above, without libarchive
         case .gzip:
             try check(archive_write_add_filter_gzip(archive), "add gzip")
             // No timestamp in the gzip header, so that the same bundle gives the same bytes.
@@ -124,6 +203,21 @@ private let memoryWrite:
         return la_ssize_t(count)
     }
 
+/// A chunk to compress, with what deflate needs to continue a stream: the bytes before it (at most
+/// ``ChunkCodec/deflateWindow``) and whether it ends its stream. The other codecs compress every chunk alone.
+struct ChunkJob {
+    var bytes: [UInt8]
+    var dictionary: [UInt8] = []
+    var last = false
+}
+
+/// A compressed chunk; for deflate, with the CRC-32 and count of the bytes it holds (a zip entry records them).
+struct CompressedChunk {
+    var bytes: [UInt8]
+    var crc32: UInt32 = 0
+    var count = 0
+}
+
 /// Cuts a stream into chunks of a fixed size, compresses them on worker threads of its own, and hands the results
 /// on in order.
 ///
@@ -147,7 +241,7 @@ final class ParallelCompressor: @unchecked Sendable {
     let maximumInFlight: Int
     /// Writes one result (a compressed chunk, or inserted bytes) of a stream; called on the producer's thread only,
     /// in the order submitted.
-    private let write: (_ stream: Int, _ bytes: [UInt8]) throws -> Void
+    private let write: (_ stream: Int, _ chunk: CompressedChunk) throws -> Void
 
     // Producer's state: touched by the calling thread only.
     private var current: [UInt8] = []
@@ -155,8 +249,8 @@ final class ParallelCompressor: @unchecked Sendable {
 
     // Shared state, guarded by `condition`.
     private let condition = NSCondition()
-    private var queue: [(index: Int, chunk: [UInt8])] = []
-    private var results: [Int: [UInt8]] = [:]
+    private var queue: [(index: Int, job: ChunkJob)] = []
+    private var results: [Int: CompressedChunk] = [:]
     /// The stream of each result not yet written, by index.
     private var streams: [Int: Int] = [:]
     private var submitted = 0
@@ -170,14 +264,14 @@ final class ParallelCompressor: @unchecked Sendable {
 
     /// A compressor of one stream, whose results go to `write`; its `workers` threads start at its first chunk.
     convenience init(codec: ChunkCodec, chunkSize: Int, workers: Int, write: @escaping ([UInt8]) throws -> Void) {
-        self.init(codec: codec, chunkSize: chunkSize, workers: workers, streams: { _, bytes in try write(bytes) })
+        self.init(codec: codec, chunkSize: chunkSize, workers: workers, streams: { _, chunk in try write(chunk.bytes) })
     }
 
     /// A compressor of the chunks of any number of streams, whose results go to `write`; its `workers` threads start
     /// at the first chunk to compress, so that an archive or export with nothing to compress starts none.
     init(
         codec: ChunkCodec, chunkSize: Int, workers: Int,
-        streams write: @escaping (_ stream: Int, _ bytes: [UInt8]) throws -> Void
+        streams write: @escaping (_ stream: Int, _ chunk: CompressedChunk) throws -> Void
     ) {
         self.codec = codec
         self.chunkSize = chunkSize
@@ -209,13 +303,13 @@ final class ParallelCompressor: @unchecked Sendable {
     /// - Throws: A worker's or ``write``'s failure.
     func insert(_ bytes: [UInt8]) throws {
         try flush()
-        try enqueue(bytes, stream: 0, compressed: true)
+        try enqueue(ChunkJob(bytes: bytes), stream: 0, compressed: true)
     }
 
-    /// Submits `chunk` of stream `stream` (one of several sharing this compressor) to be compressed on its own.
+    /// Submits `job` of stream `stream` (one of several sharing this compressor) to be compressed.
     /// - Throws: A worker's or ``write``'s failure.
-    func submit(_ chunk: [UInt8], stream: Int) throws {
-        try enqueue(chunk, stream: stream, compressed: false)
+    func submit(_ job: ChunkJob, stream: Int) throws {
+        try enqueue(job, stream: stream, compressed: false)
     }
 
     /// Submits the last, partial chunk, writes every result, and stops the workers.
@@ -241,17 +335,17 @@ final class ParallelCompressor: @unchecked Sendable {
     private func submitCurrent() throws {
         let chunk = current
         current = []
-        try enqueue(chunk, stream: 0, compressed: false)
+        try enqueue(ChunkJob(bytes: chunk), stream: 0, compressed: false)
     }
 
-    /// Waits for room, then queues `bytes` for a worker, or as a result already when `compressed`.
-    private func enqueue(_ bytes: [UInt8], stream: Int, compressed: Bool) throws {
+    /// Waits for room, then queues `job` for a worker, or its bytes as a result already when `compressed`.
+    private func enqueue(_ job: ChunkJob, stream: Int, compressed: Bool) throws {
         try drain(until: { $0.submitted - $0.nextToWrite < $0.maximumInFlight })
         condition.lock()
         if compressed {
-            results[submitted] = bytes
+            results[submitted] = CompressedChunk(bytes: job.bytes)
         } else {
-            queue.append((submitted, bytes))
+            queue.append((submitted, job))
             if !started { startWorkers() }
         }
         if stream != 0 { streams[submitted] = stream }
@@ -290,7 +384,7 @@ final class ParallelCompressor: @unchecked Sendable {
                 condition.unlock()
                 throw HandoverError(.archiveFailed, "the archive's compression was stopped")
             }
-            var ready: [(stream: Int, bytes: [UInt8])] = []
+            var ready: [(stream: Int, chunk: CompressedChunk)] = []
             while let result = results.removeValue(forKey: nextToWrite) {
                 ready.append((streams.removeValue(forKey: nextToWrite) ?? 0, result))
                 nextToWrite += 1
@@ -298,7 +392,7 @@ final class ParallelCompressor: @unchecked Sendable {
             if !ready.isEmpty {
                 condition.unlock()
                 do {
-                    for result in ready { try write(result.stream, result.bytes) }
+                    for result in ready { try write(result.stream, result.chunk) }
                 } catch {
                     fail(error)
                     throw error
@@ -327,7 +421,7 @@ final class ParallelCompressor: @unchecked Sendable {
             if stopping || failure != nil { break }
             let job = queue.removeFirst()
             condition.unlock()
-            let result = Result { try codec.compress(job.chunk) }
+            let result = Result { try codec.compress(job.job) }
             condition.lock()
             switch result {
             case .success(let bytes): results[job.index] = bytes

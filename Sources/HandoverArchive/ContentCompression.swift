@@ -8,11 +8,13 @@ public import HandoverCore
     internal import Darwin
 #endif
 
-/// Compresses files while they are written, for a tar archive packed later: each file's content is cut into
-/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk (zstd frames, gzip members or
-/// xz streams, exactly as the archive compresses its own tar stream), and kept in a working file of compressed bytes.
-/// When the archive is packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:)`` puts those bytes after the
-/// file's tar header as they are, so an export compresses its data while it writes it instead of after.
+/// Compresses files while they are written, for an archive packed later: each file's content is cut into
+/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in a working file of
+/// compressed bytes. For a tar, the chunks are zstd frames or gzip members, exactly as the archive compresses its
+/// own tar stream; for a zip, they are pieces of one deflate stream (``ChunkCodec``), so that one entry is deflated
+/// on two cores. When the archive is packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)``
+/// puts those bytes in the archive as they are, so an export compresses its data while it writes it instead of
+/// after.
 ///
 /// The file's bytes are compressed exactly as they are handed to ``CompressedFile/append(_:)``: the caller hands
 /// the same blocks it hashes and validates. Every file of one export shares the two compressing threads; their
@@ -23,14 +25,15 @@ package final class ContentCompression: @unchecked Sendable {
     package let format: ArchiveFormat
     private let compressor: ParallelCompressor
     fileprivate let chunkSize: Int
+    /// Whether the chunks are pieces of one deflate stream per file (zip), each primed with the bytes before it.
+    fileprivate let deflates: Bool
     /// The files being written, by stream number (from 1).
     private let box = Files()
     private var finished = false
 
-    /// Compression for `format` at `level` (nil: the format's default); nil for zip, whose entries libarchive
-    /// compresses itself, and for tar.xz, whose encoders (3 MiB each at level 0, 9 MiB at 1, 94 MiB at 6) are kept
-    /// away from the export's validators, so that it stays under 64 MiB at any level up to 1: its archive is
-    /// compressed when it is packed.
+    /// Compression for `format` at `level` (nil: the format's default); nil for tar.xz, whose encoders (3 MiB each
+    /// at level 0, 9 MiB at 1, 94 MiB at 6) are kept away from the export's validators, so that it stays under
+    /// 64 MiB at any level up to 1: its archive is compressed when it is packed.
     /// - Throws: ``HandoverError/Code/invalidArgument`` for a level the format does not take.
     package convenience init?(format: ArchiveFormat, level: Int?) throws {
         guard format != .txz else {
@@ -43,15 +46,16 @@ package final class ContentCompression: @unchecked Sendable {
     }
 
     /// ``init(format:level:)`` with the chunk size and number of threads chosen (tests use small chunks).
-    package init?(format: ArchiveFormat, level: Int?, chunkSize: Int, workers: Int) throws {
-        guard let codec = ChunkCodec(format: format, level: level) else { return nil }
+    package init(format: ArchiveFormat, level: Int?, chunkSize: Int, workers: Int) throws {
+        let codec = ChunkCodec(format: format, level: level)
         try format.checkLevel(level)
         self.format = format
         self.chunkSize = chunkSize
         let box = self.box
-        compressor = ParallelCompressor(codec: codec, chunkSize: chunkSize, workers: workers) { stream, bytes in
-            try box.files[stream]?.take(bytes)
+        compressor = ParallelCompressor(codec: codec, chunkSize: chunkSize, workers: workers) { stream, chunk in
+            try box.files[stream]?.take(chunk)
         }
+        deflates = codec.kind == .deflate
     }
 
     /// The open files by stream number; read and changed on the feeding thread only.
@@ -88,8 +92,8 @@ package final class ContentCompression: @unchecked Sendable {
         compressor.stop()
     }
 
-    fileprivate func submit(_ chunk: [UInt8], stream: Int) throws {
-        try compressor.submit(chunk, stream: stream)
+    fileprivate func submit(_ job: ChunkJob, stream: Int) throws {
+        try compressor.submit(job, stream: stream)
     }
 }
 
@@ -108,6 +112,8 @@ package final class CompressedFile {
         /// The compressed bytes' SHA-256, lowercase hexadecimal: what the archive reads back must be what was
         /// compressed.
         package let compressedSHA256: String
+        /// For zip, the content's CRC-32 (the entry records it); 0 for a tar.
+        package let crc32: UInt32
     }
 
     let path: String
@@ -118,6 +124,10 @@ package final class CompressedFile {
     private var size: Int64 = 0
     private var compressedBytes: Int64 = 0
     private var hasher = SHA256()
+    /// For deflate: the CRC-32 of the content written so far, and the end of the last chunk submitted, which primes
+    /// the next.
+    private var crc32: UInt32 = 0
+    private var window: [UInt8] = []
     private var ended = false
     /// Chunks submitted and not yet written.
     private var pending = 0
@@ -148,31 +158,35 @@ package final class CompressedFile {
             current.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
             offset += take
             size += Int64(take)
-            if current.count == chunkSize {
-                let chunk = current
-                current = []
-                pending += 1
-                try owner.submit(chunk, stream: stream)
-            }
+            if current.count == chunkSize { try submitCurrent(last: false) }
         }
     }
 
-    /// Says the content is complete: its last, partial chunk is compressed too.
+    /// Says the content is complete: its last, partial chunk is compressed too (for deflate, always a last chunk,
+    /// however short, which ends the stream).
     /// - Throws: What compressing or writing the chunks before threw.
     package func end() throws {
         guard !ended else { return }
         ended = true
-        if !current.isEmpty {
-            let chunk = current
-            current = []
-            pending += 1
-            try owner.submit(chunk, stream: stream)
-        }
+        if !current.isEmpty || owner.deflates { try submitCurrent(last: true) }
         if pending == 0 { try close() }
     }
 
+    private func submitCurrent(last: Bool) throws {
+        var job = ChunkJob(bytes: current)
+        current = []
+        if owner.deflates {
+            job.dictionary = window
+            job.last = last
+            window = Array(job.bytes.suffix(ChunkCodec.deflateWindow))
+        }
+        pending += 1
+        try owner.submit(job, stream: stream)
+    }
+
     /// Writes a compressed chunk, in order.
-    fileprivate func take(_ bytes: [UInt8]) throws {
+    fileprivate func take(_ chunk: CompressedChunk) throws {
+        let bytes = chunk.bytes
         do {
             try AtomicFile.writeAll(bytes, to: descriptor)
         } catch let error as HandoverError {
@@ -180,6 +194,7 @@ package final class CompressedFile {
         }
         hasher.update(data: bytes)
         compressedBytes += Int64(bytes.count)
+        crc32 = ChunkCodec.crc32(combining: crc32, chunk.crc32, secondCount: chunk.count)
         pending -= 1
         if ended && pending == 0 { try close() }
     }
@@ -193,16 +208,17 @@ package final class CompressedFile {
         if ended {
             content = Content(
                 path: path, format: owner.format, size: size, compressedBytes: compressedBytes,
-                compressedSHA256: hasher.finalize().hexString)
+                compressedSHA256: hasher.finalize().hexString, crc32: crc32)
         }
     }
 }
 
 extension ChunkCodec {
-    /// The codec that compresses the tar stream of `format`; nil for zip.
-    init?(format: ArchiveFormat, level: Int?) {
+    /// The codec that compresses a file's content for `format`: deflate for zip, and for a tar what compresses its
+    /// stream.
+    init(format: ArchiveFormat, level: Int?) {
         switch format {
-        case .zip: return nil
+        case .zip: self.init(kind: .deflate, level: level)
         case .tgz: self.init(kind: .gzip, level: level)
         case .txz: self.init(kind: .xz, level: level)
         case .tzst: self.init(kind: .zstd, level: level)

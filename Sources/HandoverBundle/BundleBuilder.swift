@@ -74,7 +74,7 @@ public struct BundleBuilder: Sendable {
         var contents: [Manifest.ContentRecord] = []
         var written: [any Exporter] = []
         var firstFailure: HandoverError?
-        // Tar archives: the data is compressed while it is written, on two threads of its own.
+        // Zip and tar.gz/tar.zst: the data is compressed while it is written, on two threads of its own.
         let compression = try ContentCompression(format: options.archiveFormat, level: options.compressionLevel)
             .map(PayloadCompression.init)
         defer { compression?.stop() }
@@ -364,7 +364,8 @@ public struct BundleBuilder: Sendable {
     }
 }
 
-/// The data files of an export whose content is compressed as it is written (tar archives), by bundle path.
+/// The data files of an export whose content is compressed as it is written (every format but tar.xz), by bundle
+/// path.
 final class PayloadCompression {
     let compression: ContentCompression
     private var files: [(path: String, file: CompressedFile)] = []

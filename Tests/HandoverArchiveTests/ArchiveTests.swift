@@ -355,14 +355,35 @@ import Testing
         }
     }
 
-    /// A zip whose two entries carry the same name, written by libarchive.
+    /// A zip whose two entries carry the same name: written with two names, the second renamed in its local header
+    /// and its central record (the writer refuses a name twice).
     func duplicateNameZip(_ folder: String) throws -> [UInt8] {
         let path = folder + "/twice.zip"
         try ArchiveWriter.write(to: path, format: .zip) { archive in
             try archive.addFile(bytes: Array("one".utf8), as: "bundle/data/a.txt", modificationTime: time)
-            try archive.addFile(bytes: Array("two".utf8), as: "bundle/data/a.txt", modificationTime: time)
+            try archive.addFile(bytes: Array("two".utf8), as: "bundle/data/b.txt", modificationTime: time)
         }
-        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let places = occurrences(of: Array("bundle/data/b.txt".utf8), in: bytes)
+        #expect(places.count == 2)
+        for place in places { bytes[place + 12] = UInt8(ascii: "a") }
+        return bytes
+    }
+
+    @Test func theZipWriterRefusesANameTwiceAndLeavesNoFile() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/twice.zip"
+            #expect {
+                try ArchiveWriter.write(to: path, format: .zip) { archive in
+                    try archive.addFile(bytes: Array("one".utf8), as: "bundle/data/a.txt", modificationTime: time)
+                    try archive.addFile(bytes: Array("two".utf8), as: "bundle/data/a.txt", modificationTime: time)
+                }
+            } throws: { error in
+                (error as? HandoverError)?.code == .archiveFailed
+                    && (error as? HandoverError)?.message.contains("bundle/data") == false
+            }
+            #expect(listFolder(folder).isEmpty)
+        }
     }
 
     @Test(arguments: [ArchiveFormat.tgz, .txz, .tzst])
