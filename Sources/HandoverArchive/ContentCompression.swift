@@ -153,7 +153,9 @@ package final class CompressedFile {
         let chunkSize = owner.chunkSize
         var offset = 0
         while offset < bytes.count {
-            if current.isEmpty { current.reserveCapacity(chunkSize) }
+            // A file's first chunk starts small and grows: most files of a subject's export are a few KiB, and a
+            // 512 KiB buffer each is an mmap and munmap (with its TLB shootdown) per file. Later chunks take it whole.
+            if current.isEmpty { current.reserveCapacity(size == 0 ? min(chunkSize, 16 << 10) : chunkSize) }
             let take = min(chunkSize - current.count, bytes.count - offset)
             current.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
             offset += take

@@ -43,6 +43,8 @@ final class ZipWriter {
     private var names: Set<String> = []
     /// The entry being added through ``write(_:)``, between ``begin`` and ``end``.
     private var open: OpenEntry?
+    /// The deflate stream of the entries added through ``write(_:)``, reset for each (made at the first).
+    private var deflater: Deflater?
 
     private struct OpenEntry {
         var header: Header
@@ -89,7 +91,10 @@ final class ZipWriter {
             zip64: largest >= limits.largeValue, deferred: true)
         header.localOffset = offset
         try emit(localHeader(header, crc: 0, size: 0, compressed: 0))
-        open = OpenEntry(header: header, deflater: stored ? nil : try Deflater(level: level))
+        if !stored {
+            if let deflater { try deflater.reset() } else { deflater = try Deflater(level: level) }
+        }
+        open = OpenEntry(header: header, deflater: stored ? nil : deflater)
     }
 
     /// Adds the next bytes of the entry ``begin`` started.
@@ -210,6 +215,9 @@ final class ZipWriter {
         guard open == nil else { throw HandoverError(.internalError, "a zip entry is still open") }
         guard !name.isEmpty, !name.utf8.contains(0) else {
             throw HandoverError(.archiveFailed, "a zip entry's name is empty or holds a NUL byte")
+        }
+        guard name.utf8.count <= 0xFFFF else {
+            throw HandoverError(.archiveFailed, "a zip entry's name is longer than 65,535 bytes")
         }
         guard names.insert(name).inserted else {
             throw HandoverError(.archiveFailed, "the zip holds an entry of that name already")
@@ -366,6 +374,14 @@ private final class Deflater {
     }
 
     deinit { deflateEnd(&stream) }
+
+    /// Starts a new stream with the same level, keeping zlib's memory.
+    func reset() throws {
+        let status = deflateReset(&stream)
+        guard status == Z_OK else {
+            throw HandoverError(.archiveFailed, "zlib could not start deflating (status \(status))")
+        }
+    }
 
     /// Deflates `bytes`, ending the stream when `finish`; returns what zlib produced.
     func deflate(_ bytes: UnsafeRawBufferPointer, finish: Bool) throws -> [UInt8] {

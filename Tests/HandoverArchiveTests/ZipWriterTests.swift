@@ -121,6 +121,23 @@ import Testing
         }
     }
 
+    /// Names a zip cannot hold, or that a reader would take for another entry's, fail the archive, naming the
+    /// problem but not the name, and leave no file.
+    @Test(arguments: ["", "b/a\u{0}b", "b/" + String(repeating: "n", count: 65_534)])
+    func aNameTheZipCannotHoldFailsTheArchive(name: String) async throws {
+        try await withTemporaryDirectory { folder in
+            #expect {
+                try ArchiveWriter.write(to: folder + "/out.zip", format: .zip) { archive in
+                    try archive.addFile(bytes: [1], as: name, modificationTime: time)
+                }
+            } throws: { error in
+                guard let error = error as? HandoverError, error.code == .archiveFailed else { return false }
+                return error.message.contains("name") && (name.isEmpty || !error.message.contains(name))
+            }
+            #expect(listFolder(folder).isEmpty)
+        }
+    }
+
     @Test func dosTimesAreLocalAndClampedToWhatTheyCanHold() throws {
         // 1970 and 2200 lie outside DOS dates (1980-2107); they become the first and last they can hold.
         #expect(ZipWriter.dosTime(Timestamp(millisecondsSince1970: 0)) == (0, 0x21))
