@@ -238,18 +238,26 @@ final class ZipWriter {
         (header.deferred ? 0x0008 : 0) | (header.name.allSatisfy { $0 < 0x80 } ? 0 : 0x0800)
     }
 
-    private func localHeader(_ header: Header, crc: UInt32, size: UInt64, compressed: UInt64) -> [UInt8] {
-        var bytes = ZipBytes()
-        let (time, date) = Self.dosTime(header.modificationTime)
-        bytes.u32(0x0403_4B50)
-        bytes.u16(Self.versionNeeded(header))
-        bytes.u16(Self.flags(header))
+    /// The fields a local header and a central record share, in the same order: flags, method, DOS time and date,
+    /// CRC-32, compressed size and size (the Zip64 marker when the sizes are in a Zip64 field).
+    private static func shared(
+        _ header: Header, crc: UInt32, size: UInt64, compressed: UInt64, into bytes: inout ZipBytes
+    ) {
+        let (time, date) = dosTime(header.modificationTime)
+        bytes.u16(flags(header))
         bytes.u16(header.stored ? 0 : 8)
         bytes.u16(time)
         bytes.u16(date)
         bytes.u32(crc)
         bytes.u32(header.zip64 ? 0xFFFF_FFFF : UInt32(compressed))
         bytes.u32(header.zip64 ? 0xFFFF_FFFF : UInt32(size))
+    }
+
+    private func localHeader(_ header: Header, crc: UInt32, size: UInt64, compressed: UInt64) -> [UInt8] {
+        var bytes = ZipBytes()
+        bytes.u32(0x0403_4B50)
+        bytes.u16(Self.versionNeeded(header))
+        Self.shared(header, crc: crc, size: size, compressed: compressed, into: &bytes)
         var extra = Self.commonExtra(header.modificationTime)
         if header.zip64 {
             extra.u16(0x0001)
@@ -268,18 +276,11 @@ final class ZipWriter {
     private func record(_ header: Header, crc: UInt32, size: UInt64, compressed: UInt64) {
         let largeOffset = header.localOffset >= limits.largeValue
         var bytes = ZipBytes()
-        let (time, date) = Self.dosTime(header.modificationTime)
         let version = largeOffset ? 45 : Self.versionNeeded(header)
         bytes.u32(0x0201_4B50)
         bytes.u16(Self.madeBy(version))
         bytes.u16(version)
-        bytes.u16(Self.flags(header))
-        bytes.u16(header.stored ? 0 : 8)
-        bytes.u16(time)
-        bytes.u16(date)
-        bytes.u32(crc)
-        bytes.u32(header.zip64 ? 0xFFFF_FFFF : UInt32(compressed))
-        bytes.u32(header.zip64 ? 0xFFFF_FFFF : UInt32(size))
+        Self.shared(header, crc: crc, size: size, compressed: compressed, into: &bytes)
         var extra = Self.commonExtra(header.modificationTime)
         if header.zip64 || largeOffset {
             // In this order, each only when its classic field holds the marker.
