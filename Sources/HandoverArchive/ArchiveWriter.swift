@@ -218,9 +218,9 @@ public final class ArchiveWriter {
             return piece
         }
         if let zip {
-            try zip.addDeflated(
+            try zip.addCompressed(
                 name: name, modificationTime: modificationTime, crc: content.crc32, size: UInt64(content.size),
-                compressedSize: UInt64(content.compressedBytes), next: next)
+                compressedSize: UInt64(content.compressedBytes), stored: content.stored, next: next)
             return
         }
         guard let chunked else { throw HandoverError(.internalError, "a tar archive without its compressor") }

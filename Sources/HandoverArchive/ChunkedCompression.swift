@@ -43,12 +43,16 @@ struct ChunkCodec: Sendable {
     /// How much of what came before a deflate chunk primes it: deflate's whole window.
     static let deflateWindow = 32 << 10
 
-    /// Compresses a job's chunk; for deflate, also its CRC-32.
+    /// Whether this codec stores instead of compressing: deflate at level 0, whose zip entries are stored (method 0),
+    /// as `zip -0` and libarchive store them.
+    var stores: Bool { kind == .deflate && level == 0 }
+
+    /// Compresses a job's chunk; for deflate, also its CRC-32 (at level 0, the chunk as it is, to be stored).
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive or zlib fails.
     func compress(_ job: ChunkJob) throws -> CompressedChunk {
         guard kind == .deflate else { return CompressedChunk(bytes: try compress(job.bytes)) }
         return CompressedChunk(
-            bytes: try deflate(job.bytes, after: job.dictionary, last: job.last),
+            bytes: stores ? job.bytes : try deflate(job.bytes, after: job.dictionary, last: job.last),
             crc32: job.bytes.withUnsafeBytes { Self.crc32(0, $0) }, count: job.bytes.count)
     }
 

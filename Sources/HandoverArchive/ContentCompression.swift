@@ -27,6 +27,8 @@ package final class ContentCompression: @unchecked Sendable {
     fileprivate let chunkSize: Int
     /// Whether the chunks are pieces of one deflate stream per file (zip), each primed with the bytes before it.
     fileprivate let deflates: Bool
+    /// Whether the "compressed" bytes are the content as it is (zip at level 0: stored entries).
+    fileprivate let stores: Bool
     /// The files being written, by stream number (from 1).
     private let box = Files()
     private var finished = false
@@ -56,6 +58,7 @@ package final class ContentCompression: @unchecked Sendable {
             try box.files[stream]?.take(chunk)
         }
         deflates = codec.kind == .deflate
+        stores = codec.stores
     }
 
     /// The open files by stream number; read and changed on the feeding thread only.
@@ -114,6 +117,8 @@ package final class CompressedFile {
         package let compressedSHA256: String
         /// For zip, the content's CRC-32 (the entry records it); 0 for a tar.
         package let crc32: UInt32
+        /// For zip at level 0, the bytes are the content as it is, for a stored entry; otherwise they are deflated.
+        package let stored: Bool
     }
 
     let path: String
@@ -210,7 +215,7 @@ package final class CompressedFile {
         if ended {
             content = Content(
                 path: path, format: owner.format, size: size, compressedBytes: compressedBytes,
-                compressedSHA256: hasher.finalize().hexString, crc32: crc32)
+                compressedSHA256: hasher.finalize().hexString, crc32: crc32, stored: owner.stores)
         }
     }
 }

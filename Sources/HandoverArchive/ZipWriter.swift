@@ -87,14 +87,14 @@ final class ZipWriter {
         // A deflated entry can come out slightly larger than its content; leave room for that.
         let largest = stored ? size : size + size >> 10 + 1024
         var header = Header(
-            name: try claim(name), stored: stored, modificationTime: modificationTime,
+            name: try claim(name), stored: stored || level == 0, modificationTime: modificationTime,
             zip64: largest >= limits.largeValue, deferred: true)
         header.localOffset = offset
         try emit(localHeader(header, crc: 0, size: 0, compressed: 0))
-        if !stored {
+        if !header.stored {
             if let deflater { try deflater.reset() } else { deflater = try Deflater(level: level) }
         }
-        open = OpenEntry(header: header, deflater: stored ? nil : deflater)
+        open = OpenEntry(header: header, deflater: header.stored ? nil : deflater)
     }
 
     /// Adds the next bytes of the entry ``begin`` started.
@@ -143,16 +143,20 @@ final class ZipWriter {
         record(header, crc: entry.crc, size: entry.size, compressed: entry.compressed)
     }
 
-    /// Adds an entry whose content was deflated already (``CompressedFile``): its CRC-32 and sizes go in its local
-    /// header, then the compressed bytes `next` gives, piece by piece (nil at their end), as they are.
-    /// - Throws: ``HandoverError/Code/archiveFailed`` when the pieces do not add up to `compressedSize`.
-    func addDeflated(
-        name: String, modificationTime: Timestamp, crc: UInt32, size: UInt64, compressedSize: UInt64,
+    /// Adds an entry whose content was deflated already (``CompressedFile``), or is `stored` as it is: its CRC-32
+    /// and sizes go in its local header, then the bytes `next` gives, piece by piece (nil at their end), as they are.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when the pieces do not add up to `compressedSize`, or a
+    ///   stored entry's sizes differ.
+    func addCompressed(
+        name: String, modificationTime: Timestamp, crc: UInt32, size: UInt64, compressedSize: UInt64, stored: Bool,
         next: () throws -> [UInt8]?
     ) throws {
         guard open == nil else { throw HandoverError(.internalError, "a zip entry is still open") }
+        guard !stored || size == compressedSize else {
+            throw HandoverError(.archiveFailed, "a stored file's sizes differ")
+        }
         var header = Header(
-            name: try claim(name), stored: false, modificationTime: modificationTime,
+            name: try claim(name), stored: stored, modificationTime: modificationTime,
             zip64: max(size, compressedSize) >= limits.largeValue, deferred: false)
         header.localOffset = offset
         try emit(localHeader(header, crc: crc, size: size, compressed: compressedSize))

@@ -188,7 +188,7 @@ import Testing
     }
 
     @Test(arguments: [0, 1, 9])
-    func everyDeflateLevelMakesAReadableZip(level: Int) async throws {
+    func everyLevelMakesAReadableZipAndLevelZeroStores(level: Int) async throws {
         try await withTemporaryDirectory { folder in
             let compression = try ContentCompression(format: .zip, level: level, chunkSize: 4096, workers: 2)
             defer { compression.stop() }
@@ -198,13 +198,20 @@ import Testing
             try file.end()
             try compression.finish()
             let content = try #require(file.content)
-            #expect((content.compressedBytes > Int64(bytes.count)) == (level == 0), "level 0 stores")
+            #expect((content.compressedBytes == Int64(bytes.count)) == (level == 0), "level 0 stores")
+            #expect(content.stored == (level == 0))
             let path = folder + "/a.zip"
-            try ArchiveWriter.write(to: path, format: .zip, compressionLevel: level) {
-                try $0.addCompressedFile(content, as: "bundle/data/a.csv", modificationTime: time)
+            try ArchiveWriter.write(to: path, format: .zip, compressionLevel: level) { archive in
+                try archive.addCompressedFile(content, as: "bundle/data/a.csv", modificationTime: time)
+                try archive.addFile(bytes: bytes, as: "bundle/data/b.csv", modificationTime: time)
             }
-            #expect(try readArchive(path) == ["bundle/data/a.csv": bytes])
+            #expect(try readArchive(path) == ["bundle/data/a.csv": bytes, "bundle/data/b.csv": bytes])
             #expect(try run("/usr/bin/env", ["unzip", "-tq", path]).status == 0)
+            // Level 0 stores every entry (method 0), as `zip -0` does; the others deflate (method 8).
+            let script =
+                "import sys, zipfile; print({i.compress_type for i in zipfile.ZipFile(sys.argv[1]).infolist()})"
+            let methods = try run("/usr/bin/env", ["python3", "-c", script, path])
+            #expect(methods.stdout == (level == 0 ? "{0}\n" : "{8}\n"))
         }
     }
 
