@@ -76,6 +76,8 @@ let package = Package(
             providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         // The model: requests, scopes, table schemas, values, exporters, the manifest, patterns. No I/O.
         .target(name: "HandoverCore", dependencies: [logging], swiftSettings: swiftSettings),
@@ -92,10 +94,10 @@ let package = Package(
         .target(
             name: "HandoverFormats", dependencies: ["HandoverCore", "HandoverJSONSchema", "CLibXML2"],
             swiftSettings: swiftSettings),
-        // Archives: tar through libarchive, zip written here with zlib's deflate on two cores; atomic publication;
-        // the reader (libarchive).
+        // Archives: tar through libarchive, zip written here (libdeflate's deflate on two cores, zlib for what streams);
+        // atomic publication; the reader (libarchive).
         .target(
-            name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive", "CZlib", crypto],
+            name: "HandoverArchive", dependencies: ["HandoverCore", "CArchive", "CZlib", "CDeflate", crypto],
             swiftSettings: swiftSettings),
         // Runs the exporters into a staged bundle, writes the manifest, publishes and verifies archives.
         .target(

@@ -5,7 +5,7 @@ set -euo pipefail
 
 # chromium and chromium-driver: scripts/browser-test.py drives the tenant web page in headless Chromium.
 # age and minisign: the receivers' own tools, which the tests run against what Handover encrypts and signs.
-packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev zlib1g-dev libxml2-utils sqlite3 zstd time python3 curl chromium chromium-driver age minisign)
+packages=(pkg-config libsqlite3-dev libxml2-dev libarchive-dev zlib1g-dev libdeflate-dev libxml2-utils sqlite3 zstd time python3 curl chromium chromium-driver age minisign)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -15,10 +15,9 @@ internal import HandoverCore
 ///   its own, made by libarchive's raw format writer into memory. Concatenated, the chunks are one valid `.zst`,
 ///   `.gz` or `.xz` file: zstd, gzip, xz, libarchive, Python and GNU tar all read on from one frame, member or stream
 ///   to the next.
-/// - deflate (a zip entry's content), as pigz does: each chunk is deflated by zlib on its own, primed with the last
-///   32 KiB before it (the window deflate refers back into), and ended with a sync flush (an empty stored block,
-///   which ends on a byte), the last with the final block. Concatenated, the chunks are one deflate stream, a few
-///   bytes per chunk longer than one deflated in one go.
+/// - deflate (a zip entry's content): each chunk is deflated on its own by libdeflate, and every chunk but a file's
+///   last is made to continue the stream (``deflatePiece(_:last:)``). Concatenated, the chunks are one deflate
+///   stream.
 struct ChunkCodec: Sendable {
     enum Kind: Sendable { case deflate, gzip, xz, zstd }
 
@@ -38,84 +37,26 @@ struct ChunkCodec: Sendable {
     /// every member's trailer without inflating: `H`, `v`, then 4 bytes of length.
     static let gzipSubfieldID: (UInt8, UInt8) = (0x48, 0x76)
 
-    /// The deflate level used when none is given: zlib's default, which `gzip` and `zip` use.
+    /// The deflate level used when none is given: the default of zlib, `gzip` and `zip`.
     static let defaultDeflateLevel = 6
-    /// How much of what came before a deflate chunk primes it: deflate's whole window.
-    static let deflateWindow = 32 << 10
 
     /// Whether this codec stores instead of compressing: deflate at level 0, whose zip entries are stored (method 0),
     /// as `zip -0` and libarchive store them.
     var stores: Bool { kind == .deflate && level == 0 }
 
     /// Compresses a job's chunk; for deflate, also its CRC-32 (at level 0, the chunk as it is, to be stored).
-    /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive or zlib fails.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive, libdeflate or zlib fails.
     func compress(_ job: ChunkJob) throws -> CompressedChunk {
         guard kind == .deflate else { return CompressedChunk(bytes: try compress(job.bytes)) }
         return CompressedChunk(
-            bytes: stores ? job.bytes : try deflate(job.bytes, after: job.dictionary, last: job.last),
+            bytes: stores ? job.bytes : try deflatePiece(job.bytes, last: job.last),
             crc32: job.bytes.withUnsafeBytes { Self.crc32(0, $0) }, count: job.bytes.count)
-    }
-
-    /// The CRC-32 (zlib's, as zip and gzip use it) of `bytes` continued from `crc`.
-    static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return crc }
-        return UInt32(CZlib.crc32_z(uLong(crc), base.assumingMemoryBound(to: Bytef.self), z_size_t(bytes.count)))
-    }
-
-    /// The CRC-32 of two runs of bytes one after the other, from the CRC-32 of each and the second's length.
-    static func crc32(combining first: UInt32, _ second: UInt32, secondCount: Int) -> UInt32 {
-        UInt32(handover_crc32_combine(UInt(first), UInt(second), Int64(secondCount)))
-    }
-
-    /// Deflates `chunk` as the continuation of a raw deflate stream whose last bytes were `dictionary`: ended with a
-    /// sync flush, or with the stream's final block when `last`.
-    /// - Throws: ``HandoverError/Code/archiveFailed`` when zlib fails.
-    func deflate(_ chunk: [UInt8], after dictionary: [UInt8], last: Bool) throws -> [UInt8] {
-        var stream = z_stream()
-        var status = handover_deflate_init_raw(&stream, Int32(level ?? Self.defaultDeflateLevel))
-        guard status == Z_OK else { throw Self.zlibFailure(status, "start deflating") }
-        defer { deflateEnd(&stream) }
-        if !dictionary.isEmpty {
-            status = dictionary.withUnsafeBufferPointer {
-                deflateSetDictionary(&stream, $0.baseAddress, uInt($0.count))
-            }
-            guard status == Z_OK else { throw Self.zlibFailure(status, "prime the deflate window") }
-        }
-        // deflateBound covers the data; a sync flush or the final block adds at most a few bytes more.
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(chunk.count))) + 64)
-        var produced = 0
-        try chunk.withUnsafeBufferPointer { input in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
-            stream.avail_in = uInt(input.count)
-            while true {
-                if produced == output.count { output += [UInt8](repeating: 0, count: 4096) }
-                status = output.withUnsafeMutableBufferPointer { buffer in
-                    stream.next_out = buffer.baseAddress! + produced
-                    stream.avail_out = uInt(buffer.count - produced)
-                    let status = CZlib.deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH)
-                    produced = buffer.count - Int(stream.avail_out)
-                    return status
-                }
-                if last && status == Z_STREAM_END { break }
-                guard status == Z_OK || status == Z_BUF_ERROR else {
-                    throw Self.zlibFailure(status, "deflate a chunk")
-                }
-                // A flush is complete when zlib leaves output room over and has taken all the input.
-                if !last && stream.avail_out > 0 && stream.avail_in == 0 { break }
-            }
-        }
-        output.removeLast(output.count - produced)
-        return output
-    }
-
-    private static func zlibFailure(_ status: Int32, _ what: String) -> HandoverError {
-        HandoverError(.archiveFailed, "zlib could not \(what) (status \(status))")
     }
 
     /// Compresses `chunk` into one frame, member or stream (gzip, xz or zstd).
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive fails.
     func compress(_ chunk: [UInt8]) throws -> [UInt8] {
-        if kind == .deflate { return try deflate(chunk, after: [], last: true) }
+        if kind == .deflate { return try deflatePiece(chunk, last: true) }
         guard let archive = archive_write_new() else {
             throw HandoverError(.archiveFailed, "libarchive could not allocate a compressor")
         }
@@ -207,11 +148,9 @@ private let memoryWrite:
         return la_ssize_t(count)
     }
 
-/// A chunk to compress, with what deflate needs to continue a stream: the bytes before it (at most
-/// ``ChunkCodec/deflateWindow``) and whether it ends its stream. The other codecs compress every chunk alone.
+/// A chunk to compress and, for deflate, whether it ends its stream. The other codecs compress every chunk alone.
 struct ChunkJob {
     var bytes: [UInt8]
-    var dictionary: [UInt8] = []
     var last = false
 }
 

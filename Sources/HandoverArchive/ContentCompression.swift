@@ -11,8 +11,8 @@ public import HandoverCore
 /// Compresses files while they are written, for an archive packed later: each file's content is cut into
 /// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in a working file of
 /// compressed bytes. For a tar, the chunks are zstd frames or gzip members, exactly as the archive compresses its
-/// own tar stream; for a zip, they are pieces of one deflate stream (``ChunkCodec``), so that one entry is deflated
-/// on two cores. When the archive is packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)``
+/// own tar stream; for a zip, they are pieces of one deflate stream (``ChunkCodec/deflatePiece(_:last:)``), so that
+/// one entry is deflated on two cores. When the archive is packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)``
 /// puts those bytes in the archive as they are, so an export compresses its data while it writes it instead of
 /// after.
 ///
@@ -25,7 +25,7 @@ package final class ContentCompression: @unchecked Sendable {
     package let format: ArchiveFormat
     private let compressor: ParallelCompressor
     fileprivate let chunkSize: Int
-    /// Whether the chunks are pieces of one deflate stream per file (zip), each primed with the bytes before it.
+    /// Whether the chunks are pieces of one deflate stream per file (zip), the last of which ends it.
     fileprivate let deflates: Bool
     /// Whether the "compressed" bytes are the content as it is (zip at level 0: stored entries).
     fileprivate let stores: Bool
@@ -129,10 +129,8 @@ package final class CompressedFile {
     private var size: Int64 = 0
     private var compressedBytes: Int64 = 0
     private var hasher = SHA256()
-    /// For deflate: the CRC-32 of the content written so far, and the end of the last chunk submitted, which primes
-    /// the next.
+    /// For deflate: the CRC-32 of the content written so far.
     private var crc32: UInt32 = 0
-    private var window: [UInt8] = []
     private var ended = false
     /// Chunks submitted and not yet written.
     private var pending = 0
@@ -180,13 +178,8 @@ package final class CompressedFile {
     }
 
     private func submitCurrent(last: Bool) throws {
-        var job = ChunkJob(bytes: current)
+        let job = ChunkJob(bytes: current, last: owner.deflates && last)
         current = []
-        if owner.deflates {
-            job.dictionary = window
-            job.last = last
-            window = Array(job.bytes.suffix(ChunkCodec.deflateWindow))
-        }
         pending += 1
         try owner.submit(job, stream: stream)
     }

@@ -1,0 +1,4 @@
+#ifndef HANDOVER_CDEFLATE_SHIM_H
+#define HANDOVER_CDEFLATE_SHIM_H
+#include <libdeflate.h>
+#endif
