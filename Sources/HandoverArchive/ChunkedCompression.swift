@@ -12,7 +12,7 @@ internal import HandoverCore
 /// How one chunk of a stream is compressed.
 ///
 /// - gzip, xz, zstd (a tar stream, or a file's content for a tar): a whole zstd frame, gzip member or xz stream of
-///   its own, made by libarchive's raw format writer into memory. Concatenated, the chunks are one valid `.zst`,
+///   its own, made into memory by libarchive's raw format writer (xz, zstd) or libdeflate (gzip). Concatenated, the chunks are one valid `.zst`,
 ///   `.gz` or `.xz` file: zstd, gzip, xz, libarchive, Python and GNU tar all read on from one frame, member or stream
 ///   to the next.
 /// - deflate (a zip entry's content): each chunk is deflated on its own by libdeflate, and every chunk but a file's
@@ -56,7 +56,11 @@ struct ChunkCodec: Sendable {
     /// Compresses `chunk` into one frame, member or stream (gzip, xz or zstd).
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive fails.
     func compress(_ chunk: [UInt8]) throws -> [UInt8] {
-        if kind == .deflate { return try deflatePiece(chunk, last: true) }
+        switch kind {
+        case .deflate: return try deflatePiece(chunk, last: true)
+        case .gzip: return try Self.markGzipMember(try gzipMember(chunk))
+        case .xz, .zstd: break
+        }
         guard let archive = archive_write_new() else {
             throw HandoverError(.archiveFailed, "libarchive could not allocate a compressor")
         }
@@ -72,15 +76,8 @@ struct ChunkCodec: Sendable {
         }
         try check(archive_write_set_format_raw(archive), "set the raw format")
         switch kind {
-        case .deflate:
-            break  // handled above, without libarchive
-        case .gzip:
-            try check(archive_write_add_filter_gzip(archive), "add gzip")
-            // No timestamp in the gzip header, so that the same bundle gives the same bytes.
-            try check(archive_write_set_options(archive, "gzip:!timestamp"), "drop the gzip timestamp")
-            if let level {
-                try check(archive_write_set_options(archive, "gzip:compression-level=\(level)"), "set the level")
-            }
+        case .deflate, .gzip:
+            break  // handled above, by libdeflate
         case .xz:
             try check(archive_write_add_filter_xz(archive), "add xz")
             // One thread per chunk: the chunks are the parallelism.
@@ -113,19 +110,20 @@ struct ChunkCodec: Sendable {
             }
         }
         try check(archive_write_close(archive), "finish a chunk")
-        return kind == .gzip ? try Self.markGzipMember(sink.bytes) : sink.bytes
+        return sink.bytes
     }
 
-    /// Adds to a gzip member's header (as libarchive writes it: 10 bytes, no flags) the extra field that gives the
-    /// member's whole length.
+    /// Adds to a gzip member's header (as libdeflate writes it: 10 bytes, no flags, no time) the extra field that
+    /// gives the member's whole length.
     static func markGzipMember(_ member: [UInt8]) throws -> [UInt8] {
         guard member.count >= 18, member[0] == 0x1F, member[1] == 0x8B, member[2] == 8, member[3] == 0 else {
-            throw HandoverError(.archiveFailed, "libarchive wrote an unexpected gzip header")
+            throw HandoverError(.archiveFailed, "libdeflate wrote an unexpected gzip header")
         }
         let length = UInt32(member.count + 10)
         var marked: [UInt8] = [0x1F, 0x8B, 8, 0x04]  // FLG.FEXTRA
         marked.reserveCapacity(member.count + 10)
-        marked += member[4..<10]
+        marked += member[4..<9]
+        marked.append(3)  // OS: Unix, as gzip on Linux and libarchive write (libdeflate says "unknown")
         marked += [8, 0, gzipSubfieldID.0, gzipSubfieldID.1, 4, 0]  // XLEN 8; one subfield of 4 bytes
         marked += (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) }
         marked += member[10...]

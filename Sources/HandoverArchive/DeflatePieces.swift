@@ -38,6 +38,25 @@ extension ChunkCodec {
         return output
     }
 
+    /// Compresses `chunk` into one whole gzip member: no file name, no time (the same bytes give the same member).
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when libdeflate fails.
+    func gzipMember(_ chunk: [UInt8]) throws -> [UInt8] {
+        let level = Int32(level ?? Self.defaultDeflateLevel)
+        guard let compressor = libdeflate_alloc_compressor(level) else {
+            throw HandoverError(.archiveFailed, "libdeflate could not allocate a compressor at level \(level)")
+        }
+        defer { libdeflate_free_compressor(compressor) }
+        var output = [UInt8](repeating: 0, count: libdeflate_gzip_compress_bound(compressor, chunk.count))
+        let count = chunk.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                libdeflate_gzip_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
+            }
+        }
+        guard count > 0 else { throw HandoverError(.archiveFailed, "libdeflate could not compress a chunk") }
+        output.removeLast(output.count - count)
+        return output
+    }
+
     /// The CRC-32 (as zip and gzip use it) of `bytes` continued from `crc`.
     static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return crc }
