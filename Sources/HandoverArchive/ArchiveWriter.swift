@@ -7,7 +7,7 @@ public import HandoverCore
     internal import Darwin
 #endif
 
-/// Writes an archive: a tar through libarchive, a zip through ``ZipWriter`` (zlib's deflate).
+/// Writes an archive: a tar through libarchive, a zip through ``ZipWriter``.
 ///
 /// Use ``write(to:format:compressionLevel:_:)``: the archive is written under a temporary name in
 /// the destination's folder, flushed to disk, and only then given its final name. If the body

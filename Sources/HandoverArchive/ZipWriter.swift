@@ -11,7 +11,7 @@ internal import HandoverCore
 /// Writes a zip (APPNOTE 6.3) front to back, through ``FilteredOutput``, never seeking: what ``ArchiveWriter`` uses
 /// for ``ArchiveFormat/zip``.
 ///
-/// Handover writes its zips itself, with zlib's deflate, because libarchive's zip writer compresses every entry
+/// Handover writes its zips itself because libarchive's zip writer compresses every entry
 /// itself, on one thread: an export's data files arrive deflated already (``ContentCompression``, on two cores),
 /// and go in as they are, with the CRC-32 and sizes known in their local header. Other entries are deflated (or
 /// stored) as they are added, with their CRC-32 and sizes in a data descriptor after their data, as libarchive
