@@ -12,9 +12,9 @@ internal import HandoverCore
 /// How one chunk of a stream is compressed.
 ///
 /// - gzip, xz, zstd (a tar stream, or a file's content for a tar): a whole zstd frame, gzip member or xz stream of
-///   its own, made into memory by libarchive's raw format writer (xz, zstd) or libdeflate (gzip). Concatenated, the chunks are one valid `.zst`,
-///   `.gz` or `.xz` file: zstd, gzip, xz, libarchive, Python and GNU tar all read on from one frame, member or stream
-///   to the next.
+///   its own, made into memory by libarchive's raw format writer (xz, zstd) or libdeflate (gzip). Concatenated, the
+///   chunks are one valid `.zst`, `.gz` or `.xz` file: zstd, gzip, xz, libarchive, Python and GNU tar all read on
+///   from one frame, member or stream to the next.
 /// - deflate (a zip entry's content): each chunk is deflated on its own by libdeflate, and every chunk but a file's
 ///   last is made to continue the stream (``deflatePiece(_:last:)``). Concatenated, the chunks are one deflate
 ///   stream.
@@ -53,8 +53,8 @@ struct ChunkCodec: Sendable {
             crc32: job.bytes.withUnsafeBytes { Self.crc32(0, $0) }, count: job.bytes.count)
     }
 
-    /// Compresses `chunk` into one frame, member or stream (gzip, xz or zstd).
-    /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive fails.
+    /// Compresses `chunk` into one frame, member or stream (for deflate, a whole stream).
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when libarchive or libdeflate fails.
     func compress(_ chunk: [UInt8]) throws -> [UInt8] {
         switch kind {
         case .deflate: return try deflatePiece(chunk, last: true)

@@ -12,9 +12,9 @@ public import HandoverCore
 /// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in a working file of
 /// compressed bytes. For a tar, the chunks are zstd frames or gzip members, exactly as the archive compresses its
 /// own tar stream; for a zip, they are pieces of one deflate stream (``ChunkCodec/deflatePiece(_:last:)``), so that
-/// one entry is deflated on two cores. When the archive is packed, ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)``
-/// puts those bytes in the archive as they are, so an export compresses its data while it writes it instead of
-/// after.
+/// one entry is deflated on two cores. When the archive is packed,
+/// ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)`` puts those bytes in the archive as they are,
+/// so an export compresses its data while it writes it instead of after.
 ///
 /// The file's bytes are compressed exactly as they are handed to ``CompressedFile/append(_:)``: the caller hands
 /// the same blocks it hashes and validates. Every file of one export shares the two compressing threads; their
