@@ -19,21 +19,9 @@ extension ChunkCodec {
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libdeflate or zlib fails, or the stream is not as
     ///   libdeflate writes it.
     func deflatePiece(_ chunk: [UInt8], last: Bool) throws -> [UInt8] {
-        let level = Int32(level ?? Self.defaultDeflateLevel)
-        guard let compressor = libdeflate_alloc_compressor(level) else {
-            throw HandoverError(.archiveFailed, "libdeflate could not allocate a compressor at level \(level)")
-        }
-        defer { libdeflate_free_compressor(compressor) }
-        // The bound, plus room for the empty stored block.
-        let bound = libdeflate_deflate_compress_bound(compressor, chunk.count) + 8
-        var output = [UInt8](repeating: 0, count: bound)
-        let count = chunk.withUnsafeBytes { input in
-            output.withUnsafeMutableBytes { out in
-                libdeflate_deflate_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
-            }
-        }
-        guard count > 0 else { throw HandoverError(.archiveFailed, "libdeflate could not deflate a chunk") }
-        output.removeLast(output.count - count)
+        // Room for the empty stored block beyond the bound.
+        var output = try libdeflate(
+            chunk, room: 8, bound: libdeflate_deflate_compress_bound, compress: libdeflate_deflate_compress)
         if !last { try Self.continueStream(&output) }
         return output
     }
@@ -41,15 +29,24 @@ extension ChunkCodec {
     /// Compresses `chunk` into one whole gzip member: no file name, no time (the same bytes give the same member).
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libdeflate fails.
     func gzipMember(_ chunk: [UInt8]) throws -> [UInt8] {
+        try libdeflate(chunk, room: 0, bound: libdeflate_gzip_compress_bound, compress: libdeflate_gzip_compress)
+    }
+
+    /// Compresses `chunk` whole with a libdeflate compressor of this codec's level, into a buffer of `bound` bytes
+    /// and `room` more.
+    private func libdeflate(
+        _ chunk: [UInt8], room: Int, bound: (OpaquePointer?, Int) -> Int,
+        compress: (OpaquePointer?, UnsafeRawPointer?, Int, UnsafeMutableRawPointer?, Int) -> Int
+    ) throws -> [UInt8] {
         let level = Int32(level ?? Self.defaultDeflateLevel)
         guard let compressor = libdeflate_alloc_compressor(level) else {
             throw HandoverError(.archiveFailed, "libdeflate could not allocate a compressor at level \(level)")
         }
         defer { libdeflate_free_compressor(compressor) }
-        var output = [UInt8](repeating: 0, count: libdeflate_gzip_compress_bound(compressor, chunk.count))
+        var output = [UInt8](repeating: 0, count: bound(compressor, chunk.count) + room)
         let count = chunk.withUnsafeBytes { input in
             output.withUnsafeMutableBytes { out in
-                libdeflate_gzip_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
+                compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
             }
         }
         guard count > 0 else { throw HandoverError(.archiveFailed, "libdeflate could not compress a chunk") }
