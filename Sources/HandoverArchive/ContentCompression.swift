@@ -25,10 +25,9 @@ package final class ContentCompression: @unchecked Sendable {
     package let format: ArchiveFormat
     private let compressor: ParallelCompressor
     fileprivate let chunkSize: Int
-    /// Whether the chunks are pieces of one deflate stream per file (zip), the last of which ends it.
-    fileprivate let deflates: Bool
-    /// Whether the "compressed" bytes are the content as it is (zip at level 0: stored entries).
-    fileprivate let stores: Bool
+    /// How the chunks are compressed: for zip, as pieces of one deflate stream per file, the last of which ends it
+    /// (or, at level 0, kept as they are, for stored entries).
+    fileprivate let codec: ChunkCodec
     /// The files being written, by stream number (from 1).
     private let box = Files()
     private var finished = false
@@ -57,8 +56,7 @@ package final class ContentCompression: @unchecked Sendable {
         compressor = ParallelCompressor(codec: codec, chunkSize: chunkSize, workers: workers) { stream, chunk in
             try box.files[stream]?.take(chunk)
         }
-        deflates = codec.kind == .deflate
-        stores = codec.stores
+        self.codec = codec
     }
 
     /// The open files by stream number; read and changed on the feeding thread only.
@@ -173,12 +171,12 @@ package final class CompressedFile {
     package func end() throws {
         guard !ended else { return }
         ended = true
-        if !current.isEmpty || owner.deflates { try submitCurrent(last: true) }
+        if !current.isEmpty || owner.codec.kind == .deflate { try submitCurrent(last: true) }
         if pending == 0 { try close() }
     }
 
     private func submitCurrent(last: Bool) throws {
-        let job = ChunkJob(bytes: current, last: owner.deflates && last)
+        let job = ChunkJob(bytes: current, last: owner.codec.kind == .deflate && last)
         current = []
         pending += 1
         try owner.submit(job, stream: stream)
@@ -208,7 +206,7 @@ package final class CompressedFile {
         if ended {
             content = Content(
                 path: path, format: owner.format, size: size, compressedBytes: compressedBytes,
-                compressedSHA256: hasher.finalize().hexString, crc32: crc32, stored: owner.stores)
+                compressedSHA256: hasher.finalize().hexString, crc32: crc32, stored: owner.codec.stores)
         }
     }
 }

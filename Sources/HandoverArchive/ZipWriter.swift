@@ -1,5 +1,4 @@
 internal import CZlib
-internal import Foundation
 internal import HandoverCore
 
 #if canImport(Glibc)
@@ -51,8 +50,6 @@ final class ZipWriter {
         var crc: UInt32 = 0
         var size: UInt64 = 0
         var compressed: UInt64 = 0
-        /// The deflate stream for a deflated entry; nil for a stored one.
-        var deflater: Deflater?
     }
 
     /// What an entry's local header and central record share.
@@ -94,7 +91,7 @@ final class ZipWriter {
         if !header.stored {
             if let deflater { try deflater.reset() } else { deflater = try Deflater(level: level) }
         }
-        open = OpenEntry(header: header, deflater: header.stored ? nil : deflater)
+        open = OpenEntry(header: header)
     }
 
     /// Adds the next bytes of the entry ``begin`` started.
@@ -103,15 +100,16 @@ final class ZipWriter {
         guard var entry = open else { throw HandoverError(.internalError, "zip data written outside an entry") }
         entry.crc = ChunkCodec.crc32(entry.crc, bytes)
         entry.size += UInt64(bytes.count)
-        if let deflater = entry.deflater {
+        if entry.header.stored {
+            entry.compressed += UInt64(bytes.count)
+            open = entry
+            try emit(bytes)
+        } else {
+            guard let deflater else { throw HandoverError(.internalError, "a deflated zip entry has no deflater") }
             let out = try deflater.deflate(bytes, finish: false)
             entry.compressed += UInt64(out.count)
             open = entry
             try emit(out)
-        } else {
-            entry.compressed += UInt64(bytes.count)
-            open = entry
-            try emit(bytes)
         }
     }
 
@@ -120,7 +118,7 @@ final class ZipWriter {
     func end() throws {
         guard var entry = open else { throw HandoverError(.internalError, "no zip entry to end") }
         open = nil
-        if let deflater = entry.deflater {
+        if !entry.header.stored, let deflater {
             let out = try deflater.deflate(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
             entry.compressed += UInt64(out.count)
             try emit(out)
