@@ -119,15 +119,32 @@ struct BundleRowSink: RowSink {
     }
 
     mutating func write(_ row: Row, table index: Int) async throws {
-        guard index >= 0, index < tables.count, tables[index] != nil else {
+        let table = try open(index)
+        try put(row, into: table, index: index)
+    }
+
+    mutating func write(rows: [Row], table index: Int) async throws {
+        let table = try open(index)
+        for row in rows { try put(row, into: table, index: index) }
+    }
+
+    /// The table at `index`, which takes rows.
+    /// - Throws: ``HandoverError/Code/exporterFailed`` when the table is not part of this export, or finished.
+    private func open(_ index: Int) throws -> Table {
+        guard index >= 0, index < tables.count, let table = tables[index] else {
             throw HandoverError(
                 .exporterFailed, "a row for table number \(index), which is not part of this export")
         }
-        let table = tables[index]!
         guard table.written == nil else {
             throw HandoverError(
                 .exporterFailed, "a row for table \(table.schema.name) after the exporter finished it")
         }
+        return table
+    }
+
+    /// Checks one row and hands it to the table's writers; synchronous, so that a batch of rows costs one
+    /// suspension point.
+    private mutating func put(_ row: Row, into table: Table, index: Int) throws {
         if table.records & 1023 == 1023 { try BundleBuilder.checkCancellation() }
         try table.checker.check(row)
         for position in table.writers.indices {

@@ -2,8 +2,9 @@ public import Logging
 
 /// Receives the rows an exporter produces.
 ///
-/// The bundle writer implements this; an exporter calls ``write(_:table:)`` once per row, in any
-/// order of tables, and may call it from one task at a time only.
+/// The bundle writer implements this; an exporter calls ``write(_:table:)`` once per row, or
+/// ``write(rows:table:)`` with several rows of one table, in any order of tables, and may call it from one task at
+/// a time only.
 public protocol RowSink {
     /// Writes one row.
     /// - Parameters:
@@ -11,6 +12,16 @@ public protocol RowSink {
     ///   - table: The table's position in the exporter's ``Exporter/tables``.
     /// - Throws: When the row does not fit its table or cannot be written; the exporter should stop.
     mutating func write(_ row: Row, table: Int) async throws
+
+    /// Writes rows of one table, in order: the same as writing each with ``write(_:table:)``, in one call, so that
+    /// a sink that does its work synchronously pays for one suspension point a batch instead of one a row. An
+    /// exporter may call either, and mix them. By default, each row is written with ``write(_:table:)``.
+    /// - Parameters:
+    ///   - rows: The rows, each with a value per field of the table, in field order.
+    ///   - table: The table's position in the exporter's ``Exporter/tables``.
+    /// - Throws: When a row does not fit its table or cannot be written; the rows before it are written, and the
+    ///   exporter should stop.
+    mutating func write(rows: [Row], table: Int) async throws
 
     /// Carries a file that the row last written to `table` names into the bundle (a dataset map's
     /// `file: {root: …}` column). By default a sink takes no files and throws.
@@ -23,6 +34,11 @@ public protocol RowSink {
 }
 
 extension RowSink {
+    /// Writes each row with ``write(_:table:)``, in order.
+    public mutating func write(rows: [Row], table: Int) async throws {
+        for row in rows { try await write(row, table: table) }
+    }
+
     /// Does nothing: the sink completes its tables when the exporter returns.
     public mutating func finish(table: Int) async throws {}
 

@@ -165,8 +165,9 @@ struct PostgresSession: SourceSession {
     }
 
     func stream(
-        _ query: TablePlan.Query, plan: TablePlan, conversion: RowConversion, _ body: (Row) async throws -> Void
+        _ query: TablePlan.Query, plan: TablePlan, conversion: RowConversion, _ body: ([Row]) async throws -> Void
     ) async throws {
+        let batchSize = 256
         var reader = PostgresRowReader(conversion: conversion)
         let rows: PostgresRowSequence
         do {
@@ -175,16 +176,32 @@ struct PostgresSession: SourceSession {
             throw source.describe(error)
         }
         var iterator = rows.makeAsyncIterator()
+        var batch: [Row] = []
+        batch.reserveCapacity(batchSize)
         while true {
             let next: PostgresRow?
             do {
                 next = try await iterator.next()
             } catch {
+                // The rows converted before the error are written first, as they would be one at a time.
+                if !batch.isEmpty { try await body(batch) }
                 throw source.describe(error)
             }
             guard let row = next else { break }
-            try await body(try reader.convert(row))
+            let converted: Row
+            do {
+                converted = try reader.convert(row)
+            } catch {
+                if !batch.isEmpty { try await body(batch) }
+                throw error
+            }
+            batch.append(converted)
+            if batch.count == batchSize {
+                try await body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
+        if !batch.isEmpty { try await body(batch) }
     }
 
     func catalog() async throws -> SourceCatalog {

@@ -141,8 +141,8 @@ public struct DatasetMapExporter: Exporter {
                 let conversion = RowConversion(
                     plan: plan, subjectKey: nil, pseudonymizer: ScanPseudonyms(), pseudonymize: false,
                     repairs: RepairLog(), scan: log)
-                try await session.stream(.init(sql: sql, parameters: []), plan: plan, conversion: conversion) { _ in
-                    rows += 1
+                try await session.stream(.init(sql: sql, parameters: []), plan: plan, conversion: conversion) {
+                    rows += $0.count
                 }
             }
             return rows
@@ -236,14 +236,18 @@ public struct DatasetMapExporter: Exporter {
                 let files = plan.fileRoots.enumerated().compactMap { field, root in
                     root.map { (field: field, root: FileRoot(path: $0)) }
                 }
-                try await session.stream(query, plan: plan, conversion: conversion) { row in
-                    try await sink.write(row, table: index)
-                    for (field, root) in files {
-                        guard case .string(let path) = row.values[field], !path.isEmpty else { continue }
-                        let file = ExportFile(
-                            field: plan.schema.fields[field].name, path: path, row: row.keyDescription(in: plan.schema),
-                            source: root.source(of: path))
-                        try await sink.attach(file, table: index)
+                try await session.stream(query, plan: plan, conversion: conversion) { rows in
+                    // A file is attached after the row that names it, so a table with files goes a row at a time.
+                    guard !files.isEmpty else { return try await sink.write(rows: rows, table: index) }
+                    for row in rows {
+                        try await sink.write(row, table: index)
+                        for (field, root) in files {
+                            guard case .string(let path) = row.values[field], !path.isEmpty else { continue }
+                            let file = ExportFile(
+                                field: plan.schema.fields[field].name, path: path,
+                                row: row.keyDescription(in: plan.schema), source: root.source(of: path))
+                            try await sink.attach(file, table: index)
+                        }
                     }
                 }
                 try await sink.finish(table: index)

@@ -6,8 +6,8 @@ package import HandoverCore
 /// hashed and validated on the other.
 ///
 /// The first `batchSize` rows are read on the caller's thread: a query with fewer rows (every table of a typical
-/// subject export) never starts a thread. Rows reach `body` in the order SQLite returns them, and an error the
-/// reader meets reaches the caller after the rows before it, as when reading on one thread. At most `depth`
+/// subject export) never starts a thread. Rows reach `body` in batches, in the order SQLite returns them, and an
+/// error the reader meets reaches the caller after the rows before it, as when reading on one thread. At most `depth`
 /// batches wait, so memory does not grow with the table. When `body` throws, the reading thread is stopped and
 /// joined before the error is passed on: the statement is never stepped after ``stream(_:batchSize:depth:into:)`` returns.
 ///
@@ -29,15 +29,16 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     /// The consumer stopped; the reading thread stops at its next batch.
     private var stopped = false
 
-    /// Streams the rows of `reader` through `body`, reading ahead on a thread once there are more than a batch.
+    /// Streams the rows of `reader` through `body`, a batch at a time, reading ahead on a thread once there are more
+    /// than a batch.
     /// - Parameters:
     ///   - reader: Where the rows come from; the reading thread owns it while it reads.
     ///   - batchSize: Rows read at a time (256: about 80 KiB of a typical table's rows).
     ///   - depth: Batches that may wait for `body`.
-    ///   - body: Called with each row, in order, on the caller's thread.
+    ///   - body: Called with each batch of rows (never empty), in order, on the caller's thread.
     /// - Throws: What the reader or `body` throws.
     package static func stream(
-        _ reader: consuming Producer, batchSize: Int = 256, depth: Int = 4, into body: (Row) async throws -> Void
+        _ reader: consuming Producer, batchSize: Int = 256, depth: Int = 4, into body: ([Row]) async throws -> Void
     ) async throws {
         var reader = reader
         var first: [Row] = []
@@ -45,19 +46,19 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
         do {
             while first.count < batchSize, let row = try reader.next() { first.append(row) }
         } catch {
-            for row in first { try await body(row) }
+            if !first.isEmpty { try await body(first) }
             throw error
         }
         guard first.count == batchSize else {
-            for row in first { try await body(row) }
+            if !first.isEmpty { try await body(first) }
             return
         }
         let prefetch = RowPrefetch(reading: reader, batchSize: batchSize, depth: depth)
         do {
-            for row in first { try await body(row) }
+            try await body(first)
             first = []
             while let rows = try prefetch.next() {
-                for row in rows { try await body(row) }
+                try await body(rows)
             }
         } catch {
             prefetch.stop()

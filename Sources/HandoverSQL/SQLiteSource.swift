@@ -75,7 +75,7 @@ struct SQLiteSession: SourceSession {
     }
 
     func stream(
-        _ query: TablePlan.Query, plan: TablePlan, conversion: RowConversion, _ body: (Row) async throws -> Void
+        _ query: TablePlan.Query, plan: TablePlan, conversion: RowConversion, _ body: ([Row]) async throws -> Void
     ) async throws {
         let statement = try connection.prepare(query.sql)
         try statement.bind(query.parameters.map(\.sqlite))

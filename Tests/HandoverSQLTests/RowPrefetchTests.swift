@@ -50,8 +50,14 @@ import Testing
     @Test(arguments: [0, 1, 7, 8, 9, 31, 32, 33, 1000])
     func everyRowArrivesOnceInOrder(count: Int) async throws {
         var seen: [Row] = []
-        try await RowPrefetch.stream(Counting(count: count, log: Log()), batchSize: 8, depth: 2) { seen.append($0) }
+        var sizes: [Int] = []
+        try await RowPrefetch.stream(Counting(count: count, log: Log()), batchSize: 8, depth: 2) {
+            seen += $0
+            sizes.append($0.count)
+        }
         #expect(Self.integers(seen) == (0..<count).map(Int64.init))
+        // Whole batches, then what is left; never an empty one.
+        #expect(sizes == Array(repeating: 8, count: count / 8) + (count % 8 == 0 ? [] : [count % 8]))
     }
 
     @Test(arguments: [0, 5, 8, 9, 300])
@@ -59,7 +65,8 @@ import Testing
         var seen: [Row] = []
         await #expect(throws: Failure(at: failAt)) {
             try await RowPrefetch.stream(Counting(count: 1000, failAt: failAt, log: Log()), batchSize: 8, depth: 2) {
-                seen.append($0)
+                #expect(!$0.isEmpty)
+                seen += $0
             }
         }
         #expect(Self.integers(seen) == (0..<failAt).map(Int64.init))
@@ -70,9 +77,11 @@ import Testing
         let log = Log()
         var seen = 0
         await #expect(throws: Failure(at: stopAt)) {
-            try await RowPrefetch.stream(Counting(count: 100_000, log: log), batchSize: 8, depth: 2) { _ in
-                if seen == stopAt { throw Failure(at: stopAt) }
-                seen += 1
+            try await RowPrefetch.stream(Counting(count: 100_000, log: log), batchSize: 8, depth: 2) { rows in
+                for _ in rows {
+                    if seen == stopAt { throw Failure(at: stopAt) }
+                    seen += 1
+                }
             }
         }
         log.markReturned()
@@ -87,9 +96,9 @@ import Testing
         let log = Log()
         var seen = 0
         var mostAhead = 0
-        try await RowPrefetch.stream(Counting(count: 2000, log: log), batchSize: 16, depth: 3) { _ in
-            seen += 1
-            if seen % 97 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        try await RowPrefetch.stream(Counting(count: 2000, log: log), batchSize: 16, depth: 3) { rows in
+            seen += rows.count
+            if seen % 97 < 16 { try await Task.sleep(for: .milliseconds(1)) }
             mostAhead = max(mostAhead, log.produced - seen)
         }
         #expect(seen == 2000)
