@@ -26,7 +26,7 @@ package protocol SourceSession {
     ///   - limit: The most rows read.
     func rows(_ sql: String, _ parameters: [SourceValue], limit: Int) async throws -> [[SourceValue]]
     /// Streams the rows of one table's query through `body`, each converted and checked against the plan's fields,
-    /// in batches (never empty) of up to a few hundred rows, in the query's order.
+    /// in batches (never empty) of up to about a thousand rows, in the query's order.
     func stream(
         _ query: TablePlan.Query, plan: TablePlan, conversion: RowConversion, _ body: ([Row]) async throws -> Void
     ) async throws

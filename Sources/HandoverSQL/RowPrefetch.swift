@@ -22,23 +22,30 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     private let condition = NSCondition()
     /// Read and not yet taken (guarded by `condition`).
     private var batches: [[Row]] = []
+    /// Batches the consumer is done with, for the reading thread to empty and fill again (guarded by `condition`):
+    /// their rows are then freed on the thread that made them, where the allocator is fastest.
+    private var used: [[Row]] = []
     /// How reading ended, once it has: nil for the end of the rows, or the reader's error.
     private var failure: (any Error)?
     /// The reading thread has let go of the reader and of this object.
     private var exited = false
     /// The consumer stopped; the reading thread stops at its next batch.
     private var stopped = false
+    /// The consumer waits for a batch, or the reading thread for room (guarded by `condition`): a side is woken only
+    /// when it waits, as a wake-up costs more than the lock.
+    private var consumerWaits = false
+    private var readerWaits = false
 
     /// Streams the rows of `reader` through `body`, a batch at a time, reading ahead on a thread once there are more
     /// than a batch.
     /// - Parameters:
     ///   - reader: Where the rows come from; the reading thread owns it while it reads.
-    ///   - batchSize: Rows read at a time (256: about 80 KiB of a typical table's rows).
+    ///   - batchSize: Rows read at a time (1024: about 300 KiB of a typical table's rows).
     ///   - depth: Batches that may wait for `body`.
     ///   - body: Called with each batch of rows (never empty), in order, on the caller's thread.
     /// - Throws: What the reader or `body` throws.
     package static func stream(
-        _ reader: consuming Producer, batchSize: Int = 256, depth: Int = 4, into body: ([Row]) async throws -> Void
+        _ reader: consuming Producer, batchSize: Int = 1024, depth: Int = 4, into body: ([Row]) async throws -> Void
     ) async throws {
         var reader = reader
         var first: [Row] = []
@@ -56,9 +63,10 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
         let prefetch = RowPrefetch(reading: reader, batchSize: batchSize, depth: depth)
         do {
             try await body(first)
-            first = []
-            while let rows = try prefetch.next() {
+            var used: [Row]? = consume first
+            while var rows = try prefetch.next(givingBack: used.take()) {
                 try await body(rows)
+                used = consume rows
             }
         } catch {
             prefetch.stop()
@@ -79,7 +87,10 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     /// The reading thread: batches until the rows end, the reader throws, or the consumer stops.
     private func read(_ box: ReaderBox) {
         while true {
-            var rows: [Row] = []
+            condition.lock()
+            var rows = used.popLast() ?? []
+            condition.unlock()
+            rows.removeAll(keepingCapacity: true)
             rows.reserveCapacity(batchSize)
             var failure: (any Error)?
             do {
@@ -89,7 +100,11 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
             }
             let last = failure != nil || rows.count < batchSize
             condition.lock()
-            while !last && !stopped && batches.count >= depth { condition.wait() }
+            while !last && !stopped && batches.count >= depth {
+                readerWaits = true
+                condition.wait()
+                readerWaits = false
+            }
             if stopped {
                 exited = true
                 condition.broadcast()
@@ -101,20 +116,26 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
                 self.failure = failure
                 exited = true
             }
-            condition.broadcast()
+            if consumerWaits || last { condition.broadcast() }
             condition.unlock()
             if last { return }
         }
     }
 
-    /// The next batch; nil after the last one.
+    /// The next batch, giving back `previous` (a batch taken before, which the consumer is done with); nil after the
+    /// last one.
     /// - Throws: The reader's error, after every batch read before it.
-    private func next() throws -> [Row]? {
+    private func next(givingBack previous: consuming [Row]?) throws -> [Row]? {
         condition.lock()
         defer { condition.unlock() }
-        while batches.isEmpty && !exited { condition.wait() }
+        if let previous, !exited, used.count < 2 { used.append(previous) }
+        while batches.isEmpty && !exited {
+            consumerWaits = true
+            condition.wait()
+            consumerWaits = false
+        }
         if !batches.isEmpty {
-            condition.broadcast()
+            if readerWaits { condition.broadcast() }
             return batches.removeFirst()
         }
         if let failure { throw failure }
@@ -126,6 +147,7 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
         condition.lock()
         stopped = true
         batches = []
+        used = []
         condition.broadcast()
         while !exited { condition.wait() }
         condition.unlock()

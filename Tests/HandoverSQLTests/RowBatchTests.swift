@@ -75,7 +75,7 @@ struct RecordingSink: RowSink {
         }
     }
 
-    @Test(arguments: [0, 1, 255, 256, 257, 600])
+    @Test(arguments: [0, 1, 1023, 1024, 1025, 2500])
     func aTableWithoutFilesArrivesInWholeBatchesInKeyOrder(count: Int) async throws {
         try await withDatabase(events: count) { database, map in
             let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: map), databasePath: database)
@@ -86,12 +86,12 @@ struct RecordingSink: RowSink {
                 if case .rows(events, let ids) = call { return ids }
                 return nil
             }
-            // Tenant 1 holds the odd ids: every one, once, in order, in batches of 256 and what is left.
+            // Tenant 1 holds the odd ids: every one, once, in order, in batches of 1024 and what is left.
             let odd: [Int64] = (0..<count).map { Int64(2 * $0 + 1) }
             let written: [Int64] = batches.flatMap { $0 }
             #expect(written == odd)
-            let whole = Array(repeating: 256, count: count / 256)
-            #expect(batches.map(\.count) == whole + (count % 256 == 0 ? [] : [count % 256]))
+            let whole = Array(repeating: 1024, count: count / 1024)
+            #expect(batches.map(\.count) == whole + (count % 1024 == 0 ? [] : [count % 1024]))
             #expect(!sink.calls.contains { if case .row(events, _) = $0 { true } else { false } })
             let finished = try #require(sink.calls.firstIndex(of: .finish(table: events)))
             #expect(!sink.calls[finished...].contains { if case .rows(events, _) = $0 { true } else { false } })

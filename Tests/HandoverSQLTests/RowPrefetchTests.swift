@@ -60,6 +60,16 @@ import Testing
         #expect(sizes == Array(repeating: 8, count: count / 8) + (count % 8 == 0 ? [] : [count % 8]))
     }
 
+    /// Batches go back to the reading thread to be filled again: one the consumer keeps is left as it was.
+    @Test func aBatchTheConsumerKeepsIsNotReused() async throws {
+        var kept: [[Row]] = []
+        try await RowPrefetch.stream(Counting(count: 500, log: Log()), batchSize: 8, depth: 2) { rows in
+            kept.append(rows)
+        }
+        #expect(Self.integers(kept.flatMap { $0 }) == (0..<500).map(Int64.init))
+        #expect(kept.allSatisfy { $0.count == 8 || $0.count == 500 % 8 })
+    }
+
     @Test(arguments: [0, 5, 8, 9, 300])
     func theReadersErrorArrivesAfterEveryRowBeforeIt(failAt: Int) async throws {
         var seen: [Row] = []
