@@ -238,52 +238,52 @@ struct RowReader {
         }
     }
     private func value(at index: Int) throws -> Value {
-        let column = Int32(index)
-        let storage = statement.type(at: column)
+        let cell = statement.cell(at: Int32(index))
+        let storage = cell.type
         if storage == .null { return .null }
         if references[index], let domain = plan.pseudonymDomains[index] {
-            let text: String
+            let reference: String
             switch storage {
-            case .integer: text = String(statement.int64(at: column))
-            case .text: text = try self.text(at: index)
-            case .float: text = String(statement.double(at: column))
+            case .integer: reference = String(cell.int64)
+            case .text: reference = try text(of: cell)
+            case .float: reference = String(cell.double)
             default: throw mismatch(index, expected: "a reference", found: storage)
             }
-            return conversion.reference(text, at: index, domain: domain)
+            return conversion.reference(reference, at: index, domain: domain)
         }
         switch types[index] {
         case .string:
             switch storage {
-            case .text: return .string(try text(at: index))
-            case .integer: return .string(String(statement.int64(at: column)))
-            case .float: return .string(String(statement.double(at: column)))
+            case .text: return .string(try text(of: cell))
+            case .integer: return .string(String(cell.int64))
+            case .float: return .string(String(cell.double))
             default: throw mismatch(index, expected: "text", found: storage)
             }
         case .integer:
-            if storage == .integer { return .integer(statement.int64(at: column)) }
+            if storage == .integer { return .integer(cell.int64) }
             if storage == .float {
-                let number = statement.double(at: column)
+                let number = cell.double
                 if number.rounded() == number, let exact = Int64(exactly: number) { return .integer(exact) }
             }
             throw mismatch(index, expected: "an integer", found: storage)
         case .number:
             if storage == .float || storage == .integer {
-                let number = statement.double(at: column)
+                let number = cell.double
                 guard number.isFinite else { throw mismatch(index, expected: "a finite number", found: storage) }
                 return .number(number)
             }
             // An exact decimal kept as text (a number too precise for a double), or a double's text.
-            if storage == .text, let number = RowConversion.number(text: try text(at: index)) { return number }
+            if storage == .text, let number = RowConversion.number(text: try text(of: cell)) { return number }
             throw mismatch(index, expected: "a number", found: storage)
         case .boolean:
             if storage == .integer {
-                switch statement.int64(at: column) {
+                switch cell.int64 {
                 case 0: return .boolean(false)
                 case 1: return .boolean(true)
                 default: break
                 }
             } else if storage == .text {
-                switch try text(at: index) {
+                switch try text(of: cell) {
                 case "true", "TRUE", "1": return .boolean(true)
                 case "false", "FALSE", "0": return .boolean(false)
                 default: break
@@ -293,21 +293,21 @@ struct RowReader {
         case .date:
             if storage == .text {
                 // `YYYY-MM-DD` read from the bytes is already in canonical form (and ASCII, so valid UTF-8).
-                let bytes = statement.utf8(at: column)
+                let bytes = cell.utf8
                 if ISO8601Parser.date(utf8: bytes) != nil { return .date(String(decoding: bytes, as: UTF8.self)) }
-                _ = try text(at: index)  // text that is not UTF-8 is reported as such
+                _ = try text(of: cell)  // text that is not UTF-8 is reported as such
             }
             throw mismatch(index, expected: "a date (YYYY-MM-DD)", found: storage)
         case .datetime:
             switch storage {
             case .text:
                 // A date-time parses from ASCII only: from the bytes, without making a string.
-                if let time = ISO8601Parser.dateTime(utf8: statement.utf8(at: column)) { return .datetime(time) }
-                _ = try text(at: index)  // text that is not UTF-8 is reported as such
+                if let time = ISO8601Parser.dateTime(utf8: cell.utf8) { return .datetime(time) }
+                _ = try text(of: cell)  // text that is not UTF-8 is reported as such
             case .integer:
-                return .datetime(Timestamp(secondsSince1970: statement.int64(at: column)))
+                return .datetime(Timestamp(secondsSince1970: cell.int64))
             case .float:
-                let seconds = statement.double(at: column)
+                let seconds = cell.double
                 if seconds.isFinite, abs(seconds) < 1e14 {
                     return .datetime(Timestamp(millisecondsSince1970: Int64((seconds * 1000).rounded())))
                 }
@@ -316,15 +316,15 @@ struct RowReader {
             throw mismatch(index, expected: "a date-time (ISO 8601 or Unix seconds)", found: storage)
         case .binary:
             switch storage {
-            case .blob: return .binary(statement.blob(at: column))
-            case .text: return .binary(statement.blob(at: column))
+            case .blob: return .binary(cell.blob)
+            case .text: return .binary(cell.blob)
             default: throw mismatch(index, expected: "bytes", found: storage)
             }
         }
     }
 
-    private func text(at index: Int) throws -> String {
-        guard let text = statement.text(at: Int32(index)) else { throw Unfit(.invalidText, "text is not valid UTF-8") }
+    private func text(of cell: SQLiteCell) throws -> String {
+        guard let text = cell.text else { throw Unfit(.invalidText, "text is not valid UTF-8") }
         return text
     }
 

@@ -449,6 +449,14 @@ package final class SQLiteStatement {
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
+    /// A column of the current row, to read several ways with one look-up: reading through it skips the statement's
+    /// per-call checks that each `sqlite3_column_*` call makes. Valid until the next step; the connection is used by
+    /// one thread at a time, so the value needs no lock of its own.
+    @inline(__always)
+    package func cell(at index: Int32) -> SQLiteCell {
+        SQLiteCell(value: sqlite3_column_value(statement, index))
+    }
+
     /// A column of the current row as SQLite stores it (0-based).
     /// - Throws: ``HandoverError/Code/invalidData`` for text that is not valid UTF-8.
     package func value(at index: Int) throws -> SQLiteValue {
@@ -464,5 +472,51 @@ package final class SQLiteStatement {
             }
             return .text(text)
         }
+    }
+}
+
+/// One column of a statement's current row (``SQLiteStatement/cell(at:)``), valid until the statement steps.
+package struct SQLiteCell {
+    let value: OpaquePointer?
+
+    /// The storage class.
+    @inline(__always)
+    package var type: SQLiteStorage {
+        switch sqlite3_value_type(value) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer
+        case SQLITE_FLOAT: .float
+        case SQLITE_BLOB: .blob
+        default: .text
+        }
+    }
+
+    /// The value as an integer.
+    @inline(__always)
+    package var int64: Int64 { sqlite3_value_int64(value) }
+
+    /// The value as a real number.
+    @inline(__always)
+    package var double: Double { sqlite3_value_double(value) }
+
+    /// The value's text as SQLite holds it (any bytes, not checked as UTF-8), valid until the next step or the
+    /// next read of this value as another type.
+    @inline(__always)
+    package var utf8: UnsafeBufferPointer<UInt8> {
+        guard let pointer = sqlite3_value_text(value) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_value_bytes(value)))
+    }
+
+    /// The value's text, or nil when it is not valid UTF-8.
+    @inline(__always)
+    package var text: String? { UTF8Text.string(utf8) }
+
+    /// The value's bytes.
+    @inline(__always)
+    package var blob: [UInt8] {
+        let pointer = sqlite3_value_blob(value)
+        let count = Int(sqlite3_value_bytes(value))
+        guard let pointer, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 }
