@@ -406,48 +406,28 @@ package final class SQLiteStatement {
 
     /// The storage class of a result column in the current row.
     @inline(__always)
-    package func type(at index: Int32) -> SQLiteStorage {
-        switch sqlite3_column_type(statement, index) {
-        case SQLITE_NULL: .null
-        case SQLITE_INTEGER: .integer
-        case SQLITE_FLOAT: .float
-        case SQLITE_BLOB: .blob
-        default: .text
-        }
-    }
+    package func type(at index: Int32) -> SQLiteStorage { cell(at: index).type }
 
     /// An integer column of the current row.
     @inline(__always)
-    package func int64(at index: Int32) -> Int64 { sqlite3_column_int64(statement, index) }
+    package func int64(at index: Int32) -> Int64 { cell(at: index).int64 }
 
     /// A real column of the current row.
     @inline(__always)
-    package func double(at index: Int32) -> Double { sqlite3_column_double(statement, index) }
+    package func double(at index: Int32) -> Double { cell(at: index).double }
 
     /// The text of a column, or nil when it is not valid UTF-8.
     @inline(__always)
-    package func text(at index: Int32) -> String? {
-        UTF8Text.string(utf8(at: index))
-    }
+    package func text(at index: Int32) -> String? { cell(at: index).text }
 
     /// The text of a column of the current row as SQLite holds it (any bytes, not checked as UTF-8), valid until
     /// the next step or the next read of this column as another type.
     @inline(__always)
-    package func utf8(at index: Int32) -> UnsafeBufferPointer<UInt8> {
-        guard let pointer = sqlite3_column_text(statement, index) else {
-            return UnsafeBufferPointer(start: nil, count: 0)
-        }
-        return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(statement, index)))
-    }
+    package func utf8(at index: Int32) -> UnsafeBufferPointer<UInt8> { cell(at: index).utf8 }
 
     /// The bytes of a column of the current row.
     @inline(__always)
-    package func blob(at index: Int32) -> [UInt8] {
-        let pointer = sqlite3_column_blob(statement, index)
-        let count = Int(sqlite3_column_bytes(statement, index))
-        guard let pointer, count > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
-    }
+    package func blob(at index: Int32) -> [UInt8] { cell(at: index).blob }
 
     /// A column of the current row, to read several ways with one look-up: reading through it skips the statement's
     /// per-call checks that each `sqlite3_column_*` call makes. Valid until the next step; the connection is used by
@@ -460,14 +440,14 @@ package final class SQLiteStatement {
     /// A column of the current row as SQLite stores it (0-based).
     /// - Throws: ``HandoverError/Code/invalidData`` for text that is not valid UTF-8.
     package func value(at index: Int) throws -> SQLiteValue {
-        let column = Int32(index)
-        switch type(at: column) {
+        let cell = cell(at: Int32(index))
+        switch cell.type {
         case .null: return .null
-        case .integer: return .integer(int64(at: column))
-        case .float: return .real(double(at: column))
-        case .blob: return .blob(blob(at: column))
+        case .integer: return .integer(cell.int64)
+        case .float: return .real(cell.double)
+        case .blob: return .blob(cell.blob)
         case .text:
-            guard let text = text(at: column) else {
+            guard let text = cell.text else {
                 throw HandoverError(.invalidData, "column \(index + 1) of a result holds text that is not valid UTF-8")
             }
             return .text(text)
