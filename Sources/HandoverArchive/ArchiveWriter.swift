@@ -143,10 +143,7 @@ public final class ArchiveWriter {
         from source: String, as name: String, modificationTime: Timestamp, stored: Bool = false,
         observe: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws {
-        let descriptor = open(source, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")
-        }
+        let descriptor = try Self.openForReading(source)
         defer { _ = Glibc.close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
@@ -158,11 +155,7 @@ public final class ArchiveWriter {
         defer { buffer.deallocate() }
         var total: Int64 = 0
         while true {
-            let count = read(descriptor, buffer.baseAddress, blockSize)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(source)'")
-            }
+            let count = try Self.readBlock(descriptor, into: buffer, path: source)
             if count == 0 { break }
             observe(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             try writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), entry: name)
@@ -193,23 +186,14 @@ public final class ArchiveWriter {
         guard content.format == format else {
             throw HandoverError(.archiveFailed, "\(name) was compressed for another archive format")
         }
-        let descriptor = open(content.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
-        }
+        let descriptor = try Self.openForReading(content.path)
         defer { _ = Glibc.close(descriptor) }
         let blockSize = 256 * 1024
         var total: Int64 = 0
         func next() throws -> [UInt8]? {
             var piece = [UInt8](repeating: 0, count: blockSize)
-            let count = try piece.withUnsafeMutableBytes { buffer in
-                while true {
-                    let count = read(descriptor, buffer.baseAddress, blockSize)
-                    if count >= 0 { return count }
-                    if errno != EINTR {
-                        throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(content.path)'")
-                    }
-                }
+            let count = try piece.withUnsafeMutableBytes {
+                try Self.readBlock(descriptor, into: $0, path: content.path)
             }
             guard count > 0 else { return nil }
             piece.removeLast(blockSize - count)
@@ -242,6 +226,26 @@ public final class ArchiveWriter {
             throw HandoverError(.archiveFailed, "libarchive wrote entry \(name) with another size")
         }
         try finishEntry(name)
+    }
+
+    /// A descriptor reading `path`, for the caller to close.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` with the errno when the file cannot be opened.
+    private static func openForReading(_ path: String) throws -> Int32 {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(path)'") }
+        return descriptor
+    }
+
+    /// Reads the next bytes of `descriptor` into `buffer`, again when a signal interrupts the read; 0 at the end.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` with the errno when reading `path` fails.
+    private static func readBlock(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String)
+        throws -> Int
+    {
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno != EINTR { throw HandoverError(errno: errno, .archiveFailed, "cannot read '\(path)'") }
+        }
     }
 
     /// Zeros standing for a compressed file's content in libarchive's count (dropped on the way out).
