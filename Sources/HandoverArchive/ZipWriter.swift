@@ -118,7 +118,8 @@ final class ZipWriter {
     func end() throws {
         guard var entry = open else { throw HandoverError(.internalError, "no zip entry to end") }
         open = nil
-        if !entry.header.stored, let deflater {
+        if !entry.header.stored {
+            guard let deflater else { throw HandoverError(.internalError, "a deflated zip entry has no deflater") }
             let out = try deflater.deflate(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
             entry.compressed += UInt64(out.count)
             try emit(out)

@@ -12,8 +12,9 @@ internal import HandoverFormats
 /// A new file that counts and hashes (SHA-256) every byte written to it, and hands the same bytes to a validator
 /// when one is attached.
 ///
-/// With content compression (every archive format but tar.xz), the bytes are compressed as they are written instead of stored: the
-/// working file `<path>.compressed` holds them compressed for the archive, and nothing is written at `path`.
+/// With content compression (every archive format but tar.xz), the bytes are compressed as they are written instead
+/// of stored: the working file `<path>.compressed` holds them compressed for the archive, and nothing is written at
+/// `path`.
 final class FileSink: ByteSink {
     let path: String
     /// Checks the bytes against the file's schema as they are written; ended by ``close()``.

@@ -8,8 +8,9 @@ package import HandoverCore
 /// The first `batchSize` rows are read on the caller's thread: a query with fewer rows (every table of a typical
 /// subject export) never starts a thread. Rows reach `body` in batches, in the order SQLite returns them, and an
 /// error the reader meets reaches the caller after the rows before it, as when reading on one thread. At most `depth`
-/// batches wait, so memory does not grow with the table. When `body` throws, the reading thread is stopped and
-/// joined before the error is passed on: the statement is never stepped after ``stream(_:batchSize:depth:into:)`` returns.
+/// batches wait, and at most two that `body` is done with wait to be emptied and filled again, so memory does not
+/// grow with the table. When `body` throws, the reading thread is stopped and joined before the error is passed on:
+/// the statement is never stepped after ``stream(_:batchSize:depth:into:)`` returns.
 ///
 /// The connection runs in SQLite's multi-thread mode: it may be used by one thread at a time, and while the thread
 /// reads, nothing else touches it (the caller only handles rows).
