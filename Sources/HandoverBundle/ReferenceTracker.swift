@@ -69,6 +69,11 @@ struct ReferenceTracker {
     /// Per table, per reference (in `foreignKeys` order), the outcome decided before any row.
     private(set) var outcomes: [[ReferenceOutcome]]
     private var targets: [Target?] = []
+    /// For each target, nil once it is dropped, else whether its key is one integer field: read on every row without
+    /// copying the target (a `Target?` read out of ``targets`` copies its key set's storage references).
+    private var targetIsInteger: [Bool?] = []
+    /// For each target, `fields[0]`.
+    private var targetFirst: [Int] = []
     private var candidates: [Candidate] = []
     private var targetsOf: [[Int]]
     private var candidatesOf: [[Int]]
@@ -103,10 +108,10 @@ struct ReferenceTracker {
                 }
                 var slot = targets.firstIndex { $0?.table == referenced && $0?.fields == keyFields }
                 if slot == nil {
-                    targets.append(
-                        Target(
-                            table: referenced, fields: keyFields, first: keyFields[0],
-                            integer: keyFields.count == 1 && target.fields[keyFields[0]].type == .integer))
+                    let integer = keyFields.count == 1 && target.fields[keyFields[0]].type == .integer
+                    targets.append(Target(table: referenced, fields: keyFields, first: keyFields[0], integer: integer))
+                    targetIsInteger.append(integer)
+                    targetFirst.append(keyFields[0])
                     slot = targets.count - 1
                     targetsOf[referenced].append(slot!)
                 }
@@ -147,9 +152,9 @@ struct ReferenceTracker {
     mutating func note(_ row: Row, table: Int) {
         // Every set is changed in place (through `targets[slot]!`, `candidates[number]`), never copied.
         for slot in targetsOf[table] {
-            guard let integer = targets[slot]?.integer else { continue }
+            guard let integer = targetIsInteger[slot] else { continue }
             let key: Int64??
-            if integer, case .integer(let value) = row.values[targets[slot]!.first] {
+            if integer, case .integer(let value) = row.values[targetFirst[slot]] {
                 key = .some(value)
             } else {
                 key = Self.key(row, targets[slot]!.fields, integer: integer)
@@ -163,7 +168,7 @@ struct ReferenceTracker {
         }
         for number in candidatesOf[table] where candidates[number].failed == nil {
             let slot = candidates[number].target
-            guard let integer = targets[slot]?.integer else { continue }
+            guard let integer = targetIsInteger[slot] else { continue }
             let key: Int64??
             if integer, case .integer(let value) = row.values[candidates[number].first] {
                 key = .some(value)
@@ -192,11 +197,13 @@ struct ReferenceTracker {
         if let target = targets[slot], target.users == 0 {
             held -= target.keys.count
             targets[slot] = nil
+            targetIsInteger[slot] = nil
         }
     }
 
     private mutating func drop(target slot: Int, as outcome: ReferenceOutcome) {
         targets[slot] = nil
+        targetIsInteger[slot] = nil
         for number in candidates.indices where candidates[number].target == slot && candidates[number].failed == nil {
             held -= candidates[number].pending.count
             candidates[number].pending = DenseKeySet()
@@ -220,6 +227,8 @@ struct ReferenceTracker {
                 candidate.pending.allSatisfy { target.keys.contains($0) } ? .held : .incomplete
         }
         targets = []
+        targetIsInteger = []
+        targetFirst = []
         candidates = []
         held = 0
         return outcomes

@@ -228,7 +228,6 @@ struct XMLRowEncoder {
         let tags = self.tags
         let spans = self.spans
         let restricted = self.restricted
-        let shape = self.shape
         try tags.withUnsafeBufferPointer { tags in
             try spans.withUnsafeBufferPointer { spans in
                 try row.values.withUnsafeBufferPointer { values in
@@ -240,17 +239,11 @@ struct XMLRowEncoder {
                         switch values[index] {
                         case .null: out.append(tag(.null))
                         case .string(let text):
-                            try appendString(text, open: tag(.open), close: tag(.close), empty: tag(.empty)) {
-                                guard !restricted[index] else {
-                                    let field = shape.schema.fields[index]
-                                    throw HandoverError(
-                                        .invalidData,
-                                        "table \(shape.schema.name), row \(row.keyDescription(in: shape.schema)), field \(field.name): "
-                                            + "holds characters XML cannot carry, which a field with an enumeration or a "
-                                            + "pattern cannot hold")
-                                }
-                                return tag(.base64)
+                            if appendString(text, open: tag(.open), close: tag(.close), empty: tag(.empty)) {
+                                break
                             }
+                            guard !restricted[index] else { throw unsafeText(row, field: index) }
+                            appendBase64(text, open: tag(.base64), close: tag(.close))
                         case .integer(let value):
                             out.append(tag(.open))
                             out.append(integer: value)
@@ -287,27 +280,30 @@ struct XMLRowEncoder {
         try out.flushIfFull()
     }
 
-    /// Writes a string field: escaped text, `empty` for no text, or, for text with characters XML cannot carry, the
-    /// tag `unsafe` gives (or the error it throws) and the text's UTF-8 bytes in base64.
+    /// Writes a string field: escaped text, or `empty` for no text. Returns false, having written nothing, when the
+    /// text holds characters XML cannot carry (see ``appendBase64(_:open:close:)``).
     @inline(__always)
     private mutating func appendString(
         _ text: String, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
-        empty: UnsafeBufferPointer<UInt8>, unsafe: () throws -> UnsafeBufferPointer<UInt8>
-    ) throws {
-        if let done = try text.utf8.withContiguousStorageIfAvailable({
-            try appendString(utf8: $0, open: open, close: close, empty: empty, unsafe: unsafe)
+        empty: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        if let done = text.utf8.withContiguousStorageIfAvailable({
+            appendString(utf8: $0, open: open, close: close, empty: empty)
         }) {
             return done
         }
         var text = text
-        try text.withUTF8 { try appendString(utf8: $0, open: open, close: close, empty: empty, unsafe: unsafe) }
+        return text.withUTF8 { appendString(utf8: $0, open: open, close: close, empty: empty) }
     }
 
     private mutating func appendString(
         utf8: UnsafeBufferPointer<UInt8>, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
-        empty: UnsafeBufferPointer<UInt8>, unsafe: () throws -> UnsafeBufferPointer<UInt8>
-    ) throws {
-        guard !utf8.isEmpty else { return out.append(empty) }
+        empty: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        guard !utf8.isEmpty else {
+            out.append(empty)
+            return true
+        }
         out.reserve(open.count &+ XMLText.escapedLimit(utf8.count) &+ close.count)
         let start = out.count
         out.put(open)
@@ -316,15 +312,34 @@ struct XMLRowEncoder {
             written = XMLText.escape(utf8, into: at, safeOnly: true)
             return written ?? 0
         }
-        if written != nil {
-            out.put(close)
-            return
+        guard written != nil else {
+            out.truncate(to: start)
+            return false
         }
-        out.truncate(to: start)
-        let base64Open = try unsafe()
-        out.append(base64Open)
-        out.write(atMost: (utf8.count + 2) / 3 * 4) { at in Base64.encode(utf8, into: at) }
-        out.append(close)
+        out.put(close)
+        return true
+    }
+
+    /// Writes a string field whose text XML cannot carry: `open` (the tag with `encoding="base64"`), the text's UTF-8
+    /// bytes in base64, `close`.
+    private mutating func appendBase64(
+        _ text: String, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>
+    ) {
+        var text = text
+        text.withUTF8 { utf8 in
+            out.append(open)
+            out.write(atMost: (utf8.count + 2) / 3 * 4) { at in Base64.encode(utf8, into: at) }
+            out.append(close)
+        }
+    }
+
+    /// The error for text XML cannot carry in field `index` of `row`, a field with an enumeration or a pattern.
+    private func unsafeText(_ row: Row, field index: Int) -> HandoverError {
+        let field = shape.schema.fields[index]
+        return HandoverError(
+            .invalidData,
+            "table \(shape.schema.name), row \(row.keyDescription(in: shape.schema)), field \(field.name): "
+                + "holds characters XML cannot carry, which a field with an enumeration or a pattern cannot hold")
     }
 
     /// Writes the text of a decimal or a date as libxml2 wrote any C string: only what comes before a NUL, escaped;

@@ -34,6 +34,19 @@ struct FlatRowPlan {
     /// Whether `type`, if present, allows objects.
     let objectAllowed: Bool
 
+    /// A property as ``JSONReader/skimFlatRow(_:_:)`` checks it.
+    enum SkimSlot {
+        /// Only the type matters (the other assertions are none).
+        case type(TypeMask)
+        /// The type, then the other assertions, on the value read.
+        case checked(TypeMask, [Keyword])
+    }
+
+    /// The properties for the skim of a row, in order: nil when rows cannot be skimmed (a property the evaluator
+    /// rejects outright, a required name that is not a property, two names Swift deems equal, a name that JSON
+    /// could spell otherwise, no property at all, or `type` without objects).
+    let skim: [SkimSlot]?
+
     /// The plan for `items`, or nil when it is not a flat row schema.
     init?(_ items: Child) {
         let node = items.node
@@ -90,6 +103,29 @@ struct FlatRowPlan {
             positions[name]?.first { names[$0].isIdentical(to: name) } ?? -1
         }
         self.objectAllowed = objectAllowed
+        self.skim = Self.skimSlots(
+            slots: slots, expectedNames: expectedNames, positions: positions, required: required,
+            objectAllowed: objectAllowed)
+    }
+
+    /// The slots of ``skim`` (see there).
+    private static func skimSlots(
+        slots: [Slot], expectedNames: [JSONReader.ExpectedName?], positions: [String: [Int]], required: [Int],
+        objectAllowed: Bool
+    ) -> [SkimSlot]? {
+        guard objectAllowed, !slots.isEmpty, expectedNames.allSatisfy({ $0 != nil }),
+            positions.values.allSatisfy({ $0.count == 1 }), required.allSatisfy({ $0 >= 0 })
+        else { return nil }
+        var skim: [SkimSlot] = []
+        for slot in slots {
+            switch slot {
+            case .accept: skim.append(.type(TypeMask(rawValue: 0x7F)))
+            case .reject: return nil
+            case .assertions(let mask, let keywords):
+                skim.append(keywords.isEmpty ? .type(mask) : .checked(mask, keywords))
+            }
+        }
+        return skim
     }
 
     /// Whether the evaluator checks `keyword` with its assertions alone (no subschema, no reference).

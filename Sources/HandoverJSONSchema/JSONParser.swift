@@ -198,16 +198,22 @@ package final class JSONReader {
         case object
         /// Some other value.
         case other(JSONValue)
+        /// An object that ``skimFlatRow(_:_:)`` read and found valid; `members` is left as it was.
+        case validRow
     }
 
     /// The next element of the top-level array, read exactly as ``nextTopLevelElement(index:)`` reads it (the same
     /// bytes accepted, the same errors at the same offsets); an object's members are left in `members` in document
     /// order, a repeated name as often as it appears, rather than gathered into a ``JSONObject``. Setting them into an
     /// empty ``JSONObject`` in order gives the object ``nextTopLevelElement(index:)`` returns.
+    /// Member names are matched against `plan`'s properties at their positions first, and an element that
+    /// ``skimFlatRow(_:_:)`` finds valid (with `checker`) is read that way instead: `.validRow`.
     func nextTopLevelMembers(
-        index: Int, into members: inout [(key: String, value: JSONValue)], expecting names: [ExpectedName?] = []
+        index: Int, into members: inout [(key: String, value: JSONValue)], plan: FlatRowPlan, checker: inout Evaluator
     ) throws -> TopLevelElement {
         guard try advanceInTopLevelArray(index: index) else { return .end }
+        if skimFlatRow(plan, &checker) { return .validRow }
+        let names = plan.expectedNames
         guard try peek() == UInt8(ascii: "{") else { return .other(try parseValue(depth: 1)) }
         // As parseObject(depth: 2).
         members.removeAll(keepingCapacity: true)
@@ -341,7 +347,169 @@ package final class JSONReader {
         }
     }
 
-    /// A member name that ``nextTopLevelMembers(index:into:expecting:)`` expects at some position: when the bytes
+    /// Reads the element at `position` when it is a row of `plan` that is valid, in the form Handover writes rows,
+    /// all in the bytes at hand: an object whose members are the plan's properties, in its order, each once, with no
+    /// white space, whose names are written as they are (no escapes), and whose values are strings without escapes,
+    /// numbers (integers of at most 18 digits, or other numbers that a `Double` holds), `true`, `false` or `null`,
+    /// each valid against its property's type and assertions (run by `checker`).
+    ///
+    /// True, having consumed the element, when it is such a row: the evaluator finds it valid, and
+    /// ``nextTopLevelMembers(index:into:plan:checker:)`` would read it without error. False, having consumed
+    /// nothing, otherwise (anything else, valid or not, or a row that goes on past the bytes at hand); then the
+    /// element is read as before, and any error reported from there.
+    ///
+    /// It is the same check as ``FlatRowPlan/isValid(_:marks:mark:_:)`` on the members the reader would read,
+    /// without making the values whose property only asks for a type.
+    func skimFlatRow(_ plan: FlatRowPlan, _ checker: inout Evaluator) -> Bool {
+        guard let slots = plan.skim else { return false }
+        let storage = self.storage
+        let end = self.end
+        var at = position
+        guard at < end, storage[at] == UInt8(ascii: "{") else { return false }
+        at &+= 1
+        for index in 0..<slots.count {
+            if index > 0 {
+                guard at < end, storage[at] == UInt8(ascii: ",") else { return false }
+                at &+= 1
+            }
+            // The name, quoted, then ':'.
+            let matched = plan.nameBytes[index].withUnsafeBufferPointer { name -> Bool in
+                let count = name.count
+                guard at &+ count &+ 3 <= end, storage[at] == UInt8(ascii: "\""),
+                    storage[at &+ count &+ 1] == UInt8(ascii: "\""), storage[at &+ count &+ 2] == UInt8(ascii: ":")
+                else { return false }
+                for offset in 0..<count where storage[at &+ 1 &+ offset] != name[offset] { return false }
+                at &+= count &+ 3
+                return true
+            }
+            guard matched, at < end else { return false }
+            // The value.
+            let mask: TypeMask
+            let keywords: [Keyword]
+            switch slots[index] {
+            case .type(let allowed):
+                mask = allowed
+                keywords = []
+            case .checked(let allowed, let others):
+                mask = allowed
+                keywords = others
+            }
+            let start = at
+            let found: TypeMask
+            var value: JSONValue?
+            switch storage[at] {
+            case UInt8(ascii: "\""):
+                at &+= 1
+                var combined: UInt8 = 0
+                while true {
+                    guard at < end else { return false }
+                    let byte = storage[at]
+                    if byte == UInt8(ascii: "\"") { break }
+                    if byte == UInt8(ascii: "\\") {
+                        // An escape is skipped when only the type matters, and stands for a character that is
+                        // not a surrogate (U+D800 to U+DFFF; the long way pairs or replaces those).
+                        guard keywords.isEmpty, Self.skipEscape(in: storage, at: &at, end: end) else { return false }
+                        continue
+                    }
+                    if byte < 0x20 { return false }
+                    combined |= byte
+                    at &+= 1
+                }
+                // With escapes in them, the bytes are valid UTF-8 exactly when the string they stand for is: an escape
+                // is ASCII, and the character it stands for is whole.
+                let bytes = UnsafeBufferPointer(start: storage + start + 1, count: at &- start &- 1)
+                guard combined < 0x80 || Self.isValidUTF8(bytes) else { return false }
+                at &+= 1
+                found = .string
+                if !keywords.isEmpty { value = .string(String(decoding: bytes, as: UTF8.self)) }
+            case UInt8(ascii: "n"):
+                guard Self.literal("null", in: storage, at: &at, end: end) else { return false }
+                found = .null
+                if !keywords.isEmpty { value = .null }
+            case UInt8(ascii: "t"):
+                guard Self.literal("true", in: storage, at: &at, end: end) else { return false }
+                found = .boolean
+                if !keywords.isEmpty { value = .bool(true) }
+            case UInt8(ascii: "f"):
+                guard Self.literal("false", in: storage, at: &at, end: end) else { return false }
+                found = .boolean
+                if !keywords.isEmpty { value = .bool(false) }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                while at < end, Self.isNumberByte(storage[at]) { at &+= 1 }
+                // The number must end in the bytes at hand.
+                guard at < end else { return false }
+                let text = UnsafeBufferPointer(start: storage + start, count: at &- start)
+                guard let isInteger = Self.numberGrammar(text) else { return false }
+                if isInteger, text.count <= 18, let exact = Self.exactInteger(text) {
+                    found = [.number, .integer]
+                    if !keywords.isEmpty { value = .number(JSONNumber(exact)) }
+                } else {
+                    // As parseNumber reads it; an integer past `Int64` or a number out of range goes the long way.
+                    guard !isInteger, let double = Double(String(decoding: text, as: UTF8.self)), double.isFinite
+                    else { return false }
+                    let number = JSONNumber(double)
+                    found = number.isInteger ? [.number, .integer] : .number
+                    value = .number(number)
+                }
+            default:
+                return false
+            }
+            guard !mask.isDisjoint(with: found) else { return false }
+            if let value {
+                for keyword in keywords where !checker.check(keyword, value) { return false }
+            }
+        }
+        guard at < end, storage[at] == UInt8(ascii: "}") else { return false }
+        position = at &+ 1
+        return true
+    }
+
+    /// Whether the escape at `at` (its backslash) is whole before `end`, valid, and stands for a character that is
+    /// not a surrogate; moves `at` past it when it is.
+    @inline(__always)
+    private static func skipEscape(in storage: UnsafeMutablePointer<UInt8>, at: inout Int, end: Int) -> Bool {
+        guard at &+ 1 < end else { return false }
+        switch storage[at &+ 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            at &+= 2
+            return true
+        case UInt8(ascii: "u"):
+            guard at &+ 6 <= end else { return false }
+            var value: UInt32 = 0
+            for offset in 2..<6 {
+                let byte = storage[at &+ offset]
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte &- UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte &- UInt8(ascii: "a") &+ 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte &- UInt8(ascii: "A") &+ 10
+                default: return false
+                }
+                value = value << 4 | UInt32(digit)
+            }
+            guard !(0xD800...0xDFFF).contains(value) else { return false }
+            at &+= 6
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether `literal` is at `at`, whole, before `end`; moves `at` past it when it is.
+    @inline(__always)
+    private static func literal(
+        _ literal: StaticString, in storage: UnsafeMutablePointer<UInt8>, at: inout Int, end: Int
+    ) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard at &+ count <= end else { return false }
+        let bytes = literal.utf8Start
+        for offset in 0..<count where storage[at &+ offset] != bytes[offset] { return false }
+        at &+= count
+        return true
+    }
+
+    /// A member name that ``nextTopLevelMembers(index:into:plan:checker:)`` expects at some position: when the bytes
     /// between the quotes are exactly `bytes`, the name is `name` (which ``parseString()`` would return for them).
     struct ExpectedName {
         let bytes: [UInt8]

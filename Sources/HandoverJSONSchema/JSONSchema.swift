@@ -129,6 +129,15 @@ public struct JSONSchema: Sendable {
     public func validateArray(from source: inout some ByteSource, maxErrors: Int = 100) throws -> (
         count: Int, errors: [JSONSchemaError]
     ) {
+        var skimmed = 0
+        return try validateArray(from: &source, maxErrors: maxErrors, skimmed: &skimmed)
+    }
+
+    /// ``validateArray(from:maxErrors:)``, counting in `skimmed` the rows found valid by
+    /// ``JSONReader/skimFlatRow(_:_:)`` (for the tests).
+    func validateArray(from source: inout some ByteSource, maxErrors: Int, skimmed: inout Int) throws -> (
+        count: Int, errors: [JSONSchemaError]
+    ) {
         let reader = JSONReader(source: source)
         defer { source = reader.source(as: type(of: source)) }
         guard case .streaming(let items, let rootChecks) = plan else {
@@ -150,10 +159,14 @@ public struct JSONSchema: Sendable {
             var checker = Evaluator(reporting: false)
             elements: while evaluator.reporting {
                 let element: JSONValue
-                switch try reader.nextTopLevelMembers(index: count, into: &members, expecting: flat.expectedNames) {
+                switch try reader.nextTopLevelMembers(index: count, into: &members, plan: flat, checker: &checker) {
                 case .end:
                     ended = true
                     break elements
+                case .validRow:
+                    count += 1
+                    skimmed += 1
+                    continue elements
                 case .other(let value): element = value
                 case .object:
                     if flat.isValid(members, marks: &marks, mark: count, &checker) {
