@@ -2,19 +2,20 @@ internal import Foundation
 package import HandoverCore
 
 /// Reads a large SQLite query's rows on a thread of its own, a few batches ahead of the code that writes them, so
-/// that stepping SQLite and turning its values into rows runs on one core while the rows are checked, encoded,
-/// hashed and validated on the other.
+/// that stepping SQLite runs on one core while the rows are made into values, checked, encoded, hashed and validated
+/// on the other. The reading thread only copies each row's cells out of SQLite (``RawRows``); the caller's thread
+/// turns a batch into rows (`decode`) just before handing them on, so the work of a table is shared between the two.
 ///
 /// The first `batchSize` rows are read on the caller's thread: a query with fewer rows (every table of a typical
 /// subject export) never starts a thread. Rows reach `body` in batches, in the order SQLite returns them, and an
-/// error the reader meets reaches the caller after the rows before it, as when reading on one thread. At most `depth`
-/// batches wait, and at most two that `body` is done with wait to be emptied and filled again, so memory does not
-/// grow with the table. When `body` throws, the reading thread is stopped and joined before the error is passed on:
-/// the statement is never stepped after ``stream(_:batchSize:depth:into:)`` returns.
+/// error the reader or `decode` meets reaches the caller after the rows before it, as when reading on one thread. At
+/// most `depth` batches wait, and at most two that the caller is done with wait to be emptied and filled again, so
+/// memory does not grow with the table. When `body` throws, the reading thread is stopped and joined before the error
+/// is passed on: the statement is never stepped after ``stream(_:batchSize:depth:decode:into:)`` returns.
 ///
 /// The connection runs in SQLite's multi-thread mode: it may be used by one thread at a time, and while the thread
-/// reads, nothing else touches it (the caller only handles rows).
-package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
+/// reads, nothing else touches it (the caller only handles the copied cells and rows).
+package final class RowPrefetch<Producer: BatchProducing>: @unchecked Sendable {
     /// Rows read at a time.
     let batchSize: Int
     /// Batches that may wait for the consumer.
@@ -22,10 +23,10 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
 
     private let condition = NSCondition()
     /// Read and not yet taken (guarded by `condition`).
-    private var batches: [[Row]] = []
-    /// Batches the consumer is done with, for the reading thread to empty and fill again (guarded by `condition`):
-    /// their rows are then freed on the thread that made them, where the allocator is fastest.
-    private var used: [[Row]] = []
+    private var batches: [Producer.Batch] = []
+    /// Batches the consumer is done with, for the reading thread to empty and fill again, keeping their memory
+    /// (guarded by `condition`).
+    private var used: [Producer.Batch] = []
     /// How reading ended, once it has: nil for the end of the rows, or the reader's error.
     private var failure: (any Error)?
     /// The reading thread has let go of the reader and of this object.
@@ -43,31 +44,49 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     ///   - reader: Where the rows come from; the reading thread owns it while it reads.
     ///   - batchSize: Rows read at a time (1024: about 300 KiB of a typical table's rows).
     ///   - depth: Batches that may wait for `body`.
+    ///   - decode: Appends the rows of a batch, as read, to the array given, on the caller's thread; when it throws,
+    ///     the rows it appended before reach `body` first.
     ///   - body: Called with each batch of rows (never empty), in order, on the caller's thread.
-    /// - Throws: What the reader or `body` throws.
+    /// - Throws: What the reader, `decode` or `body` throws.
     package static func stream(
-        _ reader: consuming Producer, batchSize: Int = 1024, depth: Int = 4, into body: ([Row]) async throws -> Void
+        _ reader: consuming Producer, batchSize: Int = 1024, depth: Int = 4,
+        decode: (Producer.Batch, inout [Row]) throws -> Void, into body: ([Row]) async throws -> Void
     ) async throws {
         var reader = reader
-        var first: [Row] = []
-        first.reserveCapacity(batchSize)
+        var rows: [Row] = []
+        rows.reserveCapacity(batchSize)
+        var first = reader.makeBatch(capacity: batchSize)
+        var failure: (any Error)?
         do {
-            while first.count < batchSize, let row = try reader.next() { first.append(row) }
+            try reader.read(into: &first, limit: batchSize)
         } catch {
-            if !first.isEmpty { try await body(first) }
-            throw error
+            failure = error
         }
-        guard first.count == batchSize else {
-            if !first.isEmpty { try await body(first) }
+        guard failure == nil, Producer.count(of: first) == batchSize else {
+            do {
+                try decode(first, &rows)
+            } catch {
+                if !rows.isEmpty { try await body(rows) }
+                throw error
+            }
+            if !rows.isEmpty { try await body(rows) }
+            if let failure { throw failure }
             return
         }
         let prefetch = RowPrefetch(reading: reader, batchSize: batchSize, depth: depth)
         do {
-            try await body(first)
-            var used: [Row]? = consume first
-            while var rows = try prefetch.next(givingBack: used.take()) {
-                try await body(rows)
-                used = consume rows
+            var batch: Producer.Batch? = consume first
+            while let next = batch {
+                rows.removeAll(keepingCapacity: true)
+                var decoded: (any Error)?
+                do {
+                    try decode(next, &rows)
+                } catch {
+                    decoded = error
+                }
+                if !rows.isEmpty { try await body(rows) }
+                if let decoded { throw decoded }
+                batch = try prefetch.next(givingBack: next)
             }
         } catch {
             prefetch.stop()
@@ -89,17 +108,22 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     private func read(_ box: ReaderBox) {
         while true {
             condition.lock()
-            var rows = used.popLast() ?? []
+            var batch = used.popLast()
             condition.unlock()
-            rows.removeAll(keepingCapacity: true)
-            rows.reserveCapacity(batchSize)
+            if batch != nil {
+                Producer.empty(&batch!)
+            } else {
+                batch = box.reader.makeBatch(capacity: batchSize)
+            }
+            var rows = batch.take()!
             var failure: (any Error)?
             do {
-                while rows.count < batchSize, let row = try box.reader.next() { rows.append(row) }
+                try box.reader.read(into: &rows, limit: batchSize)
             } catch {
                 failure = error
             }
-            let last = failure != nil || rows.count < batchSize
+            let count = Producer.count(of: rows)
+            let last = failure != nil || count < batchSize
             condition.lock()
             while !last && !stopped && batches.count >= depth {
                 readerWaits = true
@@ -112,7 +136,7 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            if !rows.isEmpty { batches.append(rows) }
+            if count > 0 { batches.append(rows) }
             if last {
                 self.failure = failure
                 exited = true
@@ -126,7 +150,7 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     /// The next batch, giving back `previous` (a batch taken before, which the consumer is done with); nil after the
     /// last one.
     /// - Throws: The reader's error, after every batch read before it.
-    private func next(givingBack previous: consuming [Row]?) throws -> [Row]? {
+    private func next(givingBack previous: consuming Producer.Batch?) throws -> Producer.Batch? {
         condition.lock()
         defer { condition.unlock() }
         if let previous, !exited, used.count < 2 { used.append(previous) }
@@ -161,10 +185,54 @@ package final class RowPrefetch<Producer: RowProducing>: @unchecked Sendable {
     }
 }
 
-/// Something that gives rows one at a time, as a query's reader does.
-package protocol RowProducing {
+extension RowPrefetch where Producer: RowProducing {
+    /// Streams the rows of `reader` through `body` as it makes them (see
+    /// ``stream(_:batchSize:depth:decode:into:)``).
+    package static func stream(
+        _ reader: consuming Producer, batchSize: Int = 1024, depth: Int = 4, into body: ([Row]) async throws -> Void
+    ) async throws {
+        try await stream(reader, batchSize: batchSize, depth: depth, decode: { $1 += $0 }, into: body)
+    }
+}
+
+/// Something that reads rows a batch at a time, into batches of its own kind, which the consumer turns into rows
+/// (as a query's reader does: SQLite's cells are copied on the reading thread, and made into values on the other).
+package protocol BatchProducing {
+    /// A batch of rows as read.
+    associatedtype Batch
+    /// An empty batch with room for `capacity` rows.
+    func makeBatch(capacity: Int) -> Batch
+    /// The rows `batch` holds.
+    static func count(of batch: Batch) -> Int
+    /// Empties `batch`, keeping its memory.
+    static func empty(_ batch: inout Batch)
+    /// Reads rows into `batch` until it holds `limit` rows or the rows end.
+    /// - Throws: The reader's error; the rows read before it stay in `batch`.
+    mutating func read(into batch: inout Batch, limit: Int) throws
+}
+
+/// Something that gives rows one at a time, as values; its batches are arrays of rows.
+package protocol RowProducing: BatchProducing where Batch == [Row] {
     /// The next row, or nil at the end.
     mutating func next() throws -> Row?
 }
 
-extension RowReader: RowProducing {}
+extension RowProducing {
+    /// An empty array with room for `capacity` rows.
+    package func makeBatch(capacity: Int) -> [Row] {
+        var batch: [Row] = []
+        batch.reserveCapacity(capacity)
+        return batch
+    }
+
+    /// The rows `batch` holds.
+    package static func count(of batch: [Row]) -> Int { batch.count }
+
+    /// Empties `batch`, keeping its memory.
+    package static func empty(_ batch: inout [Row]) { batch.removeAll(keepingCapacity: true) }
+
+    /// Appends rows from ``next()`` until `batch` holds `limit` rows or the rows end.
+    package mutating func read(into batch: inout [Row], limit: Int) throws {
+        while batch.count < limit, let row = try next() { batch.append(row) }
+    }
+}

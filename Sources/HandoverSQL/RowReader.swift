@@ -170,10 +170,141 @@ package final class ScanLog: Sendable {
     }
 }
 
-/// Turns the rows of one SQLite query into ``Row`` values, checking each against its field.
-struct RowReader {
-    let plan: TablePlan
+/// Rows of one SQLite query as SQLite gave them: each cell's storage class and its integer, real or bytes, copied out
+/// of the statement. The reading thread fills a batch of them (stepping SQLite and copying, nothing more), and the
+/// thread that writes the rows turns them into ``Row`` values (``RowDecoder``): the work of a table's rows is shared
+/// between two cores. A batch is emptied and filled again, keeping its memory.
+struct RawRows {
+    /// Cells per row.
+    let columns: Int
+    /// Rows held.
+    private(set) var count = 0
+    /// Each cell's storage class, row after row.
+    private(set) var kinds: [SQLiteStorage] = []
+    /// Each cell's integer, or a real's bits (0 for other cells).
+    private(set) var numbers: [Int64] = []
+    /// Where each cell's bytes end in ``bytes`` (text and blobs; a cell without bytes ends where the one before it does).
+    private(set) var ends: [Int] = []
+    /// The text and blob bytes of every cell, one after the other.
+    private(set) var bytes: [UInt8] = []
+
+    init(columns: Int, capacity: Int) {
+        self.columns = columns
+        kinds.reserveCapacity(columns * capacity)
+        numbers.reserveCapacity(columns * capacity)
+        ends.reserveCapacity(columns * capacity)
+    }
+
+    /// Empties the batch, keeping its memory.
+    mutating func removeAll() {
+        count = 0
+        kinds.removeAll(keepingCapacity: true)
+        numbers.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Copies the statement's current row.
+    mutating func append(_ statement: SQLiteStatement) {
+        for column in 0..<columns {
+            let cell = statement.cell(at: Int32(column))
+            let kind = cell.type
+            kinds.append(kind)
+            switch kind {
+            case .integer: numbers.append(cell.int64)
+            case .float: numbers.append(Int64(bitPattern: cell.double.bitPattern))
+            case .text:
+                numbers.append(0)
+                bytes.append(contentsOf: cell.utf8)
+            case .blob:
+                numbers.append(0)
+                bytes.append(contentsOf: cell.blobBytes)
+            case .null: numbers.append(0)
+            }
+            ends.append(bytes.count)
+        }
+        count += 1
+    }
+
+    /// Calls `body` with the cells of row `row`, read through `cells`.
+    func withRow<T>(_ row: Int, _ body: (RawCells) throws -> T) rethrows -> T {
+        try bytes.withUnsafeBufferPointer { bytes in
+            try kinds.withUnsafeBufferPointer { kinds in
+                try numbers.withUnsafeBufferPointer { numbers in
+                    try ends.withUnsafeBufferPointer { ends in
+                        try body(
+                            RawCells(first: row * columns, kinds: kinds, numbers: numbers, ends: ends, bytes: bytes))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The cells of one row of ``RawRows``.
+struct RawCells {
+    let first: Int
+    let kinds: UnsafeBufferPointer<SQLiteStorage>
+    let numbers: UnsafeBufferPointer<Int64>
+    let ends: UnsafeBufferPointer<Int>
+    let bytes: UnsafeBufferPointer<UInt8>
+
+    /// Cell `column`'s storage class.
+    @inline(__always)
+    func type(_ column: Int) -> SQLiteStorage { kinds[first &+ column] }
+
+    /// Cell `column`'s integer.
+    @inline(__always)
+    func int64(_ column: Int) -> Int64 { numbers[first &+ column] }
+
+    /// Cell `column`'s real number (an integer cell's, converted, as SQLite converts it).
+    @inline(__always)
+    func double(_ column: Int) -> Double {
+        let index = first &+ column
+        if case .integer = kinds[index] { return Double(numbers[index]) }
+        return Double(bitPattern: UInt64(bitPattern: numbers[index]))
+    }
+
+    /// Cell `column`'s bytes (text or blob), as SQLite held them.
+    @inline(__always)
+    func utf8(_ column: Int) -> UnsafeBufferPointer<UInt8> {
+        let index = first &+ column
+        let start = index == 0 ? 0 : ends[index &- 1]
+        return UnsafeBufferPointer(rebasing: bytes[start..<ends[index]])
+    }
+
+    /// Cell `column`'s text, or nil when it is not valid UTF-8.
+    @inline(__always)
+    func text(_ column: Int) -> String? { UTF8Text.string(utf8(column)) }
+
+    /// Cell `column`'s bytes, as an array.
+    func blob(_ column: Int) -> [UInt8] { Array(utf8(column)) }
+}
+
+/// Steps one SQLite query and copies its rows into batches of ``RawRows``, on the reading thread.
+struct RawRowReader: BatchProducing {
     let statement: SQLiteStatement
+    let columns: Int
+
+    init(statement: SQLiteStatement, columns: Int) {
+        self.statement = statement
+        self.columns = columns
+    }
+
+    func makeBatch(capacity: Int) -> RawRows { RawRows(columns: columns, capacity: capacity) }
+
+    static func count(of batch: RawRows) -> Int { batch.count }
+
+    static func empty(_ batch: inout RawRows) { batch.removeAll() }
+
+    mutating func read(into batch: inout RawRows, limit: Int) throws {
+        while batch.count < limit, try statement.step() { batch.append(statement) }
+    }
+}
+
+/// Turns rows of ``RawRows`` into ``Row`` values, checking each against its field, on the thread that writes them.
+struct RowDecoder {
+    let plan: TablePlan
     let conversion: RowConversion
     let types: [FieldType]
     /// Whether each read field is a reference that may become a pseudonym (it has a pseudonym domain).
@@ -182,9 +313,8 @@ struct RowReader {
     /// The companion fields' nulls, copied for each row.
     let companions: [Value]
 
-    init(statement: SQLiteStatement, conversion: RowConversion) {
+    init(conversion: RowConversion) {
         self.plan = conversion.plan
-        self.statement = statement
         self.conversion = conversion
         self.types = plan.schema.fields.prefix(plan.sourceCount).map(\.type)
         let domains = conversion.plan.pseudonymDomains
@@ -194,19 +324,27 @@ struct RowReader {
         self.companions = Array(repeating: .null, count: plan.schema.fields.count - plan.sourceCount)
     }
 
-    /// The next row, or nil at the end.
-    mutating func next() throws -> Row? {
-        guard try statement.step() else { return nil }
+    /// Appends the rows of `batch` to `rows`, in order.
+    /// - Throws: A value's error, having appended the rows before its row.
+    mutating func decode(_ batch: RawRows, into rows: inout [Row]) throws {
+        for index in 0..<batch.count {
+            rows.append(try batch.withRow(index) { try row($0) })
+        }
+    }
+
+    /// The row of `cells`.
+    mutating func row(_ cells: RawCells) throws -> Row {
         values.removeAll(keepingCapacity: true)
         if companions.isEmpty {
             for index in 0..<types.count {
                 do {
-                    values.append(try value(at: index))
+                    values.append(try value(at: index, cells))
                 } catch let unfit as Unfit {
                     var none: [Value] = []
                     values.append(
                         try conversion.repair(
-                            index, unfit, rowKey: rowKey, text: { rawText(at: index) }, companions: &none))
+                            index, unfit, rowKey: { rowKey(cells) }, text: { rawText(at: index, cells) },
+                            companions: &none))
                 }
             }
             return Row(values)
@@ -214,11 +352,12 @@ struct RowReader {
         var companions = self.companions
         for index in 0..<types.count {
             do {
-                values.append(try value(at: index))
+                values.append(try value(at: index, cells))
             } catch let unfit as Unfit {
                 values.append(
                     try conversion.repair(
-                        index, unfit, rowKey: rowKey, text: { rawText(at: index) }, companions: &companions))
+                        index, unfit, rowKey: { rowKey(cells) }, text: { rawText(at: index, cells) },
+                        companions: &companions))
             }
         }
         values += companions
@@ -227,26 +366,25 @@ struct RowReader {
 
     /// The value's text for a repair: text and bytes of a string field with invalid UTF-8 as U+FFFD, other bytes in
     /// base64, numbers as SQLite writes them.
-    private func rawText(at index: Int) -> String {
-        let column = Int32(index)
-        switch statement.type(at: column) {
-        case .integer: return String(statement.int64(at: column))
-        case .float: return String(statement.double(at: column))
-        case .blob where types[index] != .string: return Base64.encode(statement.blob(at: column))
+    private func rawText(at index: Int, _ cells: RawCells) -> String {
+        switch cells.type(index) {
+        case .integer: return String(cells.int64(index))
+        case .float: return String(cells.double(index))
+        case .blob where types[index] != .string: return Base64.encode(cells.blob(index))
         case .null: return ""
-        default: return String(decoding: statement.blob(at: column), as: UTF8.self)
+        default: return String(decoding: cells.utf8(index), as: UTF8.self)
         }
     }
-    private func value(at index: Int) throws -> Value {
-        let cell = statement.cell(at: Int32(index))
-        let storage = cell.type
-        if storage == .null { return .null }
+
+    private func value(at index: Int, _ cells: RawCells) throws -> Value {
+        let storage = cells.type(index)
+        if case .null = storage { return .null }
         if references[index], let domain = plan.pseudonymDomains[index] {
             let reference: String
             switch storage {
-            case .integer: reference = String(cell.int64)
-            case .text: reference = try text(of: cell)
-            case .float: reference = String(cell.double)
+            case .integer: reference = String(cells.int64(index))
+            case .text: reference = try text(at: index, cells)
+            case .float: reference = String(cells.double(index))
             default: throw mismatch(index, expected: "a reference", found: storage)
             }
             return conversion.reference(reference, at: index, domain: domain)
@@ -254,60 +392,67 @@ struct RowReader {
         switch types[index] {
         case .string:
             switch storage {
-            case .text: return .string(try text(of: cell))
-            case .integer: return .string(String(cell.int64))
-            case .float: return .string(String(cell.double))
+            case .text: return .string(try text(at: index, cells))
+            case .integer: return .string(String(cells.int64(index)))
+            case .float: return .string(String(cells.double(index)))
             default: throw mismatch(index, expected: "text", found: storage)
             }
         case .integer:
-            if storage == .integer { return .integer(cell.int64) }
-            if storage == .float {
-                let number = cell.double
+            switch storage {
+            case .integer: return .integer(cells.int64(index))
+            case .float:
+                let number = cells.double(index)
                 if number.rounded() == number, let exact = Int64(exactly: number) { return .integer(exact) }
+            default: break
             }
             throw mismatch(index, expected: "an integer", found: storage)
         case .number:
-            if storage == .float || storage == .integer {
-                let number = cell.double
+            switch storage {
+            case .float, .integer:
+                let number = cells.double(index)
                 guard number.isFinite else { throw mismatch(index, expected: "a finite number", found: storage) }
                 return .number(number)
+            case .text:
+                // An exact decimal kept as text (a number too precise for a double), or a double's text.
+                if let number = RowConversion.number(text: try text(at: index, cells)) { return number }
+            default: break
             }
-            // An exact decimal kept as text (a number too precise for a double), or a double's text.
-            if storage == .text, let number = RowConversion.number(text: try text(of: cell)) { return number }
             throw mismatch(index, expected: "a number", found: storage)
         case .boolean:
-            if storage == .integer {
-                switch cell.int64 {
+            switch storage {
+            case .integer:
+                switch cells.int64(index) {
                 case 0: return .boolean(false)
                 case 1: return .boolean(true)
                 default: break
                 }
-            } else if storage == .text {
-                switch try text(of: cell) {
+            case .text:
+                switch try text(at: index, cells) {
                 case "true", "TRUE", "1": return .boolean(true)
                 case "false", "FALSE", "0": return .boolean(false)
                 default: break
                 }
+            default: break
             }
             throw mismatch(index, expected: "a boolean (0 or 1)", found: storage)
         case .date:
-            if storage == .text {
+            if case .text = storage {
                 // `YYYY-MM-DD` read from the bytes is already in canonical form (and ASCII, so valid UTF-8).
-                let bytes = cell.utf8
+                let bytes = cells.utf8(index)
                 if ISO8601Parser.date(utf8: bytes) != nil { return .date(String(decoding: bytes, as: UTF8.self)) }
-                _ = try text(of: cell)  // text that is not UTF-8 is reported as such
+                _ = try text(at: index, cells)  // text that is not UTF-8 is reported as such
             }
             throw mismatch(index, expected: "a date (YYYY-MM-DD)", found: storage)
         case .datetime:
             switch storage {
             case .text:
                 // A date-time parses from ASCII only: from the bytes, without making a string.
-                if let time = ISO8601Parser.dateTime(utf8: cell.utf8) { return .datetime(time) }
-                _ = try text(of: cell)  // text that is not UTF-8 is reported as such
+                if let time = ISO8601Parser.dateTime(utf8: cells.utf8(index)) { return .datetime(time) }
+                _ = try text(at: index, cells)  // text that is not UTF-8 is reported as such
             case .integer:
-                return .datetime(Timestamp(secondsSince1970: cell.int64))
+                return .datetime(Timestamp(secondsSince1970: cells.int64(index)))
             case .float:
-                let seconds = cell.double
+                let seconds = cells.double(index)
                 if seconds.isFinite, abs(seconds) < 1e14 {
                     return .datetime(Timestamp(millisecondsSince1970: Int64((seconds * 1000).rounded())))
                 }
@@ -316,15 +461,14 @@ struct RowReader {
             throw mismatch(index, expected: "a date-time (ISO 8601 or Unix seconds)", found: storage)
         case .binary:
             switch storage {
-            case .blob: return .binary(cell.blob)
-            case .text: return .binary(cell.blob)
+            case .blob, .text: return .binary(cells.blob(index))
             default: throw mismatch(index, expected: "bytes", found: storage)
             }
         }
     }
 
-    private func text(of cell: SQLiteCell) throws -> String {
-        guard let text = cell.text else { throw Unfit(.invalidText, "text is not valid UTF-8") }
+    private func text(at index: Int, _ cells: RawCells) throws -> String {
+        guard let text = cells.text(index) else { throw Unfit(.invalidText, "text is not valid UTF-8") }
         return text
     }
 
@@ -340,11 +484,11 @@ struct RowReader {
         return Unfit(.unfitValue, "expected \(expected), found \(found)")
     }
 
-    /// The current row's primary key for an error message: integer keys in clear, anything else by type only.
-    private func rowKey() -> String {
+    /// The row's primary key for an error message: integer keys in clear, anything else by type only.
+    private func rowKey(_ cells: RawCells) -> String {
         Row.keyDescription(in: plan.schema) { index in
-            switch statement.type(at: Int32(index)) {
-            case .integer: .integer(statement.int64(at: Int32(index)))
+            switch cells.type(index) {
+            case .integer: .integer(cells.int64(index))
             case .null: .null
             default: .hidden
             }

@@ -79,7 +79,10 @@ struct SQLiteSession: SourceSession {
     ) async throws {
         let statement = try connection.prepare(query.sql)
         try statement.bind(query.parameters.map(\.sqlite))
-        try await RowPrefetch.stream(RowReader(statement: statement, conversion: conversion), into: body)
+        var decoder = RowDecoder(conversion: conversion)
+        try await RowPrefetch.stream(
+            RawRowReader(statement: statement, columns: plan.sourceCount),
+            decode: { batch, rows in try decoder.decode(batch, into: &rows) }, into: body)
     }
 
     /// The field type that SQLite's declared column type suggests (its affinity rules, plus dates and booleans).

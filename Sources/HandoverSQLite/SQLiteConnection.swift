@@ -491,6 +491,16 @@ package struct SQLiteCell {
     @inline(__always)
     package var text: String? { UTF8Text.string(utf8) }
 
+    /// The value's bytes as SQLite holds them, valid until the next step or the next read of this value as another
+    /// type.
+    @inline(__always)
+    package var blobBytes: UnsafeRawBufferPointer {
+        let pointer = sqlite3_value_blob(value)
+        let count = Int(sqlite3_value_bytes(value))
+        guard let pointer, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: pointer, count: count)
+    }
+
     /// The value's bytes.
     @inline(__always)
     package var blob: [UInt8] {

@@ -103,6 +103,56 @@ import Testing
         #expect(log.produced <= stopAt + 8 * (2 + 2) + 8, "read-ahead is bounded, not the whole table")
     }
 
+    /// Numbers read as they are, a batch at a time: batches of integers that the caller's thread makes into rows.
+    struct Numbers: BatchProducing {
+        let count: Int
+        var position = 0
+
+        func makeBatch(capacity: Int) -> [Int] { [] }
+        static func count(of batch: [Int]) -> Int { batch.count }
+        static func empty(_ batch: inout [Int]) { batch.removeAll(keepingCapacity: true) }
+        mutating func read(into batch: inout [Int], limit: Int) throws {
+            while batch.count < limit, position < count {
+                batch.append(position)
+                position += 1
+            }
+        }
+    }
+
+    /// A batch is made into rows on the caller's thread; an error in one reaches the caller after the rows before it,
+    /// in the first batch (read on the caller's thread) as in later ones (read ahead).
+    @Test(arguments: [0, 3, 8, 13, 299, nil])
+    func decodingMakesRowsAndItsErrorComesAfterTheRowsBeforeIt(failAt: Int?) async throws {
+        var seen: [Row] = []
+        var sizes: [Int] = []
+        var batches = 0
+        let stream = {
+            try await RowPrefetch.stream(
+                Numbers(count: 300), batchSize: 8, depth: 2,
+                decode: { batch, rows in
+                    batches += 1
+                    for number in batch {
+                        if number == failAt { throw Failure(at: number) }
+                        rows.append(Row([.integer(Int64(number))]))
+                    }
+                }
+            ) {
+                sizes.append($0.count)
+                seen += $0
+            }
+        }
+        if let failAt {
+            await #expect(throws: Failure(at: failAt)) { try await stream() }
+            #expect(Self.integers(seen) == (0..<failAt).map(Int64.init))
+            #expect(batches == failAt / 8 + 1, "no batch decoded after the error")
+        } else {
+            try await stream()
+            #expect(Self.integers(seen) == (0..<300).map(Int64.init))
+            #expect(sizes == Array(repeating: 8, count: 37) + [4])
+        }
+        #expect(!sizes.contains(0), "never an empty batch")
+    }
+
     @Test func aSlowConsumerBoundsTheReadAhead() async throws {
         let log = Log()
         var seen = 0
