@@ -138,22 +138,48 @@ struct OutputBuffer {
         }
         write(atMost: 20) { out in
             var magnitude = value.magnitude
-            var digits = 0
-            var rest = magnitude
-            repeat {
-                digits &+= 1
-                rest /= 10
-            } while rest > 0
             let sign = value < 0 ? 1 : 0
             if sign == 1 { out[0] = UInt8(ascii: "-") }
-            var position = sign + digits
-            repeat {
-                position &-= 1
-                out[position] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            return sign + digits
+            let count = sign &+ Self.decimalDigits(magnitude)
+            // Two digits at a time, from the last, out of a table of the hundred pairs.
+            let pairs = Self.digitPairs.utf8Start
+            var position = count
+            while magnitude >= 100 {
+                let pair = Int(truncatingIfNeeded: magnitude % 100) &* 2
+                magnitude /= 100
+                position &-= 2
+                out[position] = pairs[pair]
+                out[position &+ 1] = pairs[pair &+ 1]
+            }
+            if magnitude >= 10 {
+                let pair = Int(truncatingIfNeeded: magnitude) &* 2
+                out[position &- 2] = pairs[pair]
+                out[position &- 1] = pairs[pair &+ 1]
+            } else {
+                out[position &- 1] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+            }
+            return count
         }
+    }
+
+    /// `00`, `01`, … `99`, one after the other.
+    private static let digitPairs: StaticString = """
+        0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+        5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
+        """
+
+    /// How many decimal digits `value` has (none for 0, which ``append(integer:)`` writes apart).
+    @inline(__always)
+    static func decimalDigits(_ value: UInt64) -> Int {
+        // About log10 from the highest bit set, then one comparison with the power of ten at that count.
+        let bits = 64 &- value.leadingZeroBitCount
+        let guess = (bits &* 1233) >> 12
+        return guess &+ (value >= powersOfTen[guess] ? 1 : 0)
+    }
+
+    /// 10⁰ to 10¹⁹.
+    private static let powersOfTen: [UInt64] = (0..<20).map { exponent in
+        (0..<exponent).reduce(UInt64(1)) { power, _ in power &* 10 }
     }
 
     /// Writes the bytes as standard base64 with padding.
