@@ -125,3 +125,34 @@ extension ChunkCodec {
         }
     }
 }
+
+/// A libdeflate compressor kept for many inputs, each deflated whole into one complete raw deflate stream (what
+/// ``ZipWriter`` does with a small entry): made once, as its tables take a few hundred KiB.
+final class WholeDeflater {
+    private let compressor: OpaquePointer
+
+    /// A compressor at `level` (1 to 12, as libdeflate counts).
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when libdeflate cannot allocate one.
+    init(level: Int32) throws {
+        guard let compressor = libdeflate_alloc_compressor(level) else {
+            throw HandoverError(.archiveFailed, "libdeflate could not allocate a compressor at level \(level)")
+        }
+        self.compressor = compressor
+    }
+
+    deinit { libdeflate_free_compressor(compressor) }
+
+    /// `bytes` deflated, as one stream whose last block is final.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when libdeflate fails.
+    func deflate(_ bytes: [UInt8]) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: libdeflate_deflate_compress_bound(compressor, bytes.count))
+        let count = bytes.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                libdeflate_deflate_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
+            }
+        }
+        guard count > 0 else { throw HandoverError(.archiveFailed, "libdeflate could not compress a zip entry") }
+        output.removeLast(output.count - count)
+        return output
+    }
+}

@@ -80,11 +80,14 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: [String: Any]])
     }
 
-    @Test(arguments: [false, true])
-    func everyKindOfEntryReadsBackInEveryTool(zip64: Bool) async throws {
+    /// With the default limits, and with limits lowered: Zip64 records, and every entry past 1000 bytes streamed
+    /// through zlib rather than deflated whole by libdeflate.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func everyKindOfEntryReadsBackInEveryTool(zip64: Bool, streamed: Bool) async throws {
         try await withTemporaryDirectory { folder in
             let path = folder + "/out.zip"
-            let limits = zip64 ? ZipWriter.Limits(largeValue: 1000, manyEntries: 3) : ZipWriter.Limits()
+            var limits = zip64 ? ZipWriter.Limits(largeValue: 1000, manyEntries: 3) : ZipWriter.Limits()
+            if streamed { limits.wholeEntry = 1000 }
             let contents = try writeZip(at: path, folder: folder, limits: limits)
             #expect(try readArchive(path) == contents)
             let unzip = try run("/usr/bin/env", ["unzip", "-tq", path])
@@ -105,6 +108,44 @@ import Testing
             #expect(hasZip64End == zip64)
             // With the limits lowered, the entries past 1000 bytes carry Zip64 sizes.
             #expect((listing["b/data/disk.bin"]?["zip64"] as? Bool) == zip64)
+        }
+    }
+
+    /// An entry that turns out longer than it said (a file that grew while it was read) goes on through zlib from
+    /// where it passed the limit of entries deflated whole; shorter ones stay whole; all read back in every tool.
+    @Test func anEntryThatGrowsPastTheWholeLimitStreamsOn() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/grown.zip"
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            #expect(descriptor >= 0)
+            var contents: [String: [UInt8]] = [:]
+            let zip = ZipWriter(
+                output: FilteredOutput(descriptor: descriptor, filters: []), level: nil,
+                limits: ZipWriter.Limits(wholeEntry: 1000))
+            try zip.start()
+            // Said and written: (declared size, bytes, piece size).
+            for (index, (declared, count, piece)) in [
+                (10, 5000, 100), (1000, 1000, 999), (900, 1001, 1001), (5000, 5000, 700), (0, 0, 1), (0, 3, 1),
+            ].enumerated() {
+                let name = "e\(index).txt"
+                let bytes = Self.bytes(count, seed: index)
+                try zip.begin(name: name, size: UInt64(declared), modificationTime: time, stored: false)
+                for start in stride(from: 0, to: count, by: piece) {
+                    try bytes[start..<min(start + piece, count)].withUnsafeBytes { try zip.write($0) }
+                }
+                try zip.end()
+                contents[name] = bytes
+            }
+            try zip.finish()
+            close(descriptor)
+            #expect(try readArchive(path) == contents)
+            let unzip = try run("/usr/bin/env", ["unzip", "-tq", path])
+            #expect(unzip.status == 0, "unzip -t: \(unzip.stdout) \(unzip.stderr)")
+            let listing = try pythonListing(path)
+            for (name, info) in listing {
+                #expect(info["sha256"] as? String == contents[name]?.sha256Hex, "\(name)")
+            }
+            #expect(listing.count == contents.count)
         }
     }
 
