@@ -239,11 +239,13 @@ struct XMLRowEncoder {
                         switch values[index] {
                         case .null: out.append(tag(.null))
                         case .string(let text):
-                            if appendString(text, open: tag(.open), close: tag(.close), empty: tag(.empty)) {
+                            if Self.appendString(
+                                text, to: &out, open: tag(.open), close: tag(.close), empty: tag(.empty))
+                            {
                                 break
                             }
                             guard !restricted[index] else { throw unsafeText(row, field: index) }
-                            appendBase64(text, open: tag(.base64), close: tag(.close))
+                            Self.appendBase64(text, to: &out, open: tag(.base64), close: tag(.close))
                         case .integer(let value):
                             out.append(tag(.open))
                             out.append(integer: value)
@@ -254,7 +256,7 @@ struct XMLRowEncoder {
                             out.append(utf8: value.description)
                             out.append(tag(.close))
                         case .decimal(let text), .date(let text):
-                            appendCText(text, open: tag(.open), close: tag(.close), empty: tag(.empty))
+                            Self.appendCText(text, to: &out, open: tag(.open), close: tag(.close), empty: tag(.empty))
                         case .boolean(let value):
                             out.append(tag(.open))
                             out.append(value ? "true" : "false")
@@ -281,23 +283,24 @@ struct XMLRowEncoder {
     }
 
     /// Writes a string field: escaped text, or `empty` for no text. Returns false, having written nothing, when the
-    /// text holds characters XML cannot carry (see ``appendBase64(_:open:close:)``).
+    /// text holds characters XML cannot carry (see ``appendBase64(_:to:open:close:)``).
     @inline(__always)
-    private mutating func appendString(
-        _ text: String, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
+    private static func appendString(
+        _ text: String, to out: inout OutputBuffer, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
         empty: UnsafeBufferPointer<UInt8>
     ) -> Bool {
         if let done = text.utf8.withContiguousStorageIfAvailable({
-            appendString(utf8: $0, open: open, close: close, empty: empty)
+            appendString(utf8: $0, to: &out, open: open, close: close, empty: empty)
         }) {
             return done
         }
         var text = text
-        return text.withUTF8 { appendString(utf8: $0, open: open, close: close, empty: empty) }
+        return text.withUTF8 { appendString(utf8: $0, to: &out, open: open, close: close, empty: empty) }
     }
 
-    private mutating func appendString(
-        utf8: UnsafeBufferPointer<UInt8>, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
+    private static func appendString(
+        utf8: UnsafeBufferPointer<UInt8>, to out: inout OutputBuffer, open: UnsafeBufferPointer<UInt8>,
+        close: UnsafeBufferPointer<UInt8>,
         empty: UnsafeBufferPointer<UInt8>
     ) -> Bool {
         guard !utf8.isEmpty else {
@@ -322,8 +325,8 @@ struct XMLRowEncoder {
 
     /// Writes a string field whose text XML cannot carry: `open` (the tag with `encoding="base64"`), the text's UTF-8
     /// bytes in base64, `close`.
-    private mutating func appendBase64(
-        _ text: String, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>
+    private static func appendBase64(
+        _ text: String, to out: inout OutputBuffer, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>
     ) {
         var text = text
         text.withUTF8 { utf8 in
@@ -344,8 +347,8 @@ struct XMLRowEncoder {
 
     /// Writes the text of a decimal or a date as libxml2 wrote any C string: only what comes before a NUL, escaped;
     /// `empty` for no text at all.
-    private mutating func appendCText(
-        _ text: String, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
+    private static func appendCText(
+        _ text: String, to out: inout OutputBuffer, open: UnsafeBufferPointer<UInt8>, close: UnsafeBufferPointer<UInt8>,
         empty: UnsafeBufferPointer<UInt8>
     ) {
         guard !text.isEmpty else { return out.append(empty) }

@@ -384,15 +384,16 @@ package final class JSONReader {
             }
             guard matched, at < end else { return false }
             // The value.
+            // Whether a value is needed for assertions (their list is read only then: reading it costs a retain).
             let mask: TypeMask
-            let keywords: [Keyword]
+            let checked: Bool
             switch slots[index] {
             case .type(let allowed):
                 mask = allowed
-                keywords = []
-            case .checked(let allowed, let others):
+                checked = false
+            case .checked(let allowed, _):
                 mask = allowed
-                keywords = others
+                checked = true
             }
             let start = at
             let found: TypeMask
@@ -408,7 +409,7 @@ package final class JSONReader {
                     if byte == UInt8(ascii: "\\") {
                         // An escape is skipped when only the type matters, and stands for a character that is
                         // not a surrogate (U+D800 to U+DFFF; the long way pairs or replaces those).
-                        guard keywords.isEmpty, Self.skipEscape(in: storage, at: &at, end: end) else { return false }
+                        guard !checked, Self.skipEscape(in: storage, at: &at, end: end) else { return false }
                         continue
                     }
                     if byte < 0x20 { return false }
@@ -421,19 +422,19 @@ package final class JSONReader {
                 guard combined < 0x80 || Self.isValidUTF8(bytes) else { return false }
                 at &+= 1
                 found = .string
-                if !keywords.isEmpty { value = .string(String(decoding: bytes, as: UTF8.self)) }
+                if checked { value = .string(String(decoding: bytes, as: UTF8.self)) }
             case UInt8(ascii: "n"):
                 guard Self.literal("null", in: storage, at: &at, end: end) else { return false }
                 found = .null
-                if !keywords.isEmpty { value = .null }
+                if checked { value = .null }
             case UInt8(ascii: "t"):
                 guard Self.literal("true", in: storage, at: &at, end: end) else { return false }
                 found = .boolean
-                if !keywords.isEmpty { value = .bool(true) }
+                if checked { value = .bool(true) }
             case UInt8(ascii: "f"):
                 guard Self.literal("false", in: storage, at: &at, end: end) else { return false }
                 found = .boolean
-                if !keywords.isEmpty { value = .bool(false) }
+                if checked { value = .bool(false) }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 while at < end, Self.isNumberByte(storage[at]) { at &+= 1 }
                 // The number must end in the bytes at hand.
@@ -442,20 +443,21 @@ package final class JSONReader {
                 guard let isInteger = Self.numberGrammar(text) else { return false }
                 if isInteger, text.count <= 18, let exact = Self.exactInteger(text) {
                     found = [.number, .integer]
-                    if !keywords.isEmpty { value = .number(JSONNumber(exact)) }
+                    if checked { value = .number(JSONNumber(exact)) }
                 } else {
                     // As parseNumber reads it; an integer past `Int64` or a number out of range goes the long way.
                     guard !isInteger, let double = Double(String(decoding: text, as: UTF8.self)), double.isFinite
                     else { return false }
                     let number = JSONNumber(double)
                     found = number.isInteger ? [.number, .integer] : .number
-                    value = .number(number)
+                    if checked { value = .number(number) }
                 }
             default:
                 return false
             }
             guard !mask.isDisjoint(with: found) else { return false }
-            if let value {
+            if checked, let value {
+                guard case .checked(_, let keywords) = slots[index] else { return false }
                 for keyword in keywords where !checker.check(keyword, value) { return false }
             }
         }
