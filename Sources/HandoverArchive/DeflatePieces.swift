@@ -43,6 +43,14 @@ extension ChunkCodec {
             throw HandoverError(.archiveFailed, "libdeflate could not allocate a compressor at level \(level)")
         }
         defer { libdeflate_free_compressor(compressor) }
+        return try Self.libdeflate(compressor, chunk, room: room, bound: bound, compress: compress)
+    }
+
+    /// Compresses `chunk` whole with `compressor`, into a buffer of `bound` bytes and `room` more.
+    static func libdeflate(
+        _ compressor: OpaquePointer, _ chunk: [UInt8], room: Int, bound: (OpaquePointer?, Int) -> Int,
+        compress: (OpaquePointer?, UnsafeRawPointer?, Int, UnsafeMutableRawPointer?, Int) -> Int
+    ) throws -> [UInt8] {
         var output = [UInt8](repeating: 0, count: bound(compressor, chunk.count) + room)
         let count = chunk.withUnsafeBytes { input in
             output.withUnsafeMutableBytes { out in
@@ -145,14 +153,7 @@ final class WholeDeflater {
     /// `bytes` deflated, as one stream whose last block is final.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when libdeflate fails.
     func deflate(_ bytes: [UInt8]) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: libdeflate_deflate_compress_bound(compressor, bytes.count))
-        let count = bytes.withUnsafeBytes { input in
-            output.withUnsafeMutableBytes { out in
-                libdeflate_deflate_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
-            }
-        }
-        guard count > 0 else { throw HandoverError(.archiveFailed, "libdeflate could not compress a zip entry") }
-        output.removeLast(output.count - count)
-        return output
+        try ChunkCodec.libdeflate(
+            compressor, bytes, room: 0, bound: libdeflate_deflate_compress_bound, compress: libdeflate_deflate_compress)
     }
 }
