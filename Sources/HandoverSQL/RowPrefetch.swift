@@ -42,7 +42,8 @@ package final class RowPrefetch<Producer: BatchProducing>: @unchecked Sendable {
     /// than a batch.
     /// - Parameters:
     ///   - reader: Where the rows come from; the reading thread owns it while it reads.
-    ///   - batchSize: Rows read at a time (1024: about 300 KiB of a typical table's rows).
+    ///   - batchSize: Rows read at a time, at most (1024: about 300 KiB of a typical table's rows; a reader may stop a
+    ///     batch sooner, when its rows are large).
     ///   - depth: Batches that may wait for `body`.
     ///   - decode: Appends the rows of a batch, as read, to the array given, on the caller's thread; when it throws,
     ///     the rows it appended before reach `body` first.
@@ -57,12 +58,13 @@ package final class RowPrefetch<Producer: BatchProducing>: @unchecked Sendable {
         rows.reserveCapacity(batchSize)
         var first = reader.makeBatch(capacity: batchSize)
         var failure: (any Error)?
+        var ended = false
         do {
-            try reader.read(into: &first, limit: batchSize)
+            ended = try reader.read(into: &first, limit: batchSize)
         } catch {
             failure = error
         }
-        guard failure == nil, Producer.count(of: first) == batchSize else {
+        guard failure == nil, !ended else {
             do {
                 try decode(first, &rows)
             } catch {
@@ -117,13 +119,14 @@ package final class RowPrefetch<Producer: BatchProducing>: @unchecked Sendable {
             }
             var rows = batch.take()!
             var failure: (any Error)?
+            var ended = false
             do {
-                try box.reader.read(into: &rows, limit: batchSize)
+                ended = try box.reader.read(into: &rows, limit: batchSize)
             } catch {
                 failure = error
             }
             let count = Producer.count(of: rows)
-            let last = failure != nil || count < batchSize
+            let last = failure != nil || ended
             condition.lock()
             while !last && !stopped && batches.count >= depth {
                 readerWaits = true
@@ -206,9 +209,10 @@ package protocol BatchProducing {
     static func count(of batch: Batch) -> Int
     /// Empties `batch`, keeping its memory.
     static func empty(_ batch: inout Batch)
-    /// Reads rows into `batch` until it holds `limit` rows or the rows end.
+    /// Reads rows into `batch` until it holds `limit` rows (or as many as its memory allows), or the rows end.
+    /// - Returns: Whether the rows ended.
     /// - Throws: The reader's error; the rows read before it stay in `batch`.
-    mutating func read(into batch: inout Batch, limit: Int) throws
+    mutating func read(into batch: inout Batch, limit: Int) throws -> Bool
 }
 
 /// Something that gives rows one at a time, as values; its batches are arrays of rows.
@@ -231,8 +235,12 @@ extension RowProducing {
     /// Empties `batch`, keeping its memory.
     package static func empty(_ batch: inout [Row]) { batch.removeAll(keepingCapacity: true) }
 
-    /// Appends rows from ``next()`` until `batch` holds `limit` rows or the rows end.
-    package mutating func read(into batch: inout [Row], limit: Int) throws {
-        while batch.count < limit, let row = try next() { batch.append(row) }
+    /// Appends rows from ``next()`` until `batch` holds `limit` rows or the rows end; whether they ended.
+    package mutating func read(into batch: inout [Row], limit: Int) throws -> Bool {
+        while batch.count < limit {
+            guard let row = try next() else { return true }
+            batch.append(row)
+        }
+        return false
     }
 }

@@ -179,6 +179,8 @@ struct RawRows {
     let columns: Int
     /// Rows held.
     private(set) var count = 0
+    /// The bytes of text and blobs held.
+    var byteCount: Int { bytes.count }
     /// Each cell's storage class, row after row.
     private(set) var kinds: [SQLiteStorage] = []
     /// Each cell's integer, or a real's bits (0 for other cells).
@@ -282,13 +284,19 @@ struct RawCells {
 }
 
 /// Steps one SQLite query and copies its rows into batches of ``RawRows``, on the reading thread.
+///
+/// A batch stops at `limit` rows, or sooner once it holds `byteLimit` bytes of text and blobs: a table of large
+/// values (documents, images kept as blobs) is read a few rows at a time, so that the batches waiting and being
+/// refilled (each keeps its memory) hold a few MiB, not `limit` large values.
 struct RawRowReader: BatchProducing {
     let statement: SQLiteStatement
     let columns: Int
+    let byteLimit: Int
 
-    init(statement: SQLiteStatement, columns: Int) {
+    init(statement: SQLiteStatement, columns: Int, byteLimit: Int = 4 << 20) {
         self.statement = statement
         self.columns = columns
+        self.byteLimit = byteLimit
     }
 
     func makeBatch(capacity: Int) -> RawRows { RawRows(columns: columns, capacity: capacity) }
@@ -297,8 +305,12 @@ struct RawRowReader: BatchProducing {
 
     static func empty(_ batch: inout RawRows) { batch.removeAll() }
 
-    mutating func read(into batch: inout RawRows, limit: Int) throws {
-        while batch.count < limit, try statement.step() { batch.append(statement) }
+    mutating func read(into batch: inout RawRows, limit: Int) throws -> Bool {
+        while batch.count < limit && batch.byteCount < byteLimit {
+            guard try statement.step() else { return true }
+            batch.append(statement)
+        }
+        return false
     }
 }
 

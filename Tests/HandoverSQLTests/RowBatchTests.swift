@@ -118,6 +118,48 @@ struct RecordingSink: RowSink {
         }
     }
 
+    /// Large values stop a batch early (at 4 MiB of text and blobs): 40 rows of 300,000 bytes of text arrive 14,
+    /// 14 and 12 at a time, every one whole and in order.
+    @Test func largeValuesMakeSmallerBatches() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = folder + "/large.sqlite"
+            try SQLiteConnection.withConnection(path: path, mode: .readWriteCreate) { db in
+                try db.execute(
+                    """
+                    CREATE TABLE tenants (id INTEGER PRIMARY KEY);
+                    CREATE TABLE notes (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+                      body TEXT NOT NULL);
+                    INSERT INTO tenants VALUES (1);
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+                      INSERT INTO notes SELECT i, 1, printf('%d:', i) || substr(hex(zeroblob(150000)), 1, 300000 - length(printf('%d:', i))) FROM n;
+                    """)
+            }
+            let map = """
+                handover-map: 1
+                exporter: {id: large}
+                tenant: {table: tenants, key: id}
+                tables:
+                  tenants: {tenant: id}
+                  notes: {tenant: tenant_id, references: {tenant_id: tenants.id}}
+                """
+            let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: map), databasePath: path)
+            struct Bodies: RowSink {
+                var batches: [[String]] = []
+                mutating func write(_ row: Row, table: Int) async throws { try await write(rows: [row], table: table) }
+                mutating func write(rows: [Row], table: Int) async throws {
+                    guard rows.first?.values.count == 3 else { return }
+                    batches.append(rows.map { row in if case .string(let body) = row.values[2] { body } else { "" } })
+                }
+            }
+            var sink = Bodies()
+            try await exporter.export(.tenant("1"), into: &sink, context: testContext)
+            #expect(sink.batches.map(\.count) == [14, 14, 12])
+            let bodies = sink.batches.flatMap { $0 }
+            #expect(bodies.map { $0.prefix { $0 != ":" } } == (1...40).map { Substring(String($0)) })
+            #expect(bodies.allSatisfy { $0.utf8.count == 300_000 })
+        }
+    }
+
     /// A sink that only writes a row at a time still gets every row, through the default batch write.
     @Test func aSinkWithoutABatchWriteGetsEveryRowInOrder() async throws {
         struct RowsOnly: RowSink {

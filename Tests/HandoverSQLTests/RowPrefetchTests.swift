@@ -111,11 +111,13 @@ import Testing
         func makeBatch(capacity: Int) -> [Int] { [] }
         static func count(of batch: [Int]) -> Int { batch.count }
         static func empty(_ batch: inout [Int]) { batch.removeAll(keepingCapacity: true) }
-        mutating func read(into batch: inout [Int], limit: Int) throws {
-            while batch.count < limit, position < count {
+        mutating func read(into batch: inout [Int], limit: Int) throws -> Bool {
+            while batch.count < limit {
+                guard position < count else { return true }
                 batch.append(position)
                 position += 1
             }
+            return false
         }
     }
 
