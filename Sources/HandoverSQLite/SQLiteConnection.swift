@@ -404,31 +404,6 @@ package final class SQLiteStatement {
     /// The number of result columns.
     package var columnCount: Int { Int(sqlite3_column_count(statement)) }
 
-    /// The storage class of a result column in the current row.
-    @inline(__always)
-    package func type(at index: Int32) -> SQLiteStorage { cell(at: index).type }
-
-    /// An integer column of the current row.
-    @inline(__always)
-    package func int64(at index: Int32) -> Int64 { cell(at: index).int64 }
-
-    /// A real column of the current row.
-    @inline(__always)
-    package func double(at index: Int32) -> Double { cell(at: index).double }
-
-    /// The text of a column, or nil when it is not valid UTF-8.
-    @inline(__always)
-    package func text(at index: Int32) -> String? { cell(at: index).text }
-
-    /// The text of a column of the current row as SQLite holds it (any bytes, not checked as UTF-8), valid until
-    /// the next step or the next read of this column as another type.
-    @inline(__always)
-    package func utf8(at index: Int32) -> UnsafeBufferPointer<UInt8> { cell(at: index).utf8 }
-
-    /// The bytes of a column of the current row.
-    @inline(__always)
-    package func blob(at index: Int32) -> [UInt8] { cell(at: index).blob }
-
     /// A column of the current row, to read several ways with one look-up: reading through it skips the statement's
     /// per-call checks that each `sqlite3_column_*` call makes. Valid until the next step; the connection is used by
     /// one thread at a time, so the value needs no lock of its own.
