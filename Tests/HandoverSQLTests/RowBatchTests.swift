@@ -41,6 +41,19 @@ struct RecordingSink: RowSink {
 /// Rows reach the sink in batches where nothing else must come between them, and one at a time where a file follows
 /// its row.
 @Suite struct RowBatchTests {
+    /// A dataset map of exporter `id` whose tenants are the rows of `tenants`, with the tables of `tables` (YAML lines
+    /// of the `tables` mapping, indented by two spaces) after the tenant table.
+    static func tenantMap(_ id: String, _ tables: String) -> String {
+        """
+        handover-map: 1
+        exporter: {id: \(id)}
+        tenant: {table: tenants, key: id}
+        tables:
+          tenants: {tenant: id}
+        \(tables)
+        """
+    }
+
     /// A tenant table and two of its tables: `events` (`count` rows) and `docs` (rows naming files).
     func withDatabase<T>(events count: Int, _ body: (String, String) async throws -> T) async throws -> T {
         try await withTemporaryDirectory { folder in
@@ -59,18 +72,15 @@ struct RecordingSink: RowSink {
                     """)
             }
             try FileManager.default.createDirectory(atPath: folder + "/root", withIntermediateDirectories: true)
-            let map = """
-                handover-map: 1
-                exporter: {id: batches}
-                tenant: {table: tenants, key: id}
-                tables:
-                  tenants: {tenant: id}
+            let map = Self.tenantMap(
+                "batches",
+                """
                   events: {tenant: tenant_id, references: {tenant_id: tenants.id}}
                   docs:
                     tenant: tenant_id
                     references: {tenant_id: tenants.id}
                     columns: {id: integer, tenant_id: integer, path: {type: string, file: {root: \(folder)/root}}}
-                """
+                """)
             return try await body(path, map)
         }
     }
@@ -134,14 +144,7 @@ struct RecordingSink: RowSink {
                       INSERT INTO notes SELECT i, 1, printf('%d:', i) || substr(hex(zeroblob(150000)), 1, 300000 - length(printf('%d:', i))) FROM n;
                     """)
             }
-            let map = """
-                handover-map: 1
-                exporter: {id: large}
-                tenant: {table: tenants, key: id}
-                tables:
-                  tenants: {tenant: id}
-                  notes: {tenant: tenant_id, references: {tenant_id: tenants.id}}
-                """
+            let map = Self.tenantMap("large", "  notes: {tenant: tenant_id, references: {tenant_id: tenants.id}}")
             let exporter = try DatasetMapExporter(map: try DatasetMap(yaml: map), databasePath: path)
             struct Bodies: RowSink {
                 var batches: [[String]] = []
