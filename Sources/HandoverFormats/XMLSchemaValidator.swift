@@ -1,6 +1,5 @@
 internal import CLibXML2
 public import HandoverCore
-internal import Synchronization
 
 /// A problem found in an XML document: where, and what, without any of the document's values.
 public struct XMLValidationError: Sendable, Hashable, CustomStringConvertible {
@@ -42,10 +41,7 @@ let denyAllExternalEntities: Void = {
 /// them all, for the whole process) and without a DTD: a document with a DOCTYPE is refused.
 public final class XMLSchemaValidator: @unchecked Sendable {
     // A compiled xmlSchema is read-only and may be shared; each validation gets its own context.
-    /// The schema's bytes, kept to compile them when first needed (see ``compiled()``).
-    private let bytes: [UInt8]
-    /// libxml2's compiled schema, once made.
-    private let schema: Mutex<xmlSchemaPtr?>
+    private let schema: xmlSchemaPtr
     /// The quick check, for a schema Handover generates.
     private let quick: XMLTableChecker?
 
@@ -54,8 +50,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     /// When the schema is one Handover generates (byte for byte), documents in the form Handover writes are checked
     /// by a quick check of Handover's own, in one pass over their bytes; from the first thing it is not sure of (any
     /// other form, any invalid value), the rest of the document goes through libxml2 as below, so the verdict and the
-    /// problems reported are libxml2's (see `XMLTableChecker`). Such a schema is compiled by libxml2 only when a
-    /// document first needs it: most never do.
+    /// problems reported are libxml2's (see `XMLTableChecker`).
     /// - Throws: ``HandoverError/Code/invalidSchema`` when the bytes are not a usable XML Schema.
     public convenience init(schema bytes: [UInt8]) throws {
         try self.init(schema: bytes, quickCheck: true)
@@ -65,32 +60,6 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     /// the tests compare the quick check with).
     package init(schema bytes: [UInt8], quickCheck: Bool) throws {
         _ = denyAllExternalEntities
-        self.bytes = bytes
-        quick = quickCheck ? XMLTableChecker(schema: bytes) : nil
-        // A schema the generator wrote is one libxml2 compiles (the tests check every kind of field): it waits until
-        // a document needs it. Any other is compiled now, so that a schema libxml2 refuses is refused here.
-        schema = Mutex(quick == nil ? try Self.compile(bytes) : nil)
-    }
-
-    deinit {
-        schema.withLock { schema in
-            if let schema { xmlSchemaFree(schema) }
-        }
-    }
-
-    /// libxml2's compiled schema, compiled at the first call.
-    /// - Throws: ``HandoverError/Code/invalidSchema`` when libxml2 refuses the schema.
-    private func compiled() throws -> xmlSchemaPtr {
-        try schema.withLock { schema in
-            if let schema { return schema }
-            let made = try Self.compile(bytes)
-            schema = made
-            return made
-        }
-    }
-
-    /// Compiles `bytes` with libxml2.
-    private static func compile(_ bytes: [UInt8]) throws -> xmlSchemaPtr {
         let collector = ErrorCollector(limit: 5)
         let compiled: xmlSchemaPtr? = bytes.withUnsafeBytes { raw in
             guard
@@ -107,7 +76,12 @@ public final class XMLSchemaValidator: @unchecked Sendable {
                 .invalidSchema,
                 "not a usable XML Schema: " + collector.errors.map(\.description).joined(separator: "; "))
         }
-        return compiled
+        schema = compiled
+        quick = quickCheck ? XMLTableChecker(schema: bytes) : nil
+    }
+
+    deinit {
+        xmlSchemaFree(schema)
     }
 
     /// Validates one document read from `source`.
@@ -149,7 +123,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         let state = ParseState(limit: maxErrors)
         // Every callback gets the state's hot part, a plain pointer: no reference counting, no exclusivity checks.
         let box = UnsafeMutableRawPointer(state.hot)
-        guard let validation = xmlSchemaNewValidCtxt(try compiled()) else {
+        guard let validation = xmlSchemaNewValidCtxt(schema) else {
             throw HandoverError(.internalError, "libxml2 could not create a validation context")
         }
         defer { xmlSchemaFreeValidCtxt(validation) }

@@ -88,6 +88,19 @@ import Testing
         return writer.sink.bytes
     }
 
+    /// A schema in the generator's exact form that libxml2 refuses (a minimum above the maximum) is refused when the
+    /// validator is made, as libxml2 refuses it, although the quick check could read it: a document the quick check
+    /// would pass (no rows, or only nulls) must not make such a schema look usable.
+    @Test func aGeneratedSchemaLibxml2RefusesIsRefusedAtOnce() throws {
+        let table = TableSchema(
+            name: "bounds",
+            fields: [Field("score", .integer, constraints: Constraints(minimum: 5, maximum: 1))])
+        let bytes = SchemaGenerator.xmlSchema(for: table)
+        #expect(XMLTableChecker(schema: bytes) != nil, "the quick check reads the schema")
+        #expect(throws: HandoverError.self) { try XMLSchemaValidator(schema: bytes) }
+        #expect(throws: HandoverError.self) { try XMLSchemaValidator(schema: bytes, quickCheck: false) }
+    }
+
     @Test func theSchemaIsReadBackExactlyAndAnyOtherSchemaHasNoChecker() throws {
         let bytes = SchemaGenerator.xmlSchema(for: Self.table)
         let read = try #require(XMLTableChecker.table(fromSchema: bytes))
