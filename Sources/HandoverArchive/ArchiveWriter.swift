@@ -186,18 +186,33 @@ public final class ArchiveWriter {
         guard content.format == format else {
             throw HandoverError(.archiveFailed, "\(name) was compressed for another archive format")
         }
-        let descriptor = try Self.openForReading(content.path)
-        defer { _ = Glibc.close(descriptor) }
+        let source: String
+        var held: [UInt8]?
+        switch content.storage {
+        case .memory(let bytes): (source, held) = (name, bytes)
+        case .file(let path): source = path
+        }
+        let descriptor = held == nil ? try Self.openForReading(source) : -1
+        defer { if descriptor >= 0 { _ = Glibc.close(descriptor) } }
         let blockSize = 256 * 1024
         var total: Int64 = 0
         func next() throws -> [UInt8]? {
-            var piece = [UInt8](repeating: 0, count: blockSize)
-            let count = try piece.withUnsafeMutableBytes {
-                try Self.readBlock(descriptor, into: $0, path: content.path)
+            var piece: [UInt8]
+            if let bytes = held {
+                // Held in memory: the whole content in one piece.
+                held = []
+                piece = bytes
+            } else if descriptor >= 0 {
+                piece = [UInt8](repeating: 0, count: blockSize)
+                let count = try piece.withUnsafeMutableBytes {
+                    try Self.readBlock(descriptor, into: $0, path: source)
+                }
+                piece.removeLast(blockSize - count)
+            } else {
+                piece = []
             }
-            guard count > 0 else { return nil }
-            piece.removeLast(blockSize - count)
-            total += Int64(count)
+            guard !piece.isEmpty else { return nil }
+            total += Int64(piece.count)
             piece.withUnsafeBytes { observe($0) }
             return piece
         }
@@ -211,7 +226,7 @@ public final class ArchiveWriter {
         try writeHeader(name: name, size: content.size, modificationTime: modificationTime, stored: false)
         try chunked.splice(next, length: content.size)
         guard total == content.compressedBytes else {
-            throw HandoverError(.archiveFailed, "'\(content.path)' changed size while it was archived")
+            throw HandoverError(.archiveFailed, "'\(source)' changed size while it was archived")
         }
         // libarchive counts the entry's bytes: hand it as many zeros, which ChunkedOutput drops.
         var remaining = content.size
@@ -252,11 +267,37 @@ public final class ArchiveWriter {
     private static let zeros = [UInt8](repeating: 0, count: 256 * 1024)
 
     /// Adds a regular file from bytes in memory.
+    /// - Parameters:
+    ///   - bytes: The file's content.
+    ///   - name: The entry's path inside the archive (UTF-8, relative, `/`-separated).
+    ///   - modificationTime: The entry's mtime.
+    ///   - stored: In a zip, store the bytes as they are instead of deflating them.
+    ///   - observe: Called with the bytes before they are archived.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when writing fails.
-    public func addFile(bytes: [UInt8], as name: String, modificationTime: Timestamp) throws {
-        try writeHeader(name: name, size: Int64(bytes.count), modificationTime: modificationTime, stored: false)
-        try bytes.withUnsafeBytes { try writeData($0, entry: name) }
+    public func addFile(
+        bytes: [UInt8], as name: String, modificationTime: Timestamp, stored: Bool = false,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws {
+        try writeHeader(name: name, size: Int64(bytes.count), modificationTime: modificationTime, stored: stored)
+        try bytes.withUnsafeBytes {
+            observe($0)
+            try writeData($0, entry: name)
+        }
         try finishEntry(name)
+    }
+
+    /// Adds a regular file a ``StagingArea`` kept: from memory, or read from its working file.
+    /// - Throws: ``HandoverError/Code/archiveFailed`` when reading or writing fails.
+    package func addFile(
+        _ staged: StagedBytes, as name: String, modificationTime: Timestamp, stored: Bool = false,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws {
+        switch staged {
+        case .memory(let bytes):
+            try addFile(bytes: bytes, as: name, modificationTime: modificationTime, stored: stored, observe: observe)
+        case .file(let path):
+            try addFile(from: path, as: name, modificationTime: modificationTime, stored: stored, observe: observe)
+        }
     }
 
     /// Starts an entry of `size` bytes; in a zip, deflated or, when `stored`, stored as they are.

@@ -9,8 +9,8 @@ public import HandoverCore
 #endif
 
 /// Compresses files while they are written, for an archive packed later: each file's content is cut into
-/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in a working file of
-/// compressed bytes. For a tar, the chunks are zstd frames or gzip members, exactly as the archive compresses its
+/// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in memory while they
+/// are few (``StagingArea``), else in a working file of compressed bytes. For a tar, the chunks are zstd frames or gzip members, exactly as the archive compresses its
 /// own tar stream; for a zip, they are pieces of one deflate stream (``ChunkCodec/deflatePiece(_:last:)``), so that
 /// one entry is deflated on two cores. When the archive is packed,
 /// ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)`` puts those bytes in the archive as they are,
@@ -73,6 +73,15 @@ package final class ContentCompression: @unchecked Sendable {
         return file
     }
 
+    /// Starts a file of compressed content held in memory while `staging` allows, else in a working file of its.
+    /// - Throws: ``HandoverError/Code/internalError`` after ``finish()``.
+    package func file(in staging: StagingArea) throws -> CompressedFile {
+        guard !finished else { throw HandoverError(.internalError, "content compression has finished") }
+        let file = CompressedFile(staging: staging, stream: box.files.count + 1, owner: self)
+        box.files[file.stream] = file
+        return file
+    }
+
     /// Writes every compressed chunk out, closes every file and stops the threads; after it, each ended file's
     /// ``CompressedFile/content`` is known.
     /// - Throws: ``HandoverError/Code/archiveFailed`` when compressing failed,
@@ -102,8 +111,8 @@ package final class ContentCompression: @unchecked Sendable {
 package final class CompressedFile {
     /// What a finished file holds: its working file of compressed bytes and what the archive needs to know.
     package struct Content: Sendable, Hashable {
-        /// The working file of compressed bytes.
-        package let path: String
+        /// The compressed bytes: in memory, or in a working file.
+        package let storage: StagedBytes
         /// The format they were compressed for.
         package let format: ArchiveFormat
         /// The content's size uncompressed (the tar entry's size).
@@ -117,12 +126,21 @@ package final class CompressedFile {
         package let crc32: UInt32
         /// For zip at level 0, the bytes are the content as it is, for a stored entry; otherwise they are deflated.
         package let stored: Bool
+
+        /// The working file of compressed bytes; nil when they are held in memory.
+        package var path: String? { storage.path }
     }
 
-    let path: String
     let stream: Int
     private unowned let owner: ContentCompression
-    private var descriptor: Int32
+    /// Where the compressed bytes stay in memory while they are few; nil when they go to ``path`` from the start.
+    private let staging: StagingArea?
+    /// The working file of compressed bytes, once there is one.
+    private var path: String?
+    private var descriptor: Int32 = -1
+    /// The compressed bytes while they are held in memory (``path`` is nil).
+    private var held: [UInt8] = []
+    private var closed = false
     private var current: [UInt8] = []
     private var size: Int64 = 0
     private var compressedBytes: Int64 = 0
@@ -137,10 +155,17 @@ package final class CompressedFile {
     package private(set) var content: Content?
 
     fileprivate init(path: String, stream: Int, owner: ContentCompression) throws {
-        self.path = path
         self.stream = stream
         self.owner = owner
+        staging = nil
         descriptor = try AtomicFile.createPrivateFile(at: path)
+        self.path = path
+    }
+
+    fileprivate init(staging: StagingArea, stream: Int, owner: ContentCompression) {
+        self.stream = stream
+        self.owner = owner
+        self.staging = staging
     }
 
     deinit {
@@ -185,10 +210,11 @@ package final class CompressedFile {
     /// Writes a compressed chunk, in order.
     fileprivate func take(_ chunk: CompressedChunk) throws {
         let bytes = chunk.bytes
-        do {
-            try AtomicFile.writeAll(bytes, to: descriptor)
-        } catch let error as HandoverError {
-            throw HandoverError(.outputUnavailable, "cannot write '\(path)'", cause: error.cause)
+        if path == nil, let staging, staging.reserve(bytes.count, total: held.count + bytes.count) {
+            held.append(contentsOf: bytes)
+        } else {
+            if path == nil { try spill() }
+            try write(bytes)
         }
         hasher.update(data: bytes)
         compressedBytes += Int64(bytes.count)
@@ -197,17 +223,44 @@ package final class CompressedFile {
         if ended && pending == 0 { try close() }
     }
 
-    /// Closes the working file; an ended file's ``content`` is known from now on.
+    /// Moves the compressed bytes held in memory to a new working file, which takes the rest: the file outgrew the
+    /// staging area's limit, or the export's allowance is spent.
+    private func spill() throws {
+        guard let staging else { throw HandoverError(.internalError, "a compressed file without a place") }
+        let (path, descriptor) = try staging.createFile()
+        self.path = path
+        self.descriptor = descriptor
+        try write(held)
+        staging.release(held.count)
+        held = []
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        do {
+            try AtomicFile.writeAll(bytes, to: descriptor)
+        } catch let error as HandoverError {
+            throw HandoverError(.outputUnavailable, "cannot write '\(path ?? "")'", cause: error.cause)
+        }
+    }
+
+    /// Closes the working file, if there is one; an ended file's ``content`` is known from now on.
     fileprivate func close() throws {
-        guard descriptor >= 0 else { return }
-        let result = Glibc.close(descriptor)
-        descriptor = -1
-        guard result == 0 else { throw HandoverError(errno: errno, .outputUnavailable, "cannot close '\(path)'") }
+        guard !closed else { return }
+        closed = true
+        if descriptor >= 0 {
+            let result = Glibc.close(descriptor)
+            descriptor = -1
+            guard result == 0 else {
+                throw HandoverError(errno: errno, .outputUnavailable, "cannot close '\(path ?? "")'")
+            }
+        }
         if ended {
             content = Content(
-                path: path, format: owner.format, size: size, compressedBytes: compressedBytes,
-                compressedSHA256: hasher.finalize().hexString, crc32: crc32, stored: owner.codec.stores)
+                storage: path.map { .file($0) } ?? .memory(held), format: owner.format, size: size,
+                compressedBytes: compressedBytes, compressedSHA256: hasher.finalize().hexString, crc32: crc32,
+                stored: owner.codec.stores)
         }
+        held = []
     }
 }
 

@@ -6,10 +6,11 @@ public import Logging
 
 /// Runs exporters into a bundle and publishes it as an archive.
 ///
-/// Rows stream from each exporter through the format writers into files in a private working
-/// folder beside the output, each file hashed as it is written; then the manifest is written and
-/// the archive is assembled under a temporary name and renamed when complete. If anything fails,
-/// no archive appears and the working folder is removed.
+/// Rows stream from each exporter through the format writers into files, each hashed as it is
+/// written and kept in memory while small, else in a private working folder beside the output (see
+/// ``StagingArea``); then the manifest is written and the archive is assembled under a temporary
+/// name and renamed when complete. If anything fails, no archive appears and the working folder is
+/// removed.
 public struct BundleBuilder: Sendable {
     /// The exporters to run.
     public var exporters: ExporterRegistry
@@ -52,18 +53,17 @@ public struct BundleBuilder: Sendable {
         let pseudonymizer = options.pseudonymizer ?? KeyedPseudonymizer.random()
         let generatedAt = options.generatedAt ?? Timestamp.now()
         return try await AtomicFile.withWorkingFolder(in: folder, named: name) { work in
-            let root = work + "/" + name
-            try makeFolder(root + "/data")
+            let stage = BundleStage(folder: work)
             let packager = BundlePackager(
-                root: root, name: name, options: options, generatedAt: generatedAt, logger: logger)
+                stage: stage, name: name, options: options, generatedAt: generatedAt, logger: logger)
             return try await build(
-                request, root: root, work: work, packager: packager, finalPath: finalPath,
-                pseudonymizer: pseudonymizer, generatedAt: generatedAt)
+                request, stage: stage, packager: packager, finalPath: finalPath, pseudonymizer: pseudonymizer,
+                generatedAt: generatedAt)
         }
     }
 
     private func build(
-        _ request: ExportRequest, root: String, work: String, packager: BundlePackager, finalPath: String,
+        _ request: ExportRequest, stage: BundleStage, packager: BundlePackager, finalPath: String,
         pseudonymizer: any Pseudonymizer, generatedAt: Timestamp
     ) async throws -> BundleResult {
         var exporterRecords: [Manifest.ExporterRecord] = []
@@ -76,7 +76,7 @@ public struct BundleBuilder: Sendable {
         var firstFailure: HandoverError?
         // Zip and tar.gz/tar.zst: the data is compressed while it is written, on two threads of its own.
         let compression = try ContentCompression(format: options.archiveFormat, level: options.compressionLevel)
-            .map(PayloadCompression.init)
+            .map { PayloadCompression($0, stage: stage) }
         defer { compression?.stop() }
         for exporter in exporters.exporters {
             try Self.checkCancellation()
@@ -85,12 +85,12 @@ public struct BundleBuilder: Sendable {
             let context = ExportContext(logger: logger, pseudonymizer: pseudonymizer)
             do {
                 outcome = try await run(
-                    exporter, scope: request.scope, root: root, context: context, compression: compression)
+                    exporter, scope: request.scope, stage: stage, context: context, compression: compression)
             } catch let error as HandoverError where Self.mayRecord(error, options.onExporterFailure) {
                 // Nothing of the failed exporter stays in the bundle; the manifest says why it is missing.
-                try removeTree(root + "/data/" + exporter.id)
-                try removeTree(root + "/data/schemas/" + exporter.id)
-                try removeTree(root + "/data/files/" + exporter.id)
+                stage.remove(under: "data/" + exporter.id)
+                stage.remove(under: "data/schemas/" + exporter.id)
+                stage.remove(under: "data/files/" + exporter.id)
                 firstFailure = firstFailure ?? error
                 exporterRecords.append(
                     Manifest.ExporterRecord(
@@ -143,11 +143,10 @@ public struct BundleBuilder: Sendable {
         let page = IndexPage.render(
             request: requestRecord, generatedAt: generatedAt, exporters: exporterRecords, samples: samples,
             contents: contents, csvFormulaGuard: options.csvFormulaGuard && options.formats.contains(.csv))
-        let pageFile = try FileSink(path: root + "/data/index.html")
-        try page.withUnsafeBytes { try pageFile.write($0) }
+        stage.hold(page, at: "data/index.html")
         let documents = [
             Manifest.DocumentRecord(
-                path: "data/index.html", mediaType: "text/html", bytes: pageFile.bytes, sha256: try pageFile.close()
+                path: "data/index.html", mediaType: "text/html", bytes: Int64(page.count), sha256: page.sha256Hex
             )
         ]
         var manifest = Manifest(
@@ -165,11 +164,11 @@ public struct BundleBuilder: Sendable {
         try Self.checkCancellation()
         try packager.writeDataPackage(manifest: manifest, tables: written, references: references)
         let parts = try packager.assignParts(&manifest)
-        try FileSink.write(try ManifestCoding.encode(manifest), to: root + "/manifest.json")
+        stage.hold(try ManifestCoding.encode(manifest), at: "manifest.json")
         try packager.signManifest(request: request.id)
         let compressed = try compression?.finish() ?? [:]
         let published = try packager.publish(
-            manifest: manifest, parts: parts, work: work, finalPath: finalPath, compressed: compressed)
+            manifest: manifest, parts: parts, finalPath: finalPath, compressed: compressed)
         logger.debug("published bundle", metadata: ["request": "\(request.id)", "parts": "\(published.count)"])
         options.progress?(
             ExportProgress(
@@ -199,15 +198,6 @@ public struct BundleBuilder: Sendable {
         }
     }
 
-    private func removeTree(_ path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        do {
-            try FileManager.default.removeItem(atPath: path)
-        } catch {
-            throw HandoverError(.outputUnavailable, "cannot remove the working folder '\(path)'")
-        }
-    }
-
     /// What one exporter wrote.
     typealias Outcome = (
         record: Manifest.ExporterRecord, files: [Manifest.FileRecord], schemas: [Manifest.SchemaRecord],
@@ -215,18 +205,16 @@ public struct BundleBuilder: Sendable {
         missing: [Manifest.MissingFile]
     )
 
-    /// Runs one exporter into `root/data/<exporter id>/`, its schemas into `root/data/schemas/<exporter id>/`,
-    /// validating every file it writes against its schema file as the bytes are written.
+    /// Runs one exporter into `data/<exporter id>/`, its schemas into `data/schemas/<exporter id>/`, validating
+    /// every file it writes against its schema file as the bytes are written.
     private func run(
-        _ exporter: any Exporter, scope: ExportScope, root: String, context: ExportContext,
+        _ exporter: any Exporter, scope: ExportScope, stage: BundleStage, context: ExportContext,
         compression: PayloadCompression?
     ) async throws -> Outcome {
         let folder = "data/" + exporter.id
         let schemaFolder = "data/schemas/" + exporter.id
-        try makeFolder(root + "/" + folder)
-        try makeFolder(root + "/" + schemaFolder)
         var sink = BundleRowSink(exporterID: exporter.id, progress: options.progress)
-        sink.contents = ContentFiles(root: root, exporterID: exporter.id, policy: options.missingFiles)
+        sink.contents = ContentFiles(stage: stage, exporterID: exporter.id, policy: options.missingFiles)
         let totals = options.progress == nil ? [:] : try await exporter.estimatedRows(in: scope)
         var schemas: [Manifest.SchemaRecord] = []
         // Validators started for tables not yet handed to the sink, stopped if setting up fails.
@@ -241,7 +229,7 @@ public struct BundleBuilder: Sendable {
                 var paths: [String] = []
                 for format in options.formats {
                     let path = folder + "/" + table.name + "." + format.fileExtension
-                    let file = try compression?.sink(at: root, path: path) ?? FileSink(path: root + "/" + path)
+                    let file = try compression?.sink(path) ?? stage.sink(path)
                     let kind = SchemaKind(describing: format)
                     let schema = SchemaGenerator.schema(kind, for: table, csvFormulaGuard: options.csvFormulaGuard)
                     // Every byte written to the file is checked against the schema file's bytes by another thread than
@@ -252,13 +240,12 @@ public struct BundleBuilder: Sendable {
                     paths.append(path)
                     writers.append(
                         try format.makeWriter(for: table, into: file, csvFormulaGuard: options.csvFormulaGuard))
-                    let schemaFile = try FileSink(path: root + "/" + schemaFolder + "/" + table.name + kind.fileSuffix)
-                    try schema.withUnsafeBytes { try schemaFile.write($0) }
+                    let schemaPath = schemaFolder + "/" + table.name + kind.fileSuffix
+                    stage.hold(schema, at: schemaPath)
                     schemas.append(
                         Manifest.SchemaRecord(
-                            path: schemaFolder + "/" + table.name + kind.fileSuffix, mediaType: kind.mediaType,
-                            kind: kind.rawValue, exporter: exporter.id, table: table.name, bytes: schemaFile.bytes,
-                            sha256: try schemaFile.close()))
+                            path: schemaPath, mediaType: kind.mediaType, kind: kind.rawValue, exporter: exporter.id,
+                            table: table.name, bytes: Int64(schema.count), sha256: schema.sha256Hex))
                 }
                 sink.tables.append(
                     BundleRowSink.Table(
@@ -307,6 +294,7 @@ public struct BundleBuilder: Sendable {
                 guard let written = table.written?[position] else {
                     throw HandoverError(.internalError, "table \(table.schema.name) was not completed")
                 }
+                stage.keep(table.writers[position].sink)
                 let path = folder + "/" + table.schema.name + "." + format.fileExtension
                 let schemaPath = schemaFolder + "/" + table.schema.name + SchemaKind(describing: format).fileSuffix
                 files.append(
@@ -359,24 +347,23 @@ public struct BundleBuilder: Sendable {
         return folder
     }
 
-    private func makeFolder(_ path: String) throws {
-        try AtomicFile.createPrivateFolder(at: path)
-    }
 }
 
 /// The data files of an export whose content is compressed as it is written (every format but tar.xz), by bundle
 /// path.
 final class PayloadCompression {
     let compression: ContentCompression
+    let stage: BundleStage
     private var files: [(path: String, file: CompressedFile)] = []
 
-    init(_ compression: ContentCompression) {
+    init(_ compression: ContentCompression, stage: BundleStage) {
         self.compression = compression
+        self.stage = stage
     }
 
-    /// A new data file at `path` (relative to `root`) whose bytes are compressed as they are written.
-    func sink(at root: String, path: String) throws -> FileSink {
-        let sink = try FileSink(path: root + "/" + path, compression: compression)
+    /// A new data file at `path` in the bundle whose bytes are compressed as they are written.
+    func sink(_ path: String) throws -> FileSink {
+        let sink = try stage.sink(path, compression: compression)
         if let file = sink.compressed { files.append((path, file)) }
         return sink
     }

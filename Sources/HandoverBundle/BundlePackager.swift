@@ -8,10 +8,10 @@ internal import HandoverFormats
 internal import HandoverMinisign
 internal import Logging
 
-/// Turns a staged bundle folder into a BagIt bag (or one bag per part) and publishes its archives.
+/// Turns a staged bundle into a BagIt bag (or one bag per part) and publishes its archives.
 struct BundlePackager {
-    /// The staged bundle: `manifest.json`, `datapackage.json` and `data/` are written here.
-    let root: String
+    /// The staged bundle: `manifest.json`, `datapackage.json` and `data/` are kept here.
+    let stage: BundleStage
     /// The bundle's name, `handover-<request id>`, also its folder inside every archive.
     let name: String
     let options: BundleOptions
@@ -68,12 +68,14 @@ struct BundlePackager {
     /// Signs `manifest.json` into `manifest.json.minisig` beside it, when signing.
     func signManifest(request: RequestID) throws {
         guard let key = options.signingKey else { return }
-        let manifest = try Array(Data(contentsOf: URL(fileURLWithPath: root + "/manifest.json")))
+        guard case .memory(let manifest) = stage["manifest.json"] else {
+            throw HandoverError(.internalError, "the manifest is not staged")
+        }
         let comment = Self.trustedComment("manifest.json", request: request.rawValue, generatedAt: generatedAt)
         let signature = try Self.signing { () throws(MinisignError) in
             try key.sign(manifest, trustedComment: comment, untrustedComment: Self.untrustedComment(key))
         }
-        try FileSink.write(signature.fileText.utf8, to: root + "/" + Self.manifestSignature)
+        stage.hold(Array(signature.fileText.utf8), at: Self.manifestSignature)
     }
 
     /// Writes `datapackage.json`: a Frictionless Data Package describing every CSV table (the JSON ones when
@@ -123,7 +125,7 @@ struct BundlePackager {
         let descriptor = DataPackage.descriptor(
             name: name.lowercased(), title: "Data export \(manifest.request.id)", created: generatedAt.iso8601,
             resources: resources)
-        try FileSink.write(descriptor, to: root + "/datapackage.json")
+        stage.hold(descriptor, at: "datapackage.json")
     }
 
     /// Decides which part holds each payload file and records it in the manifest; one part when not splitting.
@@ -171,7 +173,7 @@ struct BundlePackager {
     /// Writes each part's tag files and archive, and publishes them: one archive at `finalPath`, or a
     /// folder of parts there, appearing whole or not at all.
     func publish(
-        manifest: Manifest, parts: [[String]], work: String, finalPath: String,
+        manifest: Manifest, parts: [[String]], finalPath: String,
         compressed: [String: CompressedFile.Content] = [:]
     ) throws -> [(
         path: String, bytes: Int64
@@ -184,17 +186,16 @@ struct BundlePackager {
                     phase: .packing, exporter: "",
                     item: parts.count > 1 ? "part \(index + 1) of \(parts.count)" : "archive",
                     rows: 0, total: nil))
-            let tags = work + "/tags-\(index + 1)"
             let payload = parts[index]
-            try writeTagFiles(
-                into: tags, manifest: manifest, payload: payload, digests: digests,
+            let tags = try tagFiles(
+                manifest: manifest, payload: payload, digests: digests,
                 part: parts.count > 1 ? (index + 1, parts.count) : nil)
             let (filters, prehasher) = try archiveFilters()
             try ArchiveWriter.write(
                 to: path, format: options.archiveFormat, compressionLevel: options.compressionLevel, filters: filters
             ) { archive in
-                for file in Self.tagFiles {
-                    try archive.addFile(from: tags + "/" + file, as: name + "/" + file, modificationTime: generatedAt)
+                for (file, bytes) in tags {
+                    try archive.addFile(bytes: bytes, as: name + "/" + file, modificationTime: generatedAt)
                 }
                 for file in documents + payload {
                     if let compressed = compressed[file] {
@@ -234,28 +235,25 @@ struct BundlePackager {
         Dictionary((manifest.contents ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Writes the BagIt tag files of a bag holding `payload` (and the documents) into the new folder `tags`.
-    func writeTagFiles(
-        into tags: String, manifest: Manifest, payload: [String],
-        digests: [String: (bytes: Int64, sha256: String)], part: (Int, Int)?
-    ) throws {
-        try AtomicFile.createPrivateFolder(at: tags)
+    /// The BagIt tag files of a bag holding `payload` (and the documents), in ``tagFiles`` order.
+    func tagFiles(
+        manifest: Manifest, payload: [String], digests: [String: (bytes: Int64, sha256: String)], part: (Int, Int)?
+    ) throws -> [(name: String, bytes: [UInt8])] {
         let bytes = payload.reduce(Int64(0)) { $0 + (digests[$1]?.bytes ?? 0) }
         let info = BagTagFiles.info(
             date: generatedAt, payloadBytes: bytes, payloadFiles: payload.count,
             organization: options.sourceOrganization, identifier: manifest.request.id.rawValue, part: part)
         let payloadManifest = BagTagFiles.manifest(payload.map { ($0, digests[$0]?.sha256 ?? "") })
-        var tagDigests: [(path: String, sha256: String)] = []
-        for (file, bytes) in [
-            ("bagit.txt", BagTagFiles.declaration), ("bag-info.txt", info), ("manifest-sha256.txt", payloadManifest),
-        ] {
-            try FileSink.write(bytes, to: tags + "/" + file)
-            tagDigests.append((file, Array(bytes).sha256Hex))
-        }
+        let files = [
+            ("bagit.txt", BagTagFiles.declaration), ("bag-info.txt", info),
+            ("manifest-sha256.txt", payloadManifest),
+        ]
+        var tagDigests = files.map { (path: $0.0, sha256: $0.1.sha256Hex) }
         for file in documents {
-            tagDigests.append((file, try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + file))).sha256Hex))
+            guard let document = stage[file] else { throw HandoverError(.internalError, "\(file) is not staged") }
+            tagDigests.append((file, try document.read().sha256Hex))
         }
-        try FileSink.write(BagTagFiles.manifest(tagDigests), to: tags + "/tagmanifest-sha256.txt")
+        return files + [("tagmanifest-sha256.txt", BagTagFiles.manifest(tagDigests))]
     }
 
     /// The filters an archive's bytes pass on their way to the file: age encryption to the recipients, and
@@ -274,10 +272,11 @@ struct BundlePackager {
     func addPayload(_ file: String, to archive: ArchiveWriter, sha256: String?, content: Manifest.ContentRecord?)
         throws
     {
+        guard let staged = stage[file] else { throw HandoverError(.internalError, "\(file) is not staged") }
         var hasher = SHA256()
         do {
             try archive.addFile(
-                from: root + "/" + file, as: name + "/" + file, modificationTime: generatedAt,
+                staged, as: name + "/" + file, modificationTime: generatedAt,
                 stored: content.map { ContentFiles.isStoredAsIs($0.mediaType) } ?? false
             ) { hasher.update(bufferPointer: $0) }
         } catch let error as HandoverError {

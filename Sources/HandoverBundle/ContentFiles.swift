@@ -9,10 +9,11 @@ internal import HandoverCore
     internal import Darwin
 #endif
 
-/// The files one exporter's rows name, copied into the bundle's working folder as they come: streamed in blocks and
-/// hashed on the way (memory flat for files of many gigabytes), each once however many rows name it.
+/// The files one exporter's rows name, copied into the bundle's stage as they come: streamed in blocks and hashed on
+/// the way (memory flat for files of many gigabytes: a file past the stage's limit goes to a working file), each once
+/// however many rows name it.
 final class ContentFiles {
-    let root: String
+    let stage: BundleStage
     let exporterID: String
     let policy: MissingFilePolicy
     /// The files carried, in the order first named.
@@ -21,8 +22,8 @@ final class ContentFiles {
     private(set) var missing: [Manifest.MissingFile] = []
     private var carried: [String: String] = [:]
 
-    init(root: String, exporterID: String, policy: MissingFilePolicy) {
-        self.root = root
+    init(stage: BundleStage, exporterID: String, policy: MissingFilePolicy) {
+        self.stage = stage
         self.exporterID = exporterID
         self.policy = policy
     }
@@ -72,16 +73,7 @@ final class ContentFiles {
         guard UInt64(status.st_dev) == identity.device, UInt64(status.st_ino) == identity.inode else {
             return try unavailable("replaced while it was being read")
         }
-        try makeFolders(for: path)
-        let target = root + "/" + path
-        let sink: FileSink
-        do {
-            sink = try FileSink(path: target)
-        } catch let error as HandoverError {
-            throw HandoverError(
-                .outputUnavailable, "cannot write the file of table \(table), row \(file.row), field \(file.field)",
-                cause: error.cause)
-        }
+        let sink = try stage.sink(path)
         var block = [UInt8](repeating: 0, count: 1 << 20)
         var failure: Int32?
         while true {
@@ -92,30 +84,27 @@ final class ContentFiles {
                 break
             }
             if count == 0 { break }
-            try block.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            do {
+                try block.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            } catch let error as HandoverError {
+                throw HandoverError(
+                    .outputUnavailable,
+                    "cannot write the file of table \(table), row \(file.row), field \(file.field)",
+                    cause: error.cause)
+            }
             if sink.bytes & ((64 << 20) - 1) < Int64(count) { try BundleBuilder.checkCancellation() }
         }
         let digest = try sink.close()
         if let failure {
-            unlink(target)
+            if let working = sink.staged?.path { unlink(working) }
             return try unavailable("unreadable (errno \(failure))")
         }
+        stage.keep(sink)
         carried[path] = source
         records.append(
             Manifest.ContentRecord(
                 path: path, mediaType: Self.mediaType(of: relative), bytes: sink.bytes, sha256: digest,
                 exporter: exporterID, table: table, field: file.field, row: file.row))
-    }
-
-    private func makeFolders(for path: String) throws {
-        let folder = (root + "/" + path).split(separator: "/", omittingEmptySubsequences: false).dropLast()
-            .joined(separator: "/")
-        do {
-            try FileManager.default.createDirectory(
-                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw HandoverError(.outputUnavailable, "cannot create a folder for the files of exporter \(exporterID)")
-        }
     }
 
     /// The media type of a file by its name's extension; `application/octet-stream` for any other.

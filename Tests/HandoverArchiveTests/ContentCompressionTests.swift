@@ -21,16 +21,21 @@ import Testing
         }
     }
 
-    /// Compresses `sizes.count` files in uneven blocks, as writers hand them.
-    func compress(into folder: String, format: ArchiveFormat, workers: Int = 2) throws -> [(
-        name: String, bytes: [UInt8], content: CompressedFile.Content
-    )] {
+    /// Compresses `sizes.count` files in uneven blocks, as writers hand them; into working files in `folder`, or kept
+    /// in `staging` when given.
+    func compress(into folder: String, format: ArchiveFormat, workers: Int = 2, staging: StagingArea? = nil) throws
+        -> [(
+            name: String, bytes: [UInt8], content: CompressedFile.Content
+        )]
+    {
         let compression = try ContentCompression(format: format, level: nil, chunkSize: 1024, workers: workers)
         defer { compression.stop() }
         var files: [(name: String, bytes: [UInt8], file: CompressedFile)] = []
         for (index, size) in Self.sizes.enumerated() {
             let bytes = Self.bytes(size, seed: index)
-            let file = try compression.file(at: folder + "/c\(index).compressed")
+            let file =
+                try staging.map { try compression.file(in: $0) }
+                ?? compression.file(at: folder + "/c\(index).compressed")
             var offset = 0
             var step = 1
             while offset < bytes.count {
@@ -82,7 +87,7 @@ import Testing
             let files = try compress(into: folder, format: format)
             for file in files {
                 #expect(file.content.size == Int64(file.bytes.count))
-                let stored = Array(try Data(contentsOf: URL(fileURLWithPath: file.content.path)))
+                let stored = Array(try Data(contentsOf: URL(fileURLWithPath: file.content.path!)))
                 #expect(Int64(stored.count) == file.content.compressedBytes)
                 #expect(stored.sha256Hex == file.content.compressedSHA256)
             }
@@ -107,6 +112,45 @@ import Testing
             for (name, bytes) in contents {
                 #expect(Array(try Data(contentsOf: URL(fileURLWithPath: extracted + "/" + name))) == bytes, "\(name)")
             }
+        }
+    }
+
+    @Test(arguments: [ArchiveFormat.zip, .tgz, .txz, .tzst])
+    func filesKeptInMemoryOrSpilledToWorkingFilesMakeTheSameArchive(format: ArchiveFormat) async throws {
+        try await withTemporaryDirectory { folder in
+            let work = folder + "/work"
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            // Small limits: the small files stay in memory until the allowance is spent, the large one goes to disk.
+            let staging = StagingArea(folder: work, fileLimit: 4096, memoryLimit: 1500)
+            let files = try compress(into: folder, format: format, staging: staging)
+            let inMemory = files.filter { $0.content.path == nil }
+            let onDisk = files.filter { $0.content.path != nil }
+            #expect(inMemory.count >= 3, "\(files.map(\.content.compressedBytes))")
+            #expect(inMemory.allSatisfy { $0.content.compressedBytes <= 4096 })
+            #expect(inMemory.reduce(0) { $0 + $1.content.compressedBytes } <= 1500)
+            #expect(onDisk.contains { $0.bytes.count == 100_000 }, "the largest file outgrows memory")
+            #expect(onDisk.contains { $0.content.compressedBytes <= 4096 }, "a small file once the allowance is spent")
+            #expect(staging.filesCreated == onDisk.count)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: work).count == onDisk.count)
+            for file in onDisk {
+                let path = try #require(file.content.path)
+                #expect(path.hasPrefix(work + "/"))
+                #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+                let stored = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+                #expect(stored.sha256Hex == file.content.compressedSHA256)
+            }
+            let spliced = folder + "/spliced." + format.fileExtension
+            let contents = try writeArchive(at: spliced, format: format, files: files)
+            #expect(
+                try writeArchive(
+                    at: folder + "/plain." + format.fileExtension, format: format, files: files,
+                    plainOnly: true) == contents)
+            #expect(try readArchive(spliced) == contents)
+            let check =
+                format == .zip
+                ? try run("/usr/bin/env", ["unzip", "-tq", spliced])
+                : try run("/usr/bin/env", ["tar", "-tf", spliced])
+            #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         }
     }
 
@@ -172,7 +216,7 @@ import Testing
                     whole = zlib.compressobj(6, zlib.DEFLATED, -15)
                     print(len(whole.compress(out) + whole.flush()))
                     """
-                let python = try run("/usr/bin/env", ["python3", "-c", script, content.path])
+                let python = try run("/usr/bin/env", ["python3", "-c", script, content.path!])
                 #expect(python.status == 0, "\(python.stderr)")
                 let crc = bytes.withUnsafeBytes { ChunkCodec.crc32(0, $0) }
                 let lines = python.stdout.split(separator: "\n")
@@ -262,7 +306,7 @@ import Testing
                 }
             }
             // Bytes appended to the working file after it was compressed.
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file.content.path))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file.content.path!))
             try handle.seekToEnd()
             try handle.write(contentsOf: Data([1, 2, 3]))
             try handle.close()
@@ -274,7 +318,7 @@ import Testing
                 (error as? HandoverError)?.message.contains("changed size") == true
             }
             // A working file that is gone.
-            unlink(file.content.path)
+            unlink(file.content.path!)
             #expect(throws: HandoverError.self) {
                 try ArchiveWriter.write(to: out + "/c.tar.zst", format: .tzst, compressionLevel: nil, filters: []) {
                     try $0.addCompressedFile(file.content, as: file.name, modificationTime: time)

@@ -204,7 +204,7 @@ import Testing
             try file.end()
             try compression.finish()
             let content = try #require(file.content)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: content.path))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: content.path!))
             try handle.truncate(atOffset: UInt64(content.compressedBytes - 1))
             try handle.close()
             #expect {
