@@ -53,7 +53,7 @@ public final class ArchiveWriter {
         chunkSize: Int, workers: Int, zipLimits: ZipWriter.Limits = ZipWriter.Limits(),
         _ body: (ArchiveWriter) throws -> T
     ) throws -> T {
-        try withUTF8Locale {
+        func create() throws -> T {
             try AtomicFile.create(at: destination) { descriptor, temporaryPath in
                 let writer = try ArchiveWriter(
                     descriptor: descriptor, path: temporaryPath, format: format, level: compressionLevel,
@@ -64,6 +64,9 @@ public final class ArchiveWriter {
                 return result
             }
         }
+        // Only libarchive converts names through the locale; the zip writer takes them as UTF-8 bytes (and a process
+        // that writes only zips does not load the locale's files).
+        return try format == .zip ? create() : withUTF8Locale(create)
     }
 
     private init(

@@ -310,7 +310,13 @@ struct BundlePackager {
                 of: path, digest: prehasher.digest(), key: key, request: request.rawValue, generatedAt: generatedAt,
                 removingOnFailure: true)
         }
-        return (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        // stat, not FileManager's attributes: those look up the owner's and group's names too (reading
+        // /etc/nsswitch.conf, /etc/passwd and /etc/group).
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw HandoverError(errno: errno, .outputUnavailable, "cannot read the size of '\(path)'")
+        }
+        return Int64(status.st_size)
     }
 }
 
