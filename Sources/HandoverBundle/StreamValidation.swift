@@ -12,8 +12,10 @@ internal import HandoverFormats
 /// that reads them as they come, and a writer faster than that thread waits, so memory does not grow with the file.
 /// A file that ends before (most files of a subject's export) is checked by the process's ``ValidationWorker``, or
 /// by the thread that asks for its verdict if the worker has not started on it yet: the same validator reads the same
-/// blocks, without a thread started for each small file. The validator compiles its schema from the schema file's
-/// bytes on the thread that validates, so nothing of it is shared between threads.
+/// blocks, without a thread started for each small file. The validator's schema is compiled from the schema file's
+/// bytes ahead of time, by the worker when it has no complete file to check (a subject's export then waits for no
+/// compile: the worker compiles the next tables' schemas while the first are written), else by the thread that
+/// validates. A compiled validator is handed over under this object's lock and used by one thread at a time.
 final class StreamValidation: @unchecked Sendable {
     /// What the validator found: the records it counted and its problems (without data values).
     typealias Verdict = (records: Int, problems: [String])
@@ -34,6 +36,10 @@ final class StreamValidation: @unchecked Sendable {
     private var claimed = false
     /// The validator's verdict, once it has one.
     private var result: Result<Verdict, HandoverError>?
+    /// The validator compiled ahead by the ``ValidationWorker`` (or why it could not be), until a validation takes it.
+    private var compiled: Result<PayloadValidator, any Error>?
+    /// The worker is compiling the validator now.
+    private var compiling = false
 
     private let kind: SchemaKind
     private let schema: [UInt8]
@@ -41,19 +47,63 @@ final class StreamValidation: @unchecked Sendable {
     private let maxErrors: Int
 
     /// Prepares to validate against the schema file `schema` of `kind`; `path` names the file in messages.
-    init(kind: SchemaKind, schema: [UInt8], path: String, maxErrors: Int = 3) {
+    /// The ``ValidationWorker`` compiles the schema ahead, when it is idle; with `compilingAhead` false, the thread that
+    /// validates does.
+    init(kind: SchemaKind, schema: [UInt8], path: String, maxErrors: Int = 3, compilingAhead: Bool = true) {
         self.kind = kind
         self.schema = schema
         self.path = path
         self.maxErrors = maxErrors
+        if compilingAhead { ValidationWorker.shared.compile(self) }
     }
 
-    /// Compiles the schema and validates the file's blocks as ``next()`` hands them out, on the calling thread, and
-    /// records the verdict. Called once, by whoever claimed the validation.
+    deinit {
+        // A validator compiled ahead and never used (the export stopped) no longer counts as waiting.
+        if compiled != nil { ValidationWorker.shared.taken() }
+    }
+
+    /// Compiles the validator ahead of the file's end, unless the validation has started or stopped: the
+    /// ``ValidationWorker``'s side.
+    fileprivate func compileIfUnclaimed() {
+        condition.lock()
+        guard !claimed, !aborted, compiled == nil else {
+            condition.unlock()
+            return
+        }
+        compiling = true
+        condition.unlock()
+        let validator = Result { try PayloadValidator(kind: kind, schema: schema) }
+        ValidationWorker.shared.compiledAhead()
+        condition.lock()
+        compiled = validator
+        compiling = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Whether the validator was compiled ahead and is waiting to be used; for tests.
+    var isCompiledAhead: Bool { condition.withLock { compiled != nil } }
+
+    /// The validator: the one compiled ahead (waiting for the worker if it is compiling it now), else compiled here.
+    private func validator() throws -> PayloadValidator {
+        condition.lock()
+        while compiling { condition.wait() }
+        let ready = compiled
+        compiled = nil
+        condition.unlock()
+        if let ready {
+            ValidationWorker.shared.taken()
+            return try ready.get()
+        }
+        return try PayloadValidator(kind: kind, schema: schema)
+    }
+
+    /// Validates the file's blocks as ``next()`` hands them out, on the calling thread, and records the verdict.
+    /// Called once, by whoever claimed the validation.
     private func validate() {
         let verdict: Result<Verdict, HandoverError>
         do {
-            let validator = try PayloadValidator(kind: kind, schema: schema)
+            let validator = try validator()
             var source = Source(channel: self)
             verdict = .success(try validator.validate(from: &source, maxErrors: maxErrors))
         } catch let error as HandoverError {
@@ -149,6 +199,10 @@ final class StreamValidation: @unchecked Sendable {
     func abort() {
         condition.lock()
         aborted = true
+        if compiled != nil {
+            compiled = nil
+            ValidationWorker.shared.taken()
+        }
         // A validation nobody has started never will.
         if claim() { result = .failure(HandoverError(.cancelled, "the export was stopped")) }
         condition.broadcast()
@@ -197,7 +251,8 @@ final class StreamValidation: @unchecked Sendable {
     }
 }
 
-/// The thread that validates the small files of every export in turn, started at its first file.
+/// The thread that validates the small files of every export in turn, started at its first file, and that compiles
+/// the schemas of files still being written while no complete file waits.
 ///
 /// A file waiting for it is validated by whoever comes first: the worker, or the thread that asks for the file's
 /// verdict (``StreamValidation/outcome()``), so a busy worker never delays an export.
@@ -208,12 +263,41 @@ final class ValidationWorker: @unchecked Sendable {
     private let condition = NSCondition()
     /// Files waiting, oldest first (guarded by `condition`).
     private var waiting: [StreamValidation] = []
+    /// Validations whose schemas to compile ahead, oldest first, after every waiting file (guarded by `condition`).
+    private var compiling: [StreamValidation] = []
+    /// Validators compiled ahead and not yet used (guarded by `condition`): at ``lookAhead``, the worker compiles no
+    /// more until one is used, so that an export of many tables does not hold every table's compiled schemas at once.
+    private var ahead = 0
+    /// The most validators compiled ahead and waiting: three tables' in three formats.
+    static let lookAhead = 9
     private var started = false
 
     /// Queues `validation`, whose file is complete.
     func submit(_ validation: StreamValidation) {
+        enqueue { $0.waiting.append(validation) }
+    }
+
+    /// Queues the compiling of `validation`'s schema, done when no complete file waits.
+    func compile(_ validation: StreamValidation) {
+        enqueue { $0.compiling.append(validation) }
+    }
+
+    /// Counts a validator compiled ahead, until ``taken()``.
+    fileprivate func compiledAhead() {
+        condition.withLock { ahead += 1 }
+    }
+
+    /// Says a validator compiled ahead was used or dropped.
+    fileprivate func taken() {
         condition.lock()
-        waiting.append(validation)
+        ahead -= 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func enqueue(_ add: (ValidationWorker) -> Void) {
+        condition.lock()
+        add(self)
         if !started {
             started = true
             let thread = Thread { [self] in run() }
@@ -227,10 +311,16 @@ final class ValidationWorker: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while waiting.isEmpty { condition.wait() }
-            let next = waiting.removeFirst()
-            condition.unlock()
-            next.runIfUnclaimed()
+            while waiting.isEmpty && (compiling.isEmpty || ahead >= Self.lookAhead) { condition.wait() }
+            if !waiting.isEmpty {
+                let next = waiting.removeFirst()
+                condition.unlock()
+                next.runIfUnclaimed()
+            } else {
+                let next = compiling.removeFirst()
+                condition.unlock()
+                next.compileIfUnclaimed()
+            }
         }
     }
 }

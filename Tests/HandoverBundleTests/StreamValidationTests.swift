@@ -113,6 +113,36 @@ import Testing
         #expect(error?.code == .invalidSchema || error?.code == .invalidData)
     }
 
+    /// The worker compiles a validator's schema before its file ends, when it has nothing else to do; the file is then
+    /// checked by that validator, with the same verdict as one compiled when the file ends. An unusable schema
+    /// compiled ahead is reported as when it is compiled late.
+    @Test(arguments: TableFormat.allCases)
+    func schemasCompiledAheadGiveTheVerdictOfSchemasCompiledLate(format: TableFormat) throws {
+        let bytes = try Self.document(format, rows: 50)
+        let ahead = Self.validation(format)
+        let deadline = Date().addingTimeInterval(30)
+        while !ahead.isCompiledAhead && Date() < deadline { usleep(1_000) }
+        #expect(ahead.isCompiledAhead, "the idle worker compiles the schema before the file is written")
+        try Self.push(bytes, in: 4096, to: ahead)
+        let verdict = try ahead.outcome()
+        #expect(!ahead.isCompiledAhead, "the validation took the validator compiled ahead")
+        let kind = SchemaKind(describing: format)
+        let late = StreamValidation(
+            kind: kind, schema: SchemaGenerator.schema(kind, for: Self.table), path: "data/x/people",
+            compilingAhead: false)
+        try Self.push(bytes, in: 4096, to: late)
+        let expected = try late.outcome()
+        #expect(verdict.records == 50 && verdict.problems.isEmpty)
+        #expect(verdict.records == expected.records && verdict.problems == expected.problems)
+
+        let unusable = StreamValidation(kind: kind, schema: Array("{".utf8), path: "data/x/people")
+        while !unusable.isCompiledAhead && Date() < deadline { usleep(1_000) }
+        #expect(unusable.isCompiledAhead)
+        unusable.end()
+        let error = #expect(throws: HandoverError.self) { try unusable.outcome() }
+        #expect(error?.code == .invalidSchema || error?.code == .invalidData)
+    }
+
     /// A file smaller than the queue is validated without a thread of its own, by the same validator over the same
     /// bytes: its verdict is the one a file streamed to its own thread gets, valid or not.
     @Test(arguments: TableFormat.allCases)
