@@ -323,9 +323,7 @@ struct BundlePackager {
 extension Array where Element == UInt8 {
     /// The SHA-256 of these bytes in lowercase hexadecimal.
     var sha256Hex: String {
-        var sink = DigestingSource(MemorySource(self), [.sha256])
-        try? sink.drain()
-        return sink.sha256
+        SHA256.hash(data: self).hexString
     }
 }
 

@@ -15,7 +15,7 @@ enum Tree {
     }
 
     private func write(to out: inout OutputBuffer, indent: Int) {
-        let pad = { (level: Int) -> [UInt8] in Array(repeating: 0x20, count: level * 2) }
+        func pad(_ level: Int) -> Repeated<UInt8> { repeatElement(0x20, count: level * 2) }
         switch self {
         case .null: out.append("null")
         case .bool(let value): out.append(value ? "true" : "false")
@@ -30,23 +30,23 @@ enum Tree {
             guard !items.isEmpty else { return out.append("[]") }
             out.append("[\n")
             for (index, item) in items.enumerated() {
-                out.bytes += pad(indent + 1)
+                out.bytes.append(contentsOf: pad(indent + 1))
                 item.write(to: &out, indent: indent + 1)
                 out.append(index + 1 < items.count ? ",\n" : "\n")
             }
-            out.bytes += pad(indent)
+            out.bytes.append(contentsOf: pad(indent))
             out.append("]")
         case .object(let members):
             guard !members.isEmpty else { return out.append("{}") }
             out.append("{\n")
             for (index, (key, value)) in members.enumerated() {
-                out.bytes += pad(indent + 1)
+                out.bytes.append(contentsOf: pad(indent + 1))
                 JSONText.appendString(key, to: &out)
                 out.append(": ")
                 value.write(to: &out, indent: indent + 1)
                 out.append(index + 1 < members.count ? ",\n" : "\n")
             }
-            out.bytes += pad(indent)
+            out.bytes.append(contentsOf: pad(indent))
             out.append("}")
         }
     }

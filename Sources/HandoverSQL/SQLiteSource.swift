@@ -32,18 +32,18 @@ struct SQLiteSession: SourceSession {
 
     static func catalog(of connection: SQLiteConnection) throws -> SourceCatalog {
         var tables: [CatalogTable] = []
-        for name in try connection.tableNames() {
-            let columns = (try connection.columns(of: name) ?? []).map { info in
+        for table in try connection.tables() {
+            let columns = table.columns.map { info in
                 CatalogColumn(
                     name: info.name, declaredType: info.declaredType, notNull: info.notNull,
                     primaryKeyPosition: info.primaryKeyPosition, inferredType: inferType(info.declaredType))
             }
-            let keys = try connection.foreignKeys(of: name).map { key in
+            let keys = table.foreignKeys.map { key in
                 CatalogForeignKey(columns: key.columns, table: key.table, referencedColumns: key.referencedColumns)
             }
             tables.append(
                 CatalogTable(
-                    name: name, columns: columns, leadingIndexedColumns: try connection.leadingIndexedColumns(of: name),
+                    name: table.name, columns: columns, leadingIndexedColumns: table.leadingIndexedColumns,
                     foreignKeys: keys))
         }
         // A foreign key that leaves out the referenced columns means the referenced table's primary key.

@@ -181,6 +181,83 @@ package final class SQLiteConnection {
         return names
     }
 
+    /// A table or view, as ``tables()`` reads it.
+    package struct TableInfo: Sendable, Hashable {
+        /// Its name.
+        package var name: String
+        /// Its columns, in order (as ``columns(of:)`` gives them).
+        package var columns: [ColumnInfo]
+        /// Its foreign keys (as ``foreignKeys(of:)`` gives them).
+        package var foreignKeys: [ForeignKeyInfo]
+        /// The columns that lead some index of it, and its primary key's first column (as
+        /// ``leadingIndexedColumns(of:)`` gives them).
+        package var leadingIndexedColumns: Set<String>
+    }
+
+    /// Every table and view, by name, with what ``columns(of:)``, ``foreignKeys(of:)`` and
+    /// ``leadingIndexedColumns(of:)`` give for each; read in three queries whatever the number of tables, where those
+    /// take several each.
+    package func tables() throws -> [TableInfo] {
+        var tables: [TableInfo] = []
+        var position: [String: Int] = [:]
+        for name in try tableNames() {
+            position[name] = tables.count
+            tables.append(TableInfo(name: name, columns: [], foreignKeys: [], leadingIndexedColumns: []))
+        }
+        let objects = "FROM sqlite_schema AS m JOIN"
+        let kinds = "m.type IN ('table','view')"
+        let columns = try prepare(
+            "SELECT m.name, p.name, p.type, p.\"notnull\", p.pk \(objects) pragma_table_info(m.name) AS p WHERE \(kinds) "
+                + "ORDER BY m.name, p.cid")
+        while try columns.step() {
+            guard case .text(let table) = try columns.value(at: 0), let index = position[table],
+                case .text(let name) = try columns.value(at: 1)
+            else { continue }
+            let type: String = if case .text(let t) = try columns.value(at: 2) { t } else { "" }
+            let notNull: Bool = if case .integer(let n) = try columns.value(at: 3) { n != 0 } else { false }
+            let pk: Int = if case .integer(let n) = try columns.value(at: 4) { Int(n) } else { 0 }
+            tables[index].columns.append(
+                ColumnInfo(name: name, declaredType: type, notNull: notNull, primaryKeyPosition: pk))
+            if pk == 1 { tables[index].leadingIndexedColumns.insert(name) }
+        }
+        let keys = try prepare(
+            "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\" \(objects) pragma_foreign_key_list(m.name) AS f "
+                + "WHERE \(kinds) ORDER BY m.name, f.id, f.seq")
+        var lastKey: (table: Int, id: Int64)?
+        while try keys.step() {
+            guard case .text(let table) = try keys.value(at: 0), let index = position[table],
+                case .integer(let id) = try keys.value(at: 1), case .text(let target) = try keys.value(at: 2),
+                case .text(let from) = try keys.value(at: 3)
+            else { continue }
+            if lastKey?.table != index || lastKey?.id != id {
+                tables[index].foreignKeys.append(ForeignKeyInfo(columns: [], table: target, referencedColumns: []))
+                lastKey = (index, id)
+            }
+            let last = tables[index].foreignKeys.count - 1
+            tables[index].foreignKeys[last].columns.append(from)
+            if case .text(let to) = try keys.value(at: 4) {
+                tables[index].foreignKeys[last].referencedColumns.append(to)
+            }
+        }
+        for index in tables.indices {
+            for key in tables[index].foreignKeys.indices
+            where tables[index].foreignKeys[key].referencedColumns.count != tables[index].foreignKeys[key].columns.count
+            {
+                tables[index].foreignKeys[key].referencedColumns = []
+            }
+        }
+        let indexes = try prepare(
+            "SELECT m.name, i.name \(objects) pragma_index_list(m.name) AS l JOIN pragma_index_info(l.name) AS i "
+                + "WHERE \(kinds) AND i.seqno = 0")
+        while try indexes.step() {
+            guard case .text(let table) = try indexes.value(at: 0), let index = position[table],
+                case .text(let column) = try indexes.value(at: 1)
+            else { continue }
+            tables[index].leadingIndexedColumns.insert(column)
+        }
+        return tables
+    }
+
     /// One column as `PRAGMA table_info` reports it.
     package struct ColumnInfo: Sendable, Hashable {
         /// The column's name.
