@@ -1,27 +1,65 @@
 internal import HandoverCore
 internal import HandoverSQLite
+internal import Synchronization
 
 /// A SQLite database file as a data source, opened read-only for each session.
+///
+/// The connection the catalog was read on is kept open for the first session: a map is checked and its first export
+/// run on one opening of the file (its schema parsed, its WAL index mapped once), which is a tenth of a subject's
+/// export. The sessions after it open the file again.
 struct SQLiteSource: DatasetSource {
     /// The database file.
     let path: String
+    /// The connection ``readCatalog()`` read on, until a session takes it (closed when no copy of the source is left).
+    private let spare = SpareConnection()
+
+    init(path: String) {
+        self.path = path
+    }
 
     var label: String { path }
     var dialect: SQLDialect { .sqlite }
 
     func withSession<T: Sendable>(snapshot: Bool, _ body: (any SourceSession) async throws -> T) async throws -> T {
-        try await SQLiteConnection.withConnection(path: path, mode: .readOnly) { connection in
-            let session = SQLiteSession(connection: connection)
-            guard snapshot else { return try await body(session) }
-            return try await connection.withReadTransaction { try await body(session) }
-        }
+        let connection = try spare.take() ?? SQLiteConnection.opened(path: path, mode: .readOnly)
+        let session = SQLiteSession(connection: connection)
+        guard snapshot else { return try await body(session) }
+        return try await connection.withReadTransaction { try await body(session) }
     }
 
     /// The catalog, read synchronously (a SQLite file is local).
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when the file is not a readable database.
     func readCatalog() throws -> SourceCatalog {
-        try SQLiteConnection.withConnection(path: path, mode: .readOnly) { try SQLiteSession.catalog(of: $0) }
+        let connection = try SQLiteConnection.opened(path: path, mode: .readOnly)
+        let catalog = try SQLiteSession.catalog(of: connection)
+        spare.keep(connection)
+        return catalog
     }
+
+    /// Whether a connection is kept for the next session; for tests.
+    var hasSpareConnection: Bool { spare.isHolding }
+}
+
+/// One open connection, handed from the thread that read the catalog to the session that takes it.
+private final class SpareConnection: Sendable {
+    /// The connection is used by one thread at a time: the catalog's, then the session's.
+    private struct Held: @unchecked Sendable {
+        var connection: SQLiteConnection?
+    }
+    private let held = Mutex(Held())
+
+    func keep(_ connection: SQLiteConnection) {
+        held.withLock { $0.connection = connection }
+    }
+
+    func take() -> SQLiteConnection? {
+        held.withLock { held in
+            defer { held.connection = nil }
+            return held.connection
+        }
+    }
+
+    var isHolding: Bool { held.withLock { $0.connection != nil } }
 }
 
 /// A session on one SQLite connection.

@@ -77,7 +77,14 @@ package final class SQLiteConnection {
     /// is released. The caller runs one statement at a time on it (the connection has no mutex of its own).
     /// - Throws: ``HandoverError/Code/sourceUnavailable`` when SQLite cannot open it (out of memory).
     package static func inMemory() throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: ":memory:", mode: .readWriteCreate)
+        try opened(path: ":memory:", mode: .readWriteCreate)
+    }
+
+    /// Opens the database at `path` as ``withConnection(path:mode:_:)-swift.type.method`` does, for a connection
+    /// that lives beyond one scope: it is closed when the last reference to it goes. One thread at a time uses it.
+    /// - Throws: ``HandoverError/Code/sourceUnavailable`` when it cannot be opened or is not a database.
+    package static func opened(path: String, mode: Mode) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, mode: mode)
         connection.closesWhenReleased = true
         return connection
     }
