@@ -10,9 +10,9 @@ public import HandoverCore
 
 /// Compresses files while they are written, for an archive packed later: each file's content is cut into
 /// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in memory while they
-/// are few (``StagingArea``), else in a working file of compressed bytes. For a tar, the chunks are zstd frames or gzip members, exactly as the archive compresses its
-/// own tar stream; for a zip, they are pieces of one deflate stream (``ChunkCodec/deflatePiece(_:last:)``), so that
-/// one entry is deflated on two cores. When the archive is packed,
+/// are few (``StagingArea``), else in a working file of compressed bytes. For a tar, the chunks are zstd frames or
+/// gzip members, exactly as the archive compresses its own tar stream; for a zip, they are pieces of one deflate
+/// stream (``ChunkCodec/deflatePiece(_:last:)``), so that one entry is deflated on two cores. When the archive is packed,
 /// ``ArchiveWriter/addCompressedFile(_:as:modificationTime:observe:)`` puts those bytes in the archive as they are,
 /// so an export compresses its data while it writes it instead of after.
 ///
@@ -73,7 +73,8 @@ package final class ContentCompression: @unchecked Sendable {
         return file
     }
 
-    /// Starts a file of compressed content held in memory while `staging` allows, else in a working file of its.
+    /// Starts a file of compressed content held in memory while `staging` allows, else in a working file of its
+    /// folder.
     /// - Throws: ``HandoverError/Code/internalError`` after ``finish()``.
     package func file(in staging: StagingArea) throws -> CompressedFile {
         guard !finished else { throw HandoverError(.internalError, "content compression has finished") }
@@ -109,7 +110,8 @@ package final class ContentCompression: @unchecked Sendable {
 
 /// One file's content as it is being compressed; see ``ContentCompression``.
 package final class CompressedFile {
-    /// What a finished file holds: its working file of compressed bytes and what the archive needs to know.
+    /// What a finished file holds: its compressed bytes (in memory or a working file) and what the archive needs to
+    /// know.
     package struct Content: Sendable, Hashable {
         /// The compressed bytes: in memory, or in a working file.
         package let storage: StagedBytes

@@ -187,7 +187,7 @@ struct BundlePackager {
                     item: parts.count > 1 ? "part \(index + 1) of \(parts.count)" : "archive",
                     rows: 0, total: nil))
             let payload = parts[index]
-            let tags = try tagFiles(
+            let tags = try makeTagFiles(
                 manifest: manifest, payload: payload, digests: digests,
                 part: parts.count > 1 ? (index + 1, parts.count) : nil)
             let (filters, prehasher) = try archiveFilters()
@@ -235,8 +235,8 @@ struct BundlePackager {
         Dictionary((manifest.contents ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// The BagIt tag files of a bag holding `payload` (and the documents), in ``tagFiles`` order.
-    func tagFiles(
+    /// The BagIt tag files of a bag holding `payload` (and the documents), in the order of ``tagFiles``.
+    func makeTagFiles(
         manifest: Manifest, payload: [String], digests: [String: (bytes: Int64, sha256: String)], part: (Int, Int)?
     ) throws -> [(name: String, bytes: [UInt8])] {
         let bytes = payload.reduce(Int64(0)) { $0 + (digests[$1]?.bytes ?? 0) }

@@ -5,8 +5,8 @@ internal import Synchronization
 /// A SQLite database file as a data source, opened read-only for each session.
 ///
 /// The connection the catalog was read on is kept open for the first session: a map is checked and its first export
-/// run on one opening of the file (its schema parsed, its WAL index mapped once), which is a tenth of a subject's
-/// export. The sessions after it open the file again.
+/// run on one opening of the file (its schema parsed, its WAL index mapped once; half a millisecond saved, of a
+/// subject's 20 ms). The sessions after it open the file again.
 struct SQLiteSource: DatasetSource {
     /// The database file.
     let path: String
