@@ -1,7 +1,6 @@
-// The conformances of public types to a public protocol are public, so the types' modules are imported publicly
-// (nothing imports this executable module, so this exports nothing); swift-argument-parser's protocol is reached
-// through `RawArgument`, declared here.
-internal import ArgumentParser
+// The conformances of public types to a public protocol are public, so these modules are imported publicly
+// (nothing imports this executable module, so this exports nothing).
+public import ArgumentParser
 public import HandoverArchive
 public import HandoverBundle
 public import HandoverCore
@@ -13,21 +12,8 @@ public import HandoverStore
 // with the valid ones listed (exit 64) before a command starts any work. The conformances are declared here,
 // in the executable, so that the library modules need not depend on swift-argument-parser. (They are not
 // marked `@retroactive`: the types are declared in this package, where the compiler refuses the mark.)
-//
-// Each closed set describes its values by their raw value, as they are typed. swift-argument-parser's default,
-// `"\(value)"`, reflects on the enum for its case's name whenever a command's arguments are set up (for every
-// value of every such option, at every run): a tenth of the parsing, in a binary with as many conformances as
-// this one.
 
-/// A closed set of values typed as their raw values.
-protocol RawArgument: ExpressibleByArgument, CaseIterable, RawRepresentable where RawValue == String {}
-
-extension RawArgument {
-    /// The value as it is typed: its raw value.
-    public var defaultValueDescription: String { rawValue }
-}
-
-extension ArchiveFormat: RawArgument {
+extension ArchiveFormat: ExpressibleByArgument {
     /// `zip`, `tgz`, `txz` or `tzst`; the file name extensions `tar.gz`, `tar.xz` and `tar.zst` are accepted too.
     public init?(argument: String) {
         guard let format = try? ArchiveFormat(parsing: argument) else { return nil }
@@ -35,9 +21,9 @@ extension ArchiveFormat: RawArgument {
     }
 }
 
-extension Purpose: RawArgument {}
+extension Purpose: ExpressibleByArgument {}
 
-extension RequestState: RawArgument {}
+extension RequestState: ExpressibleByArgument {}
 
 /// The value of `--formats`: table formats as a comma-separated list, such as `json,csv`.
 ///
@@ -77,15 +63,15 @@ extension ArchiveFormat {
 }
 
 /// A switch given as `on` or `off`.
-enum Switch: String, RawArgument, Sendable {
+enum Switch: String, ExpressibleByArgument, CaseIterable, Sendable {
     case on, off
 
     /// Whether it is on.
     var isOn: Bool { self == .on }
 }
 
-extension MissingFilePolicy: RawArgument {}
+extension MissingFilePolicy: ExpressibleByArgument {}
 
-extension TableFormat: RawArgument {}
-extension TableNaming: RawArgument {}
-extension FilePathForm: RawArgument {}
+extension TableFormat: ExpressibleByArgument {}
+extension TableNaming: ExpressibleByArgument {}
+extension FilePathForm: ExpressibleByArgument {}
