@@ -218,14 +218,10 @@ package final class SQLiteConnection {
                 + "ORDER BY m.name, p.cid")
         while try columns.step() {
             guard case .text(let table) = try columns.value(at: 0), let index = position[table],
-                case .text(let name) = try columns.value(at: 1)
+                let column = try ColumnInfo(columns, from: 1)
             else { continue }
-            let type: String = if case .text(let t) = try columns.value(at: 2) { t } else { "" }
-            let notNull: Bool = if case .integer(let n) = try columns.value(at: 3) { n != 0 } else { false }
-            let pk: Int = if case .integer(let n) = try columns.value(at: 4) { Int(n) } else { 0 }
-            tables[index].columns.append(
-                ColumnInfo(name: name, declaredType: type, notNull: notNull, primaryKeyPosition: pk))
-            if pk == 1 { tables[index].leadingIndexedColumns.insert(name) }
+            tables[index].columns.append(column)
+            if column.primaryKeyPosition == 1 { tables[index].leadingIndexedColumns.insert(column.name) }
         }
         let keys = try prepare(
             "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\" \(objects) pragma_foreign_key_list(m.name) AS f "
@@ -267,6 +263,17 @@ package final class SQLiteConnection {
 
     /// One column as `PRAGMA table_info` reports it.
     package struct ColumnInfo: Sendable, Hashable {
+        /// The column of the current row of `statement` whose name, type, `notnull` and `pk` stand from column
+        /// `first` on; nil when the name is not text.
+        init?(_ statement: SQLiteStatement, from first: Int) throws {
+            guard case .text(let name) = try statement.value(at: first) else { return nil }
+            self.name = name
+            declaredType = if case .text(let type) = try statement.value(at: first + 1) { type } else { "" }
+            notNull = if case .integer(let flag) = try statement.value(at: first + 2) { flag != 0 } else { false }
+            primaryKeyPosition =
+                if case .integer(let position) = try statement.value(at: first + 3) { Int(position) } else { 0 }
+        }
+
         /// The column's name.
         package var name: String
         /// Its declared type, as written in CREATE TABLE.
@@ -283,11 +290,7 @@ package final class SQLiteConnection {
         try statement.bind(.text(table), at: 1)
         var columns: [ColumnInfo] = []
         while try statement.step() {
-            guard case .text(let name) = try statement.value(at: 0) else { continue }
-            let type: String = if case .text(let t) = try statement.value(at: 1) { t } else { "" }
-            let notNull: Bool = if case .integer(let n) = try statement.value(at: 2) { n != 0 } else { false }
-            let pk: Int = if case .integer(let n) = try statement.value(at: 3) { Int(n) } else { 0 }
-            columns.append(ColumnInfo(name: name, declaredType: type, notNull: notNull, primaryKeyPosition: pk))
+            if let column = try ColumnInfo(statement, from: 0) { columns.append(column) }
         }
         return columns.isEmpty ? nil : columns
     }
