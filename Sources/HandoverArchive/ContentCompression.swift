@@ -2,12 +2,6 @@ internal import Crypto
 internal import Foundation
 public import HandoverCore
 
-#if canImport(Glibc)
-    internal import Glibc
-#elseif canImport(Darwin)
-    internal import Darwin
-#endif
-
 /// Compresses files while they are written, for an archive packed later: each file's content is cut into
 /// 512 KiB chunks, compressed on two threads of their own, started at the first chunk, and kept in memory while they
 /// are few (``StagingArea``), else in a working file of compressed bytes. For a tar, the chunks are zstd frames or
@@ -135,13 +129,8 @@ package final class CompressedFile {
 
     let stream: Int
     private unowned let owner: ContentCompression
-    /// Where the compressed bytes stay in memory while they are few; nil when they go to ``path`` from the start.
-    private let staging: StagingArea?
-    /// The working file of compressed bytes, once there is one.
-    private var path: String?
-    private var descriptor: Int32 = -1
-    /// The compressed bytes while they are held in memory (``path`` is nil).
-    private var held: [UInt8] = []
+    /// The compressed bytes, in memory or in a working file.
+    private let output: StagedWriter
     private var closed = false
     private var current: [UInt8] = []
     private var size: Int64 = 0
@@ -159,19 +148,13 @@ package final class CompressedFile {
     fileprivate init(path: String, stream: Int, owner: ContentCompression) throws {
         self.stream = stream
         self.owner = owner
-        staging = nil
-        descriptor = try AtomicFile.createPrivateFile(at: path)
-        self.path = path
+        output = try StagedWriter(creating: path)
     }
 
     fileprivate init(staging: StagingArea, stream: Int, owner: ContentCompression) {
         self.stream = stream
         self.owner = owner
-        self.staging = staging
-    }
-
-    deinit {
-        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+        output = StagedWriter(in: staging, label: "a compressed file")
     }
 
     /// Adds the next bytes of the file's content.
@@ -212,12 +195,7 @@ package final class CompressedFile {
     /// Writes a compressed chunk, in order.
     fileprivate func take(_ chunk: CompressedChunk) throws {
         let bytes = chunk.bytes
-        if path == nil, let staging, staging.reserve(bytes.count, total: held.count + bytes.count) {
-            held.append(contentsOf: bytes)
-        } else {
-            if path == nil { try spill() }
-            try write(bytes)
-        }
+        try bytes.withUnsafeBytes { try output.write($0) }
         hasher.update(data: bytes)
         compressedBytes += Int64(bytes.count)
         crc32 = ChunkCodec.crc32(combining: crc32, chunk.crc32, secondCount: chunk.count)
@@ -225,44 +203,16 @@ package final class CompressedFile {
         if ended && pending == 0 { try close() }
     }
 
-    /// Moves the compressed bytes held in memory to a new working file, which takes the rest: the file outgrew the
-    /// staging area's limit, or the export's allowance is spent.
-    private func spill() throws {
-        guard let staging else { throw HandoverError(.internalError, "a compressed file without a place") }
-        let (path, descriptor) = try staging.createFile()
-        self.path = path
-        self.descriptor = descriptor
-        try write(held)
-        staging.release(held.count)
-        held = []
-    }
-
-    private func write(_ bytes: [UInt8]) throws {
-        do {
-            try AtomicFile.writeAll(bytes, to: descriptor)
-        } catch let error as HandoverError {
-            throw HandoverError(.outputUnavailable, "cannot write '\(path ?? "")'", cause: error.cause)
-        }
-    }
-
     /// Closes the working file, if there is one; an ended file's ``content`` is known from now on.
     fileprivate func close() throws {
         guard !closed else { return }
         closed = true
-        if descriptor >= 0 {
-            let result = Glibc.close(descriptor)
-            descriptor = -1
-            guard result == 0 else {
-                throw HandoverError(errno: errno, .outputUnavailable, "cannot close '\(path ?? "")'")
-            }
-        }
+        let storage = try output.finish()
         if ended {
             content = Content(
-                storage: path.map { .file($0) } ?? .memory(held), format: owner.format, size: size,
-                compressedBytes: compressedBytes, compressedSHA256: hasher.finalize().hexString, crc32: crc32,
-                stored: owner.codec.stores)
+                storage: storage, format: owner.format, size: size, compressedBytes: compressedBytes,
+                compressedSHA256: hasher.finalize().hexString, crc32: crc32, stored: owner.codec.stores)
         }
-        held = []
     }
 }
 

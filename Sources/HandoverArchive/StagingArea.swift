@@ -107,3 +107,85 @@ package enum StagedBytes: Sendable, Hashable {
         }
     }
 }
+
+/// One file written into a ``StagingArea``: its bytes held in memory while the area allows, then in a new working
+/// file of it, which takes what was held and the rest. ``FileSink``'s plain files and ``CompressedFile``'s compressed
+/// bytes are both kept this way. One thread at a time writes it.
+package final class StagedWriter {
+    /// Names the file in messages (a path in the bundle, or a working file's path; no data).
+    private let label: String
+    /// Where the bytes stay in memory while they are few; nil when they go to a working file from the start.
+    private let staging: StagingArea?
+    /// The bytes while they are held in memory.
+    private var held: [UInt8] = []
+    /// The working file, once there is one.
+    package private(set) var path: String?
+    private var descriptor: Int32 = -1
+
+    /// A file held in `staging` while it allows; `label` names it in messages.
+    package init(in staging: StagingArea, label: String) {
+        self.staging = staging
+        self.label = label
+    }
+
+    /// A file written to the new private file `path` from the start (mode 0600; it must not exist).
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when it cannot be created.
+    package init(creating path: String) throws {
+        staging = nil
+        label = path
+        descriptor = try AtomicFile.createPrivateFile(at: path)
+        self.path = path
+    }
+
+    deinit {
+        if descriptor >= 0 { _ = close(descriptor) }
+    }
+
+    /// Adds the next bytes.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when the working file cannot be created or written.
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if path == nil, let staging, staging.reserve(bytes.count, total: held.count + bytes.count) {
+            held.append(contentsOf: bytes)
+            return
+        }
+        if path == nil { try spill() }
+        try writeAll(bytes)
+    }
+
+    /// Moves the bytes held in memory to a new working file, which takes the rest: the file outgrew the staging
+    /// area's limit, or the export's allowance is spent.
+    private func spill() throws {
+        guard let staging else { throw HandoverError(.internalError, "a staged file without a place") }
+        do {
+            (path, descriptor) = try staging.createFile()
+        } catch let error as HandoverError {
+            throw HandoverError(.outputUnavailable, "cannot write the working file of \(label)", cause: error.cause)
+        }
+        try held.withUnsafeBytes { try writeAll($0) }
+        staging.release(held.count)
+        held = []
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try AtomicFile.writeAll(bytes, to: descriptor)
+        } catch let error as HandoverError {
+            throw HandoverError(.outputUnavailable, "cannot write the working file of \(label)", cause: error.cause)
+        }
+    }
+
+    /// Closes the working file, if there is one; once.
+    /// - Returns: Where the bytes are.
+    /// - Throws: ``HandoverError/Code/outputUnavailable`` when closing fails.
+    package func finish() throws -> StagedBytes {
+        if descriptor >= 0 {
+            let result = close(descriptor)
+            descriptor = -1
+            guard result == 0 else {
+                throw HandoverError(errno: errno, .outputUnavailable, "cannot close the working file of \(label)")
+            }
+        }
+        defer { held = [] }
+        return path.map { .file($0) } ?? .memory(held)
+    }
+}
