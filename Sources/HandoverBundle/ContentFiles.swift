@@ -94,7 +94,15 @@ final class ContentFiles {
             }
             if sink.bytes & ((64 << 20) - 1) < Int64(count) { try BundleBuilder.checkCancellation() }
         }
-        let digest = try sink.close()
+        let digest: String
+        do {
+            digest = try sink.close()
+        } catch let error as HandoverError {
+            // The row, not the file's path: a path a row names can be personal data.
+            throw HandoverError(
+                .outputUnavailable, "cannot write the file of table \(table), row \(file.row), field \(file.field)",
+                cause: error.cause)
+        }
         if let failure {
             if let working = sink.staged?.path { unlink(working) }
             return try unavailable("unreadable (errno \(failure))")
